@@ -1,0 +1,76 @@
+"""Shared output options and renderers: human tables by default, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    names = choices or ("table", "json")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(names),
+        default=names[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def db_option(fn: F) -> F:
+    return click.option(
+        "--db",
+        envvar="LEDGER_DB",
+        default="sqlite:///complaints.db",
+        show_default=True,
+        metavar="URL",
+        help="sqlite:///path or postgresql://user@host/db (env LEDGER_DB).",
+    )(fn)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+def local_time(value: str | None) -> str:
+    """An ISO timestamp shown to a person: local time of the plan, to the second."""
+    if value is None:
+        return "-"
+    moment = datetime.fromisoformat(value).astimezone(DISPLAY_TIMEZONE)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).replace("\n", " ")
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns on a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))

@@ -1,0 +1,262 @@
+"""One frozen pydantic model per command, named in the imperative.
+
+These models are the integration contract: the JSON Lines accepted by
+``complaint-ledger apply`` validate against them field for field (see
+docs/commands.md). Every string is stripped; empty strings are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+from ledger.values import (
+    Channel,
+    ClockName,
+    ContactChannel,
+    RemedyKind,
+    Role,
+    Severity,
+    Substantiated,
+)
+
+MAX_CONTENT = 10_000
+MAX_TEXT = 4_000
+
+Ref = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+Content = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT)
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{2,30}$")
+]
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z]{4,32}$")]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class ActorIn(_Frozen):
+    id: Name
+    role: Role
+
+
+class ComplainantIn(_Frozen):
+    name: Name
+    phone: Phone | None = None
+    id_number: IdNumber | None = None
+    address: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class RemedyIn(_Frozen):
+    kind: RemedyKind
+    amount: Money | None = None
+    detail: Text | None = None
+
+    @model_validator(mode="after")
+    def _refund_has_amount(self) -> RemedyIn:
+        if self.kind is RemedyKind.REFUND and self.amount is None:
+            raise ValueError("a refund needs an amount in CNY")
+        return self
+
+
+class Command(_Frozen):
+    """What every command carries: who, when, and an id that makes it idempotent."""
+
+    action: ClassVar[str]
+
+    command_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    ref: Ref
+    actor: ActorIn
+    occurred_at: AwareDatetime | None = None
+
+    def fingerprint(self) -> str:
+        """Recognises a resubmission: same content, same fingerprint."""
+        body = self.model_dump_json(exclude={"command_id"})
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class ReceiveComplaint(Command):
+    action = "receive"
+    command: Literal["receive"] = "receive"
+    ref: Ref | None = None  # type: ignore[assignment]
+    channel: Channel
+    received_at: AwareDatetime
+    complainant: ComplainantIn
+    account_ref: Name | None = None
+    collector: Name | None = None
+    content: Content
+    category: Name
+    tags: tuple[Tag, ...] = Field(default=(), max_length=20)
+    referral_number: Name | None = None
+
+    @model_validator(mode="after")
+    def _referral_number_for_referrals(self) -> ReceiveComplaint:
+        if self.channel is Channel.REGULATOR_REFERRAL and not self.referral_number:
+            raise ValueError("a regulator_referral needs its referral_number")
+        return self
+
+
+class TriageComplaint(Command):
+    action = "triage"
+    command: Literal["triage"] = "triage"
+    severity: Severity
+    category: Name
+    assessment: Text
+
+
+class EscalateComplaint(Command):
+    action = "escalate"
+    command: Literal["escalate"] = "escalate"
+    reason: Text
+
+
+class AssignComplaint(Command):
+    action = "assign"
+    command: Literal["assign"] = "assign"
+    handler: Name
+    team: Name
+
+
+class ContactCustomer(Command):
+    action = "contact"
+    command: Literal["contact"] = "contact"
+    channel: ContactChannel
+    reached: StrictBool
+    summary: Text
+
+
+class RecordFindings(Command):
+    action = "record_findings"
+    command: Literal["record_findings"] = "record_findings"
+    substantiated: Substantiated
+    findings: Text
+    evidence: tuple[Name, ...] = Field(default=(), max_length=100)
+
+
+class PlanResolution(Command):
+    action = "plan"
+    command: Literal["plan"] = "plan"
+    remedies: tuple[RemedyIn, ...] = Field(min_length=1, max_length=20)
+
+
+class ExecuteResolution(Command):
+    action = "execute"
+    command: Literal["execute"] = "execute"
+    detail: Text
+
+
+class NotifyOutcome(Command):
+    action = "notify_outcome"
+    command: Literal["notify_outcome"] = "notify_outcome"
+    channel: ContactChannel
+    summary: Text
+
+
+class RecordCallback(Command):
+    action = "record_callback"
+    command: Literal["record_callback"] = "record_callback"
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)]
+    comment: Text | None = None
+
+
+class CloseComplaint(Command):
+    action = "close"
+    command: Literal["close"] = "close"
+    root_cause: Text
+    improvement: Text
+
+
+class ReopenComplaint(Command):
+    action = "reopen"
+    command: Literal["reopen"] = "reopen"
+    reason: Text
+
+
+class WithdrawComplaint(Command):
+    action = "withdraw"
+    command: Literal["withdraw"] = "withdraw"
+    reason: Text
+
+
+class ExtendDeadline(Command):
+    action = "extend"
+    command: Literal["extend"] = "extend"
+    clock: ClockName
+    days: Annotated[StrictInt, Field(ge=1, le=366)]
+    reason: Text
+    approved_by: Name
+
+
+class AddNote(Command):
+    action = "add_note"
+    command: Literal["add_note"] = "add_note"
+    text: Text
+
+
+AnyCommand = Annotated[
+    ReceiveComplaint
+    | TriageComplaint
+    | EscalateComplaint
+    | AssignComplaint
+    | ContactCustomer
+    | RecordFindings
+    | PlanResolution
+    | ExecuteResolution
+    | NotifyOutcome
+    | RecordCallback
+    | CloseComplaint
+    | ReopenComplaint
+    | WithdrawComplaint
+    | ExtendDeadline
+    | AddNote,
+    Field(discriminator="command"),
+]
+
+COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+COMMAND_NAMES = (
+    "receive",
+    "triage",
+    "escalate",
+    "assign",
+    "contact",
+    "record_findings",
+    "plan",
+    "execute",
+    "notify_outcome",
+    "record_callback",
+    "close",
+    "reopen",
+    "withdraw",
+    "extend",
+    "add_note",
+)
+
+
+def parse_command(data: Any) -> Command:
+    """Validate one command given as plain data (a parsed JSON object)."""
+    command: Command = COMMAND_ADAPTER.validate_python(data)
+    return command

@@ -1,0 +1,238 @@
+"""Realistic synthetic complaint lifecycles, as the command objects ``apply`` takes.
+
+Used by the demo (and by tests and benchmarks): several channels, Chinese
+content, escalations, late stages, reopenings, extensions and withdrawals.
+The same seed gives the same lifecycles.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+CONTENT = {
+    "harassment": [
+        "催收人员连续多日在晚上十点后打电话催款，严重影响休息。",
+        "催收员上门堵门，在小区里大声喧哗，让我在邻居面前抬不起头。",
+    ],
+    "third_party_contact": [
+        "催收方打电话给我的同事和领导，透露我的欠款情况。",
+        "我的通讯录联系人都收到了催收短信，其中有我年迈的父母。",
+    ],
+    "abusive_language": [
+        "电话里催收员辱骂我，还说要让我全家不得安宁。",
+        "催收员言语威胁，称不还款就会上门找我孩子的学校。",
+    ],
+    "excessive_calls": [
+        "一天之内接到二十多个催收电话，号码每次都不一样。",
+        "已经约定了还款日期，但催收电话仍然每天不停。",
+    ],
+    "fees": [
+        "催收通知里的违约金和滞纳金明显超过合同约定。",
+        "已经还清欠款，却被要求再支付一笔“上门服务费”。",
+    ],
+    "debt_disputed": [
+        "这笔贷款不是我本人办理的，却一直被催收。",
+        "我已经提前结清，系统仍显示逾期并继续催收。",
+    ],
+    "impersonation": [
+        "催收员自称是法院工作人员，说要冻结我的银行卡。",
+        "对方冒充公安机关，发来伪造的“立案通知书”。",
+    ],
+}
+CHANNELS = ["phone"] * 5 + ["online_chat"] * 2 + ["sms", "email", "letter", "visit"]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明"]
+AGENCIES = ["信达催收外包一部", "华融委外团队", "诚信资产管理", "安和信息咨询", "自营催收二组"]
+CUSTOMER_SERVICE = ["cs-liu", "cs-sun", "cs-zhou"]
+HANDLERS = [("zhao", "处置一组"), ("qian", "处置一组"), ("wu", "处置二组"), ("zheng", "处置二组")]
+LEADER = "lead-chen"
+
+
+@dataclass
+class Lifecycle:
+    """One complaint: its receipt, then the commands that follow it (without a ref yet)."""
+
+    receive: dict[str, Any]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def with_ref(self, ref: str) -> list[dict[str, Any]]:
+        return [{**step, "ref": ref} for step in self.steps]
+
+
+class _Builder:
+    def __init__(self, rng: random.Random, now: datetime, prefix: str) -> None:
+        self.rng, self.now, self.prefix = rng, now, prefix
+        self.counter = 0
+
+    def command_id(self) -> str:
+        self.counter += 1
+        return f"{self.prefix}-{self.counter:06d}"
+
+    def step(
+        self, life: Lifecycle, at: datetime, command: str, actor: tuple[str, str], **fields: Any
+    ) -> bool:
+        if at > self.now:
+            return False
+        life.steps.append(
+            {
+                "command": command,
+                "command_id": self.command_id(),
+                "actor": {"id": actor[0], "role": actor[1]},
+                "occurred_at": at.isoformat(),
+                **fields,
+            }
+        )
+        return True
+
+
+def lifecycles(count: int, now: datetime, seed: int = 2026, days: int = 21) -> Iterator[Lifecycle]:
+    """``count`` complaints received over the ``days`` before ``now``, oldest first."""
+    rng = random.Random(seed)
+    builder = _Builder(rng, now, f"gen-{seed}")
+    starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
+    for received_at in starts:
+        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0))
+
+
+def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecycle:
+    category = rng.choice(list(CONTENT))
+    channel = rng.choice([*CHANNELS, "regulator_referral"])
+    cs = (rng.choice(CUSTOMER_SERVICE), "customer_service")
+    handler, team = rng.choice(HANDLERS)
+    team_actor = (handler, "handling_team")
+    slow = rng.random() < 0.3  # a realistic share of late stages
+    recorded = received_at + timedelta(minutes=rng.choice([5, 10, 20, 40, 90 if slow else 30]))
+    receive: dict[str, Any] = {
+        "command": "receive",
+        "command_id": b.command_id(),
+        "actor": {"id": cs[0], "role": cs[1]},
+        "occurred_at": min(recorded, b.now).isoformat(),
+        "channel": channel,
+        "received_at": received_at.isoformat(),
+        "complainant": {
+            "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN]),
+            "phone": f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+        },
+        "account_ref": f"LN{rng.randrange(10**8):08d}",
+        "collector": rng.choice(AGENCIES),
+        "content": rng.choice(CONTENT[category]),
+        "category": category,
+        "tags": rng.sample(
+            ["夜间来电", "多次投诉", "媒体关注", "老年客户", "外包机构"], k=rng.randint(0, 2)
+        ),
+    }
+    if channel == "regulator_referral":
+        receive["referral_number"] = f"12378-{received_at:%Y%m%d}-{rng.randrange(10**4):04d}"
+    life = Lifecycle(receive)
+    t = max(recorded, received_at)
+
+    def later(low_hours: float, high_hours: float) -> datetime:
+        nonlocal t
+        t += timedelta(hours=rng.uniform(low_hours, high_hours) * (3 if slow else 1))
+        return t
+
+    severity = rng.choices(["normal", "urgent", "major"], weights=[7, 2, 1])[0]
+    if channel == "regulator_referral" and severity == "normal":
+        severity = "urgent"
+    assessment = {
+        "normal": "一般投诉，按流程处理",
+        "urgent": "涉嫌违规催收，需优先处理",
+        "major": "可能引发监管关注，立即上报",
+    }
+    if not b.step(
+        life,
+        later(0.1, 0.8),
+        "triage",
+        team_actor,
+        severity=severity,
+        category=category,
+        assessment=assessment[severity],
+    ):
+        return life
+    b.step(life, later(0.05, 0.3), "assign", team_actor, handler=handler, team=team)
+    if rng.random() < 0.06:
+        b.step(life, later(2, 30), "withdraw", cs, reason="客户表示问题已自行解决，撤回投诉")
+        return life
+    if not b.step(
+        life,
+        later(1, 6),
+        "contact",
+        cs,
+        channel="phone",
+        reached=rng.random() < 0.8,
+        summary="告知已受理并在调查中",
+    ):
+        return life
+    if rng.random() < 0.15:
+        b.step(
+            life,
+            later(1, 4),
+            "extend",
+            (LEADER, "leadership"),
+            clock="regulatory",
+            days=15,
+            reason="涉及多家外包机构，案情复杂",
+            approved_by=LEADER,
+        )
+    substantiated = rng.choices(["yes", "partly", "no"], weights=[4, 3, 3])[0]
+    if not b.step(
+        life,
+        later(4, 16),
+        "record_findings",
+        team_actor,
+        substantiated=substantiated,
+        findings="调取通话录音及催收记录核实",
+        evidence=[f"REC-{rng.randrange(10**6):06d}"],
+    ):
+        return life
+    remedies: list[dict[str, Any]] = [{"kind": "explanation", "detail": "向客户说明核实情况"}]
+    if substantiated != "no":
+        remedies += [
+            {"kind": "apology"},
+            {"kind": "collector_action", "detail": "对涉事催收员停岗培训"},
+        ]
+        if rng.random() < 0.5:
+            remedies.append(
+                {
+                    "kind": "refund",
+                    "amount": f"{rng.randint(5, 200) * 10}.00",
+                    "detail": "退还不当收取的费用",
+                }
+            )
+    if not b.step(life, later(4, 20), "plan", team_actor, remedies=remedies):
+        return life
+    if not b.step(life, later(12, 72), "execute", team_actor, detail="方案已执行完毕"):
+        return life
+    if not b.step(
+        life,
+        later(1, 24),
+        "notify_outcome",
+        team_actor,
+        channel="phone",
+        summary="电话告知处理结果",
+    ):
+        return life
+    b.step(
+        life,
+        later(1, 24),
+        "record_callback",
+        cs,
+        satisfaction=rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 3])[0],
+        comment="回访完成",
+    )
+    if not b.step(
+        life,
+        later(2, 48),
+        "close",
+        team_actor,
+        root_cause="催收人员未遵守作业规范",
+        improvement="加强合规培训与录音抽检",
+    ):
+        return life
+    if rng.random() < 0.1:
+        b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
+    return life

@@ -1,0 +1,94 @@
+"""The ledger's exception tree.
+
+Every rule the ledger enforces raises its own subclass of ``LedgerError``; the
+command line turns them into ``Error: …`` messages. Nothing is appended when one
+is raised.
+
+    LedgerError
+    ├── ComplaintNotFound
+    ├── DuplicateReference
+    ├── RoleNotAllowed
+    ├── CommandIdReused
+    ├── ConcurrentChange
+    ├── StoreUnavailable
+    ├── PolicyInvalid
+    ├── CalendarUnavailable
+    └── RuleViolation
+        ├── ComplaintWithdrawn
+        ├── ComplaintClosed
+        ├── ComplaintNotClosed
+        ├── OutOfOrder
+        ├── OccurredInFuture
+        ├── OccurredTooEarly
+        └── ExtensionRefused
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+
+class ComplaintNotFound(LedgerError):
+    """No complaint has been received under this reference."""
+
+
+class DuplicateReference(LedgerError):
+    """A complaint with this reference was already received."""
+
+
+class RoleNotAllowed(LedgerError):
+    """The actor's role may not issue this command."""
+
+
+class CommandIdReused(LedgerError):
+    """A command id was submitted again with different content."""
+
+
+class ConcurrentChange(LedgerError):
+    """Another writer kept changing the complaint; the command was not applied."""
+
+
+class StoreUnavailable(LedgerError):
+    """The event store cannot be opened or reached."""
+
+
+class PolicyInvalid(LedgerError):
+    """An SLA policy document does not validate."""
+
+
+class CalendarUnavailable(LedgerError):
+    """No trustworthy working-day calendar can be produced for a year."""
+
+
+class RuleViolation(LedgerError):
+    """The complaint's rules refuse this action in its current state."""
+
+
+class ComplaintWithdrawn(RuleViolation):
+    """The complainant withdrew the complaint; nothing more may be recorded."""
+
+
+class ComplaintClosed(RuleViolation):
+    """The complaint is closed; only reopen, callback and notes are allowed."""
+
+
+class ComplaintNotClosed(RuleViolation):
+    """The action needs a closed complaint (reopen)."""
+
+
+class OutOfOrder(RuleViolation):
+    """A stage the action depends on has not been completed yet."""
+
+
+class OccurredInFuture(RuleViolation):
+    """``occurred_at`` lies in the future."""
+
+
+class OccurredTooEarly(RuleViolation):
+    """``occurred_at`` lies before receipt or before the step it follows."""
+
+
+class ExtensionRefused(RuleViolation):
+    """A deadline extension goes beyond what the policy allows."""

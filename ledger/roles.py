@@ -1,0 +1,47 @@
+"""Who may do what, following the plan's organisation.
+
+Customer service records what comes in; the handling team works the case;
+leadership may do everything the team may and alone approves extensions and
+erasure. Auditors and operators read; they write nothing to a complaint.
+"""
+
+from __future__ import annotations
+
+from ledger.errors import RoleNotAllowed
+from ledger.values import Role
+
+CUSTOMER_SERVICE_ACTIONS = frozenset(
+    {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note"}
+)
+HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
+    {
+        "triage",
+        "escalate",
+        "assign",
+        "record_findings",
+        "plan",
+        "execute",
+        "notify_outcome",
+        "close",
+    }
+)
+LEADERSHIP_ACTIONS = HANDLING_TEAM_ACTIONS | frozenset({"extend", "erase"})
+
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.CUSTOMER_SERVICE: CUSTOMER_SERVICE_ACTIONS,
+    Role.HANDLING_TEAM: HANDLING_TEAM_ACTIONS,
+    Role.LEADERSHIP: LEADERSHIP_ACTIONS,
+    Role.AUDITOR: frozenset(),
+    Role.OPERATOR: frozenset(),
+}
+
+
+def roles_allowed(action: str) -> list[Role]:
+    return [role for role, actions in PERMISSIONS.items() if action in actions]
+
+
+def check_role(role: Role, action: str) -> None:
+    """Raise ``RoleNotAllowed`` unless ``role`` may issue ``action``."""
+    if action not in PERMISSIONS[role]:
+        allowed = ", ".join(roles_allowed(action)) or "no role"
+        raise RoleNotAllowed(f"role {role} may not {action.replace('_', '-')}; allowed: {allowed}")

@@ -1,0 +1,208 @@
+"""The event store: one eventsourcing Application, its persistence chosen by URL.
+
+``sqlite:///complaints.db`` (the default) keeps everything in one file;
+``postgresql://user:password@host:port/dbname`` runs on PostgreSQL. A
+``?schema=NAME`` query parameter puts the PostgreSQL tables in their own schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoding
+from eventsourcing.utils import Environment, get_topic
+
+from ledger.complaint import Complaint, reference_id
+from ledger.errors import ComplaintNotFound, StoreUnavailable
+from ledger.recorders import (
+    CommandRecord,
+    PostgresLedgerRecorder,
+    SQLiteLedgerRecorder,
+)
+from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role
+
+DEFAULT_URL = "sqlite:///complaints.db"
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class ActorAsDict(Transcoding):
+    type = Actor
+    name = "actor"
+
+    def encode(self, obj: Actor) -> dict[str, str]:
+        return {"id": obj.id, "role": str(obj.role)}
+
+    def decode(self, data: dict[str, str]) -> Actor:
+        return Actor(id=data["id"], role=Role(data["role"]))
+
+
+class ComplainantAsDict(Transcoding):
+    type = Complainant
+    name = "complainant"
+
+    def encode(self, obj: Complainant) -> dict[str, str | None]:
+        return {
+            "name": obj.name,
+            "phone": obj.phone,
+            "id_number": obj.id_number,
+            "address": obj.address,
+        }
+
+    def decode(self, data: dict[str, str | None]) -> Complainant:
+        name = data["name"]
+        assert name is not None
+        return Complainant(
+            name=name, phone=data["phone"], id_number=data["id_number"], address=data["address"]
+        )
+
+
+class RemedyAsDict(Transcoding):
+    type = Remedy
+    name = "remedy"
+
+    def encode(self, obj: Remedy) -> dict[str, str | None]:
+        amount = None if obj.amount is None else str(obj.amount)
+        return {"kind": str(obj.kind), "amount": amount, "detail": obj.detail}
+
+    def decode(self, data: dict[str, str | None]) -> Remedy:
+        kind, amount = data["kind"], data["amount"]
+        assert kind is not None
+        return Remedy(
+            kind=RemedyKind(kind),
+            amount=None if amount is None else Decimal(amount),
+            detail=data["detail"],
+        )
+
+
+class Ledger(Application[UUID]):
+    """The complaint ledger: load complaints by reference, save them with their command."""
+
+    name = "ComplaintLedger"
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        # Only the URL decides where events go; stray POSTGRES_* variables must not.
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(ActorAsDict())
+        transcoder.register(ComplainantAsDict())
+        transcoder.register(RemedyAsDict())
+
+    @property
+    def ledger_recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
+        return recorder
+
+    def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
+        try:
+            complaint: Complaint = self.repository.get(reference_id(ref), version=version)
+        except AggregateNotFoundError:
+            raise ComplaintNotFound(f"no complaint has reference {ref!r}") from None
+        assert isinstance(complaint, Complaint)
+        return complaint
+
+    def has_complaint(self, ref: str) -> bool:
+        return reference_id(ref) in self.repository
+
+    def complaint_events(self, ref: str) -> list[AggregateEvent]:
+        events = [cast(AggregateEvent, e) for e in self.events.get(reference_id(ref))]
+        if not events:
+            raise ComplaintNotFound(f"no complaint has reference {ref!r}")
+        return events
+
+    def find_command(self, command_id: str) -> CommandRecord | None:
+        return self.ledger_recorder.select_command(command_id)
+
+    def record(self, complaint: Complaint, command: CommandRecord) -> None:
+        """Append the complaint's new events and the command that caused them, atomically."""
+        self.save(complaint, command=command)
+
+    def count_events(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def iter_refs(self) -> Iterator[str]:
+        """Every complaint reference, in the order the complaints were received."""
+        received = get_topic(Complaint.Received)  # type: ignore[attr-defined]
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, 500, topics=[received])
+            for notification in batch:
+                event = self.mapper.to_domain_event(notification)
+                yield str(event.ref)  # type: ignore[attr-defined]
+            if len(batch) < 500:
+                return
+            start = batch[-1].id + 1
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    """The eventsourcing settings that put the ledger where ``url`` says."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if parts.netloc or not path:
+            raise StoreUnavailable(
+                f"cannot use {url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
+        }
+    if parts.scheme in ("postgresql", "postgres"):
+        query = parse_qs(parts.query)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": parts.hostname or "localhost",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": query.get("schema", [""])[0],
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
+        }
+    raise StoreUnavailable(
+        f"cannot use {url!r}: the database URL must start with sqlite:/// or postgresql://"
+    )
+
+
+def _check_postgres_reachable(env: dict[str, str]) -> None:
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        ).close()
+    except psycopg.Error as e:
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+        raise StoreUnavailable(f"cannot reach PostgreSQL at {where}: {reason}") from None
+
+
+def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
+    """The composition root: build the ledger the URL names, creating its tables on first use."""
+    env = persistence_env(url or DEFAULT_URL)
+    env.update({k: str(v) for k, v in extra_env.items()})
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        _check_postgres_reachable(env)
+    try:
+        return Ledger(env=env)
+    except (PersistenceError, OSError) as e:
+        raise StoreUnavailable(f"cannot open the ledger at {url or DEFAULT_URL}: {e}") from None
+
+

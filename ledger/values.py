@@ -1,0 +1,124 @@
+"""Value objects and vocabularies of the complaint domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """How a complaint reached the company."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    SMS = "sms"
+    ONLINE_CHAT = "online_chat"
+    LETTER = "letter"
+    VISIT = "visit"
+    REGULATOR_REFERRAL = "regulator_referral"
+
+
+class ContactChannel(StrEnum):
+    """How the company reached the complainant."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    SMS = "sms"
+    ONLINE_CHAT = "online_chat"
+    LETTER = "letter"
+    VISIT = "visit"
+
+
+class Severity(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+    MAJOR = "major"
+
+
+class Substantiated(StrEnum):
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+class RemedyKind(StrEnum):
+    EXPLANATION = "explanation"
+    REFUND = "refund"
+    REPAYMENT_PLAN_ADJUSTMENT = "repayment_plan_adjustment"
+    FEE_WAIVER = "fee_waiver"
+    APOLOGY = "apology"
+    COLLECTOR_ACTION = "collector_action"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    CUSTOMER_SERVICE = "customer_service"
+    HANDLING_TEAM = "handling_team"
+    LEADERSHIP = "leadership"
+    AUDITOR = "auditor"
+    OPERATOR = "operator"
+
+
+class ClockName(StrEnum):
+    INTAKE = "intake"
+    INVESTIGATION = "investigation"
+    PLAN = "plan"
+    EXECUTION = "execution"
+    SUMMARY = "summary"
+    REGULATORY = "regulatory"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Stage(StrEnum):
+    """Where an open complaint stands in the plan's five stages."""
+
+    INTAKE = "intake"
+    INVESTIGATION = "investigation"
+    PLAN = "plan"
+    EXECUTION = "execution"
+    SUMMARY = "summary"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who recorded an action, and in which role."""
+
+    id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every event carries besides its own facts."""
+
+    actor: Actor
+    occurred_at: datetime
+    command_id: str
+
+
+@dataclass(frozen=True)
+class Complainant:
+    """The complainant's personal data, kept together so it can be protected as one."""
+
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One part of a resolution plan; ``amount`` is in CNY and only for money remedies."""
+
+    kind: RemedyKind
+    amount: Decimal | None = None
+    detail: str | None = None

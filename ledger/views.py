@@ -1,0 +1,96 @@
+"""Plain-data views of a complaint replayed from its events (for ``show`` and exports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import AggregateEvent
+
+from ledger.complaint import Complaint
+from ledger.values import Actor
+
+ERASED = "[erased]"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def case_view(complaint: Complaint) -> dict[str, Any]:
+    """The complaint's state as plain JSON-safe data."""
+    c = complaint
+    person = c.complainant
+    return {
+        "ref": c.ref,
+        "status": str(c.status),
+        "stage": str(c.stage),
+        "channel": str(c.channel),
+        "received_at": iso(c.received_at),
+        "referral_number": c.referral_number,
+        "complainant": {
+            "name": person.name,
+            "phone": person.phone,
+            "id_number": person.id_number,
+            "address": person.address,
+        },
+        "account_ref": c.account_ref,
+        "collector": c.collector,
+        "content": c.content,
+        "category": c.category,
+        "tags": list(c.tags),
+        "severity": None if c.severity is None else str(c.severity),
+        "assessment": c.assessment,
+        "escalated": c.escalated,
+        "handler": c.handler,
+        "team": c.team,
+        "contacts": c.contacts,
+        "substantiated": None if c.substantiated is None else str(c.substantiated),
+        "findings": c.findings,
+        "evidence": list(c.evidence),
+        "remedies": [
+            {
+                "kind": str(r.kind),
+                "amount": None if r.amount is None else str(r.amount),
+                "detail": r.detail,
+            }
+            for r in c.remedies
+        ],
+        "refund_total": str(c.refund_total),
+        "triaged_at": iso(c.triaged_at),
+        "findings_at": iso(c.findings_at),
+        "planned_at": iso(c.planned_at),
+        "executed_at": iso(c.executed_at),
+        "outcome_at": iso(c.outcome_at),
+        "satisfaction": c.satisfaction,
+        "closed_at": iso(c.closed_at),
+        "root_cause": c.root_cause,
+        "improvement": c.improvement,
+        "reopened_count": c.reopened_count,
+        "withdrawn_at": iso(c.withdrawn_at),
+        "extensions": [{"clock": str(clock), "days": days} for clock, days in c.extensions],
+        "notes": c.notes,
+        "policy_version": c.policy_version,
+        "last_activity_at": iso(c.last_activity_at),
+        "version": c.version,
+    }
+
+
+def history_rows(events: Sequence[AggregateEvent]) -> list[dict[str, Any]]:
+    """One row per event: what happened, who recorded it, when it happened, when it was recorded."""
+    rows = []
+    for e in events:
+        actor = getattr(e, "actor", None)
+        rows.append(
+            {
+                "version": e.originator_version,
+                "event": type(e).__name__,
+                "actor_id": actor.id if isinstance(actor, Actor) else None,
+                "actor_role": str(actor.role) if isinstance(actor, Actor) else None,
+                "occurred_at": iso(getattr(e, "occurred_at", None)),
+                "recorded_at": iso(e.timestamp),
+                "command_id": getattr(e, "command_id", None),
+            }
+        )
+    return rows

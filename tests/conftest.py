@@ -1,0 +1,60 @@
+"""Backends for the integration and end-to-end tests.
+
+Every test that takes ``ledger_url`` runs twice: on a fresh SQLite file and on
+a fresh schema of the PostgreSQL server named by ``LEDGER_TEST_PG`` (default:
+the local server's ``test`` database). Without a reachable server the
+PostgreSQL half is skipped on a developer's machine and FAILS when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_DSN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_unavailable() -> str | None:
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.Error as e:
+        return f"PostgreSQL at {PG_DSN} is unreachable: {str(e).strip().splitlines()[-1]}"
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh, empty schema on the test server, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield schema
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def pg_url(schema: str) -> str:
+    return f"{PG_DSN}?schema={schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    schema: str = request.getfixturevalue("postgres_schema")
+    return pg_url(schema)

@@ -1,0 +1,71 @@
+"""The installed ``complaint-ledger`` script, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "postgresql://postgres@127.0.0.1:1/test",
+            "Error: cannot reach PostgreSQL at 127.0.0.1:1/test: ",
+        ),
+        ("sqlite:////nonexistent-dir/sub/ledger.db", "Error: cannot open the ledger at "),
+        ("mysql://localhost/x", "Error: cannot use 'mysql://localhost/x': the database URL must"),
+    ],
+    ids=["postgres down", "sqlite path missing", "unknown scheme"],
+)
+def test_unusable_database_gives_a_one_line_error(url: str, message: str) -> None:
+    result = cli(
+        "add-note",
+        "TS-1",
+        "--text",
+        "x",
+        "--actor",
+        "li",
+        "--role",
+        "customer_service",
+        "--db",
+        url,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+def test_usage_error_exits_2() -> None:
+    result = cli("triage")
+
+    assert result.returncode == 2
+    assert "Error: Missing argument 'REF'" in result.stderr
+
+
+def test_demo_fills_a_fresh_sqlite_ledger(tmp_path: Path) -> None:
+    result = cli("demo", "--complaints", "12", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
+
+    assert result.returncode == 0, result.stderr
+    assert "12 complaints, " in result.stdout
+    assert result.stdout.count("TS-2") == 12
