@@ -1,7 +1,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := ledger commands projections tests bench
+SOURCES := $(wildcard ledger commands projections tests bench)
 
 .PHONY: install demo test check format lint types clean
 

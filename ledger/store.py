@@ -204,5 +204,3 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
         return Ledger(env=env)
     except (PersistenceError, OSError) as e:
         raise StoreUnavailable(f"cannot open the ledger at {url or DEFAULT_URL}: {e}") from None
-
-
