@@ -1,0 +1,194 @@
+"""The complaint plan's clocks as data: limits, units, pauses and extension steps.
+
+A policy is a versioned value. It is validated once, when a document is parsed or a stored
+copy is read back, and is then handed to the pure SLA functions unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ledger.calendar import Format, explain, load_document
+from ledger.errors import ExtensionRefused, PolicyInvalid
+from ledger.values import ClockName
+
+Unit = Literal["hours", "working_days", "days"]
+
+NEVER_PAUSED = frozenset({ClockName.REGULATORY})
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    """One clock's limit in its unit; ``extension_steps[i]`` caps the (i+1)-th extension in days."""
+
+    clock: ClockName
+    limit: int
+    unit: Unit
+    pausable: bool
+    extension_steps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A version of the complaint plan: one rule per clock plus report settings."""
+
+    version: str
+    timezone: str
+    at_risk_share: float
+    backdated_after_hours: float
+    rules: tuple[ClockRule, ...]
+
+    def rule(self, clock: ClockName) -> ClockRule:
+        for rule in self.rules:
+            if rule.clock == clock:
+                return rule
+        raise PolicyInvalid(f"policy {self.version} has no rule for the {clock} clock")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+DEFAULT_POLICY = Policy(
+    version="default-2026.1",
+    timezone="Asia/Shanghai",
+    at_risk_share=0.75,
+    backdated_after_hours=24.0,
+    rules=(
+        ClockRule(ClockName.INTAKE, 1, "hours", False, ()),
+        ClockRule(ClockName.INVESTIGATION, 24, "hours", False, (1,)),
+        ClockRule(ClockName.PLAN, 48, "hours", False, (2,)),
+        ClockRule(ClockName.EXECUTION, 7, "working_days", False, (7,)),
+        ClockRule(ClockName.SUMMARY, 15, "working_days", False, (15,)),
+        ClockRule(ClockName.REGULATORY, 15, "days", False, (15, 30)),
+    ),
+)
+
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+class _RuleDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: PositiveInt
+    unit: Unit
+    pausable: bool = False
+    extension_steps: list[PositiveInt] = []
+
+
+class _PolicyDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[str, Field(min_length=1, pattern=r"\S")]
+    timezone: str = "Asia/Shanghai"
+    at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    backdated_after_hours: Annotated[float, Field(gt=0)] = 24.0
+    clocks: dict[ClockName, _RuleDoc]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r}") from e
+        return value
+
+    @field_validator("clocks")
+    @classmethod
+    def _every_clock_once(cls, value: dict[ClockName, _RuleDoc]) -> dict[ClockName, _RuleDoc]:
+        missing = [str(c) for c in ClockName if c not in value]
+        if missing:
+            raise ValueError(f"every clock needs a rule; missing: {', '.join(missing)}")
+        for clock in NEVER_PAUSED:
+            if value[clock].pausable:
+                raise ValueError(f"the {clock} clock never pauses; set pausable = false")
+        return value
+
+
+def policy_from_dict(data: Mapping[str, Any]) -> Policy:
+    """Validate plain data (a parsed document or a stored copy) into a ``Policy``."""
+    try:
+        doc = _PolicyDoc.model_validate(data)
+    except ValidationError as e:
+        raise PolicyInvalid(f"policy invalid: {explain(e)}") from e
+    return Policy(
+        version=doc.version,
+        timezone=doc.timezone,
+        at_risk_share=doc.at_risk_share,
+        backdated_after_hours=doc.backdated_after_hours,
+        rules=tuple(
+            ClockRule(
+                clock=clock,
+                limit=doc.clocks[clock].limit,
+                unit=doc.clocks[clock].unit,
+                pausable=doc.clocks[clock].pausable,
+                extension_steps=tuple(doc.clocks[clock].extension_steps),
+            )
+            for clock in ClockName
+        ),
+    )
+
+
+def parse_policy(text: str, fmt: Format) -> Policy:
+    """A policy document in TOML or YAML; any problem raises ``PolicyInvalid`` on one line."""
+    return policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
+
+
+def policy_to_dict(policy: Policy) -> dict[str, Any]:
+    """JSON-safe plain data that ``policy_from_dict`` turns back into an equal policy."""
+    return {
+        "version": policy.version,
+        "timezone": policy.timezone,
+        "at_risk_share": policy.at_risk_share,
+        "backdated_after_hours": policy.backdated_after_hours,
+        "clocks": {
+            str(rule.clock): {
+                "limit": rule.limit,
+                "unit": rule.unit,
+                "pausable": rule.pausable,
+                "extension_steps": list(rule.extension_steps),
+            }
+            for rule in policy.rules
+        },
+    }
+
+
+def check_extension(
+    policy: Policy,
+    clock: ClockName,
+    days: int,
+    previous_days: list[int],
+    approved_by: str | None,
+) -> None:
+    """Refuse an extension the policy does not allow.
+
+    ``previous_days`` are the extensions already granted to the clock's current round.
+    Who may approve (e.g. leadership for the regulator's second extension) is checked by
+    the command's role rules, not here.
+    """
+    if days < 1:
+        raise ExtensionRefused(f"an extension of the {clock} clock must add at least 1 day")
+    if approved_by is None or not approved_by.strip():
+        raise ExtensionRefused(f"an extension of the {clock} clock needs an approver (approved_by)")
+    steps = policy.rule(clock).extension_steps
+    if not steps:
+        raise ExtensionRefused(
+            f"policy {policy.version} does not allow extending the {clock} clock"
+        )
+    done = len(previous_days)
+    if done >= len(steps):
+        raise ExtensionRefused(
+            f"the {clock} clock was already extended {done} time{'s' if done > 1 else ''}; "
+            f"policy {policy.version} allows {len(steps)}"
+        )
+    if days > steps[done]:
+        raise ExtensionRefused(
+            f"extension {done + 1} of the {clock} clock may add at most {steps[done]} days "
+            f"under policy {policy.version}, not {days}"
+        )
