@@ -16,36 +16,50 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from commands.models import (
     AddNote,
     AssignComplaint,
     CloseComplaint,
-    Command,
     ContactCustomer,
+    Envelope,
     EscalateComplaint,
     ExecuteResolution,
     ExtendDeadline,
     NotifyOutcome,
+    PauseClocks,
     PlanResolution,
+    PublishCalendar,
+    PublishPolicy,
     ReceiveComplaint,
     RecordCallback,
     RecordFindings,
     ReopenComplaint,
+    ResumeClocks,
     TriageComplaint,
     WithdrawComplaint,
 )
+from ledger.calendar import calendar_to_dict, package_year, parse_calendar_file
 from ledger.complaint import Complaint
 from ledger.errors import CommandIdReused, ConcurrentChange, DuplicateReference
+from ledger.policy import parse_policy, policy_to_dict
 from ledger.recorders import CommandRecord
+from ledger.registry import (
+    CalendarBook,
+    PolicyBook,
+    load_calendar_book,
+    load_policy_book,
+    policy_in_force,
+    policy_version,
+)
 from ledger.roles import check_role
 from ledger.store import Ledger
 from ledger.values import Actor, Complainant, Remedy, Role, Stamp
 
 MAX_ATTEMPTS = 20
 REFERENCE_TIMEZONE = ZoneInfo("Asia/Shanghai")
-DEFAULT_POLICY_VERSION = "default-2026.1"
 
 
 @dataclass(frozen=True)
@@ -72,27 +86,27 @@ class Outcome:
         }
 
 
-C = TypeVar("C", bound=Command)
-Handler = Callable[[Ledger, Any, Stamp, datetime], Complaint]
-HANDLERS: dict[type[Command], Handler] = {}
+C = TypeVar("C", bound=Envelope)
+A = TypeVar("A", bound=Aggregate)
+Handler = Callable[[Ledger, Any, Stamp, datetime], Any]
+HANDLERS: dict[type[Envelope], Handler] = {}
 
 
 def handles(
     command_type: type[C],
 ) -> Callable[
-    [Callable[[Ledger, C, Stamp, datetime], Complaint]],
-    Callable[[Ledger, C, Stamp, datetime], Complaint],
+    [Callable[[Ledger, C, Stamp, datetime], A]], Callable[[Ledger, C, Stamp, datetime], A]
 ]:
     def register(
-        fn: Callable[[Ledger, C, Stamp, datetime], Complaint],
-    ) -> Callable[[Ledger, C, Stamp, datetime], Complaint]:
+        fn: Callable[[Ledger, C, Stamp, datetime], A],
+    ) -> Callable[[Ledger, C, Stamp, datetime], A]:
         HANDLERS[command_type] = fn
         return fn
 
     return register
 
 
-def handle(ledger: Ledger, command: Command, now: datetime | None = None) -> Outcome:
+def handle(ledger: Ledger, command: Envelope, now: datetime | None = None) -> Outcome:
     """Validate the actor's role, then apply ``command`` exactly once."""
     check_role(command.actor.role, command.action)
     fingerprint = command.fingerprint()
@@ -107,11 +121,11 @@ def handle(ledger: Ledger, command: Command, now: datetime | None = None) -> Out
             occurred_at=command.occurred_at or moment,
             command_id=command.command_id,
         )
-        complaint = handler(ledger, command, stamp, moment)
-        events = tuple(type(e).__name__ for e in complaint.pending_events)
-        record = CommandRecord(command.command_id, complaint.ref, fingerprint, complaint.version)
+        target = handler(ledger, command, stamp, moment)
+        events = tuple(type(e).__name__ for e in target.pending_events)
+        record = CommandRecord(command.command_id, target.ref, fingerprint, target.version)
         try:
-            ledger.record(complaint, record)
+            ledger.record(target, record)
         except IntegrityError:
             # Another writer appended to this complaint (or used this command id) first.
             # A random pause breaks the lock-step in which the same writer keeps winning.
@@ -120,19 +134,19 @@ def handle(ledger: Ledger, command: Command, now: datetime | None = None) -> Out
         return Outcome(
             command.action,
             command.command_id,
-            complaint.ref,
-            complaint.version,
+            target.ref,
+            target.version,
             events,
             retries=attempt,
         )
     raise ConcurrentChange(
-        f"{command.ref}: other writers kept changing the complaint; "
+        f"{command.target}: other writers kept changing it; "
         f"{command.action} was not applied, try again"
     )
 
 
 def _answer_again(
-    ledger: Ledger, command: Command, previous: CommandRecord, fingerprint: str
+    ledger: Ledger, command: Envelope, previous: CommandRecord, fingerprint: str
 ) -> Outcome:
     if previous.fingerprint != fingerprint:
         raise CommandIdReused(
@@ -171,7 +185,7 @@ def receive(ledger: Ledger, cmd: ReceiveComplaint, stamp: Stamp, now: datetime) 
         category=cmd.category,
         tags=cmd.tags,
         referral_number=cmd.referral_number,
-        policy_version=DEFAULT_POLICY_VERSION,
+        policy_version=policy_in_force(ledger, cmd.received_at).version,
     )
 
 
@@ -284,7 +298,23 @@ def withdraw(ledger: Ledger, cmd: WithdrawComplaint, stamp: Stamp, now: datetime
 @handles(ExtendDeadline)
 def extend(ledger: Ledger, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.extend(stamp, now, cmd.clock, cmd.days, cmd.reason, cmd.approved_by)
+    policy = policy_version(ledger, complaint.policy_version)
+    complaint.extend(stamp, now, cmd.clock, cmd.days, cmd.reason, cmd.approved_by, policy)
+    return complaint
+
+
+@handles(PauseClocks)
+def pause(ledger: Ledger, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    policy = policy_version(ledger, complaint.policy_version)
+    complaint.pause(stamp, now, cmd.reason, allowed=any(r.pausable for r in policy.rules))
+    return complaint
+
+
+@handles(ResumeClocks)
+def resume(ledger: Ledger, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.resume(stamp, now, cmd.reason)
     return complaint
 
 
@@ -293,3 +323,25 @@ def add_note(ledger: Ledger, cmd: AddNote, stamp: Stamp, now: datetime) -> Compl
     complaint = ledger.get_complaint(cmd.ref)
     complaint.add_note(stamp, now, cmd.text)
     return complaint
+
+
+@handles(PublishPolicy)
+def publish_policy(ledger: Ledger, cmd: PublishPolicy, stamp: Stamp, now: datetime) -> PolicyBook:
+    policy = parse_policy(cmd.text, cmd.format)
+    book = load_policy_book(ledger) or PolicyBook()
+    effective_from = cmd.effective_from or stamp.occurred_at
+    book.publish(stamp, policy.version, effective_from.astimezone(UTC), policy_to_dict(policy))
+    return book
+
+
+@handles(PublishCalendar)
+def publish_calendar(
+    ledger: Ledger, cmd: PublishCalendar, stamp: Stamp, now: datetime
+) -> CalendarBook:
+    if cmd.text is None:
+        year = package_year(cmd.year)
+    else:
+        year = parse_calendar_file(cmd.year, cmd.text, cmd.format)
+    book = load_calendar_book(ledger) or CalendarBook()
+    book.publish(stamp, cmd.year, calendar_to_dict(year))
+    return book

@@ -83,13 +83,12 @@ class RemedyIn(_Frozen):
         return self
 
 
-class Command(_Frozen):
+class Envelope(_Frozen):
     """What every command carries: who, when, and an id that makes it idempotent."""
 
     action: ClassVar[str]
 
     command_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    ref: Ref
     actor: ActorIn
     occurred_at: AwareDatetime | None = None
 
@@ -97,6 +96,21 @@ class Command(_Frozen):
         """Recognises a resubmission: same content, same fingerprint."""
         body = self.model_dump_json(exclude={"command_id"})
         return hashlib.sha256(body.encode()).hexdigest()
+
+    @property
+    def target(self) -> str:
+        """The name of the stream the command writes to, for messages."""
+        raise NotImplementedError
+
+
+class Command(Envelope):
+    """A command on one complaint, named by its reference."""
+
+    ref: Ref
+
+    @property
+    def target(self) -> str:
+        return self.ref or "the new complaint"
 
 
 class ReceiveComplaint(Command):
@@ -211,6 +225,18 @@ class ExtendDeadline(Command):
     approved_by: Name
 
 
+class PauseClocks(Command):
+    action = "pause"
+    command: Literal["pause"] = "pause"
+    reason: Text
+
+
+class ResumeClocks(Command):
+    action = "resume"
+    command: Literal["resume"] = "resume"
+    reason: Text
+
+
 class AddNote(Command):
     action = "add_note"
     command: Literal["add_note"] = "add_note"
@@ -232,6 +258,8 @@ AnyCommand = Annotated[
     | ReopenComplaint
     | WithdrawComplaint
     | ExtendDeadline
+    | PauseClocks
+    | ResumeClocks
     | AddNote,
     Field(discriminator="command"),
 ]
@@ -252,6 +280,8 @@ COMMAND_NAMES = (
     "reopen",
     "withdraw",
     "extend",
+    "pause",
+    "resume",
     "add_note",
 )
 
@@ -260,3 +290,29 @@ def parse_command(data: Any) -> Command:
     """Validate one command given as plain data (a parsed JSON object)."""
     command: Command = COMMAND_ADAPTER.validate_python(data)
     return command
+
+
+class PublishPolicy(Envelope):
+    """Publish a revision of the SLA policy (a TOML or YAML document)."""
+
+    action = "publish_policy"
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    format: Literal["toml", "yaml"]
+    effective_from: AwareDatetime | None = None
+
+    @property
+    def target(self) -> str:
+        return "the policy book"
+
+
+class PublishCalendar(Envelope):
+    """Publish the working-day calendar of a year (from the holidays package when no text)."""
+
+    action = "publish_calendar"
+    year: Annotated[StrictInt, Field(ge=2000, le=2100)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
+    format: Literal["toml", "yaml"] = "toml"
+
+    @property
+    def target(self) -> str:
+        return "the calendar book"

@@ -104,8 +104,8 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
     cs = (rng.choice(CUSTOMER_SERVICE), "customer_service")
     handler, team = rng.choice(HANDLERS)
     team_actor = (handler, "handling_team")
-    slow = rng.random() < 0.3  # a realistic share of late stages
-    recorded = received_at + timedelta(minutes=rng.choice([5, 10, 20, 40, 90 if slow else 30]))
+    slow = rng.random() < 0.2  # about one case in five runs late at every stage
+    recorded = received_at + timedelta(minutes=rng.choice([3, 5, 10, 15, 75 if slow else 25]))
     receive: dict[str, Any] = {
         "command": "receive",
         "command_id": b.command_id(),
@@ -145,7 +145,7 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
     }
     if not b.step(
         life,
-        later(0.1, 0.8),
+        later(0.1, 0.5),
         "triage",
         team_actor,
         severity=severity,
@@ -154,12 +154,12 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
     ):
         return life
     b.step(life, later(0.05, 0.3), "assign", team_actor, handler=handler, team=team)
-    if rng.random() < 0.06:
+    if rng.random() < 0.08:
         b.step(life, later(2, 30), "withdraw", cs, reason="客户表示问题已自行解决，撤回投诉")
         return life
     if not b.step(
         life,
-        later(1, 6),
+        later(0.5, 3),
         "contact",
         cs,
         channel="phone",
@@ -181,7 +181,7 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
     substantiated = rng.choices(["yes", "partly", "no"], weights=[4, 3, 3])[0]
     if not b.step(
         life,
-        later(4, 16),
+        later(3, 12),
         "record_findings",
         team_actor,
         substantiated=substantiated,
@@ -203,7 +203,7 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
                     "detail": "退还不当收取的费用",
                 }
             )
-    if not b.step(life, later(4, 20), "plan", team_actor, remedies=remedies):
+    if not b.step(life, later(3, 16), "plan", team_actor, remedies=remedies):
         return life
     if not b.step(life, later(12, 72), "execute", team_actor, detail="方案已执行完毕"):
         return life
@@ -233,6 +233,6 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         improvement="加强合规培训与录音抽检",
     ):
         return life
-    if rng.random() < 0.1:
+    if rng.random() < 0.2:
         b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
     return life

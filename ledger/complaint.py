@@ -20,7 +20,9 @@ from ledger.errors import (
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
+    PauseNotAllowed,
 )
+from ledger.policy import Policy, check_extension
 from ledger.values import (
     Actor,
     Channel,
@@ -157,7 +159,8 @@ class Complaint(Aggregate):
         self.reopened_count = 0
         self.reopened_at: datetime | None = None
         self.withdrawn_at: datetime | None = None
-        self.extensions: list[tuple[ClockName, int]] = []
+        self.extensions: list[tuple[ClockName, int, int]] = []
+        self.paused_since: datetime | None = None
         self.notes = 0
         self.last_activity_at = occurred_at
 
@@ -447,8 +450,10 @@ class Complaint(Aggregate):
         days: int,
         reason: str,
         approved_by: str,
+        policy: Policy,
     ) -> None:
         self._check_open(stamp, now, "extend")
+        check_extension(policy, clock, days, self.extension_days(clock), approved_by)
         self._deadline_extended(
             *_parts(stamp), clock=clock, days=days, reason=reason, approved_by=approved_by
         )
@@ -464,7 +469,46 @@ class Complaint(Aggregate):
         reason: str,
         approved_by: str,
     ) -> None:
-        self.extensions.append((ClockName(clock), days))
+        self.extensions.append((ClockName(clock), days, self.reopened_count))
+        self._touch(occurred_at)
+
+    def extension_days(self, clock: ClockName) -> list[int]:
+        """Extensions granted so far to ``clock`` (internal clocks: since the last reopening)."""
+        return [
+            days
+            for name, days, round_ in self.extensions
+            if name is clock and (clock is ClockName.REGULATORY or round_ == self.reopened_count)
+        ]
+
+    def pause(self, stamp: Stamp, now: datetime, reason: str, allowed: bool) -> None:
+        self._check_open(stamp, now, "pause")
+        if not allowed:
+            raise PauseNotAllowed(
+                f"the SLA policy {self.policy_version} of {self.ref} does not let its clocks pause"
+            )
+        if self.paused_since is not None:
+            raise OutOfOrder(f"{self.ref}: clocks are already paused since {self.paused_since}")
+        self._clocks_paused(*_parts(stamp), reason=reason)
+
+    @event("ClocksPaused")
+    def _clocks_paused(
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+    ) -> None:
+        self.paused_since = occurred_at
+        self._touch(occurred_at)
+
+    def resume(self, stamp: Stamp, now: datetime, reason: str) -> None:
+        self._check_open(stamp, now, "resume")
+        if self.paused_since is None:
+            raise OutOfOrder(f"{self.ref}: clocks are not paused")
+        self._check_not_before(stamp, self.paused_since, "the pause")
+        self._clocks_resumed(*_parts(stamp), reason=reason)
+
+    @event("ClocksResumed")
+    def _clocks_resumed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+    ) -> None:
+        self.paused_since = None
         self._touch(occurred_at)
 
     def add_note(self, stamp: Stamp, now: datetime, text: str) -> None:

@@ -20,7 +20,8 @@ is raised.
         ├── OutOfOrder
         ├── OccurredInFuture
         ├── OccurredTooEarly
-        └── ExtensionRefused
+        ├── ExtensionRefused
+        └── PauseNotAllowed
 """
 
 from __future__ import annotations
@@ -92,3 +93,7 @@ class OccurredTooEarly(RuleViolation):
 
 class ExtensionRefused(RuleViolation):
     """A deadline extension goes beyond what the policy allows."""
+
+
+class PauseNotAllowed(RuleViolation):
+    """The complaint's SLA policy does not let its clocks pause."""

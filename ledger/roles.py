@@ -23,9 +23,14 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "execute",
         "notify_outcome",
         "close",
+        "pause",
+        "resume",
     }
 )
-LEADERSHIP_ACTIONS = HANDLING_TEAM_ACTIONS | frozenset({"extend", "erase"})
+# Publishing a policy revision (预案修订) or a calendar is the leadership group's decision.
+LEADERSHIP_ACTIONS = HANDLING_TEAM_ACTIONS | frozenset(
+    {"extend", "erase", "publish_policy", "publish_calendar"}
+)
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CUSTOMER_SERVICE: CUSTOMER_SERVICE_ACTIONS,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import AggregateEvent
+from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
@@ -26,6 +26,7 @@ from ledger.recorders import (
     PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
+from ledger.registry import stream_id
 from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role
 
 DEFAULT_URL = "sqlite:///complaints.db"
@@ -114,7 +115,10 @@ class Ledger(Application[UUID]):
         return reference_id(ref) in self.repository
 
     def complaint_events(self, ref: str) -> list[AggregateEvent]:
-        events = [cast(AggregateEvent, e) for e in self.events.get(reference_id(ref))]
+        """The events of a complaint (or of a publication stream named ``@…``), in order."""
+        events = [
+            cast(AggregateEvent, e) for e in self.events.get(stream_id(ref) or reference_id(ref))
+        ]
         if not events:
             raise ComplaintNotFound(f"no complaint has reference {ref!r}")
         return events
@@ -122,9 +126,9 @@ class Ledger(Application[UUID]):
     def find_command(self, command_id: str) -> CommandRecord | None:
         return self.ledger_recorder.select_command(command_id)
 
-    def record(self, complaint: Complaint, command: CommandRecord) -> None:
-        """Append the complaint's new events and the command that caused them, atomically."""
-        self.save(complaint, command=command)
+    def record(self, aggregate: Aggregate, command: CommandRecord) -> None:
+        """Append the aggregate's new events and the command that caused them, atomically."""
+        self.save(aggregate, command=command)
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -178,16 +182,17 @@ def persistence_env(url: str) -> dict[str, str]:
     )
 
 
-def _check_postgres_reachable(env: dict[str, str]) -> None:
+def _connect_postgres(env: dict[str, str]) -> psycopg.Connection[Any]:
     try:
-        psycopg.connect(
+        return psycopg.connect(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
             port=env["POSTGRES_PORT"],
             user=env["POSTGRES_USER"],
             password=env["POSTGRES_PASSWORD"],
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        ).close()
+            autocommit=True,
+        )
     except psycopg.Error as e:
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
@@ -198,9 +203,14 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
     """The composition root: build the ledger the URL names, creating its tables on first use."""
     env = persistence_env(url or DEFAULT_URL)
     env.update({k: str(v) for k, v in extra_env.items()})
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-        _check_postgres_reachable(env)
     try:
-        return Ledger(env=env)
+        if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+            return Ledger(env=env)
+        # Concurrent CREATE ... IF NOT EXISTS / CREATE OR REPLACE FUNCTION statements can fail
+        # with "tuple concurrently updated": processes that start together take turns here.
+        with _connect_postgres(env) as conn:
+            key = f"complaint-ledger:{env['POSTGRES_SCHEMA'] or 'public'}"
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+            return Ledger(env=env)
     except (PersistenceError, OSError) as e:
         raise StoreUnavailable(f"cannot open the ledger at {url or DEFAULT_URL}: {e}") from None

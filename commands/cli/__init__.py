@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.cli import apply, demo, reads, writes  # noqa: F401  (each registers its subcommands)
+from commands.cli import apply, demo, publish, reads, sla, writes  # noqa: F401  (registers subcommands)
 from commands.cli.base import cli
 
 

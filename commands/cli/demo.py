@@ -9,10 +9,15 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, render_table
+from commands.cli.report import print_sla_report
 from commands.handlers import handle
-from commands.models import parse_command
+from commands.models import PublishCalendar, parse_command
 from commands.synthetic import lifecycles
-from ledger.store import open_ledger
+from ledger.errors import CalendarUnavailable
+from ledger.registry import load_calendar_book
+from ledger.store import Ledger, open_ledger
+from projections.clocks import clock_report
+from projections.sla_report import CaseClocks, sla_report
 
 
 @cli.command()
@@ -28,8 +33,10 @@ def demo(complaints: int, seed: int, db: str) -> None:
     """
     now = datetime.now(UTC).replace(microsecond=0)
     rows = []
+    cases: list[CaseClocks] = []
     events = 0
     with open_ledger(db) as ledger:
+        publish_calendars(ledger, now)
         for life in lifecycles(complaints, now, seed=seed):
             # A fresh command id per run, so running the demo again adds new complaints.
             run = now.strftime("%Y%m%dT%H%M%S")
@@ -48,6 +55,16 @@ def demo(complaints: int, seed: int, db: str) -> None:
                 )
             complaint = ledger.get_complaint(first.ref)
             events += complaint.version
+            report = clock_report(ledger, complaint.ref, now)
+            cases.append(
+                CaseClocks(
+                    complaint.ref,
+                    complaint.team,
+                    complaint.handler,
+                    str(complaint.channel),
+                    report.verdicts,
+                )
+            )
             rows.append(
                 {
                     "ref": complaint.ref,
@@ -68,3 +85,24 @@ def demo(complaints: int, seed: int, db: str) -> None:
         + f"; {sum(1 for r in rows if r['escalated'])} escalated, "
         f"{sum(1 for r in rows if r['reopened'])} reopened."
     )
+    click.echo()
+    print_sla_report(sla_report(cases, now))
+
+
+def publish_calendars(ledger: Ledger, now: datetime) -> None:
+    """As an operator would: publish the calendar of the demo's years if nobody has yet."""
+    book = load_calendar_book(ledger)
+    for year in sorted({now.year - 1, now.year}):
+        if book is not None and year in book.years:
+            continue
+        command = PublishCalendar.model_validate(
+            {
+                "command_id": f"demo-calendar-{year}",
+                "actor": {"id": "demo", "role": "leadership"},
+                "year": year,
+            }
+        )
+        try:
+            handle(ledger, command, now)
+        except CalendarUnavailable as e:
+            click.echo(f"note: {e}", err=True)

@@ -335,6 +335,34 @@ def extend(ref: str, **o: Any) -> None:
     submit("extend", ref, _pick(o, "clock", "days", "reason", "approved_by"), o)
 
 
+@cli.command()
+@click.argument("ref")
+@click.option("--reason", help="What the company is waiting for from the complainant.")
+@write_options
+def pause(ref: str, **o: Any) -> None:
+    """Pause the plan's internal clocks while waiting on the complainant (if the policy allows).
+
+    \b
+    Example:
+      complaint-ledger pause TS-1 --reason "等待客户提供还款凭证" --actor wang --role handling_team
+    """
+    submit("pause", ref, _pick(o, "reason"), o)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--reason", help="What arrived.")
+@write_options
+def resume(ref: str, **o: Any) -> None:
+    """Resume the paused clocks.
+
+    \b
+    Example:
+      complaint-ledger resume TS-1 --reason "客户已提供凭证" --actor wang --role handling_team
+    """
+    submit("resume", ref, _pick(o, "reason"), o)
+
+
 @cli.command("add-note")
 @click.argument("ref")
 @click.option("--text", help="The note.")

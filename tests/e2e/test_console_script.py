@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,9 +64,17 @@ def test_usage_error_exits_2() -> None:
     assert "Error: Missing argument 'REF'" in result.stderr
 
 
-def test_demo_fills_a_fresh_sqlite_ledger(tmp_path: Path) -> None:
-    result = cli("demo", "--complaints", "12", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
+def test_demo_fills_a_fresh_sqlite_ledger_and_prints_the_sla_report(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+
+    result = cli("demo", "--complaints", "12", "--db", db)
 
     assert result.returncode == 0, result.stderr
-    assert "12 complaints, " in result.stdout
-    assert result.stdout.count("TS-2") == 12
+    table, summary, report = result.stdout.split("\n\n", 2)
+    refs = [line.split()[0] for line in table.splitlines()[2:]]
+    assert len(refs) == 12
+    assert summary.startswith("12 complaints, ")
+    assert f"recorded in {db}" in summary
+    assert report.startswith("SLA report as of ")
+    shown = cli("show", refs[0], "--db", db, "--format", "json")
+    assert json.loads(shown.stdout)["ref"] == refs[0]

@@ -35,7 +35,7 @@ def writer(url: str, commands: list[dict[str, Any]], start: Any) -> tuple[list[s
     """Apply the commands once both writers are ready; return ids given up on, and retries."""
     given_up, retries = [], 0
     with open_ledger(url) as ledger:
-        start.wait()
+        start.wait(timeout=120)
         for data in commands:
             try:
                 retries += handle(ledger, parse_command(data)).retries

@@ -16,6 +16,7 @@ from ledger.errors import (
     OccurredTooEarly,
     OutOfOrder,
 )
+from ledger.policy import DEFAULT_POLICY
 from ledger.values import (
     Actor,
     Channel,
@@ -183,7 +184,7 @@ def test_failed_rule_appends_nothing() -> None:
         lambda c: c.assign(at(8), NOW, "zhao", "一组"),
         lambda c: c.escalate(at(8), NOW, "x"),
         lambda c: c.withdraw(at(8), NOW, "x"),
-        lambda c: c.extend(at(8), NOW, ClockName.SUMMARY, 3, "x", "chen"),
+        lambda c: c.extend(at(8), NOW, ClockName.SUMMARY, 3, "x", "chen", DEFAULT_POLICY),
     ],
 )
 def test_closed_case_refuses_everything_but_reopen_callback_and_notes(act: object) -> None:

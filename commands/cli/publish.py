@@ -1,0 +1,160 @@
+"""``policy`` and ``calendar``: publish the plan's SLA policy and the working-day calendars."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.cli.base import cli
+from commands.cli.output import db_option, format_option, local_time, render_table, to_json
+from commands.cli.writes import describe, write_options
+from commands.handlers import handle
+from commands.models import Envelope, PublishCalendar, PublishPolicy
+from ledger.policy import DEFAULT_POLICY, policy_to_dict
+from ledger.registry import load_calendar_book, load_policy_book, policy_version
+from ledger.store import open_ledger
+
+
+def _submit(model: type[Envelope], fields: dict[str, Any], opts: dict[str, Any]) -> None:
+    data = {
+        "command_id": opts["command_id"] or str(uuid.uuid4()),
+        "actor": {"id": opts["actor"], "role": opts["role"]},
+        "occurred_at": opts["occurred_at"],
+        **fields,
+    }
+    command = model.model_validate({k: v for k, v in data.items() if v is not None})
+    with open_ledger(opts["db"]) as ledger:
+        outcome = handle(ledger, command)
+    click.echo(to_json(outcome.as_dict()) if opts["fmt"] == "json" else describe(outcome))
+
+
+def _document(path: str) -> tuple[str, str]:
+    suffix = Path(path).suffix.lower()
+    formats = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
+    if suffix not in formats:
+        raise click.ClickException(
+            f"{path}: a policy or calendar file must end in .toml, .yaml or .yml"
+        )
+    try:
+        return Path(path).read_text(encoding="utf-8"), formats[suffix]
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(f"cannot read {path}: {e}") from None
+
+
+@cli.group()
+def policy() -> None:
+    """The SLA policy (the complaint plan's clocks), versioned in the ledger."""
+
+
+@policy.command("publish")
+@click.argument("file")
+@click.option(
+    "--effective-from",
+    metavar="TIME",
+    help="Complaints received from TIME on pin it (default: now).",
+)
+@write_options
+def policy_publish(file: str, effective_from: str | None, **o: Any) -> None:
+    """Publish a policy revision (TOML or YAML, validated) into the ledger.
+
+    Each complaint pins the version in force when it was received, so a revision
+    never changes an old verdict. See docs/policy-example.toml.
+
+    \b
+    Example:
+      complaint-ledger policy publish plan-2027.toml --actor chen --role leadership
+    """
+    text, fmt = _document(file)
+    _submit(PublishPolicy, {"text": text, "format": fmt, "effective_from": effective_from}, o)
+
+
+@policy.command("list")
+@db_option
+@format_option("table", "json")
+def policy_list(db: str, fmt: str) -> None:
+    """List the policy versions and when each took effect. Example: complaint-ledger policy list"""
+    with open_ledger(db) as ledger:
+        book = load_policy_book(ledger)
+    rows = [{"version": DEFAULT_POLICY.version, "effective_from": None, "source": "built in"}]
+    for effective_from, version in book.effective if book else []:
+        rows.append(
+            {
+                "version": version,
+                "effective_from": effective_from.isoformat(),
+                "source": "published",
+            }
+        )
+    if fmt == "json":
+        click.echo(to_json(rows))
+        return
+    click.echo(
+        render_table(
+            [{**r, "effective_from": local_time(r["effective_from"])} for r in rows],
+            ["version", "effective_from", "source"],
+        )
+    )
+
+
+@policy.command("show")
+@click.argument("version")
+@db_option
+def policy_show(version: str, db: str) -> None:
+    """Show one policy version as JSON. Example: complaint-ledger policy show default-2026.1"""
+    with open_ledger(db) as ledger:
+        click.echo(to_json(policy_to_dict(policy_version(ledger, version))))
+
+
+@cli.group()
+def calendar() -> None:
+    """Working-day calendars (public holidays, 调休 make-up days, company days off)."""
+
+
+@calendar.command("publish")
+@click.argument("year", type=int)
+@click.argument("file", required=False)
+@write_options
+def calendar_publish(year: int, file: str | None, **o: Any) -> None:
+    """Publish a year's working-day calendar: from the holidays package, or FILE.
+
+    A year with no published calendar is only estimated; publishing one changes the
+    deadlines that fall in it. FILE (TOML/YAML) has days_off = [...], working_days = [...]
+    and base = "package" (default) or "none".
+
+    \b
+    Example:
+      complaint-ledger calendar publish 2026 --actor chen --role leadership
+    """
+    fields: dict[str, Any] = {"year": year}
+    if file is not None:
+        fields["text"], fields["format"] = _document(file)
+    _submit(PublishCalendar, fields, o)
+
+
+@calendar.command("list")
+@db_option
+@format_option("table", "json")
+def calendar_list(db: str, fmt: str) -> None:
+    """List the published years. Example: complaint-ledger calendar list"""
+    with open_ledger(db) as ledger:
+        book = load_calendar_book(ledger)
+    published = book.years if book else {}
+    revisions = book.revisions if book else {}
+    rows = [
+        {
+            "year": year,
+            "revision": revisions[year],
+            "days_off": len(doc["days_off"]),
+            "make_up_working_days": len(doc["working_days"]),
+            "source": doc["source"],
+        }
+        for year, doc in sorted(published.items())
+    ]
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif rows:
+        click.echo(render_table(rows, list(rows[0])))
+    else:
+        click.echo("no calendar published yet: every working-day deadline is estimated")
