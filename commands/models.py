@@ -65,7 +65,7 @@ class ActorIn(_Frozen):
 
 
 class ComplainantIn(_Frozen):
-    name: Name
+    name: Name | None = None
     phone: Phone | None = None
     id_number: IdNumber | None = None
     address: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
@@ -119,7 +119,7 @@ class ReceiveComplaint(Command):
     ref: Ref | None = None  # type: ignore[assignment]
     channel: Channel
     received_at: AwareDatetime
-    complainant: ComplainantIn
+    complainant: ComplainantIn = ComplainantIn()
     account_ref: Name | None = None
     collector: Name | None = None
     content: Content

@@ -57,10 +57,11 @@ class ComplainantAsDict(Transcoding):
         }
 
     def decode(self, data: dict[str, str | None]) -> Complainant:
-        name = data["name"]
-        assert name is not None
         return Complainant(
-            name=name, phone=data["phone"], id_number=data["id_number"], address=data["address"]
+            name=data["name"],
+            phone=data["phone"],
+            id_number=data["id_number"],
+            address=data["address"],
         )
 
 

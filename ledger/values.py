@@ -107,9 +107,13 @@ class Stamp:
 
 @dataclass(frozen=True)
 class Complainant:
-    """The complainant's personal data, kept together so it can be protected as one."""
+    """The complainant's personal data, kept together so it can be protected as one.
 
-    name: str
+    Every field may be unknown (an anonymous complaint, or one imported from a register
+    that publishes no personal data).
+    """
+
+    name: str | None = None
     phone: str | None = None
     id_number: str | None = None
     address: str | None = None

@@ -63,7 +63,8 @@ def show(ref: str, as_of: str | None, db: str, fmt: str) -> None:
             value = local_time(value)
         click.echo(f"{key:>17}: {'-' if value is None else value}")
     person = view["complainant"]
-    click.echo(f"{'complainant':>17}: {person['name']} {person['phone'] or ''}".rstrip())
+    who = " ".join(v for v in (person["name"], person["phone"]) if v) or "-"
+    click.echo(f"{'complainant':>17}: {who}")
     for remedy in view["remedies"]:
         amount = f" {remedy['amount']} CNY" if remedy["amount"] else ""
         click.echo(f"{'remedy':>17}: {remedy['kind']}{amount} {remedy['detail'] or ''}".rstrip())
