@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
 from commands.models import (
@@ -49,13 +49,13 @@ from ledger.recorders import CommandRecord
 from ledger.registry import (
     CalendarBook,
     PolicyBook,
+    RepositoryPort,
     load_calendar_book,
     load_policy_book,
     policy_in_force,
     policy_version,
 )
 from ledger.roles import check_role
-from ledger.store import Ledger
 from ledger.values import Actor, Complainant, Remedy, Role, Stamp
 
 MAX_ATTEMPTS = 20
@@ -86,27 +86,44 @@ class Outcome:
         }
 
 
+class LedgerPort(Protocol):
+    """What handlers need of a ledger: ``Ledger`` itself, or a bulk ``Batch`` in front of it."""
+
+    @property
+    def repository(self) -> RepositoryPort: ...
+
+    def get_complaint(self, ref: str, version: int | None = None) -> Complaint: ...
+
+    def has_complaint(self, ref: str) -> bool: ...
+
+    def complaint_events(self, ref: str) -> list[AggregateEvent]: ...
+
+    def find_command(self, command_id: str) -> CommandRecord | None: ...
+
+    def record(self, aggregate: Aggregate, command: CommandRecord) -> None: ...
+
+
 C = TypeVar("C", bound=Envelope)
 A = TypeVar("A", bound=Aggregate)
-Handler = Callable[[Ledger, Any, Stamp, datetime], Any]
+Handler = Callable[[LedgerPort, Any, Stamp, datetime], Any]
 HANDLERS: dict[type[Envelope], Handler] = {}
 
 
 def handles(
     command_type: type[C],
 ) -> Callable[
-    [Callable[[Ledger, C, Stamp, datetime], A]], Callable[[Ledger, C, Stamp, datetime], A]
+    [Callable[[LedgerPort, C, Stamp, datetime], A]], Callable[[LedgerPort, C, Stamp, datetime], A]
 ]:
     def register(
-        fn: Callable[[Ledger, C, Stamp, datetime], A],
-    ) -> Callable[[Ledger, C, Stamp, datetime], A]:
+        fn: Callable[[LedgerPort, C, Stamp, datetime], A],
+    ) -> Callable[[LedgerPort, C, Stamp, datetime], A]:
         HANDLERS[command_type] = fn
         return fn
 
     return register
 
 
-def handle(ledger: Ledger, command: Envelope, now: datetime | None = None) -> Outcome:
+def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -> Outcome:
     """Validate the actor's role, then apply ``command`` exactly once."""
     check_role(command.actor.role, command.action)
     fingerprint = command.fingerprint()
@@ -122,7 +139,11 @@ def handle(ledger: Ledger, command: Envelope, now: datetime | None = None) -> Ou
             command_id=command.command_id,
         )
         target = handler(ledger, command, stamp, moment)
-        events = tuple(type(e).__name__ for e in target.pending_events)
+        events = tuple(
+            type(e).__name__
+            for e in target.pending_events
+            if getattr(e, "command_id", None) == command.command_id
+        )
         record = CommandRecord(command.command_id, target.ref, fingerprint, target.version)
         try:
             ledger.record(target, record)
@@ -146,7 +167,7 @@ def handle(ledger: Ledger, command: Envelope, now: datetime | None = None) -> Ou
 
 
 def _answer_again(
-    ledger: Ledger, command: Envelope, previous: CommandRecord, fingerprint: str
+    ledger: LedgerPort, command: Envelope, previous: CommandRecord, fingerprint: str
 ) -> Outcome:
     if previous.fingerprint != fingerprint:
         raise CommandIdReused(
@@ -164,7 +185,7 @@ def _answer_again(
 
 
 @handles(ReceiveComplaint)
-def receive(ledger: Ledger, cmd: ReceiveComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: datetime) -> Complaint:
     if cmd.ref is None:
         ref = next_reference(ledger, cmd.received_at)
     elif ledger.has_complaint(cmd.ref):
@@ -189,7 +210,7 @@ def receive(ledger: Ledger, cmd: ReceiveComplaint, stamp: Stamp, now: datetime) 
     )
 
 
-def next_reference(ledger: Ledger, received_at: datetime) -> str:
+def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
     """The first free ``TS-YYYYMMDD-NNNN`` of the local day of receipt."""
     day = received_at.astimezone(REFERENCE_TIMEZONE).strftime("%Y%m%d")
 
@@ -211,42 +232,44 @@ def next_reference(ledger: Ledger, received_at: datetime) -> str:
 
 
 @handles(TriageComplaint)
-def triage(ledger: Ledger, cmd: TriageComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.triage(stamp, now, cmd.severity, cmd.category, cmd.assessment)
     return complaint
 
 
 @handles(EscalateComplaint)
-def escalate(ledger: Ledger, cmd: EscalateComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def escalate(ledger: LedgerPort, cmd: EscalateComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.escalate(stamp, now, cmd.reason)
     return complaint
 
 
 @handles(AssignComplaint)
-def assign(ledger: Ledger, cmd: AssignComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def assign(ledger: LedgerPort, cmd: AssignComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.assign(stamp, now, cmd.handler, cmd.team)
     return complaint
 
 
 @handles(ContactCustomer)
-def contact(ledger: Ledger, cmd: ContactCustomer, stamp: Stamp, now: datetime) -> Complaint:
+def contact(ledger: LedgerPort, cmd: ContactCustomer, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.contact(stamp, now, cmd.channel, cmd.reached, cmd.summary)
     return complaint
 
 
 @handles(RecordFindings)
-def record_findings(ledger: Ledger, cmd: RecordFindings, stamp: Stamp, now: datetime) -> Complaint:
+def record_findings(
+    ledger: LedgerPort, cmd: RecordFindings, stamp: Stamp, now: datetime
+) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.record_findings(stamp, now, cmd.substantiated, cmd.findings, cmd.evidence)
     return complaint
 
 
 @handles(PlanResolution)
-def plan(ledger: Ledger, cmd: PlanResolution, stamp: Stamp, now: datetime) -> Complaint:
+def plan(ledger: LedgerPort, cmd: PlanResolution, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     remedies = tuple(Remedy(r.kind, r.amount, r.detail) for r in cmd.remedies)
     complaint.plan(stamp, now, remedies)
@@ -254,49 +277,53 @@ def plan(ledger: Ledger, cmd: PlanResolution, stamp: Stamp, now: datetime) -> Co
 
 
 @handles(ExecuteResolution)
-def execute(ledger: Ledger, cmd: ExecuteResolution, stamp: Stamp, now: datetime) -> Complaint:
+def execute(ledger: LedgerPort, cmd: ExecuteResolution, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.execute(stamp, now, cmd.detail)
     return complaint
 
 
 @handles(NotifyOutcome)
-def notify_outcome(ledger: Ledger, cmd: NotifyOutcome, stamp: Stamp, now: datetime) -> Complaint:
+def notify_outcome(
+    ledger: LedgerPort, cmd: NotifyOutcome, stamp: Stamp, now: datetime
+) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.notify_outcome(stamp, now, cmd.channel, cmd.summary)
     return complaint
 
 
 @handles(RecordCallback)
-def record_callback(ledger: Ledger, cmd: RecordCallback, stamp: Stamp, now: datetime) -> Complaint:
+def record_callback(
+    ledger: LedgerPort, cmd: RecordCallback, stamp: Stamp, now: datetime
+) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.record_callback(stamp, now, cmd.satisfaction, cmd.comment or "")
     return complaint
 
 
 @handles(CloseComplaint)
-def close(ledger: Ledger, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.close(stamp, now, cmd.root_cause, cmd.improvement)
     return complaint
 
 
 @handles(ReopenComplaint)
-def reopen(ledger: Ledger, cmd: ReopenComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def reopen(ledger: LedgerPort, cmd: ReopenComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.reopen(stamp, now, cmd.reason)
     return complaint
 
 
 @handles(WithdrawComplaint)
-def withdraw(ledger: Ledger, cmd: WithdrawComplaint, stamp: Stamp, now: datetime) -> Complaint:
+def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.withdraw(stamp, now, cmd.reason)
     return complaint
 
 
 @handles(ExtendDeadline)
-def extend(ledger: Ledger, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> Complaint:
+def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_version(ledger, complaint.policy_version)
     complaint.extend(stamp, now, cmd.clock, cmd.days, cmd.reason, cmd.approved_by, policy)
@@ -304,7 +331,7 @@ def extend(ledger: Ledger, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> 
 
 
 @handles(PauseClocks)
-def pause(ledger: Ledger, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
+def pause(ledger: LedgerPort, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_version(ledger, complaint.policy_version)
     complaint.pause(stamp, now, cmd.reason, allowed=any(r.pausable for r in policy.rules))
@@ -312,21 +339,23 @@ def pause(ledger: Ledger, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Comp
 
 
 @handles(ResumeClocks)
-def resume(ledger: Ledger, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
+def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.resume(stamp, now, cmd.reason)
     return complaint
 
 
 @handles(AddNote)
-def add_note(ledger: Ledger, cmd: AddNote, stamp: Stamp, now: datetime) -> Complaint:
+def add_note(ledger: LedgerPort, cmd: AddNote, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.add_note(stamp, now, cmd.text)
     return complaint
 
 
 @handles(PublishPolicy)
-def publish_policy(ledger: Ledger, cmd: PublishPolicy, stamp: Stamp, now: datetime) -> PolicyBook:
+def publish_policy(
+    ledger: LedgerPort, cmd: PublishPolicy, stamp: Stamp, now: datetime
+) -> PolicyBook:
     policy = parse_policy(cmd.text, cmd.format)
     book = load_policy_book(ledger) or PolicyBook()
     effective_from = cmd.effective_from or stamp.occurred_at
@@ -336,7 +365,7 @@ def publish_policy(ledger: Ledger, cmd: PublishPolicy, stamp: Stamp, now: dateti
 
 @handles(PublishCalendar)
 def publish_calendar(
-    ledger: Ledger, cmd: PublishCalendar, stamp: Stamp, now: datetime
+    ledger: LedgerPort, cmd: PublishCalendar, stamp: Stamp, now: datetime
 ) -> CalendarBook:
     if cmd.text is None:
         year = package_year(cmd.year)

@@ -32,6 +32,14 @@ class CommandRecord:
     version: int
 
 
+def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """The command-log rows passed to ``save`` as ``command=`` or ``commands=``."""
+    records: list[CommandRecord] = list(kwargs.get("commands", ()))
+    if kwargs.get("command") is not None:
+        records.append(kwargs["command"])
+    return [(r.command_id, r.ref, r.fingerprint, r.version) for r in records]
+
+
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -48,12 +56,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        record: CommandRecord | None = kwargs.get("command")
-        if record is not None:
-            c.execute(
-                f"INSERT INTO {COMMAND_LOG} VALUES (?, ?, ?, ?)",
-                (record.command_id, record.ref, record.fingerprint, record.version),
-            )
+        records = command_records(kwargs)
+        if records:
+            c.executemany(f"INSERT INTO {COMMAND_LOG} VALUES (?, ?, ?, ?)", records)
         return ids
 
     def select_command(self, command_id: str) -> CommandRecord | None:
@@ -86,11 +91,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        record: CommandRecord | None = kwargs.get("command")
-        if record is not None:
-            curs.execute(
-                SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log),
-                (record.command_id, record.ref, record.fingerprint, record.version),
+        records = command_records(kwargs)
+        if records:
+            curs.executemany(
+                SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log), records
             )
 
     def select_command(self, command_id: str) -> CommandRecord | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from ledger.calendar import WorkCalendar, calendar_from_dict
@@ -112,12 +112,23 @@ class CalendarBook(Aggregate):
         self.revisions[year] = self.revisions.get(year, 0) + 1
 
 
+class RepositoryPort(Protocol):
+    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None) -> Any: ...
+
+    def __contains__(self, aggregate_id: uuid.UUID) -> bool: ...
+
+
+class HasRepository(Protocol):
+    @property
+    def repository(self) -> RepositoryPort: ...
+
+
 def stream_id(ref: str) -> uuid.UUID | None:
     """The id of a publication stream named in the command log, if ``ref`` names one."""
     return {POLICY_BOOK_REF: POLICY_BOOK_ID, CALENDAR_BOOK_REF: CALENDAR_BOOK_ID}.get(ref)
 
 
-def load_policy_book(app: Application[uuid.UUID]) -> PolicyBook | None:
+def load_policy_book(app: HasRepository) -> PolicyBook | None:
     try:
         book: PolicyBook = app.repository.get(POLICY_BOOK_ID)
     except AggregateNotFoundError:
@@ -125,7 +136,7 @@ def load_policy_book(app: Application[uuid.UUID]) -> PolicyBook | None:
     return book
 
 
-def load_calendar_book(app: Application[uuid.UUID]) -> CalendarBook | None:
+def load_calendar_book(app: HasRepository) -> CalendarBook | None:
     try:
         book: CalendarBook = app.repository.get(CALENDAR_BOOK_ID)
     except AggregateNotFoundError:
@@ -133,7 +144,7 @@ def load_calendar_book(app: Application[uuid.UUID]) -> CalendarBook | None:
     return book
 
 
-def policy_version(app: Application[uuid.UUID], version: str) -> Policy:
+def policy_version(app: HasRepository, version: str) -> Policy:
     """A published policy (or the built-in default) by version."""
     if version == DEFAULT_POLICY.version:
         return DEFAULT_POLICY
@@ -144,7 +155,7 @@ def policy_version(app: Application[uuid.UUID], version: str) -> Policy:
     return policy_from_dict(book.documents[version])
 
 
-def policy_in_force(app: Application[uuid.UUID], moment: datetime) -> Policy:
+def policy_in_force(app: HasRepository, moment: datetime) -> Policy:
     """The policy a complaint received at ``moment`` is judged by."""
     book = load_policy_book(app)
     if book is None:
@@ -153,7 +164,7 @@ def policy_in_force(app: Application[uuid.UUID], moment: datetime) -> Policy:
     return DEFAULT_POLICY if version is None else policy_from_dict(book.documents[version])
 
 
-def work_calendar(app: Application[uuid.UUID]) -> WorkCalendar:
+def work_calendar(app: HasRepository) -> WorkCalendar:
     """The working-day calendar made of every year published so far."""
     book = load_calendar_book(app)
     years = {} if book is None else {y: calendar_from_dict(d) for y, d in book.years.items()}

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from commands.cli import apply, demo, publish, reads, sla, writes  # noqa: F401  (registers subcommands)
+from commands.cli import (  # noqa: F401  (each module registers its subcommands)
+    apply,
+    demo,
+    generate,
+    publish,
+    reads,
+    sla,
+    writes,
+)
 from commands.cli.base import cli
 
 

@@ -3,63 +3,80 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import IO, Any
 
 import click
 from pydantic import ValidationError
 
+from commands.bulk import apply_in_batches
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, to_json
 from commands.errors import describe_validation_error
-from commands.handlers import handle
-from commands.models import parse_command
-from ledger.errors import LedgerError
+from commands.handlers import Outcome
+from commands.models import Envelope, parse_command
 from ledger.store import open_ledger
 
 
 @cli.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--bulk",
+    is_flag=True,
+    help="Save many complaints per transaction (large files); same rules, same validation.",
+)
+@click.option(
+    "--batch-size", default=500, show_default=True, help="Commands per transaction with --bulk."
+)
 @db_option
 @format_option("table", "json")
-def apply(file: IO[str], db: str, fmt: str) -> None:
+def apply(file: IO[str], bulk: bool, batch_size: int, db: str, fmt: str) -> None:
     """Apply JSON Lines of commands, each line atomic.
 
     A bad line is reported with its number and the rest go on; the exit code is 1 if any line
-    failed. FILE may be - for standard input.
+    failed. FILE may be - for standard input. With --bulk, lines are decided in memory and saved
+    a batch at a time; a batch that meets a concurrent writer is applied again line by line.
 
     \b
     Example:
       complaint-ledger apply commands.jsonl
     """
-    applied = duplicates = 0
+    counts = {"applied": 0, "duplicates": 0}
     errors: list[dict[str, Any]] = []
+
+    def count(_: int, outcome: Outcome) -> None:
+        counts["duplicates" if outcome.duplicate else "applied"] += 1
+
     with open_ledger(db) as ledger:
-        for number, line in enumerate(file, start=1):
-            if not line.strip():
-                continue
-            try:
-                outcome = handle(ledger, parse_command(_load(line)))
-            except (ValueError, LedgerError) as e:
-                message = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
-                errors.append({"line": number, "error": message})
-                click.echo(f"Error: line {number}: {message}", err=True)
-                continue
-            if outcome.duplicate:
-                duplicates += 1
-            else:
-                applied += 1
-    summary = {
-        "applied": applied,
-        "duplicates": duplicates,
-        "failed": len(errors),
-        "errors": errors,
-    }
+        failures = apply_in_batches(
+            ledger, _commands(file), batch_size=batch_size if bulk else 1, on_outcome=count
+        )
+        for failure in failures:
+            e = failure.error
+            message = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
+            errors.append({"line": failure.position, "error": message})
+            click.echo(f"Error: line {failure.position}: {message}", err=True)
+    errors.sort(key=lambda e: int(e["line"]))
+    summary = {**counts, "failed": len(errors), "errors": errors}
     if fmt == "json":
         click.echo(to_json(summary))
     else:
-        click.echo(f"applied {applied}, already applied {duplicates}, failed {len(errors)}")
+        click.echo(
+            f"applied {counts['applied']}, already applied {counts['duplicates']}, "
+            f"failed {len(errors)}"
+        )
     if errors:
         raise SystemExit(1)
+
+
+def _commands(file: IO[str]) -> Iterator[tuple[int, Envelope | Exception]]:
+    for number, line in enumerate(file, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_command(_load(line))
+        except ValueError as e:
+            yield number, e
 
 
 def _load(line: str) -> Any:

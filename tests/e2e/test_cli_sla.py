@@ -129,7 +129,7 @@ def test_policy_revision_leaves_earlier_complaints_alone_and_what_if_shows_the_d
     what_if = clocks(triaged_late, "TS-1", "2026-09-24T18:00:00+08:00", "--policy", "2026.2")
     newer = clocks(triaged_late, "TS-2", "2026-10-02T10:00:00+08:00")["intake"]
 
-    assert published.stdout == "@policies: Opened, PolicyPublished (version 2)\n"
+    assert published.stdout == "@policies: PolicyPublished (version 2)\n"
     # Pinned default: due 17:00, triaged 17:30 -> breached by 30 min.
     assert (pinned["status"], pinned["due_at"]) == ("breached", "2026-09-24T09:00:00+00:00")
     # Under 2026.2 the intake limit is 2 h: due 18:00, so 17:30 is on time.

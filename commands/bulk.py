@@ -1,0 +1,155 @@
+"""The bulk path: decide many commands in memory, save each batch in one transaction.
+
+Every command still goes through ``handle`` — the same validation, role check, rules and
+idempotency — but against a ``Batch`` that keeps the complaints it touched in memory and
+stages their new events. ``flush`` saves all of them, with their command-log entries, in one
+transaction. If that transaction fails (another writer got there first), the batch's commands
+are applied again one by one through the normal path, which is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing.persistence import IntegrityError
+
+from commands.handlers import Outcome, handle
+from commands.models import Envelope
+from ledger.complaint import Complaint, reference_id
+from ledger.errors import ComplaintNotFound, LedgerError
+from ledger.recorders import CommandRecord
+from ledger.registry import CALENDAR_BOOK_ID, POLICY_BOOK_ID
+from ledger.store import Ledger
+
+BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID)
+
+
+class _BatchRepository:
+    """Reads through to the store, but sees the batch's own unsaved changes first."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.books: dict[UUID, Any] = {}
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None) -> Any:
+        staged = self.batch.staged.get(aggregate_id)
+        if staged is not None and version is None:
+            return staged
+        if aggregate_id in BOOKS and version is None:
+            if aggregate_id not in self.books:
+                self.books[aggregate_id] = self.batch.ledger.repository.get(aggregate_id)
+            return self.books[aggregate_id]
+        return self.batch.ledger.repository.get(aggregate_id, version=version)
+
+    def __contains__(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.batch.staged or aggregate_id in self.batch.ledger.repository
+
+
+class Batch:
+    """The part of ``Ledger`` that ``handle`` uses, deciding in memory until ``flush``."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.staged: dict[UUID, Aggregate] = {}
+        self.records: dict[str, CommandRecord] = {}
+        self.repository = _BatchRepository(self)
+
+    def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
+        staged = self.staged.get(reference_id(ref))
+        if staged is not None and version is None:
+            assert isinstance(staged, Complaint)
+            return staged
+        complaint = self.ledger.get_complaint(ref, version)
+        if version is None:
+            self.staged[complaint.id] = complaint
+        return complaint
+
+    def has_complaint(self, ref: str) -> bool:
+        return reference_id(ref) in self.staged or self.ledger.has_complaint(ref)
+
+    def complaint_events(self, ref: str) -> list[AggregateEvent]:
+        try:
+            stored = self.ledger.complaint_events(ref)
+        except ComplaintNotFound:
+            stored = []
+        staged = self.staged.get(reference_id(ref))
+        pending = [] if staged is None else list(staged.pending_events)
+        return stored + pending  # type: ignore[operator]
+
+    def find_command(self, command_id: str) -> CommandRecord | None:
+        return self.records.get(command_id) or self.ledger.find_command(command_id)
+
+    def record(self, aggregate: Aggregate, command: CommandRecord) -> None:
+        self.staged[aggregate.id] = aggregate
+        self.records[command.command_id] = command
+
+    def flush(self) -> None:
+        """Save every staged change and command-log entry in one transaction."""
+        changed = [a for a in self.staged.values() if a.pending_events]
+        if changed:
+            self.ledger.save(*changed, commands=list(self.records.values()))
+        self.staged.clear()
+        self.records.clear()
+        self.repository.books.clear()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A command that was refused, by its place in the input."""
+
+    position: int
+    error: Exception
+
+
+def apply_in_batches(
+    ledger: Ledger,
+    commands: Iterable[tuple[int, Envelope | Exception]],
+    batch_size: int = 500,
+    on_outcome: Callable[[int, Outcome], None] | None = None,
+) -> Iterator[Failure]:
+    """Apply ``(position, command)`` pairs (or the error that replaced a command that did
+    not parse) in batches of ``batch_size`` commands; yield each refusal."""
+    batch = Batch(ledger)
+    pending: list[tuple[int, Envelope]] = []
+    outcomes: list[tuple[int, Outcome]] = []
+
+    def flush() -> Iterator[Failure]:
+        try:
+            batch.flush()
+        except IntegrityError:
+            batch.staged.clear()
+            batch.records.clear()
+            outcomes.clear()
+            # Somebody else wrote to these complaints: decide each command again, one by one.
+            for position, command in pending:
+                try:
+                    outcome = handle(ledger, command)
+                except LedgerError as e:
+                    yield Failure(position, e)
+                else:
+                    outcomes.append((position, outcome))
+        for position, outcome in outcomes:
+            if on_outcome is not None:
+                on_outcome(position, outcome)
+        pending.clear()
+        outcomes.clear()
+
+    for position, command in commands:
+        if isinstance(command, Exception):
+            yield Failure(position, command)
+            continue
+        pending.append((position, command))
+        try:
+            outcome = handle(batch, command)
+        except LedgerError as e:
+            pending.pop()
+            yield Failure(position, e)
+        else:
+            outcomes.append((position, outcome))
+        if len(pending) >= batch_size:
+            yield from flush()
+    yield from flush()
