@@ -45,6 +45,11 @@ def sla_report(cases: Iterable[CaseClocks], as_of: datetime) -> dict[str, Any]:
                     "estimated": v.estimated,
                 }
             )
+    return report_from_items(items, as_of)
+
+
+def report_from_items(items: list[dict[str, Any]], as_of: datetime) -> dict[str, Any]:
+    """Order the items (worst first) and add totals per status, clock, team and channel."""
     order = {status: i for i, status in enumerate(REPORTED)}
     items.sort(key=lambda i: (order[i["status"]], -int(i["late_by_seconds"]), i["ref"], i["clock"]))
     return {"as_of": as_of.isoformat(), "items": items, "totals": _totals(items)}

@@ -6,8 +6,10 @@ from commands.cli import (  # noqa: F401  (each module registers its subcommands
     apply,
     demo,
     generate,
+    projections,
     publish,
     reads,
+    reports,
     sla,
     writes,
 )

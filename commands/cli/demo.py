@@ -16,8 +16,8 @@ from commands.synthetic import lifecycles
 from ledger.errors import CalendarUnavailable
 from ledger.registry import load_calendar_book
 from ledger.store import Ledger, open_ledger
-from projections.clocks import clock_report
-from projections.sla_report import CaseClocks, sla_report
+from projections.queries import sla_items
+from projections.runner import Runner
 
 
 @cli.command()
@@ -33,7 +33,6 @@ def demo(complaints: int, seed: int, db: str) -> None:
     """
     now = datetime.now(UTC).replace(microsecond=0)
     rows = []
-    cases: list[CaseClocks] = []
     events = 0
     with open_ledger(db) as ledger:
         publish_calendars(ledger, now)
@@ -55,16 +54,6 @@ def demo(complaints: int, seed: int, db: str) -> None:
                 )
             complaint = ledger.get_complaint(first.ref)
             events += complaint.version
-            report = clock_report(ledger, complaint.ref, now)
-            cases.append(
-                CaseClocks(
-                    complaint.ref,
-                    complaint.team,
-                    complaint.handler,
-                    str(complaint.channel),
-                    report.verdicts,
-                )
-            )
             rows.append(
                 {
                     "ref": complaint.ref,
@@ -86,7 +75,12 @@ def demo(complaints: int, seed: int, db: str) -> None:
         f"{sum(1 for r in rows if r['reopened'])} reopened."
     )
     click.echo()
-    print_sla_report(sla_report(cases, now))
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up_all()
+        with runner.transaction() as cur:
+            report = sla_items(cur, now)
+    print_sla_report(report)
 
 
 def publish_calendars(ledger: Ledger, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 
 import click
@@ -41,7 +42,7 @@ def generate(complaints: int, seed: int, until: str, days: int, prefix: str) -> 
     """
     end = parse_time(until, "--until")
     assert isinstance(end, datetime)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for n, life in enumerate(lifecycles(complaints, end, seed=seed, days=days), start=1):
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:

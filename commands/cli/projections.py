@@ -1,0 +1,134 @@
+"""``projections``: run, follow and rebuild the read models; see their position and lag."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from commands.cli.base import cli
+from commands.cli.output import db_option, format_option, render_table, to_json
+from ledger.store import Ledger, open_ledger
+from projections.runner import READ_MODELS, UNITS, Runner
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+
+        def update(position: int, head: int) -> None:
+            bar.length = max(head, 1)
+            bar.update(position - bar.pos)
+
+        yield update
+
+
+@cli.group()
+def projections() -> None:
+    """The read models (case_state, sla_clocks, audit_trail, statistics)."""
+
+
+@projections.command("status")
+@db_option
+@format_option("table", "json")
+def status(db: str, fmt: str) -> None:
+    """Show each projection's position in the log and its lag.
+
+    \b
+    Example:
+      complaint-ledger projections status
+    """
+    with open_ledger(db) as ledger:
+        rows = Runner(ledger).status()
+    click.echo(to_json(rows) if fmt == "json" else render_table(rows, list(rows[0])))
+
+
+BATCH = click.option(
+    "--batch-size", default=1000, show_default=True, help="Events applied per transaction."
+)
+
+
+@projections.command("run")
+@BATCH
+@db_option
+def run(batch_size: int, db: str) -> None:
+    """Catch every read model up with the log, then exit.
+
+    \b
+    Example:
+      complaint-ledger projections run
+    """
+    with open_ledger(db) as ledger, progress_bar("catching up") as progress:
+        applied = Runner(ledger, batch_size).catch_up_all(progress)
+    click.echo(f"applied {applied} event(s) across the read models")
+
+
+@projections.command("follow")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls (SQLite).")
+@db_option
+def follow(interval: float, db: str) -> None:
+    """Keep the read models up to date until stopped (Ctrl-C).
+
+    On PostgreSQL the runner is woken by LISTEN/NOTIFY when events are appended; on SQLite it
+    polls every --interval seconds.
+
+    \b
+    Example:
+      complaint-ledger projections follow --db postgresql://postgres@localhost/complaints
+    """
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        try:
+            for _ in _wakeups(ledger, interval):
+                applied = runner.catch_up_all()
+                if applied:
+                    click.echo(f"applied {applied} event(s)", err=True)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+
+
+def _wakeups(ledger: Ledger, interval: float) -> Iterator[None]:
+    recorder = ledger.recorder
+    channel = getattr(recorder, "channel_name", None)
+    if channel is None:
+        while True:
+            yield
+            time.sleep(interval)
+    datastore = recorder.datastore  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn:
+        conn.execute(f'LISTEN "{channel}"')
+        while True:
+            yield
+            for _ in conn.notifies(timeout=max(interval, 5.0), stop_after=1):
+                pass
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False, type=click.Choice(sorted(READ_MODELS)))
+@BATCH
+@db_option
+def rebuild(name: str | None, batch_size: int, db: str) -> None:
+    """Rebuild read models from the log into fresh tables, then swap them in atomically.
+
+    With no NAME, all of them. Readers keep seeing the old tables until the swap; a rebuild
+    that fails or is killed leaves them in place, and running it again resumes.
+
+    \b
+    Example:
+      complaint-ledger projections rebuild sla_clocks
+    """
+    units = ["cases", "audit_trail", "statistics"] if name is None else [READ_MODELS[name]]
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger, batch_size)
+        for unit in units:
+            with progress_bar(f"rebuilding {unit}") as progress:
+                applied = runner.rebuild(unit, progress)
+            tables = ", ".join(UNITS[unit].own[:2] if unit == "cases" else UNITS[unit].own[:1])
+            click.echo(f"rebuilt {tables} from {applied} event(s)")

@@ -1,0 +1,157 @@
+"""Reports from the read models: ``list``, ``report sla``, ``report stats``, ``audit``.
+
+Each catches the read models up with the log first, so an action just recorded shows at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+
+from commands.cli.base import cli
+from commands.cli.output import db_option, format_option, local_time, render_table, to_json
+from commands.cli.reads import parse_time
+from commands.cli.report import print_sla_report
+from ledger.store import open_ledger
+from projections.queries import CaseFilter, audit_rows, list_cases, sla_items, statistics_rows
+from projections.runner import Runner
+
+LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
+                "received_at"]  # fmt: skip
+STATS_COLUMNS = ["month", "channel", "category", "severity", "received", "closed",
+                 "closed_on_time", "withdrawn", "median_handling_hours", "refund_total",
+                 "mean_satisfaction"]  # fmt: skip
+
+
+def emit(
+    rows: list[dict[str, Any]], columns: list[str], fmt: str, times: tuple[str, ...] = ()
+) -> None:
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else columns,
+                                lineterminator="\n")  # fmt: skip
+        writer.writeheader()
+        writer.writerows(rows)
+    elif rows:
+        shown = [{**r, **{t: local_time(r[t]) for t in times}} for r in rows]
+        click.echo(render_table(shown, columns))
+    else:
+        click.echo("nothing matches")
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"{option}: {value!r} is not a date like 2026-11-01") from None
+
+
+@cli.command("list")
+@click.option("--open", "open_only", is_flag=True, help="Only open complaints.")
+@click.option("--stage", type=click.Choice(["intake", "investigation", "plan", "execution",
+                                            "summary", "closed", "withdrawn"]))  # fmt: skip
+@click.option("--severity", type=click.Choice(["normal", "urgent", "major"]))
+@click.option("--team", help="Only this team's complaints.")
+@click.option(
+    "--breached", is_flag=True, help="Only complaints with a breached or overdue clock now."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
+@db_option
+@format_option("table", "json", "csv")
+def list_(open_only: bool, stage: str | None, severity: str | None, team: str | None,
+          breached: bool, limit: int | None, db: str, fmt: str) -> None:  # fmt: skip
+    """List complaints from the case_state read model.
+
+    \b
+    Example:
+      complaint-ledger list --open --breached
+    """
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up("cases")
+        with runner.transaction() as cur:
+            rows = list_cases(cur, CaseFilter(open_only, stage, severity, team, breached, limit),
+                              datetime.now(UTC))  # fmt: skip
+    emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
+
+
+@cli.group()
+def report() -> None:
+    """Supervisors' and regulators' reports."""
+
+
+@report.command("sla")
+@click.option("--as-of", metavar="TIME", help="Judge the clocks at TIME (default: now).")
+@click.option("--from", "first", metavar="DATE", help="Complaints received on or after DATE.")
+@click.option("--to", "last", metavar="DATE", help="Complaints received on or before DATE.")
+@db_option
+@format_option("table", "json", "csv")
+def report_sla(as_of: str | None, first: str | None, last: str | None, db: str, fmt: str) -> None:
+    """Every breached, overdue and at-risk clock, then totals per clock, team and channel.
+
+    \b
+    Example:
+      complaint-ledger report sla --as-of 2026-11-30T18:00:00+08:00 --format json
+    """
+    moment = parse_time(as_of, "--as-of") or datetime.now(UTC)
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up("cases")
+        with runner.transaction() as cur:
+            data = sla_items(cur, moment, _date(first, "--from"), _date(last, "--to"))
+    if fmt == "json":
+        click.echo(to_json(data))
+    elif fmt == "csv":
+        emit(data["items"], [], "csv")
+    else:
+        print_sla_report(data)
+
+
+@report.command("stats")
+@click.option("--from", "first", metavar="DATE", help="From this month (a date in it).")
+@click.option("--to", "last", metavar="DATE", help="To this month (a date in it).")
+@db_option
+@format_option("table", "json", "csv")
+def report_stats(first: str | None, last: str | None, db: str, fmt: str) -> None:
+    """Monthly figures per channel, category and severity.
+
+    \b
+    Example:
+      complaint-ledger report stats --from 2026-01-01
+    """
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up("cases")
+        with runner.transaction() as cur:
+            rows = statistics_rows(cur, _date(first, "--from"), _date(last, "--to"))
+    emit(rows, STATS_COLUMNS, fmt)
+
+
+@cli.command()
+@click.argument("ref")
+@db_option
+@format_option("table", "json", "csv")
+def audit(ref: str, db: str, fmt: str) -> None:
+    """One complaint's audit trail from the read model.
+
+    \b
+    Example:
+      complaint-ledger audit TS-20261128-0001
+    """
+    with open_ledger(db) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up("audit_trail")
+        with runner.transaction() as cur:
+            rows = audit_rows(cur, ref)
+    if not rows:
+        raise click.ClickException(f"no complaint has reference {ref!r}")
+    columns = ["position", "version", "action", "actor_id", "actor_role", "occurred_at",
+               "recorded_at", "backdated", "summary_en"]  # fmt: skip
+    emit(rows, columns, fmt, times=("occurred_at", "recorded_at"))

@@ -1,0 +1,144 @@
+"""Read model ``audit_trail``: one row per event, with a one-line summary in Chinese and English."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
+from projections.cases import Rules, stamp
+from projections.db import Cursor
+
+TABLES = ("audit_trail", "audit_streams")
+
+DDL = {
+    "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (
+        position BIGINT PRIMARY KEY, ref TEXT NOT NULL, version INTEGER NOT NULL,
+        action TEXT NOT NULL, actor_id TEXT, actor_role TEXT, occurred_at TEXT,
+        recorded_at TEXT NOT NULL, summary_zh TEXT NOT NULL, summary_en TEXT NOT NULL,
+        backdated INTEGER NOT NULL)""",
+    "audit_streams": """CREATE TABLE IF NOT EXISTS {audit_streams} (
+        stream_id TEXT PRIMARY KEY, ref TEXT NOT NULL, policy_version TEXT)""",
+}
+INDEXES = [("audit_trail", "ref")]
+
+CHANNELS_ZH = {
+    "phone": "电话", "email": "邮件", "sms": "短信", "online_chat": "在线客服", "letter": "信函",
+    "visit": "来访", "regulator_referral": "监管转办",
+}  # fmt: skip
+SEVERITY_ZH = {"normal": "一般", "urgent": "紧急", "major": "重大"}
+SUBSTANTIATED_ZH = {"yes": "属实", "partly": "部分属实", "no": "不属实"}
+
+Summary = Callable[[Any], tuple[str, str]]
+
+SUMMARIES: dict[str, Summary] = {
+    "Received": lambda e: (
+        f"受理投诉（{CHANNELS_ZH.get(str(e.channel), str(e.channel))}），类别：{e.category}",
+        f"Complaint received by {e.channel}, category {e.category}",
+    ),
+    "Triaged": lambda e: (
+        f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}",
+        f"Triaged as {e.severity}, category {e.category}",
+    ),
+    "Escalated": lambda e: (
+        f"上报应急领导小组：{e.reason}",
+        f"Escalated to leadership: {e.reason}",
+    ),
+    "Assigned": lambda e: (
+        f"分派给{e.team}的{e.handler}",
+        f"Assigned to {e.handler} ({e.team})",
+    ),
+    "CustomerContacted": lambda e: (
+        f"联系客户（{CHANNELS_ZH.get(str(e.channel), str(e.channel))}）"
+        + ("，已联系上" if e.reached else "，未联系上"),
+        f"Customer contacted by {e.channel}, " + ("reached" if e.reached else "not reached"),
+    ),
+    "FindingsRecorded": lambda e: (
+        f"调查核实完成，投诉{SUBSTANTIATED_ZH.get(str(e.substantiated), '')}",
+        f"Findings recorded: substantiated {e.substantiated}",
+    ),
+    "ResolutionPlanned": lambda e: (
+        "制定处理方案：" + "、".join(str(r.kind) for r in e.remedies),
+        "Resolution planned: " + ", ".join(str(r.kind) for r in e.remedies),
+    ),
+    "ResolutionExecuted": lambda e: ("处理方案已执行", "Resolution executed"),
+    "OutcomeCommunicated": lambda e: (
+        "已向客户反馈处理结果",
+        "Outcome communicated to the complainant",
+    ),
+    "CallbackRecorded": lambda e: (
+        f"回访：满意度 {e.satisfaction}/5",
+        f"Callback: satisfaction {e.satisfaction}/5",
+    ),
+    "Closed": lambda e: ("投诉办结", "Complaint closed"),
+    "Reopened": lambda e: (f"重新处理：{e.reason}", f"Reopened: {e.reason}"),
+    "Withdrawn": lambda e: (f"客户撤诉：{e.reason}", f"Withdrawn by the complainant: {e.reason}"),
+    "DeadlineExtended": lambda e: (
+        f"{e.clock} 时限延长 {e.days} 天（批准人：{e.approved_by}）",
+        f"{e.clock} deadline extended by {e.days} days (approved by {e.approved_by})",
+    ),
+    "ClocksPaused": lambda e: (f"等待客户，计时暂停：{e.reason}", f"Clocks paused: {e.reason}"),
+    "ClocksResumed": lambda e: (f"恢复计时：{e.reason}", f"Clocks resumed: {e.reason}"),
+    "NoteAdded": lambda e: ("添加备注", "Note added"),
+    "Opened": lambda e: ("建立登记簿", "Register opened"),
+    "PolicyPublished": lambda e: (f"发布时限政策 {e.version}", f"SLA policy {e.version} published"),
+    "CalendarPublished": lambda e: (
+        f"发布 {e.year} 年工作日历",
+        f"Calendar for {e.year} published",
+    ),
+}
+
+
+def summarise(event: Any) -> tuple[str, str]:
+    kind = type(event).__name__
+    summary = SUMMARIES.get(kind)
+    if summary is None:
+        return kind, kind  # an event this read model does not describe yet keeps its name
+    return summary(event)
+
+
+def _streams(cur: Cursor, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {
+        POLICY_BOOK_ID.hex: (POLICY_BOOK_REF, None),
+        CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
+    }
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        cur.execute(
+            f"SELECT stream_id, ref, policy_version FROM {{audit_streams}} "
+            f"WHERE stream_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((r["stream_id"], (r["ref"], r["policy_version"])) for r in cur.fetchall())
+    return found
+
+
+def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -> None:
+    """Add one audit row per event; ``events`` are (position, event) in log order."""
+    batch = list(events)
+    streams = _streams(cur, sorted({e.originator_id.hex for _, e in batch}))
+    new_streams = []
+    rows = []
+    for position, event in batch:
+        rules.learn(event)
+        stream = event.originator_id.hex
+        if stream not in streams:
+            ref = str(getattr(event, "ref", stream))
+            streams[stream] = (ref, getattr(event, "policy_version", None))
+            new_streams.append((stream, *streams[stream]))
+        ref, version = streams[stream]
+        policy = rules.policies.get(version or "", None) or rules.policies["default-2026.1"]
+        occurred = getattr(event, "occurred_at", None)
+        late = occurred is not None and event.timestamp - occurred > timedelta(
+            hours=policy.backdated_after_hours
+        )
+        actor = getattr(event, "actor", None)
+        zh, en = summarise(event)
+        rows.append(
+            (position, ref, event.originator_version, type(event).__name__,
+             getattr(actor, "id", None), None if actor is None else str(actor.role),
+             stamp(occurred), stamp(event.timestamp), zh, en, int(late))
+        )  # fmt: skip
+    cur.executemany("INSERT INTO {audit_streams} VALUES (?, ?, ?)", new_streams)
+    cur.executemany("INSERT INTO {audit_trail} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

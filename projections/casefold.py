@@ -1,0 +1,133 @@
+"""The case-state fold: one complaint's read-model row, updated one event at a time (pure).
+
+The fold keeps plain JSON-safe data, so the runner can store it between batches and
+resume after a crash. It records what happened; it enforces no rules (the aggregate
+did that before the events were written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ledger.facts import empty_facts, fold_fact
+
+State = dict[str, Any]
+
+MONTH_ZONE = ZoneInfo("Asia/Shanghai")
+# Events that start a new pass through investigation, plan, execution and summary.
+_ROUND_FLAGS = ("findings", "planned", "executed", "outcome")
+
+
+def new_state() -> State:
+    return {
+        "ref": None,
+        "status": "open",
+        "channel": None,
+        "category": None,
+        "severity": None,
+        "handler": None,
+        "team": None,
+        "collector": None,
+        "received_at": None,
+        "month": None,
+        "last_activity_at": None,
+        "escalated": False,
+        "reopened_count": 0,
+        "remedies": [],
+        "refund_total": "0",
+        "satisfaction": None,
+        "policy_version": None,
+        "closed_at": None,
+        "first_closed_at": None,
+        "withdrawn_at": None,
+        "triaged": False,
+        "findings": False,
+        "planned": False,
+        "executed": False,
+        "outcome": False,
+        "version": 0,
+        "facts": empty_facts(),
+    }
+
+
+def fold_case(state: State, event: Any) -> None:
+    """Apply one of the complaint's events to its state."""
+    kind = type(event).__name__
+    at = (getattr(event, "occurred_at", None) or event.timestamp).isoformat()
+    fold_fact(state["facts"], event)
+    state["version"] = event.originator_version
+    if state["last_activity_at"] is None or at > state["last_activity_at"]:
+        state["last_activity_at"] = at
+    handler = _FOLDS.get(kind)
+    if handler is not None:
+        handler(state, event, at)
+
+
+def stage(state: State) -> str:
+    if state["status"] in ("closed", "withdrawn"):
+        return str(state["status"])
+    for flag, name in (
+        ("triaged", "intake"),
+        ("findings", "investigation"),
+        ("planned", "plan"),
+        ("executed", "execution"),
+    ):
+        if not state[flag]:
+            return name
+    return "summary"
+
+
+def _received(s: State, e: Any, at: str) -> None:
+    received = e.received_at
+    s.update(
+        ref=e.ref,
+        channel=str(e.channel),
+        category=e.category,
+        collector=e.collector,
+        received_at=received.isoformat(),
+        month=received.astimezone(MONTH_ZONE).strftime("%Y-%m"),
+        policy_version=e.policy_version,
+    )
+
+
+def _triaged(s: State, e: Any, at: str) -> None:
+    s.update(triaged=True, severity=str(e.severity), category=e.category)
+
+
+def _planned(s: State, e: Any, at: str) -> None:
+    kinds = [str(r.kind) for r in e.remedies]
+    refunds = sum(
+        (Decimal(r.amount) for r in e.remedies if str(r.kind) == "refund" and r.amount is not None),
+        Decimal("0"),
+    )
+    s.update(planned=True, executed=False, remedies=kinds, refund_total=str(refunds))
+
+
+def _closed(s: State, e: Any, at: str) -> None:
+    s.update(status="closed", closed_at=at)
+    if s["first_closed_at"] is None:
+        s["first_closed_at"] = at
+
+
+def _reopened(s: State, e: Any, at: str) -> None:
+    s.update(status="open", closed_at=None, reopened_count=s["reopened_count"] + 1)
+    s.update(dict.fromkeys(_ROUND_FLAGS, False))
+
+
+_FOLDS: dict[str, Callable[[State, Any, str], None]] = {
+    "Received": _received,
+    "Triaged": _triaged,
+    "Escalated": lambda s, e, at: s.update(escalated=True),
+    "Assigned": lambda s, e, at: s.update(handler=e.handler, team=e.team),
+    "FindingsRecorded": lambda s, e, at: s.update(findings=True),
+    "ResolutionPlanned": _planned,
+    "ResolutionExecuted": lambda s, e, at: s.update(executed=True),
+    "OutcomeCommunicated": lambda s, e, at: s.update(outcome=True),
+    "CallbackRecorded": lambda s, e, at: s.update(satisfaction=int(e.satisfaction)),
+    "Closed": _closed,
+    "Reopened": _reopened,
+    "Withdrawn": lambda s, e, at: s.update(status="withdrawn", withdrawn_at=at),
+}

@@ -1,0 +1,204 @@
+"""Read models ``case_state`` (one row per complaint) and ``sla_clocks`` (one per clock).
+
+Both come from one fold per complaint, kept in ``case_folds`` between batches. Deadlines
+are stored; statuses that depend on the moment (pending, at_risk, overdue) are computed at
+query time from ``due_at``, ``risk_at`` and ``met_at``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.calendar import WorkCalendar, calendar_from_dict
+from ledger.facts import to_case_facts
+from ledger.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.sla import deadlines
+from projections.casefold import State, fold_case, new_state, stage
+from projections.db import Cursor
+
+TABLES = ("case_state", "sla_clocks", "case_folds", "statistics_dirty")
+
+DDL = {
+    "case_state": """CREATE TABLE IF NOT EXISTS {case_state} (
+        ref TEXT PRIMARY KEY, status TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL,
+        category TEXT NOT NULL, severity TEXT, handler TEXT, team TEXT, collector TEXT,
+        received_at TEXT NOT NULL, month TEXT NOT NULL, last_activity_at TEXT NOT NULL,
+        escalated INTEGER NOT NULL, reopened_count INTEGER NOT NULL, remedies TEXT NOT NULL,
+        refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
+        closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL)""",
+    "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
+        ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
+        risk_at TEXT NOT NULL, met_at TEXT, cancelled INTEGER NOT NULL,
+        estimated INTEGER NOT NULL, PRIMARY KEY (ref, clock))""",
+    "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
+        case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
+    "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
+        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
+        severity TEXT NOT NULL, PRIMARY KEY (month, channel, category, severity))""",
+}
+INDEXES = [
+    ("sla_clocks", "due_at"),
+    ("sla_clocks", "risk_at"),
+    ("case_state", "received_at"),
+]
+
+CASE_COLUMNS = (
+    "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",
+    "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
+    "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
+    "handling_seconds", "version",
+)  # fmt: skip
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A time as the read models store it: fixed-width UTC ISO 8601 (text order = time order)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _stamp_text(text: str | None) -> str | None:
+    return None if text is None else stamp(datetime.fromisoformat(text))
+
+
+class Rules:
+    """The policies and calendars a projection judges clocks by, kept current from the log."""
+
+    def __init__(self) -> None:
+        self.policies: dict[str, Policy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+        self.calendar = WorkCalendar({})
+
+    def learn(self, event: Any) -> bool:
+        """Take in a publication; True when every deadline must be worked out again."""
+        kind = type(event).__name__
+        if kind == "PolicyPublished":
+            self.policies[event.version] = policy_from_dict(event.document)
+        elif kind == "CalendarPublished":
+            years = dict(self.calendar.years)
+            years[int(event.year)] = calendar_from_dict(event.document)
+            self.calendar = WorkCalendar(years)
+            return True
+        return False
+
+
+def case_row(state: State) -> tuple[Any, ...]:
+    handling = None
+    if state["first_closed_at"] is not None:
+        closed = datetime.fromisoformat(state["first_closed_at"])
+        handling = int((closed - datetime.fromisoformat(state["received_at"])).total_seconds())
+    row = {
+        **state,
+        "stage": stage(state),
+        "severity": state["severity"],
+        "escalated": int(state["escalated"]),
+        "remedies": ",".join(state["remedies"]),
+        "received_at": _stamp_text(state["received_at"]),
+        "last_activity_at": _stamp_text(state["last_activity_at"]),
+        "closed_at": _stamp_text(state["closed_at"]),
+        "withdrawn_at": _stamp_text(state["withdrawn_at"]),
+        "handling_seconds": handling,
+    }
+    return tuple(row[c] for c in CASE_COLUMNS)
+
+
+def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
+    policy = rules.policies[state["policy_version"]]
+    rows = []
+    for d in deadlines(to_case_facts(state["facts"]), policy, rules.calendar):
+        risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
+        rows.append(
+            (state["ref"], d.clock, stamp(d.started_at), stamp(d.due_at), stamp(risk_at),
+             stamp(d.met_at), int(d.cancelled), int(d.estimated))
+        )  # fmt: skip
+    return rows
+
+
+def group_key(state: State) -> tuple[str, str, str, str]:
+    return (state["month"], state["channel"], state["category"], state["severity"] or "untriaged")
+
+
+def load_states(cur: Cursor, case_ids: Sequence[str]) -> dict[str, State]:
+    states: dict[str, State] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        cur.execute(f"SELECT case_id, state FROM {{case_folds}} WHERE case_id IN ({marks})", chunk)
+        states.update((row["case_id"], json.loads(row["state"])) for row in cur.fetchall())
+    return states
+
+
+def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
+    """Fold a batch of events (in log order) into the case read models."""
+    touched: dict[str, list[Any]] = {}
+    recompute_all = False
+    for event in events:
+        if type(event).__module__ == "ledger.complaint":
+            touched.setdefault(event.originator_id.hex, []).append(event)
+        elif rules.learn(event):
+            recompute_all = True
+    states = load_states(cur, list(touched))
+    dirty: set[tuple[str, str, str, str]] = set()
+    for case_id, case_events in touched.items():
+        state = states.setdefault(case_id, new_state())
+        if state["ref"] is not None:
+            dirty.add(group_key(state))
+        for event in case_events:
+            fold_case(state, event)
+        dirty.add(group_key(state))
+    write_states(cur, states, rules)
+    cur.executemany("INSERT INTO {statistics_dirty} VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    sorted(dirty))  # fmt: skip
+    if recompute_all:
+        recompute_clocks(cur, rules)
+
+
+def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
+    if not states:
+        return
+    cur.executemany(
+        "INSERT INTO {case_folds} VALUES (?, ?) "
+        "ON CONFLICT (case_id) DO UPDATE SET state = excluded.state",
+        [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()],
+    )
+    columns = ", ".join(CASE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+    marks = ", ".join("?" * len(CASE_COLUMNS))
+    cur.executemany(
+        f"INSERT INTO {{case_state}} ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT (ref) DO UPDATE SET {updates}",
+        [case_row(s) for s in states.values()],
+    )
+    refs = [s["ref"] for s in states.values()]
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        cur.execute(
+            f"DELETE FROM {{sla_clocks}} WHERE ref IN ({','.join('?' * len(chunk))})", chunk
+        )
+    cur.executemany(
+        "INSERT INTO {sla_clocks} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [row for s in states.values() for row in clock_rows(s, rules)],
+    )
+
+
+def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
+    """Work out every complaint's deadlines again (a calendar was published), chunk by chunk."""
+    last = ""
+    while True:
+        cur.execute(
+            "SELECT case_id, state FROM {case_folds} WHERE case_id > ? ORDER BY case_id LIMIT ?",
+            (last, chunk),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return
+        last = rows[-1]["case_id"]
+        states = [json.loads(r["state"]) for r in rows]
+        refs = [s["ref"] for s in states]
+        cur.execute(f"DELETE FROM {{sla_clocks}} WHERE ref IN ({','.join('?' * len(refs))})", refs)
+        cur.executemany(
+            "INSERT INTO {sla_clocks} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row for s in states for row in clock_rows(s, rules)],
+        )

@@ -1,0 +1,80 @@
+"""The read models' tables, in the ledger's own database (SQLite or PostgreSQL).
+
+One small adapter hides the two dialects: SQL is written with ``?`` placeholders and
+``{table}`` names; on PostgreSQL the placeholders become ``%s`` and table names are
+qualified with the ledger's schema. Transactions come from the library's own datastore,
+so read-model rows and projection positions commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from ledger.store import Ledger
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class Cursor:
+    """A cursor of either backend that returns rows as dicts."""
+
+    def __init__(self, raw: Any, postgres: bool, names: dict[str, str]) -> None:
+        self.raw, self.postgres, self.names = raw, postgres, names
+
+    def sql(self, statement: str) -> str:
+        statement = statement.format(**self.names)
+        return _PLACEHOLDER.sub("%s", statement) if self.postgres else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self.sql(statement), params)
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.executemany(self.sql(statement), rows)
+
+    @property
+    def rowcount(self) -> int:
+        raw = getattr(self.raw, "sqlite_cursor", self.raw)
+        return int(raw.rowcount)
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.raw.fetchall()]
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self.raw.fetchone()
+        return None if row is None else dict(row)
+
+
+class ReadStore:
+    """Where the read models live: the ledger's datastore, and the names of their tables."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+        self.datastore: SQLiteDatastore | PostgresDatastore = datastore
+        self.postgres = isinstance(datastore, PostgresDatastore)
+        self.schema = datastore.schema if self.postgres else None
+
+    def name(self, table: str) -> str:
+        """The table's name as SQL: quoted, and qualified with the schema on PostgreSQL."""
+        return f'"{self.schema}"."{table}"' if self.postgres else f'"{table}"'
+
+    @contextmanager
+    def transaction(self, names: dict[str, str], *, commit: bool = True) -> Iterator[Cursor]:
+        """A transaction whose SQL may name the tables in ``names`` as ``{table}``."""
+        with self.datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, self.postgres, names)
+
+    def table_exists(self, cur: Cursor, table: str) -> bool:
+        if self.postgres:
+            cur.execute("SELECT to_regclass(?) AS t", (f'"{self.schema}"."{table}"',))
+            row = cur.fetchone()
+            return row is not None and row["t"] is not None
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return cur.fetchone() is not None

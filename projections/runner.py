@@ -1,0 +1,249 @@
+"""The projection runner: read the notification log in order, apply it in batches, exactly once.
+
+Each batch's read-model rows and the projection's new position commit in one transaction,
+after the runner has checked (holding a lock on its position row) that nobody else moved
+the position meanwhile — so every event is applied exactly once, by one runner, and a crash
+at any moment resumes where the last commit left off.
+
+A rebuild writes into fresh ``*__rebuild`` tables under a position of its own, then swaps
+them in for the live ones in one transaction: readers never see a half-built model, a
+failed or killed rebuild leaves the old one in place, and running it again resumes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.calendar import WorkCalendar, calendar_from_dict
+from ledger.errors import LedgerError
+from ledger.policy import policy_from_dict
+from ledger.registry import load_calendar_book, load_policy_book
+from ledger.store import Ledger
+from projections import audit, cases, statistics
+from projections.cases import Rules
+from projections.db import Cursor, ReadStore
+
+REBUILD = "__rebuild"
+POSITIONS = "projection_positions"
+POSITIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {positions} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+
+Batch = list[tuple[int, Any]]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Read models built together: from the log by one position, or derived from others."""
+
+    name: str
+    own: tuple[str, ...]  # rebuilt and swapped together
+    uses: tuple[str, ...]  # other units' tables it writes or reads
+    apply: Callable[[Cursor, Batch, Rules], None] | None  # None: derived, not from the log
+
+
+UNITS = {
+    "cases": Unit(
+        "cases",
+        ("case_state", "sla_clocks", "case_folds"),
+        ("statistics_dirty",),
+        lambda cur, batch, rules: cases.apply_events(cur, (e for _, e in batch), rules),
+    ),
+    "audit_trail": Unit("audit_trail", ("audit_trail", "audit_streams"), (), audit.apply_events),
+    "statistics": Unit(
+        "statistics", ("statistics",), ("statistics_dirty", "case_state", "sla_clocks"), None
+    ),
+}
+READ_MODELS = {"case_state": "cases", "sla_clocks": "cases", "audit_trail": "audit_trail",
+               "statistics": "statistics"}  # fmt: skip
+DDL = {**cases.DDL, **audit.DDL, **statistics.DDL}
+INDEXES = [*cases.INDEXES, *audit.INDEXES, *statistics.INDEXES]
+
+
+def current_rules(ledger: Ledger) -> Rules:
+    """Every policy and calendar published so far (later ones are learnt from the log)."""
+    rules = Rules()
+    policies = load_policy_book(ledger)
+    for version, document in (policies.documents if policies else {}).items():
+        rules.policies[version] = policy_from_dict(document)
+    calendars = load_calendar_book(ledger)
+    years = calendars.years if calendars else {}
+    rules.calendar = WorkCalendar({y: calendar_from_dict(d) for y, d in years.items()})
+    return rules
+
+
+class Runner:
+    """Runs the read models of one ledger."""
+
+    def __init__(self, ledger: Ledger, batch_size: int = 1000) -> None:
+        self.ledger = ledger
+        self.store = ReadStore(ledger)
+        self.batch_size = batch_size
+        self._ready = False
+
+    # ------------------------------------------------------------------ tables
+
+    def names(self, unit: Unit | None = None, rebuild: bool = False) -> dict[str, str]:
+        names = {table: self.store.name(table) for table in DDL}
+        if unit is not None and rebuild:
+            names.update({t: self.store.name(t + REBUILD) for t in unit.own})
+        names["positions"] = self.store.name(POSITIONS)
+        return names
+
+    @contextmanager
+    def transaction(self, unit: Unit | None = None, rebuild: bool = False) -> Iterator[Cursor]:
+        with self.store.transaction(self.names(unit, rebuild)) as cur:
+            yield cur
+
+    def ensure(self) -> None:
+        """Create every read-model table that does not exist yet (the schema on first use)."""
+        if self._ready:
+            return
+        with self.transaction() as cur:
+            cur.execute(POSITIONS_DDL)
+            for table, ddl in DDL.items():
+                if not self.store.table_exists(cur, table):
+                    cur.execute(ddl)
+                    self._index(cur, table, table)
+        self._ready = True
+
+    def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
+        for indexed, column in INDEXES:
+            if indexed == table:
+                # A fresh name each time: a rebuilt table keeps its indexes when renamed.
+                name = f"ix_{table}_{column}_{uuid.uuid4().hex[:8]}"
+                cur.execute(f'CREATE INDEX "{name}" ON {{{placeholder}}} ({column})')
+
+    # ------------------------------------------------------------------ positions
+
+    def position(self, name: str) -> int:
+        self.ensure()
+        with self.transaction() as cur:
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (name,))
+            row = cur.fetchone()
+        return 0 if row is None else int(row["position"])
+
+    def head(self) -> int:
+        return self.ledger.count_events()
+
+    @staticmethod
+    def _claim(cur: Cursor, name: str, expected: int, new: int) -> bool:
+        """Move ``name`` from ``expected`` to ``new``; False if another runner moved it first."""
+        cur.execute("INSERT INTO {positions} VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (name,))
+        cur.execute(
+            "UPDATE {positions} SET position = ? WHERE name = ? AND position = ?",
+            (new, name, expected),
+        )
+        return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ running
+
+    def catch_up(self, name: str, progress: Progress | None = None) -> int:
+        """Apply every event after the unit's position; returns how many were applied."""
+        self.ensure()
+        unit = UNITS[name]
+        if unit.apply is None:
+            return self._refresh_statistics()
+        applied = self._run(unit, unit.name, rebuild=False, progress=progress)
+        if unit.name == "cases":
+            self._refresh_statistics()
+        return applied
+
+    def catch_up_all(self, progress: Progress | None = None) -> int:
+        return sum(self.catch_up(name, progress) for name in ("cases", "audit_trail"))
+
+    def _run(self, unit: Unit, key: str, rebuild: bool, progress: Progress | None) -> int:
+        assert unit.apply is not None
+        rules = current_rules(self.ledger)
+        position, applied, head = self.position(key), 0, self.head()
+        while True:
+            notifications = self.ledger.recorder.select_notifications(
+                start=position + 1, limit=self.batch_size
+            )
+            if not notifications:
+                return applied
+            batch = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
+            with self.transaction(unit, rebuild) as cur:
+                if not self._claim(cur, key, position, notifications[-1].id):
+                    raise ProjectionBusy(f"another runner is updating {unit.name}")
+                unit.apply(cur, batch, rules)
+            position = notifications[-1].id
+            applied += len(batch)
+            if progress is not None:
+                progress(position, max(head, position))
+
+    def _refresh_statistics(self) -> int:
+        with self.transaction() as cur:
+            return statistics.refresh(cur)
+
+    # ------------------------------------------------------------------ rebuilding
+
+    def rebuild(self, name: str, progress: Progress | None = None) -> int:
+        """Build ``name`` afresh beside the live tables, then swap them in atomically."""
+        self.ensure()
+        unit = UNITS[name]
+        key = unit.name + REBUILD
+        with self.transaction(unit, rebuild=True) as cur:
+            for table in unit.own:
+                if not self.store.table_exists(cur, table + REBUILD):
+                    cur.execute(DDL[table])
+                    self._index(cur, table, table)
+        if unit.apply is None:
+            with self.transaction(unit, rebuild=True) as cur:
+                cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
+                            "category, COALESCE(severity, 'untriaged') FROM {case_state} "
+                            "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
+                statistics.refresh(cur)
+            applied = 0
+        else:
+            applied = self._run(unit, key, rebuild=True, progress=progress)
+        self._swap(unit, key)
+        if unit.name == "cases":
+            with self.transaction() as cur:
+                cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
+                            "category, COALESCE(severity, 'untriaged') FROM {case_state} "
+                            "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
+            self._refresh_statistics()
+        return applied
+
+    def _swap(self, unit: Unit, key: str) -> None:
+        with self.transaction(unit, rebuild=True) as cur:
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (key,))
+            row = cur.fetchone()
+            for table in unit.own:
+                cur.execute(f"DROP TABLE IF EXISTS {self.store.name(table)}")
+                cur.execute(f'ALTER TABLE {{{table}}} RENAME TO "{table}"')
+            if unit.apply is not None:
+                position = 0 if row is None else int(row["position"])
+                cur.execute("DELETE FROM {positions} WHERE name = ?", (key,))
+                cur.execute(
+                    "INSERT INTO {positions} VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                    (unit.name, position),
+                )
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> list[dict[str, Any]]:
+        head = self.head()
+        rows: list[dict[str, Any]] = []
+        for name in ("cases", "audit_trail"):
+            position = self.position(name)
+            rows.append({"projection": name, "position": position, "head": head,
+                         "lag": head - position})  # fmt: skip
+        with self.transaction() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM {statistics_dirty}")
+            row = cur.fetchone()
+        dirty = 0 if row is None else int(row["n"])
+        rows.append({"projection": "statistics", "position": None, "head": head,
+                     "lag": dirty})  # fmt: skip
+        return rows
+
+
+class ProjectionBusy(LedgerError):
+    """Another runner moved the projection's position while this one was working."""

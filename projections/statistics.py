@@ -1,0 +1,101 @@
+"""Read model ``statistics``: per month × channel × category × severity.
+
+Derived from ``case_state`` and ``sla_clocks``: the case projection marks the groups it
+changed in ``statistics_dirty`` (in the same transaction), and ``refresh`` works out those
+groups again and clears the marks in one transaction, so a crash in between only means the
+work is done on the next run. Only facts that do not depend on the moment of reading are
+counted: a breach is a clock completed late (open overdue clocks are in the SLA report).
+"""
+
+from __future__ import annotations
+
+import statistics as stats
+from decimal import Decimal
+from typing import Any
+
+from projections.db import Cursor
+
+TABLES = ("statistics", "statistics_dirty", "case_state", "sla_clocks")
+CLOCKS = ("intake_record", "intake", "investigation", "plan", "execution", "summary", "regulatory")
+
+DDL = {
+    "statistics": """CREATE TABLE IF NOT EXISTS {statistics} (
+        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
+        severity TEXT NOT NULL, received INTEGER NOT NULL, closed INTEGER NOT NULL,
+        closed_on_time INTEGER NOT NULL, withdrawn INTEGER NOT NULL, escalated INTEGER NOT NULL,
+        reopened INTEGER NOT NULL, """
+    + ", ".join(f"breached_{c} INTEGER NOT NULL" for c in CLOCKS)
+    + """, median_handling_hours DOUBLE PRECISION, remedies INTEGER NOT NULL,
+        refunds INTEGER NOT NULL, refund_total TEXT NOT NULL,
+        mean_satisfaction DOUBLE PRECISION, satisfaction_count INTEGER NOT NULL,
+        PRIMARY KEY (month, channel, category, severity))""",
+}
+INDEXES = [("case_state", "month")]
+COLUMNS = (
+    "month", "channel", "category", "severity", "received", "closed", "closed_on_time",
+    "withdrawn", "escalated", "reopened", *(f"breached_{c}" for c in CLOCKS),
+    "median_handling_hours", "remedies", "refunds", "refund_total", "mean_satisfaction",
+    "satisfaction_count",
+)  # fmt: skip
+
+_GROUP = (
+    "c.month = ? AND c.channel = ? AND c.category = ? AND COALESCE(c.severity, 'untriaged') = ?"
+)
+
+
+def refresh(cur: Cursor) -> int:
+    """Work out every marked group again; returns how many groups were refreshed."""
+    cur.execute("SELECT month, channel, category, severity FROM {statistics_dirty}")
+    groups = [tuple(r.values()) for r in cur.fetchall()]
+    for group in sorted(groups):
+        cur.execute(
+            "DELETE FROM {statistics} "
+            "WHERE month = ? AND channel = ? AND category = ? AND severity = ?",
+            group,
+        )
+        row = _group_row(cur, group)
+        if row is not None:
+            marks = ", ".join("?" * len(COLUMNS))
+            cur.execute(f"INSERT INTO {{statistics}} ({', '.join(COLUMNS)}) VALUES ({marks})", row)
+    cur.execute("DELETE FROM {statistics_dirty}")
+    return len(groups)
+
+
+def _group_row(cur: Cursor, group: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    cur.execute(
+        "SELECT ref, status, escalated, reopened_count, remedies, refund_total, satisfaction, "
+        f"handling_seconds FROM {{case_state}} c WHERE {_GROUP} ORDER BY ref",
+        group,
+    )
+    cases = cur.fetchall()
+    if not cases:
+        return None
+    cur.execute(
+        "SELECT s.ref, s.clock FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref "
+        f"WHERE {_GROUP} "
+        "AND s.met_at IS NOT NULL AND s.met_at > s.due_at ORDER BY s.ref, s.clock",
+        group,
+    )
+    late = cur.fetchall()
+    breached = {c: sum(1 for r in late if r["clock"].split("#")[0] == c) for c in CLOCKS}
+    late_summary = {r["ref"] for r in late if r["clock"].split("#")[0] == "summary"}
+    closed = [c for c in cases if c["status"] == "closed"]
+    handling = [c["handling_seconds"] / 3600 for c in cases if c["handling_seconds"] is not None]
+    scores = [c["satisfaction"] for c in cases if c["satisfaction"] is not None]
+    kinds = [k for c in cases for k in c["remedies"].split(",") if k]
+    return (
+        *group,
+        len(cases),
+        len(closed),
+        sum(1 for c in closed if c["ref"] not in late_summary),
+        sum(1 for c in cases if c["status"] == "withdrawn"),
+        sum(1 for c in cases if c["escalated"]),
+        sum(1 for c in cases if c["reopened_count"]),
+        *(breached[c] for c in CLOCKS),
+        round(stats.median(handling), 3) if handling else None,
+        len(kinds),
+        kinds.count("refund"),
+        str(sum((Decimal(c["refund_total"]) for c in cases), Decimal("0"))),
+        round(stats.fmean(scores), 3) if scores else None,
+        len(scores),
+    )
