@@ -22,6 +22,8 @@ DDL = {
         stream_id TEXT PRIMARY KEY, ref TEXT NOT NULL, policy_version TEXT)""",
 }
 INDEXES = [("audit_trail", "ref")]
+AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
+                 "recorded_at", "summary_zh", "summary_en", "backdated")  # fmt: skip
 
 CHANNELS_ZH = {
     "phone": "电话", "email": "邮件", "sms": "短信", "online_chat": "在线客服", "letter": "信函",
@@ -140,5 +142,5 @@ def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -
              getattr(actor, "id", None), None if actor is None else str(actor.role),
              stamp(occurred), stamp(event.timestamp), zh, en, int(late))
         )  # fmt: skip
-    cur.executemany("INSERT INTO {audit_streams} VALUES (?, ?, ?)", new_streams)
-    cur.executemany("INSERT INTO {audit_trail} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    cur.insert("audit_streams", ("stream_id", "ref", "policy_version"), new_streams)
+    cur.insert("audit_trail", AUDIT_COLUMNS, rows)

@@ -57,7 +57,9 @@ def stamp(moment: datetime | None) -> str | None:
     """A time as the read models store it: fixed-width UTC ISO 8601 (text order = time order)."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def _stamp_text(text: str | None) -> str | None:
@@ -149,38 +151,26 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
             fold_case(state, event)
         dirty.add(group_key(state))
     write_states(cur, states, rules)
-    cur.executemany("INSERT INTO {statistics_dirty} VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    sorted(dirty))  # fmt: skip
+    cur.insert("statistics_dirty", ("month", "channel", "category", "severity"), sorted(dirty),
+               conflict="month, channel, category, severity")  # fmt: skip
     if recompute_all:
         recompute_clocks(cur, rules)
+
+
+CLOCK_COLUMNS = ("ref", "clock", "started_at", "due_at", "risk_at", "met_at", "cancelled",
+                 "estimated")  # fmt: skip
 
 
 def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
     if not states:
         return
-    cur.executemany(
-        "INSERT INTO {case_folds} VALUES (?, ?) "
-        "ON CONFLICT (case_id) DO UPDATE SET state = excluded.state",
-        [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()],
-    )
-    columns = ", ".join(CASE_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-    marks = ", ".join("?" * len(CASE_COLUMNS))
-    cur.executemany(
-        f"INSERT INTO {{case_state}} ({columns}) VALUES ({marks}) "
-        f"ON CONFLICT (ref) DO UPDATE SET {updates}",
-        [case_row(s) for s in states.values()],
-    )
-    refs = [s["ref"] for s in states.values()]
-    for start in range(0, len(refs), 500):
-        chunk = refs[start : start + 500]
-        cur.execute(
-            f"DELETE FROM {{sla_clocks}} WHERE ref IN ({','.join('?' * len(chunk))})", chunk
-        )
-    cur.executemany(
-        "INSERT INTO {sla_clocks} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [row for s in states.values() for row in clock_rows(s, rules)],
-    )
+    folds = [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()]
+    cur.insert("case_folds", ("case_id", "state"), folds, conflict="case_id", update=("state",))
+    cases = [case_row(s) for s in states.values()]
+    cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
+    cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states.values()])
+    clocks = [row for s in states.values() for row in clock_rows(s, rules)]
+    cur.insert("sla_clocks", CLOCK_COLUMNS, clocks)
 
 
 def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
@@ -196,9 +186,7 @@ def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
             return
         last = rows[-1]["case_id"]
         states = [json.loads(r["state"]) for r in rows]
-        refs = [s["ref"] for s in states]
-        cur.execute(f"DELETE FROM {{sla_clocks}} WHERE ref IN ({','.join('?' * len(refs))})", refs)
-        cur.executemany(
-            "INSERT INTO {sla_clocks} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [row for s in states for row in clock_rows(s, rules)],
+        cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states])
+        cur.insert(
+            "sla_clocks", CLOCK_COLUMNS, [row for s in states for row in clock_rows(s, rules)]
         )

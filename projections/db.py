@@ -39,6 +39,64 @@ class Cursor:
         if rows:
             self.raw.executemany(self.sql(statement), rows)
 
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        conflict: str | None = None,
+        update: Sequence[str] = (),
+    ) -> None:
+        """Insert many rows; with ``conflict`` (the key), update ``update`` columns instead.
+
+        SQLite takes them through executemany (a C loop); PostgreSQL through COPY (into a
+        scratch table first, for upserts), because its executemany is one statement per row.
+        """
+        if not rows:
+            return
+        names = ", ".join(columns)
+        tail = ""
+        if conflict is not None:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            tail = f" ON CONFLICT ({conflict}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+        target = "{" + table + "}"
+        if not self.postgres:
+            marks = ", ".join("?" * len(columns))
+            self.raw.executemany(
+                self.sql(f"INSERT INTO {target} ({names}) VALUES ({marks}){tail}"), rows
+            )
+            return
+        if conflict is None:
+            with self.raw.copy(self.sql(f"COPY {target} ({names}) FROM STDIN")) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # An upsert: COPY into a scratch table that lives for this transaction, then merge.
+        scratch = f'"scratch_{table}"'
+        self.raw.execute(self.sql(f"CREATE TEMP TABLE {scratch} (LIKE {target}) ON COMMIT DROP"))
+        with self.raw.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.raw.execute(
+            self.sql(f"INSERT INTO {target} ({names}) SELECT {names} FROM {scratch}{tail}")
+        )
+        self.raw.execute(f"DROP TABLE {scratch}")
+
+    def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        """Delete the rows whose ``column`` is one of ``values``."""
+        if not values:
+            return
+        target = "{" + table + "}"
+        if self.postgres:
+            self.raw.execute(
+                self.sql(f"DELETE FROM {target} WHERE {column} = ANY(?)"), (list(values),)
+            )
+            return
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            self.raw.execute(self.sql(f"DELETE FROM {target} WHERE {column} IN ({marks})"), chunk)
+
     @property
     def rowcount(self) -> int:
         raw = getattr(self.raw, "sqlite_cursor", self.raw)

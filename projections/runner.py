@@ -80,7 +80,7 @@ def current_rules(ledger: Ledger) -> Rules:
 class Runner:
     """Runs the read models of one ledger."""
 
-    def __init__(self, ledger: Ledger, batch_size: int = 1000) -> None:
+    def __init__(self, ledger: Ledger, batch_size: int = 5000) -> None:
         self.ledger = ledger
         self.store = ReadStore(ledger)
         self.batch_size = batch_size
@@ -145,37 +145,57 @@ class Runner:
 
     def catch_up(self, name: str, progress: Progress | None = None) -> int:
         """Apply every event after the unit's position; returns how many were applied."""
+        return self.catch_up_all(progress, names=(name,))
+
+    def catch_up_all(
+        self, progress: Progress | None = None, names: tuple[str, ...] = ("cases", "audit_trail")
+    ) -> int:
+        """Catch the named units up in one pass over the log, then refresh the statistics."""
         self.ensure()
-        unit = UNITS[name]
-        if unit.apply is None:
-            return self._refresh_statistics()
-        applied = self._run(unit, unit.name, rebuild=False, progress=progress)
-        if unit.name == "cases":
+        units = [UNITS[n] for n in names if UNITS[n].apply is not None]
+        applied = self._run([(u, u.name) for u in units], rebuild=False, progress=progress)
+        if any(n in ("cases", "statistics") for n in names):
             self._refresh_statistics()
         return applied
 
-    def catch_up_all(self, progress: Progress | None = None) -> int:
-        return sum(self.catch_up(name, progress) for name in ("cases", "audit_trail"))
-
-    def _run(self, unit: Unit, key: str, rebuild: bool, progress: Progress | None) -> int:
-        assert unit.apply is not None
+    def _run(self, work: list[tuple[Unit, str]], rebuild: bool, progress: Progress | None) -> int:
+        """One pass over the log for every (unit, position key); each batch in one transaction."""
+        if not work:
+            return 0
         rules = current_rules(self.ledger)
-        position, applied, head = self.position(key), 0, self.head()
+        positions = {key: self.position(key) for _, key in work}
+        start, head, applied = min(positions.values()), self.head(), 0
         while True:
             notifications = self.ledger.recorder.select_notifications(
-                start=position + 1, limit=self.batch_size
+                start=start + 1, limit=self.batch_size
             )
             if not notifications:
                 return applied
             batch = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
-            with self.transaction(unit, rebuild) as cur:
-                if not self._claim(cur, key, position, notifications[-1].id):
-                    raise ProjectionBusy(f"another runner is updating {unit.name}")
-                unit.apply(cur, batch, rules)
-            position = notifications[-1].id
+            end = notifications[-1].id
+            with self.store.transaction(self._names(work, rebuild)) as cur:
+                for unit, key in work:
+                    assert unit.apply is not None
+                    mine = [(p, e) for p, e in batch if p > positions[key]]
+                    if not mine:
+                        continue
+                    if not self._claim(cur, key, positions[key], end):
+                        raise ProjectionBusy(f"another runner is updating {unit.name}")
+                    # Learning a publication twice (once per unit) is harmless: it is idempotent.
+                    unit.apply(cur, mine, rules)
+            for _, key in work:
+                positions[key] = max(positions[key], end)
             applied += len(batch)
+            start = end
             if progress is not None:
-                progress(position, max(head, position))
+                progress(end, max(head, end))
+
+    def _names(self, work: list[tuple[Unit, str]], rebuild: bool) -> dict[str, str]:
+        names = self.names()
+        if rebuild:
+            for unit, _ in work:
+                names.update({t: self.store.name(t + REBUILD) for t in unit.own})
+        return names
 
     def _refresh_statistics(self) -> int:
         with self.transaction() as cur:
@@ -183,49 +203,47 @@ class Runner:
 
     # ------------------------------------------------------------------ rebuilding
 
-    def rebuild(self, name: str, progress: Progress | None = None) -> int:
-        """Build ``name`` afresh beside the live tables, then swap them in atomically."""
+    def rebuild(self, names: tuple[str, ...], progress: Progress | None = None) -> int:
+        """Build the named units afresh beside the live tables (one pass over the log for all
+        of them), then swap every rebuilt table in, in one transaction."""
         self.ensure()
-        unit = UNITS[name]
-        key = unit.name + REBUILD
-        with self.transaction(unit, rebuild=True) as cur:
-            for table in unit.own:
-                if not self.store.table_exists(cur, table + REBUILD):
-                    cur.execute(DDL[table])
-                    self._index(cur, table, table)
-        if unit.apply is None:
-            with self.transaction(unit, rebuild=True) as cur:
-                cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
+        units = [UNITS[n] for n in dict.fromkeys(names)]
+        with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
+            for unit in units:
+                for table in unit.own:
+                    if not self.store.table_exists(cur, table + REBUILD):
+                        cur.execute(DDL[table])
+                        self._index(cur, table, table)
+        from_log = [(u, u.name + REBUILD) for u in units if u.apply is not None]
+        applied = self._run(from_log, rebuild=True, progress=progress)
+        with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
+            for unit in units:
+                self._swap(cur, unit)
+            if any(u.name in ("cases", "statistics") for u in units):
+                live = Cursor(cur.raw, cur.postgres, self.names())  # the swapped-in tables
+                live.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
                             "category, COALESCE(severity, 'untriaged') FROM {case_state} "
                             "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
-                statistics.refresh(cur)
-            applied = 0
-        else:
-            applied = self._run(unit, key, rebuild=True, progress=progress)
-        self._swap(unit, key)
-        if unit.name == "cases":
-            with self.transaction() as cur:
-                cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
-                            "category, COALESCE(severity, 'untriaged') FROM {case_state} "
-                            "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
+        if any(u.name in ("cases", "statistics") for u in units):
             self._refresh_statistics()
         return applied
 
-    def _swap(self, unit: Unit, key: str) -> None:
-        with self.transaction(unit, rebuild=True) as cur:
-            cur.execute("SELECT position FROM {positions} WHERE name = ?", (key,))
-            row = cur.fetchone()
-            for table in unit.own:
-                cur.execute(f"DROP TABLE IF EXISTS {self.store.name(table)}")
-                cur.execute(f'ALTER TABLE {{{table}}} RENAME TO "{table}"')
-            if unit.apply is not None:
-                position = 0 if row is None else int(row["position"])
-                cur.execute("DELETE FROM {positions} WHERE name = ?", (key,))
-                cur.execute(
-                    "INSERT INTO {positions} VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                    (unit.name, position),
-                )
+    def _swap(self, cur: Cursor, unit: Unit) -> None:
+        """Replace the live tables with the rebuilt ones (inside the caller's transaction)."""
+        key = unit.name + REBUILD
+        cur.execute("SELECT position FROM {positions} WHERE name = ?", (key,))
+        row = cur.fetchone()
+        for table in unit.own:
+            cur.execute(f"DROP TABLE IF EXISTS {self.store.name(table)}")
+            cur.execute(f'ALTER TABLE {{{table}}} RENAME TO "{table}"')
+        if unit.apply is not None:
+            position = 0 if row is None else int(row["position"])
+            cur.execute("DELETE FROM {positions} WHERE name = ?", (key,))
+            cur.execute(
+                "INSERT INTO {positions} VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (unit.name, position),
+            )
 
     # ------------------------------------------------------------------ status
 

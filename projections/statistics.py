@@ -43,40 +43,51 @@ _GROUP = (
 )
 
 
+_DIRTY = (
+    "{statistics_dirty} d ON c.month = d.month AND c.channel = d.channel"
+    " AND c.category = d.category AND COALESCE(c.severity, 'untriaged') = d.severity"
+)
+
+
 def refresh(cur: Cursor) -> int:
-    """Work out every marked group again; returns how many groups were refreshed."""
+    """Work out every marked group again (two queries in all); returns how many groups."""
     cur.execute("SELECT month, channel, category, severity FROM {statistics_dirty}")
-    groups = [tuple(r.values()) for r in cur.fetchall()]
-    for group in sorted(groups):
-        cur.execute(
-            "DELETE FROM {statistics} "
-            "WHERE month = ? AND channel = ? AND category = ? AND severity = ?",
-            group,
+    groups = sorted(tuple(r.values()) for r in cur.fetchall())
+    if not groups:
+        return 0
+    cur.execute(
+        "SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies,"
+        " c.refund_total, c.satisfaction, c.handling_seconds, c.month, c.channel, c.category,"
+        f" COALESCE(c.severity, 'untriaged') AS sev FROM {{case_state}} c JOIN {_DIRTY}"
+    )
+    cases: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in cur.fetchall():
+        cases.setdefault((row["month"], row["channel"], row["category"], row["sev"]), []).append(
+            row
         )
-        row = _group_row(cur, group)
-        if row is not None:
-            marks = ", ".join("?" * len(COLUMNS))
-            cur.execute(f"INSERT INTO {{statistics}} ({', '.join(COLUMNS)}) VALUES ({marks})", row)
+    cur.execute(
+        "SELECT c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged') AS sev,"
+        " s.ref, s.clock FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref"
+        f" JOIN {_DIRTY}"
+        " WHERE s.met_at IS NOT NULL AND s.met_at > s.due_at"
+    )
+    late: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in cur.fetchall():
+        late.setdefault((row["month"], row["channel"], row["category"], row["sev"]), []).append(row)
+    rows = [_group_row(g, cases[g], late.get(g, [])) for g in groups if g in cases]
+    cur.execute(
+        "DELETE FROM {statistics} WHERE (month, channel, category, severity) IN"
+        " (SELECT month, channel, category, severity FROM {statistics_dirty})"
+    )
+    cur.insert("statistics", COLUMNS, rows)
     cur.execute("DELETE FROM {statistics_dirty}")
     return len(groups)
 
 
-def _group_row(cur: Cursor, group: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    cur.execute(
-        "SELECT ref, status, escalated, reopened_count, remedies, refund_total, satisfaction, "
-        f"handling_seconds FROM {{case_state}} c WHERE {_GROUP} ORDER BY ref",
-        group,
-    )
-    cases = cur.fetchall()
-    if not cases:
-        return None
-    cur.execute(
-        "SELECT s.ref, s.clock FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref "
-        f"WHERE {_GROUP} "
-        "AND s.met_at IS NOT NULL AND s.met_at > s.due_at ORDER BY s.ref, s.clock",
-        group,
-    )
-    late = cur.fetchall()
+def _group_row(
+    group: tuple[Any, ...], cases: list[dict[str, Any]], late: list[dict[str, Any]]
+) -> tuple[Any, ...]:
+    cases.sort(key=lambda c: str(c["ref"]))
     breached = {c: sum(1 for r in late if r["clock"].split("#")[0] == c) for c in CLOCKS}
     late_summary = {r["ref"] for r in late if r["clock"].split("#")[0] == "summary"}
     closed = [c for c in cases if c["status"] == "closed"]

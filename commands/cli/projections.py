@@ -12,7 +12,7 @@ import click
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
 from ledger.store import Ledger, open_ledger
-from projections.runner import READ_MODELS, UNITS, Runner
+from projections.runner import READ_MODELS, Runner
 
 
 @contextmanager
@@ -51,7 +51,7 @@ def status(db: str, fmt: str) -> None:
 
 
 BATCH = click.option(
-    "--batch-size", default=1000, show_default=True, help="Events applied per transaction."
+    "--batch-size", default=5000, show_default=True, help="Events applied per transaction."
 )
 
 
@@ -124,11 +124,8 @@ def rebuild(name: str | None, batch_size: int, db: str) -> None:
     Example:
       complaint-ledger projections rebuild sla_clocks
     """
-    units = ["cases", "audit_trail", "statistics"] if name is None else [READ_MODELS[name]]
-    with open_ledger(db) as ledger:
-        runner = Runner(ledger, batch_size)
-        for unit in units:
-            with progress_bar(f"rebuilding {unit}") as progress:
-                applied = runner.rebuild(unit, progress)
-            tables = ", ".join(UNITS[unit].own[:2] if unit == "cases" else UNITS[unit].own[:1])
-            click.echo(f"rebuilt {tables} from {applied} event(s)")
+    units = ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS[name],)
+    with open_ledger(db) as ledger, progress_bar("rebuilding") as progress:
+        applied = Runner(ledger, batch_size).rebuild(units, progress)
+    models = [m for m, unit in READ_MODELS.items() if unit in units]
+    click.echo(f"rebuilt {', '.join(models)} from {applied} event(s)")

@@ -1,0 +1,160 @@
+"""Projection speed: our rebuild against the library's per-event ProjectionRunner and the raw
+read rate of the event table, side by side in one run, on PostgreSQL and SQLite.
+
+    python -m bench.projections --sizes 100000 1000000 --runs 3
+
+For each backend and size it fills a fresh ledger (a schema of its own, or a new file) with
+synthetic complaints, then prints the medians of ``--runs`` runs: events/s of reading the
+event table (plain SQL, no decoding), of rebuilding every read model (in a subprocess, with
+its peak RSS), of the library's ProjectionRunner with a one-event-per-transaction projection
+(PostgreSQL only: the library's SQLite recorder has no subscription; capped at
+``--baseline-seconds``, its rate is what it reached), and the time of ``report sla``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from bench.common import drop, fill, fresh_url, in_subprocess, peak_rss_mb
+from ledger.store import open_ledger, persistence_env
+from projections.queries import sla_items
+from projections.runner import Runner
+
+SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
+
+
+def raw_read(url: str) -> float:
+    """Seconds to read every stored event in log order, without decoding (batches of 5000)."""
+    env = persistence_env(url)
+    with open_ledger(url) as ledger:
+        name = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(env["SQLITE_DBNAME"])
+        last, rows = 0, 1
+        while rows:
+            batch = conn.execute(
+                f"SELECT rowid, * FROM {name} WHERE rowid > ? ORDER BY rowid "
+                "LIMIT 5000", (last,)
+            ).fetchall()  # fmt: skip
+            rows = len(batch)
+            last = batch[-1][0] if batch else last
+        conn.close()
+    else:
+        table = f'"{env["POSTGRES_SCHEMA"]}"."{name}"'
+        with psycopg.connect(url.split("?")[0]) as conn, conn.cursor() as cur:
+            last, rows = 0, 1
+            while rows:
+                cur.execute(f"SELECT * FROM {table} WHERE notification_id > %s "
+                            "ORDER BY notification_id LIMIT 5000", (last,))  # fmt: skip
+                batch = cur.fetchall()
+                rows = len(batch)
+                last = batch[-1][4] if batch else last
+    return time.perf_counter() - started
+
+
+def child_rebuild(url: str) -> None:
+    with open_ledger(url) as ledger:
+        started = time.perf_counter()
+        applied = Runner(ledger).rebuild(("cases", "audit_trail", "statistics"))
+        elapsed = time.perf_counter() - started
+    print(json.dumps({"events": applied, "seconds": elapsed, "peak_rss_mb": peak_rss_mb()}))
+
+
+def report_times(url: str, runs: int) -> tuple[float, float]:
+    """Median seconds of the SLA report query in-process, and of the whole CLI command."""
+    as_of = datetime.now(UTC)
+    with open_ledger(url) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up_all()
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            with runner.transaction() as cur:
+                report = sla_items(cur, as_of)
+            json.dumps(report, default=str)
+            samples.append(time.perf_counter() - started)
+    cli = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([SCRIPT, "report", "sla", "--format", "json", "--db", url],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        cli.append(time.perf_counter() - started)
+    return statistics.median(samples), statistics.median(cli)
+
+
+def bench(
+    backend: str, size: int, runs: int, baseline_seconds: float, workdir: Path
+) -> dict[str, object]:
+    url = fresh_url(backend, f"p{size}", workdir)
+    try:
+        events, fill_seconds = fill(url, size)
+        reads = sorted(raw_read(url) for _ in range(runs))
+        rebuilds = [in_subprocess("bench.projections", "--child-rebuild", url) for _ in range(runs)]
+        rebuild_seconds = statistics.median(r["seconds"] for r in rebuilds)
+        result: dict[str, object] = {
+            "backend": backend,
+            "events": events,
+            "fill_events_per_s": events / fill_seconds,
+            "raw_read_events_per_s": events / statistics.median(reads),
+            "rebuild_events_per_s": events / rebuild_seconds,
+            "rebuild_peak_rss_mb": max(r["peak_rss_mb"] for r in rebuilds),
+            "rebuild_runs_s": [round(r["seconds"], 2) for r in rebuilds],
+        }
+        if backend == "postgres":
+            base = in_subprocess("bench.baseline", url, str(baseline_seconds))
+            result["baseline_events_per_s"] = base["events"] / base["seconds"]
+            result["baseline_peak_rss_mb"] = base["peak_rss_mb"]
+        query, cli = report_times(url, runs)
+        result["report_sla_query_s"] = query
+        result["report_sla_cli_s"] = cli
+        return result
+    finally:
+        drop(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--backends", nargs="+", default=["postgres", "sqlite"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline-seconds", type=float, default=60)
+    parser.add_argument("--child-rebuild", metavar="URL")
+    args = parser.parse_args()
+    if args.child_rebuild:
+        child_rebuild(args.child_rebuild)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            for backend in args.backends:
+                r = bench(backend, size, args.runs, args.baseline_seconds, Path(tmp))
+                print(json.dumps(r))
+                base = r.get("baseline_events_per_s")
+                print(
+                    f"{backend:8} {r['events']:>9,} events | raw read {r['raw_read_events_per_s']:>9,.0f}/s"
+                    f" | rebuild {r['rebuild_events_per_s']:>7,.0f}/s"
+                    f" ({r['rebuild_events_per_s'] / r['raw_read_events_per_s']:.2f} of raw read"
+                    + (
+                        f", {r['rebuild_events_per_s'] / base:.1f}x library runner {base:,.0f}/s)"
+                        if base
+                        else ")"
+                    )
+                    + f" | rebuild peak RSS {r['rebuild_peak_rss_mb']:.0f} MB"
+                    f" | report sla {r['report_sla_query_s']:.3f}s query, {r['report_sla_cli_s']:.2f}s CLI",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
