@@ -67,7 +67,7 @@ def raw_read(url: str) -> float:
 def child_rebuild(url: str) -> None:
     with open_ledger(url) as ledger:
         started = time.perf_counter()
-        applied = Runner(ledger).rebuild(("cases", "audit_trail", "statistics"))
+        applied = Runner(ledger, url=url).rebuild(("cases", "audit_trail", "statistics"))
         elapsed = time.perf_counter() - started
     print(json.dumps({"events": applied, "seconds": elapsed, "peak_rss_mb": peak_rss_mb()}))
 
@@ -141,17 +141,16 @@ def main() -> None:
                 r = bench(backend, size, args.runs, args.baseline_seconds, Path(tmp))
                 print(json.dumps(r))
                 base = r.get("baseline_events_per_s")
+                rate, raw = r["rebuild_events_per_s"], r["raw_read_events_per_s"]
+                assert isinstance(rate, float)
+                assert isinstance(raw, float)
+                versus = f", {rate / base:.1f}x library runner {base:,.0f}/s)" if base else ")"
                 print(
-                    f"{backend:8} {r['events']:>9,} events | raw read {r['raw_read_events_per_s']:>9,.0f}/s"
-                    f" | rebuild {r['rebuild_events_per_s']:>7,.0f}/s"
-                    f" ({r['rebuild_events_per_s'] / r['raw_read_events_per_s']:.2f} of raw read"
-                    + (
-                        f", {r['rebuild_events_per_s'] / base:.1f}x library runner {base:,.0f}/s)"
-                        if base
-                        else ")"
-                    )
-                    + f" | rebuild peak RSS {r['rebuild_peak_rss_mb']:.0f} MB"
-                    f" | report sla {r['report_sla_query_s']:.3f}s query, {r['report_sla_cli_s']:.2f}s CLI",
+                    f"{backend:8} {r['events']:>9,} events | raw read {raw:>9,.0f}/s"
+                    f" | rebuild {rate:>7,.0f}/s ({rate / raw:.2f} of raw read{versus}"
+                    f" | rebuild peak RSS {r['rebuild_peak_rss_mb']:.0f} MB"
+                    f" | report sla {r['report_sla_query_s']:.3f}s query,"
+                    f" {r['report_sla_cli_s']:.2f}s CLI",
                     flush=True,
                 )
 

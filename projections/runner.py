@@ -12,6 +12,7 @@ failed or killed rebuild leaves the old one in place, and running it again resum
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,8 +81,10 @@ def current_rules(ledger: Ledger) -> Rules:
 class Runner:
     """Runs the read models of one ledger."""
 
-    def __init__(self, ledger: Ledger, batch_size: int = 5000) -> None:
+    def __init__(self, ledger: Ledger, batch_size: int = 5000, url: str | None = None) -> None:
+        """``url`` (the ledger's) lets a rebuild of several read models use several processes."""
         self.ledger = ledger
+        self.url = url
         self.store = ReadStore(ledger)
         self.batch_size = batch_size
         self._ready = False
@@ -215,7 +218,10 @@ class Runner:
                         cur.execute(DDL[table])
                         self._index(cur, table, table)
         from_log = [(u, u.name + REBUILD) for u in units if u.apply is not None]
-        applied = self._run(from_log, rebuild=True, progress=progress)
+        if self.url is not None and len(from_log) > 1:
+            applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
+        else:
+            applied = self._run(from_log, rebuild=True, progress=progress)
         with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
             for unit in units:
                 self._swap(cur, unit)
@@ -227,6 +233,20 @@ class Runner:
         if any(u.name in ("cases", "statistics") for u in units):
             self._refresh_statistics()
         return applied
+
+    def _run_in_parallel(self, names: list[str], progress: Progress | None) -> int:
+        """Rebuild each unit in a process of its own (the machine's cores share the work)."""
+        assert self.url is not None
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(len(names)) as pool:
+            pending = [
+                pool.apply_async(_rebuild_one, (self.url, n, self.batch_size)) for n in names
+            ]
+            counts = [p.get() for p in pending]
+        if progress is not None:
+            head = self.head()
+            progress(head, head)
+        return max(counts)
 
     def _swap(self, cur: Cursor, unit: Unit) -> None:
         """Replace the live tables with the rebuilt ones (inside the caller's transaction)."""
@@ -261,6 +281,16 @@ class Runner:
         rows.append({"projection": "statistics", "position": None, "head": head,
                      "lag": dirty})  # fmt: skip
         return rows
+
+
+def _rebuild_one(url: str, name: str, batch_size: int) -> int:
+    """In a worker process: bring one unit's ``__rebuild`` tables up to the head of the log."""
+    from ledger.store import open_ledger
+
+    with open_ledger(url) as ledger:
+        runner = Runner(ledger, batch_size)
+        unit = UNITS[name]
+        return runner._run([(unit, unit.name + REBUILD)], rebuild=True, progress=None)
 
 
 class ProjectionBusy(LedgerError):

@@ -126,6 +126,6 @@ def rebuild(name: str | None, batch_size: int, db: str) -> None:
     """
     units = ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS[name],)
     with open_ledger(db) as ledger, progress_bar("rebuilding") as progress:
-        applied = Runner(ledger, batch_size).rebuild(units, progress)
+        applied = Runner(ledger, batch_size, url=db).rebuild(units, progress)
     models = [m for m, unit in READ_MODELS.items() if unit in units]
     click.echo(f"rebuilt {', '.join(models)} from {applied} event(s)")

@@ -129,3 +129,41 @@ def test_read_commands_catch_up_first_so_a_new_action_shows_at_once(ledger_url: 
         ("TS-NOW", "investigation", "urgent", True)
     ]
     assert [r["action"] for r in trail] == ["Received", "Triaged", "Escalated"]
+
+
+def test_follow_keeps_up_with_new_events_until_interrupted(ledger_url: str, tmp_path: Path) -> None:
+    head = fill(ledger_url, tmp_path, 3, seed=5)
+    follower = subprocess.Popen([SCRIPT, "projections", "follow", "--interval", "0.2",
+                                 "--db", ledger_url], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_for(lambda: position(ledger_url, "cases") == head)
+
+    more = fill(ledger_url, tmp_path, 2, seed=6, name="more")
+    wait_for(lambda: position(ledger_url, "audit_trail") == more)
+    follower.send_signal(signal.SIGINT)
+    _, stderr = follower.communicate(timeout=30)
+
+    assert more > head
+    assert follower.returncode == 0
+    assert stderr.strip().endswith("stopped")
+
+
+def test_status_shows_position_and_lag(ledger_url: str, tmp_path: Path) -> None:
+    head = fill(ledger_url, tmp_path, 2, seed=8)
+
+    before = json.loads(run(ledger_url, "projections", "status", "--format", "json").stdout)
+    run(ledger_url, "projections", "run")
+    after = json.loads(run(ledger_url, "projections", "status", "--format", "json").stdout)
+
+    assert [(r["projection"], r["position"], r["lag"]) for r in before[:2]] == [
+        ("cases", 0, head),
+        ("audit_trail", 0, head),
+    ]
+    assert [(r["position"], r["lag"]) for r in after] == [(head, 0), (head, 0), (None, 0)]
+
+
+def wait_for(condition: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
