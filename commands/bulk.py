@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
 from commands.handlers import Outcome, handle
 from commands.models import Envelope
 from ledger.complaint import Complaint, reference_id
+from ledger.crypto import KeyChanges
 from ledger.errors import ComplaintNotFound, LedgerError
 from ledger.recorders import CommandRecord
 from ledger.registry import CALENDAR_BOOK_ID, POLICY_BOOK_ID
@@ -41,7 +43,12 @@ class _BatchRepository:
             return staged
         if aggregate_id in BOOKS and version is None:
             if aggregate_id not in self.books:
-                self.books[aggregate_id] = self.batch.ledger.repository.get(aggregate_id)
+                try:
+                    self.books[aggregate_id] = self.batch.ledger.repository.get(aggregate_id)
+                except AggregateNotFoundError:
+                    self.books[aggregate_id] = None  # nothing published yet: remember that too
+            if self.books[aggregate_id] is None:
+                raise AggregateNotFoundError(aggregate_id)
             return self.books[aggregate_id]
         return self.batch.ledger.repository.get(aggregate_id, version=version)
 
@@ -56,7 +63,18 @@ class Batch:
         self.ledger = ledger
         self.staged: dict[UUID, Aggregate] = {}
         self.records: dict[str, CommandRecord] = {}
+        self.keys = KeyChanges()
         self.repository = _BatchRepository(self)
+        # What the store held when the batch began, looked up in one query each.
+        self.known_commands: dict[str, CommandRecord] | None = None
+        self.known_streams: set[UUID] | None = None
+
+    def prefetch(self, commands: list[Envelope]) -> None:
+        """Look up, in bulk, the command ids and new references the batch will ask about."""
+        recorder = self.ledger.ledger_recorder
+        self.known_commands = recorder.select_commands([c.command_id for c in commands])
+        refs = [getattr(c, "ref", None) for c in commands if c.action == "receive"]
+        self.known_streams = recorder.existing_streams([reference_id(r) for r in refs if r])
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
         staged = self.staged.get(reference_id(ref))
@@ -69,7 +87,12 @@ class Batch:
         return complaint
 
     def has_complaint(self, ref: str) -> bool:
-        return reference_id(ref) in self.staged or self.ledger.has_complaint(ref)
+        stream = reference_id(ref)
+        if stream in self.staged:
+            return True
+        if self.known_streams is not None:
+            return stream in self.known_streams
+        return self.ledger.has_complaint(ref)
 
     def complaint_events(self, ref: str) -> list[AggregateEvent]:
         try:
@@ -81,20 +104,32 @@ class Batch:
         return stored + pending  # type: ignore[operator]
 
     def find_command(self, command_id: str) -> CommandRecord | None:
-        return self.records.get(command_id) or self.ledger.find_command(command_id)
+        if command_id in self.records:
+            return self.records[command_id]
+        if self.known_commands is not None:
+            return self.known_commands.get(command_id)
+        return self.ledger.find_command(command_id)
 
-    def record(self, aggregate: Aggregate, command: CommandRecord) -> None:
+    def record(
+        self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
+    ) -> None:
         self.staged[aggregate.id] = aggregate
         self.records[command.command_id] = command
+        if keys:
+            self.keys.extend(keys)
 
     def flush(self) -> None:
         """Save every staged change and command-log entry in one transaction."""
         changed = [a for a in self.staged.values() if a.pending_events]
         if changed:
-            self.ledger.save(*changed, commands=list(self.records.values()))
+            self.ledger.save(*changed, commands=list(self.records.values()), keys=self.keys)
+            if self.keys.destroyed:
+                self.ledger.ledger_recorder.purge_destroyed()
         self.staged.clear()
         self.records.clear()
+        self.keys = KeyChanges()
         self.repository.books.clear()
+        self.known_commands = self.known_streams = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +158,7 @@ def apply_in_batches(
         except IntegrityError:
             batch.staged.clear()
             batch.records.clear()
+            batch.keys = KeyChanges()
             outcomes.clear()
             # Somebody else wrote to these complaints: decide each command again, one by one.
             for position, command in pending:
@@ -138,18 +174,32 @@ def apply_in_batches(
         pending.clear()
         outcomes.clear()
 
-    for position, command in commands:
-        if isinstance(command, Exception):
-            yield Failure(position, command)
-            continue
-        pending.append((position, command))
-        try:
-            outcome = handle(batch, command)
-        except LedgerError as e:
-            pending.pop()
-            yield Failure(position, e)
-        else:
-            outcomes.append((position, outcome))
-        if len(pending) >= batch_size:
-            yield from flush()
-    yield from flush()
+    for chunk in _chunks(commands, batch_size):
+        if batch_size > 1:
+            batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
+        for position, command in chunk:
+            if isinstance(command, Exception):
+                yield Failure(position, command)
+                continue
+            pending.append((position, command))
+            try:
+                outcome = handle(batch, command)
+            except LedgerError as e:
+                pending.pop()
+                yield Failure(position, e)
+            else:
+                outcomes.append((position, outcome))
+        yield from flush()
+
+
+def _chunks(
+    items: Iterable[tuple[int, Envelope | Exception]], size: int
+) -> Iterator[list[tuple[int, Envelope | Exception]]]:
+    chunk: list[tuple[int, Envelope | Exception]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

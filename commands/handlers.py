@@ -25,6 +25,7 @@ from commands.models import (
     CloseComplaint,
     ContactCustomer,
     Envelope,
+    EraseComplaintData,
     EscalateComplaint,
     ExecuteResolution,
     ExtendDeadline,
@@ -42,7 +43,8 @@ from commands.models import (
     WithdrawComplaint,
 )
 from ledger.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.complaint import Complaint
+from ledger.complaint import Complaint, reference_id
+from ledger.crypto import KeyChanges, seal_complainant
 from ledger.errors import CommandIdReused, ConcurrentChange, DuplicateReference
 from ledger.policy import parse_policy, policy_to_dict
 from ledger.recorders import CommandRecord
@@ -100,7 +102,9 @@ class LedgerPort(Protocol):
 
     def find_command(self, command_id: str) -> CommandRecord | None: ...
 
-    def record(self, aggregate: Aggregate, command: CommandRecord) -> None: ...
+    def record(
+        self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
+    ) -> None: ...
 
 
 C = TypeVar("C", bound=Envelope)
@@ -145,8 +149,9 @@ def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -
             if getattr(e, "command_id", None) == command.command_id
         )
         record = CommandRecord(command.command_id, target.ref, fingerprint, target.version)
+        keys = target.take_key_changes() if isinstance(target, Complaint) else None
         try:
-            ledger.record(target, record)
+            ledger.record(target, record, keys)
         except IntegrityError:
             # Another writer appended to this complaint (or used this command id) first.
             # A random pause breaks the lock-step in which the same writer keeps winning.
@@ -193,13 +198,19 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
     else:
         ref = cmd.ref
     person = cmd.complainant
+    # Personal data is encrypted here, before any event exists: plaintext never reaches the store.
+    sealed, key = seal_complainant(
+        Complainant(person.name, person.phone, person.id_number, person.address),
+        reference_id(ref),
+    )
     return Complaint.receive(
         ref=ref,
         stamp=stamp,
         now=now,
         channel=cmd.channel,
         received_at=cmd.received_at.astimezone(UTC),
-        complainant=Complainant(person.name, person.phone, person.id_number, person.address),
+        complainant=sealed,
+        person_key=key,
         account_ref=cmd.account_ref,
         collector=cmd.collector,
         content=cmd.content,
@@ -349,6 +360,13 @@ def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -
 def add_note(ledger: LedgerPort, cmd: AddNote, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.add_note(stamp, now, cmd.text)
+    return complaint
+
+
+@handles(EraseComplaintData)
+def erase(ledger: LedgerPort, cmd: EraseComplaintData, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.erase_personal_data(stamp, now, cmd.reason)
     return complaint
 
 

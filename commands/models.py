@@ -243,6 +243,14 @@ class AddNote(Command):
     text: Text
 
 
+class EraseComplaintData(Command):
+    """Erase the complainant's personal data (destroy its key); leadership only."""
+
+    action = "erase"
+    command: Literal["erase"] = "erase"
+    reason: Text
+
+
 AnyCommand = Annotated[
     ReceiveComplaint
     | TriageComplaint
@@ -260,7 +268,8 @@ AnyCommand = Annotated[
     | ExtendDeadline
     | PauseClocks
     | ResumeClocks
-    | AddNote,
+    | AddNote
+    | EraseComplaintData,
     Field(discriminator="command"),
 ]
 
@@ -283,6 +292,7 @@ COMMAND_NAMES = (
     "pause",
     "resume",
     "add_note",
+    "erase",
 )
 
 

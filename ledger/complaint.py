@@ -13,7 +13,9 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.crypto import KeyChanges, PersonKey, SealedComplainant
 from ledger.errors import (
+    AlreadyErased,
     ComplaintClosed,
     ComplaintNotClosed,
     ComplaintWithdrawn,
@@ -27,7 +29,6 @@ from ledger.values import (
     Actor,
     Channel,
     ClockName,
-    Complainant,
     ContactChannel,
     Remedy,
     RemedyKind,
@@ -70,7 +71,8 @@ class Complaint(Aggregate):
         now: datetime,
         channel: Channel,
         received_at: datetime,
-        complainant: Complainant,
+        complainant: SealedComplainant,
+        person_key: PersonKey | None,
         account_ref: str | None,
         collector: str | None,
         content: str,
@@ -79,6 +81,8 @@ class Complaint(Aggregate):
         referral_number: str | None,
         policy_version: str,
     ) -> Complaint:
+        """Record a new complaint; ``complainant`` is already sealed with ``person_key``,
+        which is saved with the ``Received`` event (see ``take_key_changes``)."""
         if received_at > now + CLOCK_SKEW:
             raise OccurredInFuture(f"received_at {received_at.isoformat()} is in the future")
         _check_not_future(stamp.occurred_at, now)
@@ -87,7 +91,7 @@ class Complaint(Aggregate):
                 f"occurred_at {stamp.occurred_at.isoformat()} is before the complaint was "
                 f"received ({received_at.isoformat()})"
             )
-        return cls(
+        complaint = cls(
             ref=ref,
             channel=channel,
             received_at=received_at,
@@ -103,6 +107,9 @@ class Complaint(Aggregate):
             occurred_at=stamp.occurred_at,
             command_id=stamp.command_id,
         )
+        if person_key is not None:
+            complaint.key_changes.new.append(person_key)
+        return complaint
 
     @event("Received")
     def __init__(
@@ -111,7 +118,7 @@ class Complaint(Aggregate):
         ref: str,
         channel: str,
         received_at: datetime,
-        complainant: Complainant,
+        complainant: SealedComplainant,
         account_ref: str | None,
         collector: str | None,
         content: str,
@@ -163,6 +170,14 @@ class Complaint(Aggregate):
         self.paused_since: datetime | None = None
         self.notes = 0
         self.last_activity_at = occurred_at
+        self.personal_data_erased = False
+        # Keys to store or destroy with the pending events; never part of an event.
+        self.key_changes = KeyChanges()
+
+    def take_key_changes(self) -> KeyChanges:
+        """The key changes of the pending events, handed over once to be saved with them."""
+        changes, self.key_changes = self.key_changes, KeyChanges()
+        return changes
 
     # ------------------------------------------------------------------ derived state
 
@@ -519,6 +534,21 @@ class Complaint(Aggregate):
     def _note_added(self, actor: Actor, occurred_at: datetime, command_id: str, text: str) -> None:
         self.notes += 1
         self._touch(occurred_at)
+
+    def erase_personal_data(self, stamp: Stamp, now: datetime, reason: str) -> None:
+        """Destroy the key of the complainant's personal data (allowed in any status)."""
+        _check_not_future(stamp.occurred_at, now)
+        self._check_not_before(stamp, self.received_at, "the complaint was received")
+        if self.personal_data_erased:
+            raise AlreadyErased(f"{self.ref}: the complainant's personal data was already erased")
+        self._personal_data_erased(*_parts(stamp), reason=reason, key_id=self.complainant.key_id)
+        self.key_changes.destroyed.append(self.complainant.key_id)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str, key_id: str
+    ) -> None:
+        self.personal_data_erased = True
 
     def _touch(self, occurred_at: datetime) -> None:
         self.last_activity_at = max(self.last_activity_at, occurred_at)

@@ -13,6 +13,7 @@ is raised.
     ├── StoreUnavailable
     ├── PolicyInvalid
     ├── CalendarUnavailable
+    ├── ImportFileInvalid
     └── RuleViolation
         ├── ComplaintWithdrawn
         ├── ComplaintClosed
@@ -21,7 +22,8 @@ is raised.
         ├── OccurredInFuture
         ├── OccurredTooEarly
         ├── ExtensionRefused
-        └── PauseNotAllowed
+        ├── PauseNotAllowed
+        └── AlreadyErased
 """
 
 from __future__ import annotations
@@ -63,6 +65,29 @@ class CalendarUnavailable(LedgerError):
     """No trustworthy working-day calendar can be produced for a year."""
 
 
+class ImportFileInvalid(LedgerError):
+    """An import file cannot be read at all (no header, missing columns); nothing was imported."""
+
+
+class IntegrityViolation(LedgerError):
+    """Verification found stored data that differs from what was chained and sealed.
+
+    The message names the first divergence: position, reference, version, what differs.
+    """
+
+
+class NotSealed(LedgerError):
+    """What is asked for needs a seal that covers it (e.g. an export); run ``seal`` first."""
+
+
+class SealKeyUnusable(LedgerError):
+    """The seal signing key is missing, malformed, or not the key the seals were made with."""
+
+
+class AuditFileUnreadable(LedgerError):
+    """A digest or audit bundle cannot be read or is not in the expected format."""
+
+
 class RuleViolation(LedgerError):
     """The complaint's rules refuse this action in its current state."""
 
@@ -97,3 +122,7 @@ class ExtensionRefused(RuleViolation):
 
 class PauseNotAllowed(RuleViolation):
     """The complaint's SLA policy does not let its clocks pause."""
+
+
+class AlreadyErased(RuleViolation):
+    """The complainant's personal data was already erased."""

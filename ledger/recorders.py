@@ -4,6 +4,8 @@ The command log maps each command id to the complaint it touched and a
 fingerprint of its content. It is written in the same transaction as the
 command's events, so a command is either recorded with its events or not at
 all, and a second writer with the same command id fails on the primary key.
+The audit tables (append-only triggers, chain links, person keys) come from
+``ledger.audit_sqlite`` and ``ledger.audit_postgres``.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from ledger.audit_postgres import PostgresAuditTables
+from ledger.audit_sqlite import SQLiteAuditTables
 
 COMMAND_LOG = "command_log"
 
@@ -32,6 +38,10 @@ class CommandRecord:
     version: int
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> list[list[str]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
 def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     """The command-log rows passed to ``save`` as ``command=`` or ``commands=``."""
     records: list[CommandRecord] = list(kwargs.get("commands", ()))
@@ -40,7 +50,7 @@ def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     return [(r.command_id, r.ref, r.fingerprint, r.version) for r in records]
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(SQLiteAuditTables):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
 
@@ -71,8 +81,41 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else CommandRecord(*row)
 
+    def command_refs(self) -> list[str]:
+        """Every reference the command log names (to name a stream whose events are gone)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT DISTINCT ref FROM {COMMAND_LOG}")
+            return [row[0] for row in c.fetchall()]
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    def select_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
+        """The command-log entries among ``command_ids`` (one query per 500)."""
+        found: dict[str, CommandRecord] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(command_ids):
+                c.execute(
+                    f"SELECT command_id, ref, fingerprint, version FROM {COMMAND_LOG} "
+                    f"WHERE command_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((row[0], CommandRecord(*row)) for row in c.fetchall())
+        return found
+
+    def existing_streams(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` have any event (one query per 500)."""
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([i.hex for i in originator_ids]):
+                c.execute(
+                    f"SELECT originator_id FROM {self.events_table_name} "
+                    f"WHERE originator_version = 1 "
+                    f"AND originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(UUID(row[0]) for row in c.fetchall())
+        return found
+
+
+class PostgresLedgerRecorder(PostgresAuditTables):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.command_log = Identifier(self.datastore.schema, COMMAND_LOG)
@@ -109,3 +152,43 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         return CommandRecord(row["command_id"], row["ref"], row["fingerprint"], row["version"])
+
+    def command_refs(self) -> list[str]:
+        """Every reference the command log names (to name a stream whose events are gone)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT DISTINCT ref FROM {}").format(self.command_log))
+            return [row["ref"] for row in curs.fetchall()]
+
+    def select_commands(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
+        """The command-log entries among ``command_ids`` (one query)."""
+        if not command_ids:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT command_id, ref, fingerprint, version FROM {} "
+                    "WHERE command_id = ANY(%s)"
+                ).format(self.command_log),
+                (list(command_ids),),
+            )
+            rows = curs.fetchall()
+        return {
+            r["command_id"]: CommandRecord(
+                r["command_id"], r["ref"], r["fingerprint"], r["version"]
+            )
+            for r in rows
+        }
+
+    def existing_streams(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` have any event (one query)."""
+        if not originator_ids:
+            return set()
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT originator_id FROM {}.{} WHERE originator_version = 1 "
+                    "AND originator_id = ANY(%s)"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(originator_ids),),
+            )
+            return {row["originator_id"] for row in curs.fetchall()}

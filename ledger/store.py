@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, cast
@@ -20,6 +21,7 @@ from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcod
 from eventsourcing.utils import Environment, get_topic
 
 from ledger.complaint import Complaint, reference_id
+from ledger.crypto import KeyChanges, SealedComplainant, open_complainant
 from ledger.errors import ComplaintNotFound, StoreUnavailable
 from ledger.recorders import (
     CommandRecord,
@@ -44,24 +46,25 @@ class ActorAsDict(Transcoding):
         return Actor(id=data["id"], role=Role(data["role"]))
 
 
-class ComplainantAsDict(Transcoding):
-    type = Complainant
-    name = "complainant"
+class SealedComplainantAsDict(Transcoding):
+    """Personal data is stored sealed; a plain ``Complainant`` has no transcoding on
+    purpose, so it can never reach the event store by mistake."""
 
-    def encode(self, obj: Complainant) -> dict[str, str | None]:
+    type = SealedComplainant
+    name = "sealed_complainant"
+
+    def encode(self, obj: SealedComplainant) -> dict[str, str]:
         return {
-            "name": obj.name,
-            "phone": obj.phone,
-            "id_number": obj.id_number,
-            "address": obj.address,
+            "key_id": obj.key_id,
+            "nonce": base64.b64encode(obj.nonce).decode(),
+            "ciphertext": base64.b64encode(obj.ciphertext).decode(),
         }
 
-    def decode(self, data: dict[str, str | None]) -> Complainant:
-        return Complainant(
-            name=data["name"],
-            phone=data["phone"],
-            id_number=data["id_number"],
-            address=data["address"],
+    def decode(self, data: dict[str, str]) -> SealedComplainant:
+        return SealedComplainant(
+            key_id=data["key_id"],
+            nonce=base64.b64decode(data["nonce"]),
+            ciphertext=base64.b64decode(data["ciphertext"]),
         )
 
 
@@ -95,7 +98,7 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(ActorAsDict())
-        transcoder.register(ComplainantAsDict())
+        transcoder.register(SealedComplainantAsDict())
         transcoder.register(RemedyAsDict())
 
     @property
@@ -127,9 +130,22 @@ class Ledger(Application[UUID]):
     def find_command(self, command_id: str) -> CommandRecord | None:
         return self.ledger_recorder.select_command(command_id)
 
-    def record(self, aggregate: Aggregate, command: CommandRecord) -> None:
-        """Append the aggregate's new events and the command that caused them, atomically."""
-        self.save(aggregate, command=command)
+    def record(
+        self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
+    ) -> None:
+        """Append the aggregate's new events, the command that caused them and the
+        personal-data keys they create or destroy, atomically."""
+        self.save(aggregate, command=command, keys=keys)
+        if keys is not None and keys.destroyed:
+            self.ledger_recorder.purge_destroyed()
+
+    def reveal(self, complaint: Complaint) -> Complainant | None:
+        """The complainant's personal data, or None once it was erased (its key destroyed)."""
+        sealed = complaint.complainant
+        if complaint.personal_data_erased:
+            return None
+        key = self.ledger_recorder.person_keys([sealed.key_id]).get(sealed.key_id)
+        return None if key is None else open_complainant(sealed, key, complaint.id)
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -165,7 +181,12 @@ def persistence_env(url: str) -> dict[str, str]:
         }
     if parts.scheme in ("postgresql", "postgres"):
         query = parse_qs(parts.query)
+        # A least-privilege role (sql/roles.sql) may not create tables: ?create_tables=no.
+        create = query.get("create_tables", ["yes"])[0].lower()
+        if create not in ("yes", "no", "true", "false"):
+            raise StoreUnavailable(f"cannot use {url!r}: create_tables must be yes or no")
         return {
+            "CREATE_TABLE": create,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
             "POSTGRES_HOST": parts.hostname or "localhost",

@@ -18,6 +18,7 @@ class Channel(StrEnum):
     LETTER = "letter"
     VISIT = "visit"
     REGULATOR_REFERRAL = "regulator_referral"
+    WEB = "web"  # a web form or portal (e.g. the CFPB's complaint form)
 
 
 class ContactChannel(StrEnum):
@@ -29,6 +30,7 @@ class ContactChannel(StrEnum):
     ONLINE_CHAT = "online_chat"
     LETTER = "letter"
     VISIT = "visit"
+    WEB = "web"  # a web portal, e.g. a regulator's, through which the complainant reads answers
 
 
 class Severity(StrEnum):

@@ -9,7 +9,8 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 
 from ledger.complaint import Complaint
-from ledger.values import Actor
+from ledger.crypto import PERSONAL_FIELDS
+from ledger.values import Actor, Complainant
 
 ERASED = "[erased]"
 
@@ -18,10 +19,17 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def case_view(complaint: Complaint) -> dict[str, Any]:
-    """The complaint's state as plain JSON-safe data."""
+def person_view(person: Complainant | None) -> dict[str, str | None]:
+    """The complainant's fields; ``[erased]`` for each once the data was erased (None)."""
+    if person is None:
+        return dict.fromkeys(PERSONAL_FIELDS, ERASED)
+    return {name: getattr(person, name) for name in PERSONAL_FIELDS}
+
+
+def case_view(complaint: Complaint, person: Complainant | None) -> dict[str, Any]:
+    """The complaint's state as plain JSON-safe data; ``person`` is its decrypted personal
+    data (``Ledger.reveal``), None once erased."""
     c = complaint
-    person = c.complainant
     return {
         "ref": c.ref,
         "status": str(c.status),
@@ -29,12 +37,8 @@ def case_view(complaint: Complaint) -> dict[str, Any]:
         "channel": str(c.channel),
         "received_at": iso(c.received_at),
         "referral_number": c.referral_number,
-        "complainant": {
-            "name": person.name,
-            "phone": person.phone,
-            "id_number": person.id_number,
-            "address": person.address,
-        },
+        "complainant": person_view(person),
+        "personal_data_erased": c.personal_data_erased,
         "account_ref": c.account_ref,
         "collector": c.collector,
         "content": c.content,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from commands.cli import (  # noqa: F401  (each module registers its subcommands)
     apply,
+    audit,
     demo,
     generate,
+    integrity,
     projections,
     publish,
     reads,

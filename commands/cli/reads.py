@@ -49,13 +49,14 @@ def show(ref: str, as_of: str | None, db: str, fmt: str) -> None:
             if not events:
                 raise ComplaintNotFound(f"{ref} had not been received by {moment.isoformat()}")
         complaint = ledger.get_complaint(ref, version=events[-1].originator_version)
-    view: dict[str, Any] = case_view(complaint)
+        person = ledger.reveal(complaint)
+    view: dict[str, Any] = case_view(complaint, person)
     view["history"] = history_rows(events)
     if fmt == "json":
         click.echo(to_json(view))
         return
     for key, value in view.items():
-        if key in ("history", "complainant", "remedies", "extensions"):
+        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions"):
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.complaint import Complaint, reference_id
+from ledger.crypto import seal_complainant
 from ledger.errors import (
     ComplaintClosed,
     ComplaintNotClosed,
@@ -43,13 +44,15 @@ def at(hours: float, command_id: str = "c") -> Stamp:
 
 
 def received(**overrides: object) -> Complaint:
+    sealed, key = seal_complainant(Complainant("张三", "13800000000"), reference_id("TS-1"))
     fields: dict[str, object] = {
         "ref": "TS-1",
         "stamp": at(0.5, "c-receive"),
         "now": NOW,
         "channel": Channel.PHONE,
         "received_at": RECEIVED,
-        "complainant": Complainant("张三", "13800000000"),
+        "complainant": sealed,
+        "person_key": key,
         "account_ref": "LN1",
         "collector": "外包一部",
         "content": "深夜来电",

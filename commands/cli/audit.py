@@ -1,0 +1,91 @@
+"""``history`` and ``erase``: replay a complaint as it stood at any moment; crypto-shred its
+personal data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from commands.cli.base import cli
+from commands.cli.output import db_option, format_option, local_time, to_json
+from commands.cli.reads import parse_time
+from commands.cli.writes import submit, write_options
+from ledger.history import history as replay
+from ledger.store import open_ledger
+
+# Bookkeeping that changes with every event and says nothing on its own.
+QUIET_STATE = frozenset({"version", "last_activity_at"})
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--as-of", metavar="TIME", help="The history as recorded by TIME (recorded time).")
+@click.option("--version", "version", type=int, metavar="N", help="The history up to version N.")
+@db_option
+@format_option("table", "json")
+def history(ref: str, as_of: str | None, version: int | None, db: str, fmt: str) -> None:
+    """Every event of a complaint, what it set, the state after it, replayed from the events.
+
+    \b
+    Example:
+      complaint-ledger history TS-1 --as-of 2026-09-25T12:00:00+08:00
+    """
+    if as_of is not None and version is not None:
+        raise click.UsageError("give --as-of or --version, not both")
+    moment = parse_time(as_of, "--as-of")
+    with open_ledger(db) as ledger:
+        story = replay(ledger, ref, as_of=moment, version=version)
+    if fmt == "json":
+        click.echo(to_json(story))
+        return
+    upto = f"as of {local_time(story['as_of'])}, " if story["as_of"] else ""
+    click.echo(f"{ref}: {len(story['events'])} events ({upto}version {story['version']})")
+    before: dict[str, Any] = {}
+    for row in story["events"]:
+        click.echo(
+            f"v{row['version']:<3} {row['event']:<20} {row['actor_id'] or '-'} "
+            f"({row['actor_role'] or '-'})  occurred {local_time(row['occurred_at'])}  "
+            f"recorded {local_time(row['recorded_at'])}"
+        )
+        if row["fields"]:
+            click.echo(f"      set: {_pairs(row['fields'])}")
+        after = row["state_after"] or {}
+        changed = {k: v for k, v in after.items() if k not in QUIET_STATE and before.get(k) != v}
+        if changed and before:
+            click.echo(f"      now: {_pairs(changed)}")
+        before = after
+    click.echo()
+    click.echo(f"State at version {story['version']}{' ' + upto.rstrip(', ') if upto else ''}:")
+    for key, value in (story["state"] or {}).items():
+        click.echo(f"{key:>20}: {_value(value)}")
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _pairs(data: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in data.items())
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--reason", help="Why, e.g. the retention period ended or the complainant asked.")
+@write_options
+def erase(ref: str, **o: Any) -> None:
+    """Erase the complainant's personal data by destroying its key (leadership only).
+
+    The events stay; name, phone, ID number and address show as [erased] from then on.
+
+    \b
+    Example:
+      complaint-ledger erase TS-1 --reason "retention period ended" --actor chen \\
+        --role leadership
+    """
+    submit("erase", ref, {"reason": o["reason"]}, o)

@@ -1,0 +1,203 @@
+"""``seal``, ``verify``, ``export`` and ``verify-bundle``: tamper evidence for auditors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from commands.cli.base import cli
+from commands.cli.output import db_option, local_time
+from commands.cli.reads import parse_time
+from ledger.bundle import export_bundle, refs_received_between
+from ledger.bundle_check import verify_bundle
+from ledger.integrity import verify_complaint, verify_ledger
+from ledger.sealing import seal_ledger
+from ledger.seals import KEY_ENV, default_key_file, load_signing_key, public_bytes, read_digest
+from ledger.store import open_ledger
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def key_file_option(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--key-file",
+        envvar="LEDGER_SEAL_KEY_FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The seal key (PEM); default {default_key_file()} (env LEDGER_SEAL_KEY_FILE). "
+        f"{KEY_ENV} (hex) takes precedence.",
+    )(fn)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the digest (default: ledger-digest-POSITION.json).",
+)
+@click.option("--actor", envvar="LEDGER_ACTOR", default="operator", show_default=True)
+@key_file_option
+@db_option
+def seal(out: Path | None, actor: str, key_file: Path | None, db: str) -> None:
+    """Sign the hash chain as it stands and append the seal; write the digest as JSON.
+
+    The first seal without LEDGER_SEAL_KEY or a key file creates a key file.
+
+    \b
+    Example:
+      complaint-ledger seal --out digests/2026-11-30.json
+    """
+    folder = (out.parent if out else Path.cwd()).resolve()
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise click.ClickException(f"cannot write the digest into {folder}; nothing was sealed")
+    path = key_file or default_key_file()
+    key, created = load_signing_key(os.environ.get(KEY_ENV), path, create=True)
+    if created is not None:
+        click.echo(
+            f"created a new seal key at {created} (keep it safe: whoever holds it can make "
+            f"seals); public key {public_bytes(key).hex()}"
+        )
+    with open_ledger(db) as ledger:
+        digest = seal_ledger(ledger, key, actor, datetime.now(UTC))
+    target = out or Path(f"ledger-digest-{digest.seal.position}.json")
+    try:
+        target.write_text(digest.to_json(), encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(
+            f"sealed, but cannot write the digest to {target}: {e}"
+        ) from None
+    s = digest.seal
+    click.echo(
+        f"sealed position {s.position} ({plural(s.events, 'event')}, "
+        f"{plural(s.streams, 'stream')}), head "
+        f"{s.head[:16]}…, key {digest.key_id}"
+    )
+    click.echo(f"digest written to {target}")
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; nothing when stderr is piped."""
+    if not sys.stderr.isatty() or total == 0:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        done = 0
+
+        def advance(position: int) -> None:
+            nonlocal done
+            if position - done >= 1000 or position == total:
+                bar.update(position - done)
+                done = position
+
+        yield advance
+
+
+@cli.command()
+@click.argument("ref", required=False)
+@click.option("--digest", type=click.Path(dir_okay=False, path_type=Path), help="A digest file.")
+@click.option("--public-key", metavar="HEX", help="The key every seal must be signed with.")
+@db_option
+def verify(ref: str | None, digest: Path | None, public_key: str | None, db: str) -> None:
+    """Recompute the hash chain and check it against every seal; name the first divergence.
+
+    Exit 0 when intact, 1 otherwise. With REF, one complaint against the last seal.
+
+    \b
+    Example:
+      complaint-ledger verify --digest ledger-digest-1200.json
+    """
+    anchor = read_digest(digest) if digest else None
+    with open_ledger(db) as ledger:
+        if ref is not None:
+            report = verify_complaint(ledger, ref, anchor)
+            click.echo(
+                f"{ref}: {report.events} events match their chain links; head included in the "
+                f"seal at position {report.sealed_position}: intact"
+                if report.sealed_position
+                else f"{ref}: {report.events} events match their chain links; no seal yet"
+            )
+            return
+        with progress_bar(ledger.count_events(), "verifying") as advance:
+            report = verify_ledger(ledger, anchor, public_key, advance)
+    seals = report.seals
+    click.echo(
+        f"verified {plural(report.events, 'event')} (to position {report.last_position}) and "
+        f"{plural(len(seals), 'seal')}"
+        f"{' and the digest' if anchor else ''}: intact"
+    )
+    if not seals and anchor is None:
+        click.echo("not sealed yet: run complaint-ledger seal to protect what is there")
+        return
+    last = anchor or seals[-1]
+    click.echo(
+        f"last seal: position {last.seal.position} at {local_time(last.seal.sealed_at)}, key "
+        f"{last.key_id}; {plural(report.unsealed, 'event')} after it not sealed yet"
+    )
+
+
+@cli.command()
+@click.argument("refs", nargs=-1)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new directory.",
+)
+@click.option("--from", "start", metavar="TIME", help="Complaints received from TIME …")
+@click.option("--to", "end", metavar="TIME", help="… up to (not including) TIME.")
+@db_option
+def export(refs: tuple[str, ...], out: Path, start: str | None, end: str | None, db: str) -> None:
+    """Write an audit bundle: events as stored, a readable trail and the proof to the last seal.
+
+    \b
+    Example:
+      complaint-ledger export TS-1 --out bundle-TS-1
+      complaint-ledger export --from 2026-09-01T00:00+08:00 --to 2026-10-01T00:00+08:00 \\
+        --out bundle-2026-09
+    """
+    begin, finish = parse_time(start, "--from"), parse_time(end, "--to")
+    if not refs and (begin is None or finish is None):
+        raise click.UsageError("name complaints (REF …) or a range (--from TIME --to TIME)")
+    with open_ledger(db) as ledger:
+        chosen = list(refs)
+        if begin is not None and finish is not None:
+            chosen += [r for r in refs_received_between(ledger, begin, finish) if r not in refs]
+        if not chosen:
+            raise click.ClickException("no complaint was received in that range")
+        done = export_bundle(ledger, chosen, out)
+    click.echo(
+        f"exported {plural(len(done.refs), 'complaint')} "
+        f"({plural(done.events, 'event')}) to {out}, proven against the seal at position "
+        f"{done.seal_position} (key {done.key_id})"
+    )
+
+
+@cli.command("verify-bundle")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--digest", type=click.Path(dir_okay=False, path_type=Path), help="A digest file.")
+def verify_bundle_command(directory: Path, digest: Path | None) -> None:
+    """Verify an audit bundle offline, from its files and a digest only.
+
+    \b
+    Example:
+      complaint-ledger verify-bundle bundle-TS-1 --digest ledger-digest-1200.json
+    """
+    anchor = read_digest(digest) if digest else None
+    report = verify_bundle(directory, anchor)
+    click.echo(
+        f"bundle intact: {plural(len(report.refs), 'complaint')}, "
+        f"{plural(report.events, 'event')}, proven against the seal at position "
+        f"{report.seal_position} (key {report.key_id})"
+    )
+    if anchor is None:
+        click.echo(
+            f"no --digest given: trust this only if {report.key_id} is the ledger's seal key"
+        )

@@ -1,0 +1,278 @@
+"""The audit tables of the PostgreSQL ledger: append-only events, chain links, person keys.
+
+``PostgresAuditTables`` extends the library's application recorder. The library inserts
+events under an EXCLUSIVE lock on the event table, so positions commit in order; the
+chain links of the inserted events are written inside that same locked transaction, right
+after the insert returns their positions. A trigger refuses UPDATE, DELETE and TRUNCATE on
+the event and link tables; only the tables' owner (or a superuser) can disable it, which is
+what ``sql/roles.sql`` keeps the application's own roles from being.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.chain import Appended, Link, extend_chain
+from ledger.crypto import KeyChanges
+
+CHAIN_LINKS = "chain_links"
+PERSON_KEYS = "person_keys"
+REFUSE_FUNCTION = "complaint_ledger_refuse_change"
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+class PostgresAuditTables(PostgresApplicationRecorder):
+    """The library's PostgreSQL application recorder with the ledger's audit tables."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+        **kwargs: Any,
+    ):
+        super().__init__(datastore, events_table_name=events_table_name, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        self.events_table = SQL("{}.{}").format(schema, Identifier(events_table_name))
+        self.chain_links = SQL("{}.{}").format(schema, Identifier(CHAIN_LINKS))
+        self.person_keys_table = SQL("{}.{}").format(schema, Identifier(PERSON_KEYS))
+        # Positions are matched to events by identity, not by the order RETURNING gives.
+        self.insert_events_statement += SQL(", originator_id, originator_version")
+        refuse = SQL("{}.{}").format(schema, Identifier(REFUSE_FUNCTION))
+        self.sql_create_statements += [
+            SQL(
+                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION '% on %.% refused: the table is append-only', "
+                "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME; END $$"
+            ).format(refuse),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                "position bigint PRIMARY KEY, prev_position bigint NOT NULL, "
+                "originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "record_hash bytea NOT NULL, link bytea NOT NULL, stream_link bytea NOT NULL, "
+                "UNIQUE (originator_id, originator_version))"
+            ).format(self.chain_links),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (key_id text PRIMARY KEY, key bytea NOT NULL)"
+            ).format(self.person_keys_table),
+            *self._append_only(self.events_table, refuse),
+            *self._append_only(self.chain_links, refuse),
+        ]
+
+    @staticmethod
+    def _append_only(table: Composed, refuse: Composed) -> list[Composed]:
+        # Trigger names are per table, so short fixed names never collide or get truncated.
+        return [
+            SQL(
+                "CREATE OR REPLACE TRIGGER {} BEFORE UPDATE OR DELETE ON {} "
+                "FOR EACH ROW EXECUTE FUNCTION {}()"
+            ).format(Identifier("append_only"), table, refuse),
+            SQL(
+                "CREATE OR REPLACE TRIGGER {} BEFORE TRUNCATE ON {} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {}()"
+            ).format(Identifier("no_truncate"), table, refuse),
+        ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._adopt_existing_events()
+
+    def _insert_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        changes: KeyChanges | None = kwargs.get("keys")
+        if changes and changes.new:
+            curs.execute(
+                SQL("INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::bytea[])").format(
+                    self.person_keys_table
+                ),
+                ([k.key_id for k in changes.new], [k.key for k in changes.new]),
+            )
+        if changes and changes.destroyed:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self.person_keys_table),
+                (changes.destroyed,),
+            )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        rows = curs.fetchall()
+        positions = {
+            (r["originator_id"], r["originator_version"]): r["notification_id"] for r in rows
+        }
+        appended = [
+            Appended(
+                positions[(_uuid(s.originator_id), s.originator_version)],
+                _uuid(s.originator_id),
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        self._write_links(curs, appended)
+        return [r["notification_id"] for r in rows]
+
+    def _write_links(self, curs: psycopg.Cursor[Any], appended: list[Appended]) -> None:
+        curs.execute(
+            SQL("SELECT position, link FROM {} ORDER BY position DESC LIMIT 1").format(
+                self.chain_links
+            )
+        )
+        row = curs.fetchone()
+        last = None if row is None else (row["position"], bytes(row["link"]))
+        curs.execute(
+            SQL(
+                "SELECT DISTINCT ON (originator_id) originator_id, stream_link FROM {} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
+            ).format(self.chain_links),
+            (list({a.originator_id for a in appended}),),
+        )
+        heads = {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
+        links = extend_chain(last, heads, appended)
+        curs.execute(
+            SQL(
+                "INSERT INTO {} SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], "
+                "%s::bigint[], %s::bytea[], %s::bytea[], %s::bytea[])"
+            ).format(self.chain_links),
+            (
+                [k.position for k in links],
+                [k.prev_position for k in links],
+                [k.originator_id for k in links],
+                [k.version for k in links],
+                [k.record_hash for k in links],
+                [k.link for k in links],
+                [k.stream_link for k in links],
+            ),
+        )
+
+    def _adopt_existing_events(self) -> None:
+        """Link the events of a ledger created before the chain existed (once, at adoption)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain_links))
+            if curs.fetchone() is not None:
+                return
+            self._lock_table(curs)
+            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain_links))
+            if curs.fetchone() is not None:
+                return
+            curs.execute(
+                SQL(
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {} ORDER BY notification_id"
+                ).format(self.events_table)
+            )
+            appended = [Appended(*_event_row(r)) for r in curs.fetchall()]
+            if appended:
+                self._write_links(curs, appended)
+
+    # ------------------------------------------------------------------ reading
+
+    def _select(self, query: Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(query, params)
+            return c.fetchall()
+
+    def _events(self, where: str, params: Sequence[Any]) -> list[Appended]:
+        query = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+        ).format(self.events_table) + SQL(where)
+        return [Appended(r[0], r[1], r[2], r[3], bytes(r[4])) for r in self._select(query, params)]
+
+    def scan_events(self, after: int, limit: int) -> list[Appended]:
+        return self._events(
+            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s", (after, limit)
+        )
+
+    def scan_event_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """(position, originator id bytes, version, topic, state): the verifier's fast path."""
+        query = SQL(
+            "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+            "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(self.events_table)
+        return self._select(query, (after, limit))
+
+    def scan_link_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """(position, previous position, originator id bytes, version, record hash, link,
+        stream link)."""
+        query = SQL(
+            "SELECT position, prev_position, uuid_send(originator_id), originator_version, "
+            "record_hash, link, stream_link FROM {} WHERE position > %s ORDER BY position "
+            "LIMIT %s"
+        ).format(self.chain_links)
+        return self._select(query, (after, limit))
+
+    def stream_events(self, originator_id: UUID) -> list[Appended]:
+        return self._events("WHERE originator_id = %s ORDER BY notification_id", (originator_id,))
+
+    def _links(self, where: str, params: Sequence[Any]) -> list[Link]:
+        query = SQL("SELECT * FROM {} ").format(self.chain_links) + SQL(where)
+        return [
+            Link(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), bytes(r[6]))
+            for r in self._select(query, params)
+        ]
+
+    def scan_links(self, after: int, limit: int) -> list[Link]:
+        return self._links("WHERE position > %s ORDER BY position LIMIT %s", (after, limit))
+
+    def stream_links(self, originator_id: UUID) -> list[Link]:
+        return self._links("WHERE originator_id = %s ORDER BY originator_version", (originator_id,))
+
+    def link_at(self, position: int) -> Link | None:
+        found = self._links("WHERE position = %s", (position,))
+        return found[0] if found else None
+
+    def chain_summary(self) -> tuple[int, int, int, int]:
+        """(events, last event position, links, last link position)."""
+        query = SQL(
+            "SELECT (SELECT COUNT(*) FROM {0}), "
+            "(SELECT COALESCE(MAX(notification_id), 0) FROM {0}), "
+            "(SELECT COUNT(*) FROM {1}), (SELECT COALESCE(MAX(position), 0) FROM {1})"
+        ).format(self.events_table, self.chain_links)
+        events, last_event, links, last_link = self._select(query, ())[0]
+        return events, last_event, links, last_link
+
+    def stream_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
+        """Each complaint's last link at or before ``upto``, sorted by originator id."""
+        query = SQL(
+            "SELECT DISTINCT ON (originator_id) originator_id, originator_version, stream_link "
+            "FROM {} WHERE position <= %s ORDER BY originator_id, originator_version DESC"
+        ).format(self.chain_links)
+        rows = [(r[0], r[1], bytes(r[2])) for r in self._select(query, (upto,))]
+        return sorted(rows, key=lambda r: r[0].bytes)
+
+    def person_keys(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        if not key_ids:
+            return {}
+        query = SQL("SELECT key_id, key FROM {} WHERE key_id = ANY(%s)").format(
+            self.person_keys_table
+        )
+        return {r[0]: bytes(r[1]) for r in self._select(query, (list(key_ids),))}
+
+    def purge_destroyed(self) -> None:
+        """Reclaim the dead rows of destroyed keys (best effort: needs the table's owner)."""
+        with self.datastore.get_connection() as conn:
+            conn.execute(SQL("VACUUM {}").format(self.person_keys_table))
+
+
+def _event_row(row: Any) -> tuple[int, UUID, int, str, bytes]:
+    return (
+        row["notification_id"],
+        row["originator_id"],
+        row["originator_version"],
+        row["topic"],
+        bytes(row["state"]),
+    )

@@ -1,0 +1,224 @@
+"""The audit tables of the SQLite ledger: append-only events, chain links, person keys.
+
+``SQLiteAuditTables`` extends the library's application recorder. In the transaction
+that appends events it also writes each event's chain link, stores new personal-data
+keys and destroys erased ones. Triggers make the event and link tables refuse UPDATE
+and DELETE. SQLite has no privileges: anyone who can write the file can drop a trigger,
+so the triggers stop mistakes and the application's own paths; the hash chain and the
+seals are what catch a deliberate change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.chain import Appended, Link, extend_chain
+from ledger.crypto import KeyChanges
+
+CHAIN_LINKS = "chain_links"
+PERSON_KEYS = "person_keys"
+
+
+def append_only_triggers(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+class SQLiteAuditTables(SQLiteApplicationRecorder):
+    """The library's SQLite application recorder with the ledger's audit tables."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            *append_only_triggers(self.events_table_name),
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_LINKS} ("
+            "position INTEGER PRIMARY KEY, prev_position INTEGER NOT NULL, "
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "record_hash BLOB NOT NULL, link BLOB NOT NULL, stream_link BLOB NOT NULL)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {CHAIN_LINKS}_stream "
+            f"ON {CHAIN_LINKS} (originator_id, originator_version)",
+            *append_only_triggers(CHAIN_LINKS),
+            f"CREATE TABLE IF NOT EXISTS {PERSON_KEYS} "
+            "(key_id TEXT PRIMARY KEY, key BLOB NOT NULL)",
+        ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._adopt_existing_events()
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Freed space is zeroed, so a destroyed key leaves no copy in the file's free pages.
+        c.execute("PRAGMA secure_delete=ON")
+        changes: KeyChanges | None = kwargs.get("keys")
+        if changes:
+            c.executemany(
+                f"INSERT INTO {PERSON_KEYS} VALUES (?, ?)",
+                [(k.key_id, k.key) for k in changes.new],
+            )
+            c.executemany(
+                f"DELETE FROM {PERSON_KEYS} WHERE key_id = ?", [(k,) for k in changes.destroyed]
+            )
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            appended = [
+                Appended(p, _uuid(s.originator_id), s.originator_version, s.topic, s.state)
+                for p, s in zip(ids, stored_events, strict=True)
+            ]
+            self._write_links(c, appended)
+        return ids
+
+    def _write_links(self, c: SQLiteCursor, appended: list[Appended]) -> None:
+        c.execute(f"SELECT position, link FROM {CHAIN_LINKS} ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        last = None if row is None else (row[0], bytes(row[1]))
+        heads = {}
+        for stream in {a.originator_id for a in appended}:
+            c.execute(
+                f"SELECT stream_link FROM {CHAIN_LINKS} WHERE originator_id = ? "
+                "ORDER BY originator_version DESC LIMIT 1",
+                (stream.hex,),
+            )
+            head = c.fetchone()
+            if head is not None:
+                heads[stream] = bytes(head[0])
+        links = extend_chain(last, heads, appended)
+        c.executemany(
+            f"INSERT INTO {CHAIN_LINKS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    k.position,
+                    k.prev_position,
+                    k.originator_id.hex,
+                    k.version,
+                    k.record_hash,
+                    k.link,
+                    k.stream_link,
+                )
+                for k in links
+            ],
+        )
+
+    def _adopt_existing_events(self) -> None:
+        """Link the events of a ledger created before the chain existed (once, at adoption)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT 1 FROM {CHAIN_LINKS} LIMIT 1")
+            if c.fetchone() is not None:
+                return
+            c.execute(f"SELECT rowid, * FROM {self.events_table_name} ORDER BY rowid")
+            appended = [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            if appended:
+                self._write_links(c, appended)
+
+    # ------------------------------------------------------------------ reading
+
+    def scan_events(self, after: int, limit: int) -> list[Appended]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit),
+            )
+            return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+
+    def scan_event_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """(position, originator id bytes, version, topic, state): the verifier's fast path."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit),
+            )
+            return [(r[0], bytes.fromhex(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+
+    def scan_link_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """(position, previous position, originator id bytes, version, record hash, link,
+        stream link)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {CHAIN_LINKS} WHERE position > ? ORDER BY position LIMIT ?",
+                (after, limit),
+            )
+            return [(r[0], r[1], bytes.fromhex(r[2]), *r[3:]) for r in c.fetchall()]
+
+    def stream_events(self, originator_id: UUID) -> list[Appended]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE originator_id = ? ORDER BY rowid",
+                (originator_id.hex,),
+            )
+            return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+
+    def _links(self, where: str, params: tuple[Any, ...]) -> list[Link]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {CHAIN_LINKS} {where}", params)
+            return [
+                Link(r[0], r[1], UUID(r[2]), r[3], bytes(r[4]), bytes(r[5]), bytes(r[6]))
+                for r in c.fetchall()
+            ]
+
+    def scan_links(self, after: int, limit: int) -> list[Link]:
+        return self._links("WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
+
+    def stream_links(self, originator_id: UUID) -> list[Link]:
+        return self._links(
+            "WHERE originator_id = ? ORDER BY originator_version", (originator_id.hex,)
+        )
+
+    def link_at(self, position: int) -> Link | None:
+        found = self._links("WHERE position = ?", (position,))
+        return found[0] if found else None
+
+    def chain_summary(self) -> tuple[int, int, int, int]:
+        """(events, last event position, links, last link position)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM {self.events_table_name}")
+            events, last_event = c.fetchone()
+            c.execute(f"SELECT COUNT(*), COALESCE(MAX(position), 0) FROM {CHAIN_LINKS}")
+            links, last_link = c.fetchone()
+        return events, last_event, links, last_link
+
+    def stream_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
+        """Each complaint's last link at or before ``upto``, sorted by originator id."""
+        heads: dict[str, tuple[int, bytes]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_id, originator_version, stream_link FROM {CHAIN_LINKS} "
+                "WHERE position <= ? ORDER BY originator_id, originator_version",
+                (upto,),
+            )
+            for oid, version, head in c.fetchall():
+                heads[oid] = (version, bytes(head))
+        return [(UUID(oid), v, h) for oid, (v, h) in sorted(heads.items())]
+
+    def person_keys(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        if not key_ids:
+            return {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT key_id, key FROM {PERSON_KEYS} "
+                f"WHERE key_id IN ({','.join('?' * len(key_ids))})",
+                list(key_ids),
+            )
+            return {r[0]: bytes(r[1]) for r in c.fetchall()}
+
+    def purge_destroyed(self) -> None:
+        """Move committed pages into the file and empty the write-ahead log, so a destroyed
+        key survives in neither."""
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,97 @@
+"""The complainant's personal data, sealed with a key of its own (crypto-shredding).
+
+Each complaint's personal data (name, phone, ID number, address) is encrypted with a
+fresh random 256-bit key (AES-GCM) before its ``Received`` event is created, so the event
+store only ever holds ciphertext. The key lives in the ``person_keys`` table, written in
+the same transaction as the event. Erasure deletes the key: the ciphertext stays in the
+event store (and in the hash chain, which therefore still verifies) but can no longer be
+read by anyone.
+
+The associated data binds a ciphertext to its complaint and key id, so a sealed value
+copied into another complaint's event does not decrypt there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.values import Complainant
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
+
+
+@dataclass(frozen=True)
+class SealedComplainant:
+    """A complainant's personal data as stored: ciphertext and the id of its key."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    """The key that opens one complaint's personal data."""
+
+    key_id: str
+    key: bytes
+
+
+@dataclass
+class KeyChanges:
+    """Keys to store and keys to destroy, saved in the same transaction as the events."""
+
+    new: list[PersonKey] = field(default_factory=list)
+    destroyed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.destroyed)
+
+    def extend(self, other: KeyChanges) -> None:
+        self.new.extend(other.new)
+        self.destroyed.extend(other.destroyed)
+
+
+class PersonalDataUnreadable(Exception):
+    """A key does not open the sealed data it was filed for (wrong key or altered data)."""
+
+
+def _associated_data(aggregate_id: uuid.UUID, key_id: str) -> bytes:
+    return b"complaint-ledger/person/1|" + aggregate_id.bytes + key_id.encode()
+
+
+def seal_complainant(
+    person: Complainant, aggregate_id: uuid.UUID
+) -> tuple[SealedComplainant, PersonKey]:
+    """Encrypt ``person`` with a new random key; return the sealed value and the key."""
+    key = PersonKey(key_id=uuid.uuid4().hex, key=AESGCM.generate_key(bit_length=8 * KEY_BYTES))
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(
+        {name: getattr(person, name) for name in PERSONAL_FIELDS},
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode()
+    ciphertext = AESGCM(key.key).encrypt(
+        nonce, plaintext, _associated_data(aggregate_id, key.key_id)
+    )
+    return SealedComplainant(key.key_id, nonce, ciphertext), key
+
+
+def open_complainant(sealed: SealedComplainant, key: bytes, aggregate_id: uuid.UUID) -> Complainant:
+    """Decrypt sealed personal data with its key."""
+    try:
+        plaintext = AESGCM(key).decrypt(
+            sealed.nonce, sealed.ciphertext, _associated_data(aggregate_id, sealed.key_id)
+        )
+    except (InvalidTag, ValueError):
+        raise PersonalDataUnreadable(f"key {sealed.key_id} does not open this data") from None
+    data = json.loads(plaintext)
+    return Complainant(**{name: data.get(name) for name in PERSONAL_FIELDS})

@@ -1,0 +1,124 @@
+"""Making seals, reading them back, and naming streams in messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from ledger.chain import GENESIS, leaf_hash, merkle_root
+from ledger.complaint import reference_id
+from ledger.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
+from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
+from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
+from ledger.seals import Digest, Seal, public_bytes, sign
+
+if TYPE_CHECKING:
+    from ledger.store import Ledger
+
+FIXED_STREAMS = {
+    POLICY_BOOK_ID: POLICY_BOOK_REF,
+    CALENDAR_BOOK_ID: CALENDAR_BOOK_REF,
+    SEAL_BOOK_ID: SEAL_BOOK_REF,
+}
+
+
+def event_name(topic: str) -> str:
+    """``ledger.complaint:Complaint.Triaged`` → ``Triaged``."""
+    return topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+
+
+def seal_ledger(ledger: Ledger, key: Ed25519PrivateKey, sealed_by: str, now: datetime) -> Digest:
+    """Sign the chain as it stands and append the seal to the ledger."""
+    recorder = ledger.ledger_recorder
+    events, last_event, links, last_link = recorder.chain_summary()
+    if (events, last_event) != (links, last_link):
+        raise IntegrityViolation(
+            f"the log holds {events} events up to position {last_event} but {links} chain "
+            f"links up to position {last_link}; run complaint-ledger verify to see where"
+        )
+    book = load_seal_book(ledger)
+    previous = book.last if book else None
+    if previous is not None:
+        if previous.public_key != public_bytes(key).hex():
+            raise SealKeyUnusable(
+                f"the ledger was sealed with key {previous.key_id}; seal with that key "
+                "(LEDGER_SEAL_KEY or --key-file)"
+            )
+        stored = recorder.link_at(previous.seal.position)
+        if stored is None or stored.link.hex() != previous.seal.head:
+            raise IntegrityViolation(
+                f"position {previous.seal.position}: the chain no longer ends in the head of "
+                "the previous seal; run complaint-ledger verify to see where"
+            )
+    last = recorder.link_at(last_link) if last_link else None
+    heads = recorder.stream_heads(last_link)
+    seal = Seal(
+        position=last_link,
+        head=(last.link if last else GENESIS).hex(),
+        events=links,
+        streams=len(heads),
+        streams_root=merkle_root([leaf_hash(*h) for h in heads]).hex(),
+        sealed_at=now.isoformat(),
+        previous_position=None if previous is None else previous.seal.position,
+        previous_head=None if previous is None else previous.seal.head,
+    )
+    digest = sign(seal, key)
+    book = book or SealBook()
+    book.seal(digest, sealed_by)
+    try:
+        ledger.save(book)
+    except IntegrityError:
+        raise ConcurrentChange("another seal was made at the same time; run seal again") from None
+    return digest
+
+
+def load_seal_book(ledger: Ledger) -> SealBook | None:
+    try:
+        book: SealBook = ledger.repository.get(SEAL_BOOK_ID)
+    except AggregateNotFoundError:
+        return None
+    return book
+
+
+def stored_seals(ledger: Ledger) -> list[Digest]:
+    """Every seal recorded in the ledger, skipping any whose event no longer decodes (the
+    chain check names that event)."""
+    digests = []
+    for stored in ledger.ledger_recorder.select_events(SEAL_BOOK_ID):
+        if event_name(stored.topic) != "LedgerSealed":
+            continue
+        try:
+            digests.append(digest_of(ledger.mapper.to_domain_event(stored)))
+        except Exception:
+            continue
+    return digests
+
+
+def stream_namer(ledger: Ledger) -> Callable[[UUID], str]:
+    """Names streams for messages: their reference, even when their events are gone."""
+    known: dict[UUID, str] = dict(FIXED_STREAMS)
+    from_log: dict[UUID, str] | None = None
+
+    def name(originator_id: UUID) -> str:
+        nonlocal from_log
+        if originator_id in known:
+            return known[originator_id]
+        for stored in ledger.ledger_recorder.select_events(originator_id, limit=1):
+            try:
+                ref = getattr(ledger.mapper.to_domain_event(stored), "ref", None)
+            except Exception:
+                ref = None
+            if isinstance(ref, str):
+                known[originator_id] = ref
+                return ref
+        if from_log is None:
+            from_log = {reference_id(r): r for r in ledger.ledger_recorder.command_refs()}
+        return from_log.get(originator_id, f"stream {originator_id}")
+
+    return name

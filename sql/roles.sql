@@ -1,0 +1,55 @@
+-- Least-privilege roles for a complaint-ledger on PostgreSQL.
+--
+-- Run it with psql as the role that owns the ledger's tables (the role that opened the
+-- ledger first, which created them), once the tables exist:
+--
+--   psql "postgresql://owner@host/db" -v schema=public -v prefix=ledger_ -f sql/roles.sql
+--
+-- It creates three group roles (NOLOGIN) and grants them what they need, no more:
+--
+--   <prefix>writer   runs the commands: reads and appends events, chain links, command-log
+--                    entries and personal-data keys; deletes a key only to erase (crypto-
+--                    shredding). It cannot change or delete an event or a chain link (the
+--                    append-only triggers refuse it, and only the owner may disable them).
+--   <prefix>reader   reads the read models only: every other table of the schema, now and
+--                    (through default privileges) those the owner creates later.
+--   <prefix>auditor  reads everything, the event store and the keys included; writes nothing.
+--
+-- Give them to login roles, e.g.  CREATE ROLE app LOGIN IN ROLE ledger_writer;
+-- The application then connects as that role with ?create_tables=no in its URL (only the
+-- owner may create or alter tables): postgresql://app@host/db?schema=public&create_tables=no
+--
+-- Why the writer holds UPDATE on the event table: the library serialises writers with
+-- LOCK TABLE ... IN EXCLUSIVE MODE, and PostgreSQL lets only a role with UPDATE, DELETE or
+-- TRUNCATE on a table take that lock. The append-only trigger refuses every UPDATE anyway.
+--
+-- Running the script again is harmless: roles are created only when missing.
+
+\set ON_ERROR_STOP on
+\set writer :prefix writer
+\set reader :prefix reader
+\set auditor :prefix auditor
+
+SELECT format('CREATE ROLE %I NOLOGIN', name)
+  FROM unnest(ARRAY[:'writer', :'reader', :'auditor']) AS name
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name)
+\gexec
+
+SET search_path TO :"schema";
+
+GRANT USAGE ON SCHEMA :"schema" TO :"writer", :"reader", :"auditor";
+
+-- The writer: the event store and what is written with it, in the same transaction.
+GRANT SELECT, INSERT, UPDATE ON complaintledger_events TO :"writer";
+GRANT USAGE ON SEQUENCE complaintledger_events_notification_id_seq TO :"writer";
+GRANT SELECT, INSERT ON chain_links, command_log TO :"writer";
+GRANT SELECT, INSERT, DELETE ON person_keys TO :"writer";
+
+-- The reader: every table but the ledger's own (those hold the events and the keys).
+GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"reader";
+REVOKE ALL ON complaintledger_events, chain_links, command_log, person_keys FROM :"reader";
+ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"reader";
+
+-- The auditor: everything, read only.
+GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"auditor";
+ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"auditor";

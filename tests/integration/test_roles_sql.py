@@ -1,0 +1,93 @@
+"""``sql/roles.sql`` on the PostgreSQL server: the writer appends but cannot rewrite, the
+reader sees only read models, the auditor reads everything and writes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from tests.audit_helpers import SEAL_ENV
+from tests.conftest import PG_DSN, pg_url
+from tests.helpers import jsonl, life_cmds, run
+
+SCRIPT = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
+LEAD = ["--actor", "chen", "--role", "leadership"]
+
+
+@pytest.fixture
+def roles(postgres_schema: str) -> Iterator[dict[str, str]]:
+    """The ledger's tables and a read model, the script run, and a login role per group."""
+    owner_url = pg_url(postgres_schema)
+    assert run(owner_url, "apply", "-", input=jsonl(life_cmds("TS-R"))).exit_code == 0
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {postgres_schema}.case_state (ref text PRIMARY KEY)")
+        conn.execute(f"INSERT INTO {postgres_schema}.case_state VALUES ('TS-R')")
+    prefix = f"{postgres_schema}_"
+    script = ["-v", f"schema={postgres_schema}", "-v", f"prefix={prefix}", "-f", str(SCRIPT)]
+    subprocess.run(["psql", PG_DSN, "-q", *script], check=True, capture_output=True)
+    logins = {group: f"{prefix}{group}_login" for group in ("writer", "reader", "auditor")}
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        for group, login in logins.items():
+            conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {prefix}{group}")
+    yield logins
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        for role in [*logins.values(), *(f"{prefix}{g}" for g in logins)]:
+            conn.execute(f"DROP OWNED BY {role} CASCADE")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def connect(login: str, schema: str) -> psycopg.Connection[tuple[object, ...]]:
+    conn = psycopg.connect(PG_DSN, user=login, autocommit=True)
+    conn.execute(f"SET search_path TO {schema}")
+    return conn
+
+
+def test_the_writer_runs_the_ledger_but_cannot_rewrite_it(
+    roles: dict[str, str], postgres_schema: str
+) -> None:
+    url = pg_url(postgres_schema).replace("postgres@", f"{roles['writer']}@")
+    url += "&create_tables=no"
+
+    note = run(url, "add-note", "TS-R", "--text", "回访", "--actor", "li", "--role", "leadership")
+    erased = run(url, "erase", "TS-R", "--reason", "保存期满", *LEAD)
+    sealed = run(url, "seal", "--out", "/dev/null", env=SEAL_ENV)
+
+    assert (note.exit_code, erased.exit_code, sealed.exit_code) == (0, 0, 0), sealed.stderr
+    assert run(url, "verify").exit_code == 0
+    with connect(roles["writer"], postgres_schema) as conn:
+        with pytest.raises(errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE complaintledger_events SET state = state")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM complaintledger_events")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("ALTER TABLE complaintledger_events DISABLE TRIGGER USER")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO case_state VALUES ('TS-X')")
+
+
+def test_the_reader_sees_read_models_only(roles: dict[str, str], postgres_schema: str) -> None:
+    with connect(roles["reader"], postgres_schema) as conn:
+        assert conn.execute("SELECT ref FROM case_state").fetchall() == [("TS-R",)]
+        for table in ("complaintledger_events", "chain_links", "command_log", "person_keys"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(f"SELECT 1 FROM {table}")
+
+
+def test_the_auditor_reads_everything_and_writes_nothing(
+    roles: dict[str, str], postgres_schema: str
+) -> None:
+    with connect(roles["auditor"], postgres_schema) as conn:
+        for table in ("complaintledger_events", "chain_links", "person_keys", "case_state"):
+            conn.execute(f"SELECT * FROM {table}").fetchall()
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO case_state VALUES ('TS-X')")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM person_keys")
+
+    url = pg_url(postgres_schema).replace("postgres@", f"{roles['auditor']}@")
+    assert run(url + "&create_tables=no", "verify").exit_code == 0
