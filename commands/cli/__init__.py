@@ -7,6 +7,7 @@ from commands.cli import (  # noqa: F401  (each module registers its subcommands
     audit,
     demo,
     generate,
+    imports,
     integrity,
     projections,
     publish,

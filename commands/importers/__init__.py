@@ -1,0 +1,1 @@
+"""Importers: exports of other systems turned into the ledger's commands."""

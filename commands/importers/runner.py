@@ -1,0 +1,136 @@
+"""Apply imported rows through the bulk path, each row all or nothing.
+
+Rows are grouped into chunks of whole rows (about ``batch_size`` commands each) and every chunk
+goes through ``apply_in_batches`` as one batch, so one transaction: the same handlers, rules,
+role checks and idempotency as every other command. A crash leaves whole chunks saved or not at
+all, never part of a row. When the ledger refuses a command, the chunk is dropped unsaved, its
+row is rejected, and the chunk is decided again without it.
+
+A row that was imported before is recognised by its command ids: all of them recorded with the
+same content, it is skipped without being decided again; some of them new (a newer export of a
+complaint that was still in progress), only the new ones are applied; any of them recorded with
+other content, the row is rejected and the ledger keeps what it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Literal
+
+from commands.bulk import apply_in_batches
+from commands.handlers import Outcome
+from commands.importers.records import Rejection, Row
+from ledger.store import Ledger
+
+Status = Literal["imported", "skipped", "rejected"]
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What became of one row: ``events`` appended, or the reason it was rejected."""
+
+    line: int
+    status: Status
+    reason: str | None = None
+    events: int = 0
+
+
+def import_rows(
+    ledger: Ledger, rows: Iterable[Row | Rejection], batch_size: int = 500
+) -> Iterator[RowResult]:
+    """Apply ``rows``; yield what became of each (rows of one chunk once it is saved)."""
+    chunk: list[Row] = []
+    size = 0
+    for item in rows:
+        if isinstance(item, Rejection):
+            yield RowResult(item.line, "rejected", item.reason)
+            continue
+        chunk.append(item)
+        size += len(item.commands)
+        if size >= batch_size:
+            yield from _save(ledger, chunk)
+            chunk, size = [], 0
+    yield from _save(ledger, chunk)
+
+
+def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
+    chunk: list[Row] = []
+    for row in _unrecorded(ledger, rows):
+        if isinstance(row, RowResult):
+            yield row
+        else:
+            chunk.append(row)
+    while chunk:
+        refused = _attempt(ledger, chunk)
+        if isinstance(refused, list):
+            yield from refused
+            return
+        index, reason = refused
+        yield RowResult(chunk[index].line, "rejected", _partly_saved(ledger, chunk[index], reason))
+        chunk = chunk[:index] + chunk[index + 1 :]
+
+
+def _unrecorded(ledger: Ledger, rows: list[Row]) -> Iterator[Row | RowResult]:
+    """Each row with only the commands the ledger has not recorded yet (one query)."""
+    known = ledger.ledger_recorder.select_commands([c.command_id for r in rows for c in r.commands])
+    for row in rows:
+        fresh = [c for c in row.commands if c.command_id not in known]
+        changed = [
+            c.command_id
+            for c in row.commands
+            if c.command_id in known and known[c.command_id].fingerprint != c.fingerprint()
+        ]
+        if changed:
+            yield RowResult(
+                row.line,
+                "rejected",
+                f"{row.ref} was imported before with other content ({', '.join(changed)}); "
+                "the ledger keeps what it recorded and nothing of this row was imported",
+            )
+        elif not fresh:
+            yield RowResult(row.line, "skipped")
+        else:
+            yield Row(row.line, row.ref, tuple(fresh))
+
+
+def _attempt(ledger: Ledger, chunk: list[Row]) -> list[RowResult] | tuple[int, str]:
+    """Save the chunk in one transaction and say what became of each row, or say which row
+    the ledger refused (then, but for a concurrent writer, nothing was saved)."""
+    owner = [i for i, row in enumerate(chunk) for _ in row.commands]
+    commands = list(enumerate(c for row in chunk for c in row.commands))
+    events = [0] * len(chunk)
+
+    def count(position: int, outcome: Outcome) -> None:
+        if not outcome.duplicate:
+            events[owner[position]] += len(outcome.events)
+
+    failures = apply_in_batches(ledger, commands, batch_size=len(commands), on_outcome=count)
+    assert isinstance(failures, Generator)
+    with closing(failures):
+        for failure in failures:
+            index = owner[failure.position]
+            # Closing the generator here drops the batch unsaved.
+            return index, _reason(chunk[index], failure.error)
+    return [
+        RowResult(row.line, "imported" if events[i] else "skipped", events=events[i])
+        for i, row in enumerate(chunk)
+    ]
+
+
+def _partly_saved(ledger: Ledger, row: Row, reason: str) -> str:
+    """The reason, and a warning if part of the row was saved after all: a concurrent writer
+    made the batch fall back to one transaction per command."""
+    saved = ledger.ledger_recorder.select_commands([c.command_id for c in row.commands])
+    if not saved:
+        return reason
+    return (
+        f"{reason} (another writer changed the ledger meanwhile and part of this row was "
+        "saved; run the import again)"
+    )
+
+
+def _reason(row: Row, error: Exception) -> str:
+    message = str(error)
+    return message if message.startswith(row.ref) else f"{row.ref}: {message}"
