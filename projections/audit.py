@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
+from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from projections.cases import Rules, stamp
 from projections.db import Cursor
 
@@ -27,7 +28,7 @@ AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role
 
 CHANNELS_ZH = {
     "phone": "电话", "email": "邮件", "sms": "短信", "online_chat": "在线客服", "letter": "信函",
-    "visit": "来访", "regulator_referral": "监管转办",
+    "visit": "来访", "regulator_referral": "监管转办", "web": "网页",
 }  # fmt: skip
 SEVERITY_ZH = {"normal": "一般", "urgent": "紧急", "major": "重大"}
 SUBSTANTIATED_ZH = {"yes": "属实", "partly": "部分属实", "no": "不属实"}
@@ -85,6 +86,14 @@ SUMMARIES: dict[str, Summary] = {
     "NoteAdded": lambda e: ("添加备注", "Note added"),
     "Opened": lambda e: ("建立登记簿", "Register opened"),
     "PolicyPublished": lambda e: (f"发布时限政策 {e.version}", f"SLA policy {e.version} published"),
+    "PersonalDataErased": lambda e: (
+        f"删除投诉人个人信息：{e.reason}",
+        f"Personal data erased: {e.reason}",
+    ),
+    "LedgerSealed": lambda e: (
+        f"账本封存至第 {e.position} 条",
+        f"Ledger sealed up to position {e.position}",
+    ),
     "CalendarPublished": lambda e: (
         f"发布 {e.year} 年工作日历",
         f"Calendar for {e.year} published",
@@ -104,6 +113,7 @@ def _streams(cur: Cursor, ids: Sequence[str]) -> dict[str, tuple[str, str | None
     found: dict[str, tuple[str, str | None]] = {
         POLICY_BOOK_ID.hex: (POLICY_BOOK_REF, None),
         CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
+        SEAL_BOOK_ID.hex: (SEAL_BOOK_REF, None),
     }
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -75,7 +75,7 @@ def describe(outcome: Outcome) -> str:
 @cli.command()
 @click.option("--ref", help="Case reference (default: the next TS-YYYYMMDD-NNNN).")
 @click.option(
-    "--channel", help="phone, email, sms, online_chat, letter, visit, regulator_referral."
+    "--channel", help="phone, email, sms, online_chat, letter, visit, web, regulator_referral."
 )
 @click.option(
     "--received-at", metavar="TIME", help="When the complaint arrived (ISO 8601 with offset)."
@@ -167,7 +167,7 @@ def assign(ref: str, **o: Any) -> None:
 
 @cli.command()
 @click.argument("ref")
-@click.option("--channel", help="phone, email, sms, online_chat, letter or visit.")
+@click.option("--channel", help="phone, email, sms, online_chat, letter, visit or web.")
 @click.option("--reached/--not-reached", default=None, help="Whether the complainant was reached.")
 @click.option("--summary", help="What was said.")
 @write_options
@@ -242,7 +242,7 @@ def execute(ref: str, **o: Any) -> None:
 
 @cli.command("notify-outcome")
 @click.argument("ref")
-@click.option("--channel", help="phone, email, sms, online_chat, letter or visit.")
+@click.option("--channel", help="phone, email, sms, online_chat, letter, visit or web.")
 @click.option("--summary", help="What the complainant was told.")
 @write_options
 def notify_outcome(ref: str, **o: Any) -> None:

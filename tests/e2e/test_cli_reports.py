@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.helpers import actor, jsonl, receive_cmd, run
 
@@ -113,3 +114,21 @@ def test_audit_shows_the_trail_of_one_complaint(ledger_url: str) -> None:
     ]
     assert all(r["backdated"] for r in trail)  # recorded today, weeks after they happened
     assert (missing.exit_code, missing.stderr) == (1, "Error: no complaint has reference 'NOPE'\n")
+
+
+def test_audit_trail_describes_erasure_and_seals(ledger_url: str, tmp_path: Path) -> None:
+    scripted(ledger_url)
+    run(ledger_url, "erase", "D", "--reason", "保存期限届满", *LEAD)
+    key = tmp_path / "seal-key.pem"
+    sealed = run(ledger_url, "seal", "--out", str(tmp_path / "digest.json"), "--key-file", str(key))
+
+    trail = json.loads(run(ledger_url, "audit", "D", "--format", "json").stdout)
+    seals = json.loads(run(ledger_url, "audit", "@seals", "--format", "json").stdout)
+
+    assert sealed.exit_code == 0, sealed.stderr
+    assert (trail[-1]["action"], trail[-1]["summary_en"]) == (
+        "PersonalDataErased",
+        "Personal data erased: 保存期限届满",
+    )
+    assert [r["action"] for r in seals] == ["Opened", "LedgerSealed"]
+    assert seals[-1]["summary_zh"].startswith("账本封存至第 ")
