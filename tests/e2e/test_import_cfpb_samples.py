@@ -15,7 +15,22 @@ import pytest
 
 from tests.helpers import event_count, run
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cfpb"
+
+def _samples_dir() -> Path:
+    """Where the CFPB samples are: $LEDGER_CFPB_DIR, else ``shared/data/cfpb`` beside the
+    repository or beside one of its parent folders (``../shared`` in the workplace), else
+    the workplace's own ``/work/shared`` (CI may clone the repository somewhere else)."""
+    if os.environ.get("LEDGER_CFPB_DIR"):
+        return Path(os.environ["LEDGER_CFPB_DIR"])
+    repo = Path(__file__).resolve().parents[2]
+    for folder in [*repo.parents, Path("/work")]:
+        candidate = folder / "shared" / "data" / "cfpb"
+        if candidate.is_dir():
+            return candidate
+    return repo.parent / "shared" / "data" / "cfpb"
+
+
+SAMPLES = _samples_dir()
 FILES = ("complaints_sample.csv", "Consumer_Complaints.csv", "complaints.csv")
 # Data rows and Debt collection rows per file, as the samples' README counts them.
 ROWS = {"complaints_sample.csv": 6623, "Consumer_Complaints.csv": 349, "complaints.csv": 2067}
