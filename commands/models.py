@@ -251,6 +251,34 @@ class EraseComplaintData(Command):
     reason: Text
 
 
+class PublishPolicy(Envelope):
+    """Publish a revision of the SLA policy (a TOML or YAML document)."""
+
+    action = "publish_policy"
+    command: Literal["publish_policy"] = "publish_policy"
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    format: Literal["toml", "yaml"]
+    effective_from: AwareDatetime | None = None
+
+    @property
+    def target(self) -> str:
+        return "the policy book"
+
+
+class PublishCalendar(Envelope):
+    """Publish the working-day calendar of a year (from the holidays package when no text)."""
+
+    action = "publish_calendar"
+    command: Literal["publish_calendar"] = "publish_calendar"
+    year: Annotated[StrictInt, Field(ge=2000, le=2100)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
+    format: Literal["toml", "yaml"] = "toml"
+
+    @property
+    def target(self) -> str:
+        return "the calendar book"
+
+
 AnyCommand = Annotated[
     ReceiveComplaint
     | TriageComplaint
@@ -269,7 +297,9 @@ AnyCommand = Annotated[
     | PauseClocks
     | ResumeClocks
     | AddNote
-    | EraseComplaintData,
+    | EraseComplaintData
+    | PublishPolicy
+    | PublishCalendar,
     Field(discriminator="command"),
 ]
 
@@ -293,36 +323,12 @@ COMMAND_NAMES = (
     "resume",
     "add_note",
     "erase",
+    "publish_policy",
+    "publish_calendar",
 )
 
 
-def parse_command(data: Any) -> Command:
+def parse_command(data: Any) -> Envelope:
     """Validate one command given as plain data (a parsed JSON object)."""
-    command: Command = COMMAND_ADAPTER.validate_python(data)
+    command: Envelope = COMMAND_ADAPTER.validate_python(data)
     return command
-
-
-class PublishPolicy(Envelope):
-    """Publish a revision of the SLA policy (a TOML or YAML document)."""
-
-    action = "publish_policy"
-    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-    format: Literal["toml", "yaml"]
-    effective_from: AwareDatetime | None = None
-
-    @property
-    def target(self) -> str:
-        return "the policy book"
-
-
-class PublishCalendar(Envelope):
-    """Publish the working-day calendar of a year (from the holidays package when no text)."""
-
-    action = "publish_calendar"
-    year: Annotated[StrictInt, Field(ge=2000, le=2100)]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
-    format: Literal["toml", "yaml"] = "toml"
-
-    @property
-    def target(self) -> str:
-        return "the calendar book"

@@ -36,9 +36,7 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    """A fresh, empty schema on the test server, dropped afterwards."""
+def _fresh_schema() -> Iterator[str]:
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
@@ -46,6 +44,18 @@ def postgres_schema() -> Iterator[str]:
     yield schema
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh, empty schema on the test server, dropped afterwards."""
+    yield from _fresh_schema()
+
+
+@pytest.fixture
+def postgres_schema_2() -> Iterator[str]:
+    """A second fresh schema, for tests that copy one ledger into another."""
+    yield from _fresh_schema()
 
 
 def pg_url(schema: str) -> str:

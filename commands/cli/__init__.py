@@ -6,6 +6,7 @@ from commands.cli import (  # noqa: F401  (each module registers its subcommands
     apply,
     audit,
     demo,
+    exporting,
     generate,
     imports,
     integrity,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from commands.errors import describe_validation_error
 from commands.importers.records import Record, Rejection, Row, read_records
-from commands.models import MAX_CONTENT, MAX_TEXT, parse_command
+from commands.models import MAX_CONTENT, MAX_TEXT, Command, parse_command
 
 COLUMNS = (
     "Date received",
@@ -122,13 +122,19 @@ def read_rows(
 def _validated(record: Record) -> Row | Rejection:
     try:
         dicts = complaint_commands(record.fields)
-        commands = tuple(parse_command(d) for d in dicts)
+        commands = tuple(_complaint_command(d) for d in dicts)
     except RowInvalid as e:
         return Rejection(record.line, str(e))
     except ValidationError as e:
         ref = f"CFPB-{record.fields['Complaint ID'].strip()}"
         return Rejection(record.line, f"{ref}: {describe_validation_error(e)}")
     return Row(record.line, commands[0].ref or "", commands)
+
+
+def _complaint_command(data: dict[str, Any]) -> Command:
+    command = parse_command(data)
+    assert isinstance(command, Command)  # the mapping only writes commands on one complaint
+    return command
 
 
 def complaint_commands(fields: Mapping[str, str]) -> list[dict[str, Any]]:

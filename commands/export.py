@@ -1,0 +1,143 @@
+"""Write a ledger back out as the JSON Lines commands that ``apply`` takes.
+
+Every event becomes the command that caused it, in log order, with its own command id,
+actor and ``occurred_at``; applied to an empty ledger, the commands rebuild the same
+complaints, deadlines and read models. Events a command produces by itself (the escalation
+of an urgent triage, the opening of a register) and the ledger's own seals are left out:
+the commands produce them again. Personal data is written decrypted; an erased complaint
+is written without it, followed by its erasure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import yaml
+
+from ledger.crypto import open_complainant
+from ledger.store import Ledger
+
+Command = dict[str, Any]
+SKIPPED = {"Opened", "LedgerSealed"}
+
+
+def _common(event: Any, command: str, ref: str) -> Command:
+    return {
+        "command": command,
+        "command_id": event.command_id,
+        "ref": ref,
+        "actor": {"id": event.actor.id, "role": str(event.actor.role)},
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def _fields(event: Any, *names: str) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in names}
+
+
+def _remedies(event: Any) -> dict[str, Any]:
+    remedies = []
+    for r in event.remedies:
+        remedy = {"kind": str(r.kind), "amount": None if r.amount is None else str(r.amount),
+                  "detail": r.detail}  # fmt: skip
+        remedies.append({k: v for k, v in remedy.items() if v is not None})
+    return {"remedies": remedies}
+
+
+# Event name -> (command, the command's own fields taken from the event).
+SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    "Triaged": ("triage", lambda e: _fields(e, "severity", "category", "assessment")),
+    "Escalated": ("escalate", lambda e: _fields(e, "reason")),
+    "Assigned": ("assign", lambda e: _fields(e, "handler", "team")),
+    "CustomerContacted": ("contact", lambda e: _fields(e, "channel", "reached", "summary")),
+    "FindingsRecorded": (
+        "record_findings",
+        lambda e: _fields(e, "substantiated", "findings", "evidence"),
+    ),
+    "ResolutionPlanned": ("plan", _remedies),
+    "ResolutionExecuted": ("execute", lambda e: _fields(e, "detail")),
+    "OutcomeCommunicated": ("notify_outcome", lambda e: _fields(e, "channel", "summary")),
+    "CallbackRecorded": (
+        "record_callback",
+        lambda e: {"satisfaction": e.satisfaction, **({"comment": e.comment} if e.comment else {})},
+    ),
+    "Closed": ("close", lambda e: _fields(e, "root_cause", "improvement")),
+    "Reopened": ("reopen", lambda e: _fields(e, "reason")),
+    "Withdrawn": ("withdraw", lambda e: _fields(e, "reason")),
+    "DeadlineExtended": ("extend", lambda e: _fields(e, "clock", "days", "reason", "approved_by")),
+    "ClocksPaused": ("pause", lambda e: _fields(e, "reason")),
+    "ClocksResumed": ("resume", lambda e: _fields(e, "reason")),
+    "NoteAdded": ("add_note", lambda e: _fields(e, "text")),
+    "PersonalDataErased": ("erase", lambda e: _fields(e, "reason")),
+}
+
+
+class Exporter:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.refs: dict[UUID, str] = {}
+
+    def commands(self, batch_size: int = 2000) -> Iterator[Command]:
+        """Every command of the ledger, in log order."""
+        position = 0
+        while True:
+            notifications = self.ledger.recorder.select_notifications(position + 1, batch_size)
+            if not notifications:
+                return
+            events = [self.ledger.mapper.to_domain_event(n) for n in notifications]
+            keys = self._keys(events)
+            for event in events:
+                command = self._command(event, keys)
+                if command is not None:
+                    yield command
+            position = notifications[-1].id
+
+    def _keys(self, events: list[Any]) -> dict[str, bytes]:
+        ids = [e.complainant.key_id for e in events if type(e).__name__ == "Received"]
+        return self.ledger.ledger_recorder.person_keys(ids)
+
+    def _command(self, event: Any, keys: dict[str, bytes]) -> Command | None:
+        kind = type(event).__name__
+        if kind in SKIPPED or (kind == "Escalated" and event.automatic):
+            return None
+        if kind == "Received":
+            return self._receive(event, keys)
+        if kind == "PolicyPublished":
+            return self._publication(event, "publish_policy", {
+                "text": yaml.safe_dump(event.document, allow_unicode=True, sort_keys=False),
+                "format": "yaml",
+                "effective_from": event.effective_from.isoformat(),
+            })  # fmt: skip
+        if kind == "CalendarPublished":
+            document = {"base": "none", **{k: event.document[k] for k in
+                                           ("days_off", "working_days", "source")}}  # fmt: skip
+            return self._publication(event, "publish_calendar", {
+                "year": event.year, "format": "yaml",
+                "text": yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+            })  # fmt: skip
+        command, fields = SIMPLE[kind]
+        return {**_common(event, command, self.refs[event.originator_id]), **fields(event)}
+
+    def _receive(self, event: Any, keys: dict[str, bytes]) -> Command:
+        self.refs[event.originator_id] = event.ref
+        key = keys.get(event.complainant.key_id)
+        person: dict[str, Any] = {}
+        if key is not None:
+            opened = open_complainant(event.complainant, key, event.originator_id)
+            person = {k: v for k, v in vars(opened).items() if v is not None}
+        fields = _fields(event, "channel", "account_ref", "collector", "content", "category",
+                         "tags", "referral_number")  # fmt: skip
+        return {
+            **_common(event, "receive", event.ref),
+            "received_at": event.received_at.isoformat(),
+            "complainant": person,
+            **{k: v for k, v in fields.items() if v not in (None, [])},
+        }
+
+    @staticmethod
+    def _publication(event: Any, command: str, fields: dict[str, Any]) -> Command:
+        exported = _common(event, command, "")
+        del exported["ref"]
+        return {**exported, **fields}
