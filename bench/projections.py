@@ -72,7 +72,7 @@ def child_rebuild(url: str) -> None:
     print(json.dumps({"events": applied, "seconds": elapsed, "peak_rss_mb": peak_rss_mb()}))
 
 
-def report_times(url: str, runs: int) -> tuple[float, float]:
+def report_times(url: str, runs: int) -> tuple[float, float, int]:
     """Median seconds of the SLA report query in-process, and of the whole CLI command."""
     as_of = datetime.now(UTC)
     with open_ledger(url) as ledger:
@@ -85,13 +85,16 @@ def report_times(url: str, runs: int) -> tuple[float, float]:
                 report = sla_items(cur, as_of)
             json.dumps(report, default=str)
             samples.append(time.perf_counter() - started)
+        with runner.transaction() as cur:
+            row = cur.execute("SELECT COUNT(*) AS n FROM {case_state}").fetchone()
+        complaints = 0 if row is None else int(row["n"])
     cli = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run([SCRIPT, "report", "sla", "--format", "json", "--db", url],
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         cli.append(time.perf_counter() - started)
-    return statistics.median(samples), statistics.median(cli)
+    return statistics.median(samples), statistics.median(cli), complaints
 
 
 def bench(
@@ -116,7 +119,8 @@ def bench(
             base = in_subprocess("bench.baseline", url, str(baseline_seconds))
             result["baseline_events_per_s"] = base["events"] / base["seconds"]
             result["baseline_peak_rss_mb"] = base["peak_rss_mb"]
-        query, cli = report_times(url, runs)
+        query, cli, complaints = report_times(url, runs)
+        result["complaints"] = complaints
         result["report_sla_query_s"] = query
         result["report_sla_cli_s"] = cli
         return result
@@ -146,7 +150,8 @@ def main() -> None:
                 assert isinstance(raw, float)
                 versus = f", {rate / base:.1f}x library runner {base:,.0f}/s)" if base else ")"
                 print(
-                    f"{backend:8} {r['events']:>9,} events | raw read {raw:>9,.0f}/s"
+                    f"{backend:8} {r['events']:>9,} events, {r['complaints']:,} complaints"
+                    f" | raw read {raw:>9,.0f}/s"
                     f" | rebuild {rate:>7,.0f}/s ({rate / raw:.2f} of raw read{versus}"
                     f" | rebuild peak RSS {r['rebuild_peak_rss_mb']:.0f} MB"
                     f" | report sla {r['report_sla_query_s']:.3f}s query,"

@@ -16,46 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from commands.bulk import apply_in_batches
-from commands.models import Envelope, parse_command
-from commands.synthetic import lifecycles
+from bench.common import PG_DSN, fill
 from ledger.integrity import verify_ledger
 from ledger.sealing import seal_ledger
 from ledger.store import open_ledger
 
-PG_DSN = os.environ.get("LEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-UNTIL = datetime.fromisoformat("2026-11-01T00:00:00+08:00")
-EVENTS_PER_COMPLAINT = 9.3  # what commands/synthetic.py produces on average
 BENCH_KEY = "be" * 32
-
-
-def commands(complaints: int, seed: int) -> Iterator[tuple[int, Envelope | Exception]]:
-    position = 0
-    for n, life in enumerate(lifecycles(complaints, UNTIL, seed=seed, days=365), start=1):
-        ref = f"V{seed}-{n:08d}"
-        for data in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
-            position += 1
-            yield position, parse_command(data)
-
-
-def fill(url: str, events: int, seed: int) -> tuple[int, float]:
-    complaints = max(1, round(events / EVENTS_PER_COMPLAINT))
-    started = time.perf_counter()
-    with open_ledger(url) as ledger:
-        failures = list(apply_in_batches(ledger, commands(complaints, seed), batch_size=2000))
-        assert not failures, failures[:3]
-        total = ledger.count_events()
-    return total, time.perf_counter() - started
 
 
 def timed_runs(url: str, runs: int) -> dict[str, object]:

@@ -15,7 +15,7 @@ from ledger.complaint import Complaint
 from ledger.crypto import SealedComplainant
 from ledger.errors import ComplaintNotFound
 from ledger.values import Actor, Complainant
-from ledger.views import case_view, iso, person_view
+from ledger.views import case_view, history_rows, person_view
 
 if TYPE_CHECKING:
     from ledger.store import Ledger
@@ -78,17 +78,10 @@ def history(
     aggregate: Any = None
     for event in events:
         aggregate = event.mutate(aggregate)
-        actor = getattr(event, "actor", None)
         state = case_view(aggregate, revealed) if isinstance(aggregate, Complaint) else None
         rows.append(
             {
-                "version": event.originator_version,
-                "event": type(event).__name__,
-                "actor_id": actor.id if isinstance(actor, Actor) else None,
-                "actor_role": str(actor.role) if isinstance(actor, Actor) else None,
-                "occurred_at": iso(getattr(event, "occurred_at", None)),
-                "recorded_at": iso(event.timestamp),
-                "command_id": getattr(event, "command_id", None),
+                **history_rows([event])[0],
                 "fields": {
                     k: plain(v, person) for k, v in vars(event).items() if k not in ENVELOPE
                 },
