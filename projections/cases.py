@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.calendar import WorkCalendar, calendar_from_dict
@@ -31,8 +31,9 @@ DDL = {
         closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
-        risk_at TEXT NOT NULL, met_at TEXT, cancelled INTEGER NOT NULL,
-        estimated INTEGER NOT NULL, PRIMARY KEY (ref, clock))""",
+        risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
+        estimated INTEGER NOT NULL, received_at TEXT NOT NULL, team TEXT, handler TEXT,
+        channel TEXT NOT NULL, PRIMARY KEY (ref, clock))""",
     "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
     "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
@@ -41,10 +42,10 @@ DDL = {
 }
 INDEXES = [
     ("sla_clocks", "due_at"),
-    ("sla_clocks", "risk_at"),
     ("case_state", "received_at"),
 ]
 
+SECOND = timedelta(seconds=1)
 CASE_COLUMNS = (
     "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
@@ -108,12 +109,15 @@ def case_row(state: State) -> tuple[Any, ...]:
 
 def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
     policy = rules.policies[state["policy_version"]]
+    # Who owns the case, copied beside each clock so the SLA report reads one table.
+    owner = (_stamp_text(state["received_at"]), state["team"], state["handler"], state["channel"])
     rows = []
     for d in deadlines(to_case_facts(state["facts"]), policy, rules.calendar):
         risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
+        late = None if d.met_at is None else max(0, -(-(d.met_at - d.due_at) // SECOND))
         rows.append(
             (state["ref"], d.clock, stamp(d.started_at), stamp(d.due_at), stamp(risk_at),
-             stamp(d.met_at), int(d.cancelled), int(d.estimated))
+             stamp(d.met_at), late, int(d.cancelled), int(d.estimated), *owner)
         )  # fmt: skip
     return rows
 
@@ -157,8 +161,8 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
         recompute_clocks(cur, rules)
 
 
-CLOCK_COLUMNS = ("ref", "clock", "started_at", "due_at", "risk_at", "met_at", "cancelled",
-                 "estimated")  # fmt: skip
+CLOCK_COLUMNS = ("ref", "clock", "started_at", "due_at", "risk_at", "met_at", "late_seconds",
+                 "cancelled", "estimated", "received_at", "team", "handler", "channel")  # fmt: skip
 
 
 def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from projections.cases import stamp
 from projections.db import Cursor
-from projections.sla_report import report_from_items
+from projections.sla_report import REPORTED, Totals
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -80,42 +80,46 @@ def list_cases(cur: Cursor, f: CaseFilter, as_of: datetime) -> list[dict[str, An
 def sla_items(
     cur: Cursor, as_of: datetime, first: date | None = None, last: date | None = None
 ) -> dict[str, Any]:
-    """The SLA report: every breached, overdue and at-risk clock as of ``as_of``."""
+    """The SLA report: every breached, overdue and at-risk clock as of ``as_of``.
+
+    Worst first: breaches by lateness, then overdue clocks by how long overdue (the oldest
+    deadline first), then those at risk; ties by reference and clock. Times are given as the
+    read model stores them (fixed-width UTC). One table is read (``sla_clocks`` carries each
+    case's owner), and the database does the sorting.
+    """
     now = stamp(as_of)
-    between, params = _received_between("c", first, last)
-    cur.execute(
-        "SELECT s.ref, s.clock, s.due_at, s.risk_at, s.met_at, s.estimated, c.team, c.handler,"
-        " c.channel FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref"
-        " WHERE s.cancelled = 0 AND s.started_at <= ?"
-        " AND ((s.met_at IS NOT NULL AND s.met_at <= ? AND s.met_at > s.due_at)"
-        " OR ((s.met_at IS NULL OR s.met_at > ?) AND s.risk_at <= ?))" + between,
-        [now, now, now, now, *params],
+    between, params = _received_between("s", first, last)
+    rank = (
+        "CASE WHEN s.met_at <= ? AND s.late_seconds > 0 THEN 0 WHEN s.due_at < ? THEN 1 ELSE 2 END"
     )
+    cur.execute(
+        f"SELECT * FROM (SELECT s.ref, s.clock, {rank} AS rank, s.due_at, s.met_at,"
+        " s.late_seconds, s.estimated, s.team, s.handler, s.channel FROM {sla_clocks} s"
+        " WHERE s.cancelled = 0 AND s.started_at <= ?"
+        " AND ((s.met_at <= ? AND s.late_seconds > 0)"
+        " OR ((s.met_at IS NULL OR s.met_at > ?) AND s.risk_at <= ?))" + between + ") q"
+        " ORDER BY q.rank, CASE WHEN q.rank = 0 THEN q.late_seconds ELSE 0 END DESC,"
+        " CASE WHEN q.rank = 1 THEN q.due_at ELSE '' END, q.ref, q.clock",
+        [now, now, now, now, now, now, *params],
+    )
+    second = timedelta(seconds=1)
     items = []
+    counts = Totals()
     for row in cur.fetchall():
-        due = datetime.fromisoformat(row["due_at"])
-        met = None if row["met_at"] is None or row["met_at"] > now else row["met_at"]
-        if met is not None:
-            status, late = "breached", datetime.fromisoformat(met) - due
-        elif as_of > due:
-            status, late = "overdue", as_of - due
-        else:
-            status, late = "at_risk", timedelta(0)
-        items.append(
-            {
-                "ref": row["ref"],
-                "clock": row["clock"],
-                "status": status,
-                "due_at": due.isoformat(),
-                "met_at": None if met is None else datetime.fromisoformat(met).isoformat(),
-                "late_by_seconds": -(-late // timedelta(seconds=1)),
-                "team": row["team"],
-                "handler": row["handler"],
-                "channel": row["channel"],
-                "estimated": bool(row["estimated"]),
-            }
-        )
-    return report_from_items(items, as_of)
+        status = STATUSES[row.pop("rank")]
+        late = row.pop("late_seconds")
+        if status == "overdue":
+            late = -(-(as_of - datetime.fromisoformat(row["due_at"])) // second)
+            row["met_at"] = None
+        elif status == "at_risk":
+            late, row["met_at"] = 0, None
+        row.update(status=status, late_by_seconds=late, estimated=bool(row["estimated"]))
+        items.append(row)
+        counts.add(status, row["clock"], row["team"], row["channel"])
+    return {"as_of": as_of.isoformat(), "items": items, "totals": counts.as_dict()}
+
+
+STATUSES = REPORTED  # in rank order
 
 
 def statistics_rows(cur: Cursor, first: date | None, last: date | None) -> list[dict[str, Any]]:

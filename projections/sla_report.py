@@ -1,72 +1,37 @@
-"""The SLA report: every breached, overdue and at-risk clock, with totals (pure)."""
+"""Totals of the SLA report: per status, and per status within each clock, team and channel."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections import defaultdict
 from typing import Any
-
-from ledger.sla import Verdict
 
 REPORTED = ("breached", "overdue", "at_risk")
 
 
-@dataclass(frozen=True)
-class CaseClocks:
-    """One complaint's verdicts with what a supervisor needs to chase them."""
+class Totals:
+    """Counted while the report's items are read, so a large report is walked only once."""
 
-    ref: str
-    team: str | None
-    handler: str | None
-    channel: str
-    verdicts: list[Verdict]
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[tuple[str, str], int]] = {
+            key: defaultdict(int) for key in ("all", "clock", "team", "channel")
+        }
 
+    def add(self, status: str, clock: str, team: str | None, channel: str) -> None:
+        counts = self.counts
+        counts["all"][("all", status)] += 1
+        counts["clock"][(clock.split("#")[0], status)] += 1
+        counts["team"][(str(team), status)] += 1
+        counts["channel"][(channel, status)] += 1
 
-def sla_report(cases: Iterable[CaseClocks], as_of: datetime) -> dict[str, Any]:
-    """``{"as_of", "items": [...], "totals": {...}}`` for the clocks that need attention."""
-    items: list[dict[str, Any]] = []
-    for case in cases:
-        for v in case.verdicts:
-            if v.status not in REPORTED:
-                continue
-            items.append(
-                {
-                    "ref": case.ref,
-                    "clock": v.clock,
-                    "status": v.status,
-                    "due_at": v.due_at.isoformat(),
-                    "met_at": None if v.met_at is None else v.met_at.isoformat(),
-                    "late_by_seconds": v.late_by_seconds,
-                    "team": case.team,
-                    "handler": case.handler,
-                    "channel": case.channel,
-                    "estimated": v.estimated,
-                }
-            )
-    return report_from_items(items, as_of)
+    def as_dict(self) -> dict[str, Any]:
+        def table(key: str) -> dict[str, dict[str, int]]:
+            pairs = self.counts[key]
+            names = sorted({name for name, _ in pairs})
+            return {name: {s: pairs.get((name, s), 0) for s in REPORTED} for name in names}
 
-
-def report_from_items(items: list[dict[str, Any]], as_of: datetime) -> dict[str, Any]:
-    """Order the items (worst first) and add totals per status, clock, team and channel."""
-    order = {status: i for i, status in enumerate(REPORTED)}
-    items.sort(key=lambda i: (order[i["status"]], -int(i["late_by_seconds"]), i["ref"], i["clock"]))
-    return {"as_of": as_of.isoformat(), "items": items, "totals": _totals(items)}
-
-
-def _totals(items: list[dict[str, Any]]) -> dict[str, Any]:
-    def count(key: str) -> dict[str, dict[str, int]]:
-        table: dict[str, Counter[str]] = {}
-        for item in items:
-            name = str(item[key] if key != "clock" else item["clock"].split("#")[0])
-            table.setdefault(name, Counter())[item["status"]] += 1
-        return {name: {s: c[s] for s in REPORTED} for name, c in sorted(table.items())}
-
-    by_status = Counter(item["status"] for item in items)
-    return {
-        "all": {s: by_status[s] for s in REPORTED},
-        "clock": count("clock"),
-        "team": count("team"),
-        "channel": count("channel"),
-    }
+        return {
+            "all": {s: self.counts["all"].get(("all", s), 0) for s in REPORTED},
+            "clock": table("clock"),
+            "team": table("team"),
+            "channel": table("channel"),
+        }

@@ -43,45 +43,60 @@ _GROUP = (
 )
 
 
-_DIRTY = (
-    "{statistics_dirty} d ON c.month = d.month AND c.channel = d.channel"
-    " AND c.category = d.category AND COALESCE(c.severity, 'untriaged') = d.severity"
-)
+_KEY = "(c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged'))"
+CHUNK = 100  # groups worked out at a time, so memory stays flat however long the log
 
 
 def refresh(cur: Cursor) -> int:
-    """Work out every marked group again (two queries in all); returns how many groups."""
-    cur.execute("SELECT month, channel, category, severity FROM {statistics_dirty}")
-    groups = sorted(tuple(r.values()) for r in cur.fetchall())
-    if not groups:
-        return 0
+    """Work out every marked group again, a chunk of groups at a time; returns how many."""
+    done, after = 0, None
+    while True:
+        sql = "SELECT month, channel, category, severity FROM {statistics_dirty}"
+        params: list[Any] = []
+        if after is not None:
+            sql += " WHERE (month, channel, category, severity) > (?, ?, ?, ?)"
+            params = list(after)
+        cur.execute(sql + " ORDER BY month, channel, category, severity LIMIT ?", [*params, CHUNK])
+        groups = [tuple(r.values()) for r in cur.fetchall()]
+        if not groups:
+            break
+        _refresh_groups(cur, groups)
+        done += len(groups)
+        after = groups[-1]
+    cur.execute("DELETE FROM {statistics_dirty}")
+    return done
+
+
+def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
+    values = ", ".join(["(?, ?, ?, ?)"] * len(groups))
+    params = [v for g in groups for v in g]
     cur.execute(
-        "SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies,"
-        " c.refund_total, c.satisfaction, c.handling_seconds, c.month, c.channel, c.category,"
-        f" COALESCE(c.severity, 'untriaged') AS sev FROM {{case_state}} c JOIN {_DIRTY}"
+        "SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies, c.refund_total,"
+        " c.satisfaction, c.handling_seconds, c.month, c.channel, c.category,"
+        " COALESCE(c.severity, 'untriaged') AS sev FROM {case_state} c"
+        f" WHERE {_KEY} IN (VALUES {values})",
+        params,
     )
     cases: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in cur.fetchall():
-        cases.setdefault((row["month"], row["channel"], row["category"], row["sev"]), []).append(
-            row
-        )
+        key = (row["month"], row["channel"], row["category"], row["sev"])
+        cases.setdefault(key, []).append(row)
     cur.execute(
         "SELECT c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged') AS sev,"
         " s.ref, s.clock FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref"
-        f" JOIN {_DIRTY}"
-        " WHERE s.met_at IS NOT NULL AND s.met_at > s.due_at"
+        f" WHERE {_KEY} IN (VALUES {values}) AND s.met_at IS NOT NULL AND s.met_at > s.due_at",
+        params,
     )
     late: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in cur.fetchall():
         late.setdefault((row["month"], row["channel"], row["category"], row["sev"]), []).append(row)
-    rows = [_group_row(g, cases[g], late.get(g, [])) for g in groups if g in cases]
     cur.execute(
-        "DELETE FROM {statistics} WHERE (month, channel, category, severity) IN"
-        " (SELECT month, channel, category, severity FROM {statistics_dirty})"
+        "DELETE FROM {statistics} WHERE (month, channel, category, severity)"
+        f" IN (VALUES {values})",
+        params,
     )
+    rows = [_group_row(g, cases[g], late.get(g, [])) for g in groups if g in cases]
     cur.insert("statistics", COLUMNS, rows)
-    cur.execute("DELETE FROM {statistics_dirty}")
-    return len(groups)
 
 
 def _group_row(

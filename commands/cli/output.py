@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
+import orjson
 
 DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
@@ -39,7 +39,8 @@ def db_option(fn: F) -> F:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    """Indented JSON, non-ASCII kept; orjson because reports can hold 100,000s of items."""
+    return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode()
 
 
 def local_time(value: str | None) -> str:

@@ -55,10 +55,10 @@ def test_sla_report_matches_the_hand_computation_and_survives_a_rebuild(ledger_u
     report = json.loads(first.stdout)
     assert [(i["ref"], i["clock"], i["status"], i["late_by_seconds"], i["due_at"])
             for i in report["items"]] == [
-        ("A", "intake", "breached", 1800, "2026-09-24T09:00:00+00:00"),
-        ("D", "investigation", "overdue", 4 * 86400, "2026-09-21T02:00:00+00:00"),
-        ("D", "plan", "overdue", 3 * 86400, "2026-09-22T02:00:00+00:00"),
-        ("A", "investigation", "at_risk", 0, "2026-09-25T08:00:00+00:00"),
+        ("A", "intake", "breached", 1800, "2026-09-24T09:00:00.000000+00:00"),
+        ("D", "investigation", "overdue", 4 * 86400, "2026-09-21T02:00:00.000000+00:00"),
+        ("D", "plan", "overdue", 3 * 86400, "2026-09-22T02:00:00.000000+00:00"),
+        ("A", "investigation", "at_risk", 0, "2026-09-25T08:00:00.000000+00:00"),
     ]  # fmt: skip
     assert report["totals"]["all"] == {"breached": 1, "overdue": 2, "at_risk": 1}
     assert report["totals"]["clock"]["investigation"] == {"breached": 0, "overdue": 1, "at_risk": 1}
