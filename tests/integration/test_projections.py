@@ -167,3 +167,23 @@ def wait_for(condition: Any, seconds: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_case_state_agrees_with_the_aggregate_replayed_from_its_events(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    fill(ledger_url, tmp_path, 120, seed=17)
+
+    rows = json.loads(run(ledger_url, "list", "--format", "json").stdout)
+
+    with open_ledger(ledger_url) as ledger:
+        for row in rows:
+            c = ledger.get_complaint(row["ref"])
+            replayed = (str(c.status), str(c.stage), c.severity and str(c.severity), c.escalated,
+                        c.reopened_count, str(c.refund_total), c.satisfaction, c.handler, c.team,
+                        c.version)  # fmt: skip
+            projected = (row["status"], row["stage"], row["severity"], row["escalated"],
+                         row["reopened_count"], row["refund_total"], row["satisfaction"],
+                         row["handler"], row["team"], row["version"])  # fmt: skip
+            assert projected == replayed, row["ref"]
+    assert {r["stage"] for r in rows} >= {"closed", "execution", "summary"}
