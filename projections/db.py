@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from psycopg.rows import tuple_row
 
 from ledger.store import Ledger
 
@@ -101,6 +102,22 @@ class Cursor:
     def rowcount(self) -> int:
         raw = getattr(self.raw, "sqlite_cursor", self.raw)
         return int(raw.rowcount)
+
+    @property
+    def binary_order(self) -> str:
+        """A collation clause that orders text by code point on either backend."""
+        return ' COLLATE "C"' if self.postgres else ""
+
+    def tuples(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows as plain tuples (cheaper than dicts for big reads)."""
+        target = self.raw if self.postgres else self.raw.sqlite_cursor
+        factory = target.row_factory
+        target.row_factory = tuple_row if self.postgres else None
+        try:
+            self.execute(statement, params)
+            return list(target.fetchall())
+        finally:
+            target.row_factory = factory
 
     def fetchall(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.raw.fetchall()]

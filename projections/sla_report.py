@@ -9,19 +9,20 @@ REPORTED = ("breached", "overdue", "at_risk")
 
 
 class Totals:
-    """Counted while the report's items are read, so a large report is walked only once."""
+    """Counted from how many items share a status, clock, team and channel, so a report of
+    100,000s of items is tallied once per combination rather than once per item."""
 
     def __init__(self) -> None:
         self.counts: dict[str, dict[tuple[str, str], int]] = {
             key: defaultdict(int) for key in ("all", "clock", "team", "channel")
         }
 
-    def add(self, status: str, clock: str, team: str | None, channel: str) -> None:
+    def add(self, status: str, clock: str, team: str | None, channel: str, n: int = 1) -> None:
         counts = self.counts
-        counts["all"][("all", status)] += 1
-        counts["clock"][(clock.split("#")[0], status)] += 1
-        counts["team"][(str(team), status)] += 1
-        counts["channel"][(channel, status)] += 1
+        counts["all"][("all", status)] += n
+        counts["clock"][(clock.split("#")[0], status)] += n
+        counts["team"][(str(team), status)] += n
+        counts["channel"][(channel, status)] += n
 
     def as_dict(self) -> dict[str, Any]:
         def table(key: str) -> dict[str, dict[str, int]]:

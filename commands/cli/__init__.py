@@ -1,22 +1,11 @@
-"""The ``complaint-ledger`` command line: one module per group of subcommands."""
+"""The ``complaint-ledger`` command line: one module per group of subcommands.
+
+Each module registers its subcommands on ``cli`` when imported; ``cli`` imports a module the
+first time one of its subcommands is asked for (``commands.cli.base.SUBCOMMANDS``).
+"""
 
 from __future__ import annotations
 
-from commands.cli import (  # noqa: F401  (each module registers its subcommands)
-    apply,
-    audit,
-    demo,
-    exporting,
-    generate,
-    imports,
-    integrity,
-    projections,
-    publish,
-    reads,
-    reports,
-    sla,
-    writes,
-)
 from commands.cli.base import cli
 
 

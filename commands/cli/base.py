@@ -1,19 +1,52 @@
-"""The root command group. Expected failures become ``Error: …`` here, and only here."""
+"""The root command group. Expected failures become ``Error: …`` here, and only here.
+
+Subcommands are imported when they are called, so that ``complaint-ledger report sla`` does
+not pay for loading the write path's models (and the other way round): ``SUBCOMMANDS`` says
+which module of ``commands.cli`` defines each of them.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import click
 from eventsourcing.persistence import PersistenceError
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
-from commands.errors import describe_validation_error
 from ledger.errors import LedgerError
+
+WRITES = ("add-note assign close contact escalate execute extend notify-outcome pause plan receive"
+          " record-callback record-findings reopen resume triage withdraw")  # fmt: skip
+SUBCOMMANDS: Mapping[str, str] = {
+    **dict.fromkeys(WRITES.split(), "writes"),
+    **dict.fromkeys(["audit", "list", "report"], "reports"),
+    **dict.fromkeys(["calendar", "policy"], "publish"),
+    **dict.fromkeys(["erase", "history"], "audit"),
+    **dict.fromkeys(["export", "seal", "verify", "verify-bundle"], "integrity"),
+    "apply": "apply",
+    "demo": "demo",
+    "export-commands": "exporting",
+    "generate": "generate",
+    "import": "imports",
+    "projections": "projections",
+    "show": "reads",
+    "sla": "sla",
+}
 
 
 class LedgerGroup(click.Group):
-    """A click group that turns the ledger's expected errors into one-line messages."""
+    """The root group: loads a subcommand's module on first use, and turns the ledger's
+    expected errors into one-line messages."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in SUBCOMMANDS:
+            importlib.import_module(f"commands.cli.{SUBCOMMANDS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -21,6 +54,8 @@ class LedgerGroup(click.Group):
         except LedgerError as e:
             raise click.ClickException(str(e)) from None
         except ValidationError as e:
+            from commands.errors import describe_validation_error
+
             raise click.ClickException(describe_validation_error(e)) from None
         except PersistenceError as e:
             raise click.ClickException(f"database error: {e}") from None

@@ -78,3 +78,34 @@ def test_demo_fills_a_fresh_sqlite_ledger_and_prints_the_sla_report(tmp_path: Pa
     assert report.startswith("SLA report as of ")
     shown = cli("show", refs[0], "--db", db, "--format", "json")
     assert json.loads(shown.stdout)["ref"] == refs[0]
+
+
+def test_every_subcommand_is_found_where_the_lazy_map_says() -> None:
+    """``SUBCOMMANDS`` names the module of each subcommand; a command missing from it, or
+    listed under the wrong module, would not be found by a user."""
+    import pkgutil
+    from importlib import import_module
+
+    import commands.cli as package
+    from commands.cli.base import SUBCOMMANDS
+    from commands.cli.base import cli as root
+
+    for info in pkgutil.iter_modules(package.__path__):
+        import_module(f"commands.cli.{info.name}")
+    registered = {
+        name: str(getattr(command.callback, "__module__", "")).removeprefix("commands.cli.")
+        for name, command in root.commands.items()
+    }
+    assert registered == dict(SUBCOMMANDS)
+
+
+def test_a_report_does_not_load_the_write_path() -> None:
+    probe = (
+        "import sys; from commands.cli.base import cli; import click;"
+        "cli.get_command(click.Context(cli), 'report');"
+        "print(sorted(m for m in ('commands.models', 'commands.handlers', 'commands.cli.writes')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]"
