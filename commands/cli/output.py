@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -41,6 +42,17 @@ def db_option(fn: F) -> F:
 def to_json(data: Any) -> str:
     """Indented JSON, non-ASCII kept; orjson because reports can hold 100,000s of items."""
     return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode()
+
+
+def echo_json(data: Any) -> None:
+    """Write ``to_json(data)`` and a newline to standard output as UTF-8 bytes, without
+    decoding tens of megabytes into a string and encoding them back."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    out.write(
+        orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    )
+    out.flush()
 
 
 def local_time(value: str | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, local_time, render_table, to_json
+from commands.cli.output import db_option, echo_json, format_option, local_time, render_table
 from commands.cli.reads import parse_time
 from commands.cli.report import print_sla_report
 from ledger.store import open_ledger
@@ -31,7 +31,7 @@ def emit(
     rows: list[dict[str, Any]], columns: list[str], fmt: str, times: tuple[str, ...] = ()
 ) -> None:
     if fmt == "json":
-        click.echo(to_json(rows))
+        echo_json(rows)
     elif fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else columns,
                                 lineterminator="\n")  # fmt: skip
@@ -107,7 +107,7 @@ def report_sla(as_of: str | None, first: str | None, last: str | None, db: str, 
         with runner.transaction() as cur:
             data = sla_items(cur, moment, _date(first, "--from"), _date(last, "--to"))
     if fmt == "json":
-        click.echo(to_json(data))
+        echo_json(data)
     elif fmt == "csv":
         emit(data["items"], [], "csv")
     else:
