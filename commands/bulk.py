@@ -68,6 +68,7 @@ class Batch:
         # What the store held when the batch began, looked up in one query each.
         self.known_commands: dict[str, CommandRecord] | None = None
         self.known_streams: set[UUID] | None = None
+        self.loaded: dict[UUID, Complaint] = {}
 
     def prefetch(self, commands: list[Envelope]) -> None:
         """Look up, in bulk, the command ids and new references the batch will ask about."""
@@ -75,13 +76,21 @@ class Batch:
         self.known_commands = recorder.select_commands([c.command_id for c in commands])
         refs = [getattr(c, "ref", None) for c in commands if c.action == "receive"]
         self.known_streams = recorder.existing_streams([reference_id(r) for r in refs if r])
+        # The complaints the other commands act on, read in one query rather than one each.
+        acted_on = {getattr(c, "ref", None) for c in commands if c.action != "receive"}
+        self.loaded = self.ledger.load_complaints(
+            r for r in acted_on if r and reference_id(r) not in self.staged
+        )
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
         staged = self.staged.get(reference_id(ref))
         if staged is not None and version is None:
             assert isinstance(staged, Complaint)
             return staged
-        complaint = self.ledger.get_complaint(ref, version)
+        if version is None and reference_id(ref) in self.loaded:
+            complaint = self.loaded.pop(reference_id(ref))
+        else:
+            complaint = self.ledger.get_complaint(ref, version)
         if version is None:
             self.staged[complaint.id] = complaint
         return complaint
@@ -130,6 +139,7 @@ class Batch:
         self.keys = KeyChanges()
         self.repository.books.clear()
         self.known_commands = self.known_streams = None
+        self.loaded = {}
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,26 @@ class SQLiteLedgerRecorder(SQLiteAuditTables):
                 found.update(UUID(row[0]) for row in c.fetchall())
         return found
 
+    def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each of ``originator_ids``, in version order (one query per
+        500 streams rather than one per stream)."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([i.hex for i in originator_ids]):
+                c.execute(
+                    "SELECT originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                for row in c.fetchall():
+                    stream = UUID(row[0])
+                    found.setdefault(stream, []).append(
+                        StoredEvent(stream, row[1], row[2], bytes(row[3]))
+                    )
+        return found
+
 
 class PostgresLedgerRecorder(PostgresAuditTables):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
@@ -192,3 +212,25 @@ class PostgresLedgerRecorder(PostgresAuditTables):
                 (list(originator_ids),),
             )
             return {row["originator_id"] for row in curs.fetchall()}
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each of ``originator_ids``, in version order (one query)."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not originator_ids:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+                    "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(originator_ids),),
+            )
+            for row in curs.fetchall():
+                stream = row["originator_id"]
+                found.setdefault(stream, []).append(
+                    StoredEvent(
+                        stream, row["originator_version"], row["topic"], bytes(row["state"])
+                    )
+                )
+        return found

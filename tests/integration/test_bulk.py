@@ -1,0 +1,79 @@
+"""The bulk path on complaints already in the ledger: the same decisions as one by one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commands.bulk import apply_in_batches
+from commands.handlers import handle
+from commands.models import Envelope, parse_command
+from commands.synthetic import lifecycles
+from ledger.errors import LedgerError
+from ledger.store import Ledger, open_ledger
+from tests.conftest import pg_url
+
+UNTIL = datetime.fromisoformat("2026-11-20T00:00:00+08:00")
+
+
+@pytest.fixture
+def second_url(ledger_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if ledger_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'one-by-one.db'}"
+    schema: str = request.getfixturevalue("postgres_schema_2")
+    return pg_url(schema)
+
+
+def receipts_first(count: int) -> list[tuple[int, Envelope | Exception]]:
+    """Every receipt, then every later command (each complaint's in its order), plus a note
+    on each complaint: most commands act on complaints an earlier batch stored."""
+    receipts: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    for n, life in enumerate(lifecycles(count, UNTIL, seed=5, days=60), start=1):
+        ref = f"BULK-{n:04d}"
+        receipts.append({**life.receive, "ref": ref})
+        later += life.with_ref(ref)
+        later.append({"command": "add_note", "command_id": f"note-{n}", "ref": ref,
+                      "actor": {"id": "li", "role": "handling_team"},
+                      "occurred_at": "2026-11-25T10:00:00+08:00", "text": "复核"})  # fmt: skip
+    return [(i, parse_command(d)) for i, d in enumerate(receipts + later, start=1)]
+
+
+def state(ledger: Ledger, refs: list[str]) -> list[tuple[str, list[tuple[str, int]], str]]:
+    """Each complaint's events (kind and version) and its status and stage."""
+    out = []
+    for ref in refs:
+        events = ledger.complaint_events(ref)
+        complaint = ledger.get_complaint(ref)
+        kinds = [(type(e).__qualname__, e.originator_version) for e in events]
+        out.append((ref, kinds, f"{complaint.status}/{complaint.notes}"))
+    return out
+
+
+def test_bulk_commands_on_stored_complaints_decide_as_one_by_one(
+    ledger_url: str, second_url: str
+) -> None:
+    commands = receipts_first(40)
+    refs = [f"BULK-{n:04d}" for n in range(1, 41)]
+    with open_ledger(ledger_url) as bulk:
+        # Batches of 23: a complaint's commands fall into several batches, read from the store.
+        refused_bulk = [f.position for f in apply_in_batches(bulk, commands, 23)]
+        in_bulk = state(bulk, refs)
+    refused_single = []
+    with open_ledger(second_url) as single:
+        for position, command in commands:
+            assert not isinstance(command, Exception)
+            try:
+                handle(single, command)
+            except LedgerError:
+                refused_single.append(position)
+        one_by_one = state(single, refs)
+
+    assert refused_bulk == refused_single
+    assert in_bulk == one_by_one
+    assert sum(len(kinds) for _, kinds, _ in in_bulk) > 200
+    # The synthetic load withdraws some complaints: the note after that must be refused.
+    assert refused_bulk, "expected notes on withdrawn complaints to be refused"
