@@ -127,8 +127,9 @@ class SQLiteLedgerRecorder(SQLiteAuditTables):
                     "ORDER BY originator_id, originator_version",
                     chunk,
                 )
+                ids = {i: UUID(i) for i in chunk}
                 for row in c.fetchall():
-                    stream = UUID(row[0])
+                    stream = ids[row[0]]
                     found.setdefault(stream, []).append(
                         StoredEvent(stream, row[1], row[2], bytes(row[3]))
                     )
