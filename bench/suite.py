@@ -42,7 +42,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from bench.common import PG_DSN, drop, fill, fresh_url, in_subprocess, peak_rss_mb
 from commands.bulk import apply_in_batches
@@ -57,6 +57,7 @@ from ledger.store import (
     SealedComplainantAsDict,
     open_ledger,
     persistence_env,
+    replay,
 )
 from ledger.values import Actor, Role, Stamp
 
@@ -268,6 +269,38 @@ def part_raw(url: str) -> dict[str, Any]:
     return out
 
 
+def part_replay(url: str, samples: int) -> dict[str, Any]:
+    """Replay latency of complaints spread over the whole ledger (what ``show`` loads), and
+    one indexed select of their rows, without reading every reference first."""
+    with open_ledger(url) as ledger:
+        table = events_table(ledger)
+        topic = get_topic(Complaint.Received)  # type: ignore[attr-defined]
+        datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+        mark = "%s" if isinstance(datastore, PostgresDatastore) else "?"
+        with datastore.transaction(commit=False) as cur:
+            # Ids are uuid5 of the reference: in id order, the sample is spread at random.
+            cur.execute(f"SELECT originator_id FROM {table} WHERE originator_version = 1"
+                        f" AND topic = {mark} ORDER BY originator_id LIMIT {mark}",
+                        (topic, samples))  # fmt: skip
+            ids = [UUID(str(row["originator_id"])) for row in cur.fetchall()]
+        refs = [str(ledger.repository.get(i, projector_func=replay).ref) for i in ids]
+        ours, select = [], []
+        for ref, originator in zip(refs, ids, strict=True):
+            started = time.perf_counter()
+            ledger.get_complaint(ref)
+            ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _select_rows(ledger, table, originator)
+            select.append(time.perf_counter() - started)
+    return {
+        "ref": refs[0],
+        "replay_ours_p50_ms": 1000 * percentile(ours, 0.5),
+        "replay_ours_p99_ms": 1000 * percentile(ours, 0.99),
+        "replay_select_p50_ms": 1000 * percentile(select, 0.5),
+        "replay_select_p99_ms": 1000 * percentile(select, 0.99),
+    }
+
+
 def part_verify(url: str) -> dict[str, Any]:
     with open_ledger(url) as ledger:
         started = time.perf_counter()
@@ -282,6 +315,7 @@ PARTS: dict[str, Callable[..., dict[str, Any]]] = {
     "apply": lambda url, n: part_apply(url, int(n)),
     "raw": part_raw,
     "verify": part_verify,
+    "replay": lambda url, n: part_replay(url, int(n)),
 }
 
 
@@ -366,14 +400,29 @@ def rows_of(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def existing(url: str, runs: int) -> dict[str, Any]:
+    """The read side of a ledger filled beforehand (e.g. 1,000,000 complaints): replay and
+    ``show`` latency, and the SLA report."""
+    r: dict[str, Any] = {"replay": in_subprocess("bench.suite", "--part", "replay", url, "500")}
+    r["show_s"] = statistics.median(
+        timed_command("show", r["replay"]["ref"], "--db", url) for _ in range(max(runs, 5))
+    )
+    r["report"] = in_subprocess("bench.projections", "--report-only", url, "--runs", str(runs))
+    return r
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--backends", nargs="+", default=["postgres", "sqlite"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cap-seconds", type=float, default=30)
+    parser.add_argument("--existing", metavar="URL", help="Only the read side of URL's ledger.")
     parser.add_argument("--part", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.existing:
+        print(json.dumps(existing(args.existing, args.runs)))
+        return
     if args.part:
         name, *rest = args.part
         if name == "rebuild":
