@@ -18,13 +18,19 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from holidays.utils import country_holidays
-from holidays.version import __version__ as holidays_version
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ledger.errors import CalendarUnavailable, LedgerError
 
-PACKAGE_SOURCE = f"holidays {holidays_version}"
+
+@functools.cache
+def package_source() -> str:
+    """The ``holidays`` package and its version (imported on first use: a read of the
+    read models needs no calendar, and the package takes 50 ms to import)."""
+    from holidays.version import __version__
+
+    return f"holidays {__version__}"
+
 
 Format = Literal["toml", "yaml"]
 
@@ -63,10 +69,12 @@ class YearCalendar:
 @functools.cache
 def _package_calendar(year: int) -> YearCalendar:
     """The package's view of a year; built once per process because projections ask often."""
+    from holidays.utils import country_holidays
+
     china = country_holidays("CN", years=year)  # holidays.China, typed
     off = frozenset(d for d in china if d.year == year and d.weekday() < 5)
     work = frozenset(d for d in china.weekend_workdays if d.year == year)
-    return YearCalendar(year, off, work, PACKAGE_SOURCE)
+    return YearCalendar(year, off, work, package_source())
 
 
 def package_year(year: int) -> YearCalendar:
@@ -79,7 +87,7 @@ def package_year(year: int) -> YearCalendar:
     calendar = _package_calendar(year)
     if not calendar.working_days:
         raise CalendarUnavailable(
-            f"{PACKAGE_SOURCE} has no State Council holiday notice for {year} "
+            f"{package_source()} has no State Council holiday notice for {year} "
             "(it lists no make-up working day that year); publish a calendar file for "
             f'{year} with base = "none"'
         )
