@@ -417,6 +417,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["postgres", "sqlite"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cap-seconds", type=float, default=30)
+    parser.add_argument("--markdown", action="store_true", help="Also print a Markdown table.")
     parser.add_argument("--existing", metavar="URL", help="Only the read side of URL's ledger.")
     parser.add_argument("--part", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -444,6 +445,12 @@ def main() -> None:
         print(f"\n{r['backend']}, {r['import']['events']:,} events")
         for measure, ours, base, ratio in rows_of(r):
             print(f"  {measure:44} {ours:>16}  {base:>36}  {ratio:>6}")
+    if args.markdown:
+        print("\n| backend | events | measure | ours | baseline or limit | ratio |")
+        print("|---|---|---|---|---|---|")
+        for r in results:
+            for row in rows_of(r):
+                print(f"| {r['backend']} | {r['import']['events']:,} | " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
