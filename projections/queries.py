@@ -79,16 +79,13 @@ def list_cases(cur: Cursor, f: CaseFilter, as_of: datetime) -> list[dict[str, An
     return rows
 
 
-def sla_items(
+def sla_rows(
     cur: Cursor, as_of: datetime, first: date | None = None, last: date | None = None
-) -> dict[str, Any]:
-    """The SLA report: every breached, overdue and at-risk clock as of ``as_of``.
+) -> list[tuple[Any, ...]]:
+    """The rows of the SLA report as of ``as_of`` (see ``sla_report``), in reference order.
 
-    Worst first: breaches by lateness, then overdue clocks by how long overdue (the oldest
-    deadline first), then those at risk; ties by reference and clock. Times are given as the
-    read model stores them (fixed-width UTC). One table is read (``sla_clocks`` carries each
-    case's owner) in reference order; the rest of the order is two stable sorts here, which
-    costs less than the database sorting on computed keys.
+    Only the query runs in the caller's transaction: building a report of a million clocks
+    takes longer than PostgreSQL lets a transaction sit idle.
     """
     now = stamp(as_of)
     between, params = _received_between("s", first, last)
@@ -96,7 +93,7 @@ def sla_items(
         "CASE WHEN s.met_at <= ? AND s.late_seconds > 0 THEN 0 WHEN s.due_at < ? THEN 1 ELSE 2 END"
     )
     text = cur.binary_order  # sort text by code point, as SQLite does, whatever the locale
-    rows = cur.tuples(
+    return cur.tuples(
         f"SELECT s.ref, s.clock, {rank} AS rank, s.due_at, s.met_at, s.late_seconds,"
         " s.estimated, s.team, s.handler, s.channel FROM {sla_clocks} s"
         " WHERE s.cancelled = 0 AND s.started_at <= ?"
@@ -105,6 +102,17 @@ def sla_items(
         f" ORDER BY s.ref{text}, s.clock{text}",
         [now, now, now, now, now, now, *params],
     )  # fmt: skip
+
+
+def sla_report(rows: list[tuple[Any, ...]], as_of: datetime) -> dict[str, Any]:
+    """The SLA report: every breached, overdue and at-risk clock as of ``as_of``.
+
+    Worst first: breaches by lateness, then overdue clocks by how long overdue (the oldest
+    deadline first), then those at risk; ties by reference and clock. Times are given as the
+    read model stores them (fixed-width UTC). One table is read (``sla_clocks`` carries each
+    case's owner) in reference order; the rest of the order is two stable sorts here, which
+    costs less than the database sorting on computed keys.
+    """
     second = timedelta(seconds=1)
     ranked: tuple[list[dict[str, Any]], ...] = ([], [], [])
     combos: Counter[tuple[int, str, str | None, str]] = Counter()

@@ -16,7 +16,7 @@ from commands.synthetic import lifecycles
 from ledger.errors import CalendarUnavailable
 from ledger.registry import load_calendar_book
 from ledger.store import Ledger, open_ledger
-from projections.queries import sla_items
+from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
 
 
@@ -79,8 +79,8 @@ def demo(complaints: int, seed: int, db: str) -> None:
         runner = Runner(ledger)
         runner.catch_up_all()
         with runner.transaction() as cur:
-            report = sla_items(cur, now)
-    print_sla_report(report)
+            clocks = sla_rows(cur, now)
+    print_sla_report(sla_report(clocks, now))
 
 
 def publish_calendars(ledger: Ledger, now: datetime) -> None:

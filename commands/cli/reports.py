@@ -17,7 +17,14 @@ from commands.cli.output import db_option, echo_json, format_option, local_time,
 from commands.cli.reads import parse_time
 from commands.cli.report import print_sla_report
 from ledger.store import open_ledger
-from projections.queries import CaseFilter, audit_rows, list_cases, sla_items, statistics_rows
+from projections.queries import (
+    CaseFilter,
+    audit_rows,
+    list_cases,
+    sla_report,
+    sla_rows,
+    statistics_rows,
+)
 from projections.runner import Runner
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
@@ -105,7 +112,8 @@ def report_sla(as_of: str | None, first: str | None, last: str | None, db: str, 
         runner = Runner(ledger)
         runner.catch_up("cases")
         with runner.transaction() as cur:
-            data = sla_items(cur, moment, _date(first, "--from"), _date(last, "--to"))
+            rows = sla_rows(cur, moment, _date(first, "--from"), _date(last, "--to"))
+    data = sla_report(rows, moment)
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
