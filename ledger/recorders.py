@@ -135,6 +135,9 @@ class SQLiteLedgerRecorder(SQLiteAuditTables):
                     )
         return found
 
+    def analyze(self) -> None:
+        """Nothing to do: SQLite finds a stream's events by primary key without statistics."""
+
 
 class PostgresLedgerRecorder(PostgresAuditTables):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
@@ -213,6 +216,15 @@ class PostgresLedgerRecorder(PostgresAuditTables):
                 (list(originator_ids),),
             )
             return {row["originator_id"] for row in curs.fetchall()}
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the tables looked up by key. Without them (a
+        server with autovacuum off, or right after a bulk load) PostgreSQL guessed 200,000
+        events per complaint on a 10M-event log, chose a bitmap scan and compiled it with JIT:
+        28 ms to load one complaint instead of 0.7 ms."""
+        events = Identifier(self.datastore.schema, self.events_table_name)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("ANALYZE {}, {}").format(events, self.command_log))
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each of ``originator_ids``, in version order (one query)."""

@@ -32,6 +32,7 @@ from ledger.registry import stream_id
 from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role
 
 DEFAULT_URL = "sqlite:///complaints.db"
+ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -109,6 +110,19 @@ class Ledger(Application[UUID]):
         transcoder.register(ActorAsDict())
         transcoder.register(SealedComplainantAsDict())
         transcoder.register(RemedyAsDict())
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        self.appended = getattr(self, "appended", 0) + len(recordings)
+        return recordings
+
+    def close(self) -> None:
+        """After a bulk load (``ANALYZE_AFTER`` events or more appended by this process),
+        refresh the database's statistics before letting go."""
+        if getattr(self, "appended", 0) >= ANALYZE_AFTER:
+            self.appended = 0
+            self.ledger_recorder.analyze()
+        super().close()
 
     @property
     def ledger_recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
