@@ -100,6 +100,7 @@ class Ledger(Application[UUID]):
     """The complaint ledger: load complaints by reference, save them with their command."""
 
     name = "ComplaintLedger"
+    appended = 0  # events this process has saved since the last ANALYZE
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         # Only the URL decides where events go; stray POSTGRES_* variables must not.
@@ -113,13 +114,13 @@ class Ledger(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)
-        self.appended = getattr(self, "appended", 0) + len(recordings)
+        self.appended += len(recordings)
         return recordings
 
     def close(self) -> None:
         """After a bulk load (``ANALYZE_AFTER`` events or more appended by this process),
         refresh the database's statistics before letting go."""
-        if getattr(self, "appended", 0) >= ANALYZE_AFTER:
+        if self.appended >= ANALYZE_AFTER:
             self.appended = 0
             self.ledger_recorder.analyze()
         super().close()
