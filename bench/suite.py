@@ -51,12 +51,10 @@ from ledger.complaint import Complaint, reference_id
 from ledger.errors import LedgerError
 from ledger.integrity import verify_ledger
 from ledger.store import (
-    ActorAsDict,
     Ledger,
-    RemedyAsDict,
-    SealedComplainantAsDict,
     open_ledger,
     persistence_env,
+    register_value_transcodings,
     replay,
 )
 from ledger.values import Actor, Role, Stamp
@@ -76,9 +74,7 @@ class LibraryApp(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(ActorAsDict())
-        transcoder.register(SealedComplainantAsDict())
-        transcoder.register(RemedyAsDict())
+        register_value_transcodings(transcoder)
 
 
 def library_env(url: str) -> dict[str, str]:

@@ -87,6 +87,13 @@ class RemedyAsDict(Transcoding):
         )
 
 
+def register_value_transcodings(transcoder: JSONTranscoder) -> None:
+    """The ledger's own value types, as its events store them."""
+    transcoder.register(ActorAsDict())
+    transcoder.register(SealedComplainantAsDict())
+    transcoder.register(RemedyAsDict())
+
+
 def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply ``events`` to ``aggregate`` in order: the library's ``project_aggregate``
     without its per-event ``isinstance`` check against a runtime protocol, which costs
@@ -108,9 +115,7 @@ class Ledger(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(ActorAsDict())
-        transcoder.register(SealedComplainantAsDict())
-        transcoder.register(RemedyAsDict())
+        register_value_transcodings(transcoder)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)

@@ -62,6 +62,15 @@ def pg_url(schema: str) -> str:
     return f"{PG_DSN}?schema={schema}"
 
 
+@pytest.fixture
+def second_url(ledger_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A second empty ledger on the same backend as ``ledger_url`` (to copy or compare)."""
+    if ledger_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'second.db'}"
+    schema: str = request.getfixturevalue("postgres_schema_2")
+    return pg_url(schema)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

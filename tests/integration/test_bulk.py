@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from commands.bulk import apply_in_batches
 from commands.handlers import handle
@@ -17,14 +14,6 @@ from ledger.store import Ledger, open_ledger
 from tests.conftest import pg_url
 
 UNTIL = datetime.fromisoformat("2026-11-20T00:00:00+08:00")
-
-
-@pytest.fixture
-def second_url(ledger_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if ledger_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'one-by-one.db'}"
-    schema: str = request.getfixturevalue("postgres_schema_2")
-    return pg_url(schema)
 
 
 def receipts_first(count: int) -> list[tuple[int, Envelope | Exception]]:

@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import pg_url
 from tests.helpers import run
 from tests.integration.test_projections import dump, fill
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
 POLICY = Path(__file__).parents[2] / "docs" / "policy-example.toml"
-
-
-@pytest.fixture
-def second_url(ledger_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if ledger_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'copy.db'}"
-    schema: str = request.getfixturevalue("postgres_schema_2")
-    return pg_url(schema)
 
 
 def test_export_then_apply_into_an_empty_ledger_gives_identical_read_models(
