@@ -24,6 +24,7 @@ reached. The last lines are a table of medians of ``--runs`` runs, with the rati
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sqlite3
@@ -88,7 +89,7 @@ def library_env(url: str) -> dict[str, str]:
 
 
 def refs_of(ledger: Ledger) -> list[str]:
-    return [ref for ref in ledger.iter_refs() if not ref.startswith("@")]
+    return list(ledger.iter_refs())
 
 
 def events_table(ledger: Ledger) -> str:
@@ -152,7 +153,7 @@ def part_library(url: str, cap: float, samples: int) -> dict[str, Any]:
         applied, spent = 0, 0.0
         now = datetime.now(UTC)
         actor = Actor(id="bench", role=Role.HANDLING_TEAM)
-        for n, ref in enumerate(_cycle(saved)):
+        for n, ref in enumerate(itertools.cycle(saved)):
             started = time.perf_counter()
             complaint = app.repository.get(reference_id(ref))
             assert isinstance(complaint, Complaint)
@@ -173,11 +174,6 @@ def part_library(url: str, cap: float, samples: int) -> dict[str, Any]:
     return out
 
 
-def _cycle(refs: list[str]) -> Iterator[str]:
-    while True:
-        yield from refs
-
-
 def _select_rows(ledger: Ledger, table: str, originator: UUID) -> None:
     """One indexed select of a complaint's stored rows, nothing decoded."""
     datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
@@ -187,7 +183,7 @@ def _select_rows(ledger: Ledger, table: str, originator: UUID) -> None:
         if postgres:
             cur.execute(sql.replace("?", "%s"), (originator,))
         else:
-            cur.execute(sql, (str(originator),))
+            cur.execute(sql, (originator.hex,))  # SQLite stores ids as 32 hex digits
         cur.fetchall()
 
 
@@ -198,7 +194,7 @@ def part_apply(url: str, commands: int) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat()
 
         def notes() -> Iterator[tuple[int, Envelope | Exception]]:
-            for n, ref in zip(range(commands), _cycle(refs), strict=False):
+            for n, ref in zip(range(commands), itertools.cycle(refs), strict=False):
                 yield n + 1, parse_command({"command": "add_note", "command_id": f"note-{n}",
                                             "actor": NOTE_ACTOR, "occurred_at": now,
                                             "ref": ref, "text": "bulk apply"})  # fmt: skip

@@ -210,9 +210,9 @@ class PostgresLedgerRecorder(PostgresAuditTables):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
-                    "SELECT originator_id FROM {}.{} WHERE originator_version = 1 "
+                    "SELECT originator_id FROM {} WHERE originator_version = 1 "
                     "AND originator_id = ANY(%s)"
-                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                ).format(self.events_table),
                 (list(originator_ids),),
             )
             return {row["originator_id"] for row in curs.fetchall()}
@@ -222,9 +222,8 @@ class PostgresLedgerRecorder(PostgresAuditTables):
         server with autovacuum off, or right after a bulk load) PostgreSQL guessed 200,000
         events per complaint on a 10M-event log, chose a bitmap scan and compiled it with JIT:
         28 ms to load one complaint instead of 0.7 ms."""
-        events = Identifier(self.datastore.schema, self.events_table_name)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(SQL("ANALYZE {}, {}").format(events, self.command_log))
+            curs.execute(SQL("ANALYZE {}, {}").format(self.events_table, self.command_log))
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each of ``originator_ids``, in version order (one query)."""
@@ -234,9 +233,9 @@ class PostgresLedgerRecorder(PostgresAuditTables):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
-                    "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+                    "SELECT originator_id, originator_version, topic, state FROM {} "
                     "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                ).format(self.events_table),
                 (list(originator_ids),),
             )
             for row in curs.fetchall():
