@@ -5,10 +5,19 @@ idempotency — but against a ``Batch`` that keeps the complaints it touched in 
 stages their new events. ``flush`` saves all of them, with their command-log entries, in one
 transaction. If that transaction fails (another writer got there first), the batch's commands
 are applied again one by one through the normal path, which is idempotent.
+
+Between batches the complaints a batch saved stay in memory (up to ``CACHED_COMPLAINTS``, the
+most recently saved kept), so a later command on one of them is decided without reading its
+history again. Before each batch one query checks that no other writer has appended to the
+cached complaints it acts on (those it has are read afresh), so the batch decides on what the
+store held when it began, as an uncached batch does. A write that lands after that check
+breaks the store's unique (stream, version) constraint when the batch saves: the batch is
+then decided again one by one from the store, and the cache is emptied.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +37,7 @@ from ledger.registry import CALENDAR_BOOK_ID, POLICY_BOOK_ID
 from ledger.store import Ledger
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID)
+CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
 
 
 class _BatchRepository:
@@ -59,7 +69,7 @@ class _BatchRepository:
 class Batch:
     """The part of ``Ledger`` that ``handle`` uses, deciding in memory until ``flush``."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, cache_size: int = CACHED_COMPLAINTS) -> None:
         self.ledger = ledger
         self.staged: dict[UUID, Aggregate] = {}
         self.records: dict[str, CommandRecord] = {}
@@ -69,6 +79,9 @@ class Batch:
         self.known_commands: dict[str, CommandRecord] | None = None
         self.known_streams: set[UUID] | None = None
         self.loaded: dict[UUID, Complaint] = {}
+        # Complaints as this process last saved them, least recently saved first.
+        self.cache: OrderedDict[UUID, Complaint] = OrderedDict()
+        self.cache_size = cache_size
 
     def prefetch(self, commands: list[Envelope]) -> None:
         """Look up, in bulk, the command ids and new references the batch will ask about."""
@@ -78,8 +91,11 @@ class Batch:
         self.known_streams = recorder.existing_streams([reference_id(r) for r in refs if r])
         # The complaints the other commands act on, read in one query rather than one each.
         acted_on = {getattr(c, "ref", None) for c in commands if c.action != "receive"}
+        self._drop_stale({reference_id(r) for r in acted_on if r} & self.cache.keys())
         self.loaded = self.ledger.load_complaints(
-            r for r in acted_on if r and reference_id(r) not in self.staged
+            r
+            for r in acted_on
+            if r and reference_id(r) not in self.staged and reference_id(r) not in self.cache
         )
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
@@ -87,7 +103,9 @@ class Batch:
         if staged is not None and version is None:
             assert isinstance(staged, Complaint)
             return staged
-        if version is None and reference_id(ref) in self.loaded:
+        if version is None and reference_id(ref) in self.cache:
+            complaint = self.cache.pop(reference_id(ref))
+        elif version is None and reference_id(ref) in self.loaded:
             complaint = self.loaded.pop(reference_id(ref))
         else:
             complaint = self.ledger.get_complaint(ref, version)
@@ -97,7 +115,7 @@ class Batch:
 
     def has_complaint(self, ref: str) -> bool:
         stream = reference_id(ref)
-        if stream in self.staged:
+        if stream in self.staged or stream in self.cache:
             return True
         if self.known_streams is not None:
             return stream in self.known_streams
@@ -134,12 +152,37 @@ class Batch:
             self.ledger.save(*changed, commands=list(self.records.values()), keys=self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
+        self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
         self.repository.books.clear()
         self.known_commands = self.known_streams = None
         self.loaded = {}
+
+    def _drop_stale(self, cached: set[UUID]) -> None:
+        """Forget the cached complaints another writer has appended to since this process
+        saved them (one query), so that no decision, a refusal included, rests on a stale copy."""
+        if not cached:
+            return
+        stored = self.ledger.ledger_recorder.stream_versions(list(cached))
+        for stream in cached:
+            if stored.get(stream) != self.cache[stream].version:
+                del self.cache[stream]
+
+    def _keep(self, saved: Iterable[Complaint]) -> None:
+        for complaint in saved:
+            self.cache[complaint.id] = complaint
+            self.cache.move_to_end(complaint.id)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop everything decided but unsaved, and every cached complaint."""
+        self.staged.clear()
+        self.records.clear()
+        self.keys = KeyChanges()
+        self.cache.clear()
 
 
 @dataclass(frozen=True)
@@ -155,10 +198,12 @@ def apply_in_batches(
     commands: Iterable[tuple[int, Envelope | Exception]],
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
+    cache_size: int = CACHED_COMPLAINTS,
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
     not parse) in batches of ``batch_size`` commands; yield each refusal."""
-    batch = Batch(ledger)
+    # One command per batch is the normal path: every command reads what the store holds.
+    batch = Batch(ledger, cache_size if batch_size > 1 else 0)
     pending: list[tuple[int, Envelope]] = []
     outcomes: list[tuple[int, Outcome]] = []
 
@@ -166,9 +211,7 @@ def apply_in_batches(
         try:
             batch.flush()
         except IntegrityError:
-            batch.staged.clear()
-            batch.records.clear()
-            batch.keys = KeyChanges()
+            batch.forget()
             outcomes.clear()
             # Somebody else wrote to these complaints: decide each command again, one by one.
             for position, command in pending:

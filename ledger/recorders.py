@@ -114,6 +114,20 @@ class SQLiteLedgerRecorder(SQLiteAuditTables):
                 found.update(UUID(row[0]) for row in c.fetchall())
         return found
 
+    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last version of each of ``originator_ids`` that has any event (one query per 500)."""
+        found: dict[UUID, int] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([i.hex for i in originator_ids]):
+                c.execute(
+                    f"SELECT originator_id, MAX(originator_version) FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                    "GROUP BY originator_id",
+                    chunk,
+                )
+                found.update((UUID(row[0]), row[1]) for row in c.fetchall())
+        return found
+
     def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each of ``originator_ids``, in version order (one query per
         500 streams rather than one per stream)."""
@@ -216,6 +230,21 @@ class PostgresLedgerRecorder(PostgresAuditTables):
                 (list(originator_ids),),
             )
             return {row["originator_id"] for row in curs.fetchall()}
+
+    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last version of each of ``originator_ids`` that has any event (one query: an
+        index probe per stream)."""
+        if not originator_ids:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT i.id, (SELECT MAX(originator_version) FROM {} "
+                    "WHERE originator_id = i.id) AS version FROM unnest(%s::uuid[]) AS i(id)"
+                ).format(self.events_table),
+                (list(originator_ids),),
+            )
+            return {r["id"]: r["version"] for r in curs.fetchall() if r["version"] is not None}
 
     def analyze(self) -> None:
         """Refresh the planner's statistics of the tables looked up by key. Without them (a

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from commands.bulk import apply_in_batches
@@ -91,3 +91,66 @@ def test_a_bulk_load_on_postgres_leaves_fresh_planner_statistics(postgres_schema
         ).fetchone()
     assert row is not None
     assert row[0] > 0
+
+
+def one_life(ref: str, seed: int) -> list[Envelope]:
+    life = next(iter(lifecycles(1, UNTIL, seed=seed, days=30)))
+    envelopes = [parse_command(d) for d in [{**life.receive, "ref": ref}, *life.with_ref(ref)]]
+    assert [e.action for e in envelopes[:4]] == ["receive", "triage", "assign", "contact"]
+    return envelopes
+
+
+def test_later_batches_decide_on_the_complaints_earlier_batches_saved_without_reading_them(
+    ledger_url: str,
+) -> None:
+    life = one_life("CACHE-1", 11)
+    with open_ledger(ledger_url) as ledger:
+        asked: list[str] = []
+        read = ledger.load_complaints
+
+        def counted(refs: Any) -> Any:
+            refs = list(refs)
+            asked.extend(refs)
+            return read(refs)
+
+        ledger.load_complaints = counted  # type: ignore[method-assign]
+        positions = list(enumerate(life, start=1))
+        assert not list(apply_in_batches(ledger, positions, 2))
+        # Only the first batch looked for it (it was not stored yet); later batches found it
+        # in memory.
+        assert asked == ["CACHE-1"]
+        assert [type(e).__qualname__ for e in ledger.complaint_events("CACHE-1")][:4] == [
+            "Complaint.Received", "Complaint.Triaged", "Complaint.Assigned",
+            "Complaint.CustomerContacted",
+        ]  # fmt: skip
+        asked.clear()
+        uncached = list(enumerate(one_life("CACHE-2", 12), start=1))
+        assert not list(apply_in_batches(ledger, uncached, 2, cache_size=0))
+        # Without the cache, every batch after the first reads it from the store.
+        assert asked.count("CACHE-2") == len(uncached) // 2
+
+
+def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
+    ledger_url: str,
+) -> None:
+    """The first batch closes CACHE-3 and keeps it; another writer reopens it before the
+    second batch. Deciding ``contact`` on the cached (closed) copy would refuse it, and as
+    nothing would be saved no conflict would reveal the mistake; read afresh, it is accepted."""
+    life = next(iter(lifecycles(1, UNTIL, seed=27, days=30)))
+    data = [{**life.receive, "ref": "CACHE-3"}, *life.with_ref("CACHE-3")]
+    assert [d["command"] for d in data[-2:]] == ["close", "reopen"]
+    reopen = data.pop()
+    contact = next(d for d in data if d["command"] == "contact")
+    later = datetime.fromisoformat(reopen["occurred_at"]) + timedelta(minutes=1)
+    contact = {**contact, "command_id": "after-reopen", "occurred_at": later.isoformat()}
+    with open_ledger(ledger_url) as ledger, open_ledger(ledger_url) as other:
+
+        def commands() -> Any:
+            yield from enumerate(map(parse_command, data), start=1)
+            handle(other, parse_command(reopen))  # after the first batch is saved
+            yield len(data) + 1, parse_command(contact)
+
+        refused = list(apply_in_batches(ledger, commands(), len(data)))
+        kinds = [type(e).__qualname__ for e in ledger.complaint_events("CACHE-3")]
+    assert refused == []
+    assert kinds[-3:] == ["Complaint.Closed", "Complaint.Reopened", "Complaint.CustomerContacted"]
