@@ -119,7 +119,7 @@ class Runner:
         for indexed, column in INDEXES:
             if indexed == table:
                 # A fresh name each time: a rebuilt table keeps its indexes when renamed.
-                name = f"ix_{table}_{column}_{uuid.uuid4().hex[:8]}"
+                name = f"ix_{table}_{column.replace(', ', '_')}_{uuid.uuid4().hex[:8]}"
                 cur.execute(f'CREATE INDEX "{name}" ON {{{placeholder}}} ({column})')
 
     # ------------------------------------------------------------------ positions

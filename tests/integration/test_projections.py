@@ -187,3 +187,35 @@ def test_case_state_agrees_with_the_aggregate_replayed_from_its_events(
                          row["handler"], row["team"], row["version"])  # fmt: skip
             assert projected == replayed, row["ref"]
     assert {r["stage"] for r in rows} >= {"closed", "execution", "summary"}
+
+
+def test_statistics_worked_out_a_few_cases_at_a_time_equal_those_in_one_chunk(
+    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections import statistics
+
+    fill(ledger_url, tmp_path, 120, seed=21)
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    whole = dump(ledger_url)["statistics"]
+    queries: list[int] = []
+    refresh_groups = statistics._refresh_groups
+
+    def counted(cur: Any, groups: list[tuple[Any, ...]]) -> None:
+        queries.append(len(groups))
+        refresh_groups(cur, groups)
+
+    monkeypatch.setattr(statistics, "HELD_CASES", 4)
+    monkeypatch.setattr(statistics, "_refresh_groups", counted)
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction() as cur:
+            cur.execute("DELETE FROM {statistics}")
+            cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
+                        "category, COALESCE(severity, 'untriaged') FROM {case_state}")  # fmt: skip
+            refreshed = statistics.refresh(cur)
+    chunked = dump(ledger_url)["statistics"]
+
+    assert refreshed == len(whole) > 10
+    assert len(queries) > 10  # many chunks, most of one or two groups
+    assert sum(queries) == refreshed
+    assert chunked == whole
