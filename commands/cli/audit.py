@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, local_time, to_json
-from commands.cli.reads import parse_time
+from commands.cli.output import db_option, format_option, local_time, parse_time, to_json
 from commands.cli.writes import submit, write_options
 from ledger.history import history as replay
 from ledger.store import open_ledger

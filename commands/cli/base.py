@@ -8,14 +8,17 @@ which module of ``commands.cli`` defines each of them.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from eventsourcing.persistence import PersistenceError
-from pydantic_core import ValidationError
 
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from pydantic_core import ValidationError
 
 WRITES = ("add-note assign close contact escalate execute extend notify-outcome pause plan receive"
           " record-callback record-findings reopen resume triage withdraw")  # fmt: skip
@@ -53,12 +56,24 @@ class LedgerGroup(click.Group):
             return super().invoke(ctx)
         except LedgerError as e:
             raise click.ClickException(str(e)) from None
-        except ValidationError as e:
-            from commands.errors import describe_validation_error
-
-            raise click.ClickException(describe_validation_error(e)) from None
         except PersistenceError as e:
             raise click.ClickException(f"database error: {e}") from None
+        except Exception as e:
+            invalid = _validation_error(e)
+            if invalid is None:
+                raise
+            from commands.errors import describe_validation_error
+
+            raise click.ClickException(describe_validation_error(invalid)) from None
+
+
+def _validation_error(error: Exception) -> ValidationError | None:
+    """``error`` if it is pydantic's. Pydantic is only imported by the commands that use it
+    (importing it costs a read command a tenth of a second), so none was raised without it."""
+    pydantic_core = sys.modules.get("pydantic_core")
+    if pydantic_core is not None and isinstance(error, pydantic_core.ValidationError):
+        return cast("ValidationError", error)
+    return None
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 
 from commands.cli.base import cli
-from commands.cli.reads import parse_time
+from commands.cli.output import parse_time
 from commands.synthetic import lifecycles
 
 # A fixed default end, so that the same seed always writes the same file.

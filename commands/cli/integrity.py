@@ -12,8 +12,7 @@ from pathlib import Path
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, local_time
-from commands.cli.reads import parse_time
+from commands.cli.output import db_option, local_time, parse_time
 from ledger.bundle import export_bundle, refs_received_between
 from ledger.bundle_check import verify_bundle
 from ledger.integrity import verify_complaint, verify_ledger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -87,3 +87,37 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An aware timestamp from the command line, or a clear error."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(
+            f"{option}: {value!r} is not an ISO 8601 time, e.g. 2026-09-24T16:00:00+08:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.ClickException(f"{option}: {value!r} needs a UTC offset, e.g. +08:00")
+    return moment
+
+
+def duration(seconds: int) -> str:
+    """A lateness a supervisor reads at a glance: 2d 3h 05m."""
+    if seconds <= 0:
+        return "-"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = -(-rest // 60)
+    text = f"{hours}h {minutes:02d}m" if hours or days else f"{minutes}m"
+    return f"{days}d {text}" if days else text
+
+
+def due_time(moment: datetime) -> str:
+    """A deadline at local midnight is the end of the day before: shown as 24:00 of that day."""
+    local = moment.astimezone(DISPLAY_TIMEZONE)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00:00"
+    return f"{local:%Y-%m-%d %H:%M:%S}"

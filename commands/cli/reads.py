@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, local_time, render_table, to_json
+from commands.cli.output import (
+    db_option,
+    format_option,
+    local_time,
+    parse_time,
+    render_table,
+    to_json,
+)
 from ledger.errors import ComplaintNotFound
 from ledger.store import open_ledger
 from ledger.views import case_view, history_rows
-
-
-def parse_time(value: str | None, option: str) -> datetime | None:
-    """An aware timestamp from the command line, or a clear error."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.ClickException(
-            f"{option}: {value!r} is not an ISO 8601 time, e.g. 2026-09-24T16:00:00+08:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise click.ClickException(f"{option}: {value!r} needs a UTC offset, e.g. +08:00")
-    return moment
 
 
 @cli.command()

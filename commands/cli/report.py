@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from commands.cli.output import local_time, render_table
-from commands.cli.sla import due_time, duration
+from commands.cli.output import due_time, duration, local_time, render_table
 
 
 def print_sla_report(report: dict[str, Any]) -> None:

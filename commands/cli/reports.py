@@ -13,8 +13,14 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, echo_json, format_option, local_time, render_table
-from commands.cli.reads import parse_time
+from commands.cli.output import (
+    db_option,
+    echo_json,
+    format_option,
+    local_time,
+    parse_time,
+    render_table,
+)
 from commands.cli.report import print_sla_report
 from ledger.store import open_ledger
 from projections.queries import (

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
 from commands.cli.base import cli
 from commands.cli.output import (
-    DISPLAY_TIMEZONE,
     db_option,
+    due_time,
+    duration,
     format_option,
     local_time,
+    parse_time,
     render_table,
     to_json,
 )
-from commands.cli.reads import parse_time
 from ledger.store import open_ledger
 from projections.clocks import clock_report
-
-
-def duration(seconds: int) -> str:
-    """A lateness a supervisor reads at a glance: 2d 3h 05m."""
-    if seconds <= 0:
-        return "-"
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = -(-rest // 60)
-    text = f"{hours}h {minutes:02d}m" if hours or days else f"{minutes}m"
-    return f"{days}d {text}" if days else text
-
-
-def due_time(moment: datetime) -> str:
-    """A deadline at local midnight is the end of the day before: shown as 24:00 of that day."""
-    local = moment.astimezone(DISPLAY_TIMEZONE)
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00:00"
-    return f"{local:%Y-%m-%d %H:%M:%S}"
 
 
 @cli.command()
