@@ -29,12 +29,13 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.handlers import Outcome, handle
 from commands.models import Envelope
-from ledger.complaint import Complaint, reference_id
+from ledger.complaint import Complaint
 from ledger.crypto import KeyChanges
 from ledger.errors import ComplaintNotFound, LedgerError
 from ledger.recorders import CommandRecord
 from ledger.registry import CALENDAR_BOOK_ID, POLICY_BOOK_ID
 from ledger.store import Ledger
+from ledger.values import reference_id
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most

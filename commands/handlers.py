@@ -43,7 +43,7 @@ from commands.models import (
     WithdrawComplaint,
 )
 from ledger.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.complaint import Complaint, reference_id
+from ledger.complaint import Complaint
 from ledger.crypto import KeyChanges, seal_complainant
 from ledger.errors import CommandIdReused, ConcurrentChange, DuplicateReference
 from ledger.policy import parse_policy, policy_to_dict
@@ -58,7 +58,7 @@ from ledger.registry import (
     policy_version,
 )
 from ledger.roles import check_role
-from ledger.values import Actor, Complainant, Remedy, Role, Stamp
+from ledger.values import Actor, Complainant, Remedy, Role, Stamp, reference_id
 
 MAX_ATTEMPTS = 20
 REFERENCE_TIMEZONE = ZoneInfo("Asia/Shanghai")

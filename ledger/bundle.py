@@ -22,9 +22,10 @@ from ledger.bundle_format import (
     trail_csv,
 )
 from ledger.chain import leaf_hash, merkle_levels, merkle_proof
-from ledger.complaint import Complaint, reference_id
+from ledger.complaint import Complaint
 from ledger.errors import AuditFileUnreadable, ComplaintNotFound, NotSealed
 from ledger.sealing import stored_seals
+from ledger.values import reference_id
 from ledger.views import person_view
 
 if TYPE_CHECKING:

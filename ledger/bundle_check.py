@@ -31,10 +31,10 @@ from ledger.bundle_format import (
     unhex,
 )
 from ledger.chain import GENESIS, leaf_hash, record_hash, root_from_proof, stream_link
-from ledger.complaint import reference_id
 from ledger.crypto import PersonalDataUnreadable, SealedComplainant, open_complainant
 from ledger.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
 from ledger.seals import Digest
+from ledger.values import reference_id
 from ledger.views import person_view
 
 

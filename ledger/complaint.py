@@ -7,7 +7,6 @@ again on every replay.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,22 +37,13 @@ from ledger.values import (
     Stamp,
     Status,
     Substantiated,
+    reference_id,
 )
-
-# Derives aggregate ids from case references, so a reference names exactly one stream.
-REFERENCE_NAMESPACE = uuid.UUID("5c1f3a2e-8d4b-4f6a-9b0e-2a7d9c3e1f40")
 
 # Client clocks drift; an occurred_at this far ahead of ours still counts as "now".
 CLOCK_SKEW = timedelta(seconds=60)
 
 ESCALATING_SEVERITIES = frozenset({Severity.URGENT, Severity.MAJOR})
-
-
-@functools.lru_cache(maxsize=65536)
-def reference_id(ref: str) -> uuid.UUID:
-    """The aggregate id of the complaint filed under ``ref`` (remembered: a batch asks for
-    the same few thousand several times each)."""
-    return uuid.uuid5(REFERENCE_NAMESPACE, ref)
 
 
 class Complaint(Aggregate):

@@ -29,12 +29,12 @@ from ledger.chain import (
     root_from_proof,
     stream_link,
 )
-from ledger.complaint import reference_id
 from ledger.errors import ComplaintNotFound, IntegrityViolation
 from ledger.registry import stream_id
 from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.sealing import event_name, stored_seals, stream_namer
 from ledger.seals import Digest
+from ledger.values import reference_id
 
 if TYPE_CHECKING:
     from ledger.store import Ledger

@@ -12,11 +12,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ledger.chain import GENESIS, leaf_hash, merkle_root
-from ledger.complaint import reference_id
 from ledger.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
 from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
 from ledger.seals import Digest, Seal, public_bytes, sign
+from ledger.values import reference_id
 
 if TYPE_CHECKING:
     from ledger.store import Ledger

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -20,7 +20,6 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
-from ledger.complaint import Complaint, reference_id
 from ledger.crypto import KeyChanges, SealedComplainant, open_complainant
 from ledger.errors import ComplaintNotFound, StoreUnavailable
 from ledger.recorders import (
@@ -28,8 +27,10 @@ from ledger.recorders import (
     PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
-from ledger.registry import stream_id
-from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role
+from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role, reference_id
+
+if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
+    from ledger.complaint import Complaint
 
 DEFAULT_URL = "sqlite:///complaints.db"
 ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
@@ -137,6 +138,8 @@ class Ledger(Application[UUID]):
         return recorder
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
+        from ledger.complaint import Complaint
+
         try:
             complaint: Complaint = self.repository.get(
                 reference_id(ref), version=version, projector_func=replay
@@ -149,6 +152,8 @@ class Ledger(Application[UUID]):
     def load_complaints(self, refs: Iterable[str]) -> dict[UUID, Complaint]:
         """The current state of many complaints, their events read in one query (what
         ``get_complaint`` gives for each, without a round trip per complaint)."""
+        from ledger.complaint import Complaint
+
         streams = self.ledger_recorder.select_streams([reference_id(r) for r in refs])
         loaded: dict[UUID, Complaint] = {}
         for stream, stored in streams.items():
@@ -163,6 +168,8 @@ class Ledger(Application[UUID]):
 
     def complaint_events(self, ref: str) -> list[AggregateEvent]:
         """The events of a complaint (or of a publication stream named ``@…``), in order."""
+        from ledger.registry import stream_id
+
         events = [
             cast(AggregateEvent, e) for e in self.events.get(stream_id(ref) or reference_id(ref))
         ]
@@ -195,6 +202,8 @@ class Ledger(Application[UUID]):
 
     def iter_refs(self) -> Iterator[str]:
         """Every complaint reference, in the order the complaints were received."""
+        from ledger.complaint import Complaint
+
         received = get_topic(Complaint.Received)  # type: ignore[attr-defined]
         start = 1
         while True:

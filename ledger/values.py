@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+
+# Derives aggregate ids from case references, so a reference names exactly one stream.
+REFERENCE_NAMESPACE = uuid.UUID("5c1f3a2e-8d4b-4f6a-9b0e-2a7d9c3e1f40")
+
+
+@functools.lru_cache(maxsize=65536)
+def reference_id(ref: str) -> uuid.UUID:
+    """The aggregate id of the complaint filed under ``ref`` (remembered: a batch asks for
+    the same few thousand several times each)."""
+    return uuid.uuid5(REFERENCE_NAMESPACE, ref)
 
 
 class Channel(StrEnum):

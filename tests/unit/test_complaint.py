@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.complaint import Complaint, reference_id
+from ledger.complaint import Complaint
 from ledger.crypto import seal_complainant
 from ledger.errors import (
     ComplaintClosed,
@@ -32,6 +32,7 @@ from ledger.values import (
     Stamp,
     Status,
     Substantiated,
+    reference_id,
 )
 
 RECEIVED = datetime(2026, 9, 24, 8, 0, tzinfo=UTC)
