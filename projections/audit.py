@@ -8,21 +8,12 @@ from typing import Any
 
 from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
-from projections.cases import Rules, stamp
+from projections.cases import Rules
 from projections.db import Cursor
+from projections.schema import stamp
 
 TABLES = ("audit_trail", "audit_streams")
 
-DDL = {
-    "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (
-        position BIGINT PRIMARY KEY, ref TEXT NOT NULL, version INTEGER NOT NULL,
-        action TEXT NOT NULL, actor_id TEXT, actor_role TEXT, occurred_at TEXT,
-        recorded_at TEXT NOT NULL, summary_zh TEXT NOT NULL, summary_en TEXT NOT NULL,
-        backdated INTEGER NOT NULL)""",
-    "audit_streams": """CREATE TABLE IF NOT EXISTS {audit_streams} (
-        stream_id TEXT PRIMARY KEY, ref TEXT NOT NULL, policy_version TEXT)""",
-}
-INDEXES = [("audit_trail", "ref")]
 AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
                  "recorded_at", "summary_zh", "summary_en", "backdated")  # fmt: skip
 

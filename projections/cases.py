@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.calendar import WorkCalendar, calendar_from_dict
@@ -18,32 +18,9 @@ from ledger.policy import DEFAULT_POLICY, Policy, policy_from_dict
 from ledger.sla import deadlines
 from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
+from projections.schema import stamp
 
 TABLES = ("case_state", "sla_clocks", "case_folds", "statistics_dirty")
-
-DDL = {
-    "case_state": """CREATE TABLE IF NOT EXISTS {case_state} (
-        ref TEXT PRIMARY KEY, status TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL,
-        category TEXT NOT NULL, severity TEXT, handler TEXT, team TEXT, collector TEXT,
-        received_at TEXT NOT NULL, month TEXT NOT NULL, last_activity_at TEXT NOT NULL,
-        escalated INTEGER NOT NULL, reopened_count INTEGER NOT NULL, remedies TEXT NOT NULL,
-        refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
-        closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL)""",
-    "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
-        ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
-        risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
-        estimated INTEGER NOT NULL, received_at TEXT NOT NULL, team TEXT, handler TEXT,
-        channel TEXT NOT NULL, PRIMARY KEY (ref, clock))""",
-    "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
-        case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
-    "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
-        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
-        severity TEXT NOT NULL, PRIMARY KEY (month, channel, category, severity))""",
-}
-INDEXES = [
-    ("sla_clocks", "due_at"),
-    ("case_state", "received_at"),
-]
 
 SECOND = timedelta(seconds=1)
 CASE_COLUMNS = (
@@ -52,15 +29,6 @@ CASE_COLUMNS = (
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
     "handling_seconds", "version",
 )  # fmt: skip
-
-
-def stamp(moment: datetime | None) -> str | None:
-    """A time as the read models store it: fixed-width UTC ISO 8601 (text order = time order)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")
 
 
 def _stamp_text(text: str | None) -> str | None:

@@ -14,8 +14,8 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from projections.cases import stamp
 from projections.db import Cursor
+from projections.schema import stamp
 from projections.sla_report import REPORTED, Totals
 
 LOCAL = ZoneInfo("Asia/Shanghai")

@@ -17,16 +17,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.calendar import WorkCalendar, calendar_from_dict
 from ledger.errors import LedgerError
-from ledger.policy import policy_from_dict
-from ledger.registry import load_calendar_book, load_policy_book
 from ledger.store import Ledger
-from projections import audit, cases, statistics
-from projections.cases import Rules
 from projections.db import Cursor, ReadStore
+from projections.schema import DDL, INDEXES
+
+if TYPE_CHECKING:
+    from projections.cases import Rules
+
+# The projections themselves (and the policy, calendar and SLA engine they judge clocks by)
+# are imported when there are events to apply: a read command whose models are up to date
+# does without them.
 
 REBUILD = "__rebuild"
 POSITIONS = "projection_positions"
@@ -48,26 +51,38 @@ class Unit:
     apply: Callable[[Cursor, Batch, Rules], None] | None  # None: derived, not from the log
 
 
+def _apply_cases(cur: Cursor, batch: Batch, rules: Rules) -> None:
+    from projections import cases
+
+    cases.apply_events(cur, (e for _, e in batch), rules)
+
+
+def _apply_audit(cur: Cursor, batch: Batch, rules: Rules) -> None:
+    from projections import audit
+
+    audit.apply_events(cur, batch, rules)
+
+
 UNITS = {
     "cases": Unit(
-        "cases",
-        ("case_state", "sla_clocks", "case_folds"),
-        ("statistics_dirty",),
-        lambda cur, batch, rules: cases.apply_events(cur, (e for _, e in batch), rules),
+        "cases", ("case_state", "sla_clocks", "case_folds"), ("statistics_dirty",), _apply_cases
     ),
-    "audit_trail": Unit("audit_trail", ("audit_trail", "audit_streams"), (), audit.apply_events),
+    "audit_trail": Unit("audit_trail", ("audit_trail", "audit_streams"), (), _apply_audit),
     "statistics": Unit(
         "statistics", ("statistics",), ("statistics_dirty", "case_state", "sla_clocks"), None
     ),
 }
 READ_MODELS = {"case_state": "cases", "sla_clocks": "cases", "audit_trail": "audit_trail",
                "statistics": "statistics"}  # fmt: skip
-DDL = {**cases.DDL, **audit.DDL, **statistics.DDL}
-INDEXES = [*cases.INDEXES, *audit.INDEXES, *statistics.INDEXES]
 
 
 def current_rules(ledger: Ledger) -> Rules:
     """Every policy and calendar published so far (later ones are learnt from the log)."""
+    from ledger.calendar import WorkCalendar, calendar_from_dict
+    from ledger.policy import policy_from_dict
+    from ledger.registry import load_calendar_book, load_policy_book
+    from projections.cases import Rules
+
     rules = Rules()
     policies = load_policy_book(ledger)
     for version, document in (policies.documents if policies else {}).items():
@@ -165,7 +180,7 @@ class Runner:
         """One pass over the log for every (unit, position key); each batch in one transaction."""
         if not work:
             return 0
-        rules = current_rules(self.ledger)
+        rules: Rules | None = None
         positions = {key: self.position(key) for _, key in work}
         start, head, applied = min(positions.values()), self.head(), 0
         while True:
@@ -174,6 +189,8 @@ class Runner:
             )
             if not notifications:
                 return applied
+            if rules is None:
+                rules = current_rules(self.ledger)
             batch = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
             end = notifications[-1].id
             with self.store.transaction(self._names(work, rebuild)) as cur:
@@ -201,6 +218,8 @@ class Runner:
         return names
 
     def _refresh_statistics(self) -> int:
+        from projections import statistics
+
         with self.transaction() as cur:
             return statistics.refresh(cur)
 

@@ -9,30 +9,13 @@ counted: a breach is a clock completed late (open overdue clocks are in the SLA 
 
 from __future__ import annotations
 
-import statistics as stats
 from decimal import Decimal
 from typing import Any
 
 from projections.db import Cursor
+from projections.schema import CLOCKS
 
 TABLES = ("statistics", "statistics_dirty", "case_state", "sla_clocks")
-CLOCKS = ("intake_record", "intake", "investigation", "plan", "execution", "summary", "regulatory")
-
-DDL = {
-    "statistics": """CREATE TABLE IF NOT EXISTS {statistics} (
-        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
-        severity TEXT NOT NULL, received INTEGER NOT NULL, closed INTEGER NOT NULL,
-        closed_on_time INTEGER NOT NULL, withdrawn INTEGER NOT NULL, escalated INTEGER NOT NULL,
-        reopened INTEGER NOT NULL, """
-    + ", ".join(f"breached_{c} INTEGER NOT NULL" for c in CLOCKS)
-    + """, median_handling_hours DOUBLE PRECISION, remedies INTEGER NOT NULL,
-        refunds INTEGER NOT NULL, refund_total TEXT NOT NULL,
-        mean_satisfaction DOUBLE PRECISION, satisfaction_count INTEGER NOT NULL,
-        PRIMARY KEY (month, channel, category, severity))""",
-}
-# A group's cases found by key: with an index on the month alone, each group read its whole
-# month (1,680 groups x a month of cases, for a year of 100,000 complaints).
-INDEXES = [("case_state", "month, channel, category")]
 COLUMNS = (
     "month", "channel", "category", "severity", "received", "closed", "closed_on_time",
     "withdrawn", "escalated", "reopened", *(f"breached_{c}" for c in CLOCKS),
@@ -116,6 +99,8 @@ def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
 def _group_row(
     group: tuple[Any, ...], cases: list[dict[str, Any]], late: list[dict[str, Any]]
 ) -> tuple[Any, ...]:
+    import statistics as stats  # on first use: a read command that refreshes nothing skips it
+
     cases.sort(key=lambda c: str(c["ref"]))
     breached = {c: sum(1 for r in late if r["clock"].split("#")[0] == c) for c in CLOCKS}
     late_summary = {r["ref"] for r in late if r["clock"].split("#")[0] == "summary"}

@@ -1,0 +1,74 @@
+"""The read models' tables, in one place: what a read command needs to name and create
+them without loading the projections (and the policy, calendar and SLA engine they use).
+
+``docs/read-models.md`` describes them column by column.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+CASES = {
+    "case_state": """CREATE TABLE IF NOT EXISTS {case_state} (
+        ref TEXT PRIMARY KEY, status TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL,
+        category TEXT NOT NULL, severity TEXT, handler TEXT, team TEXT, collector TEXT,
+        received_at TEXT NOT NULL, month TEXT NOT NULL, last_activity_at TEXT NOT NULL,
+        escalated INTEGER NOT NULL, reopened_count INTEGER NOT NULL, remedies TEXT NOT NULL,
+        refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
+        closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL)""",
+    "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
+        ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
+        risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
+        estimated INTEGER NOT NULL, received_at TEXT NOT NULL, team TEXT, handler TEXT,
+        channel TEXT NOT NULL, PRIMARY KEY (ref, clock))""",
+    "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
+        case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
+    "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
+        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
+        severity TEXT NOT NULL, PRIMARY KEY (month, channel, category, severity))""",
+}
+CASES_INDEXES = [
+    ("sla_clocks", "due_at"),
+    ("case_state", "received_at"),
+]
+
+AUDIT = {
+    "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (
+        position BIGINT PRIMARY KEY, ref TEXT NOT NULL, version INTEGER NOT NULL,
+        action TEXT NOT NULL, actor_id TEXT, actor_role TEXT, occurred_at TEXT,
+        recorded_at TEXT NOT NULL, summary_zh TEXT NOT NULL, summary_en TEXT NOT NULL,
+        backdated INTEGER NOT NULL)""",
+    "audit_streams": """CREATE TABLE IF NOT EXISTS {audit_streams} (
+        stream_id TEXT PRIMARY KEY, ref TEXT NOT NULL, policy_version TEXT)""",
+}
+AUDIT_INDEXES = [("audit_trail", "ref")]
+
+CLOCKS = ("intake_record", "intake", "investigation", "plan", "execution", "summary", "regulatory")
+
+STATISTICS = {
+    "statistics": """CREATE TABLE IF NOT EXISTS {statistics} (
+        month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
+        severity TEXT NOT NULL, received INTEGER NOT NULL, closed INTEGER NOT NULL,
+        closed_on_time INTEGER NOT NULL, withdrawn INTEGER NOT NULL, escalated INTEGER NOT NULL,
+        reopened INTEGER NOT NULL, """
+    + ", ".join(f"breached_{c} INTEGER NOT NULL" for c in CLOCKS)
+    + """, median_handling_hours DOUBLE PRECISION, remedies INTEGER NOT NULL,
+        refunds INTEGER NOT NULL, refund_total TEXT NOT NULL,
+        mean_satisfaction DOUBLE PRECISION, satisfaction_count INTEGER NOT NULL,
+        PRIMARY KEY (month, channel, category, severity))""",
+}
+# A group's cases found by key: with an index on the month alone, each group read its whole
+# month (1,680 groups x a month of cases, for a year of 100,000 complaints).
+STATISTICS_INDEXES = [("case_state", "month, channel, category")]
+
+DDL = {**CASES, **AUDIT, **STATISTICS}
+INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A time as the read models store it: fixed-width UTC ISO 8601 (text order = time order)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
