@@ -109,3 +109,23 @@ def test_a_report_does_not_load_the_write_path() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_a_report_on_up_to_date_read_models_loads_neither_pydantic_nor_the_projections(
+    tmp_path: Path,
+) -> None:
+    """What a report needs is SQL over the read models: the projections, the policy and
+    pydantic (about a third of the command's start-up) are only loaded to apply new events."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    assert cli("demo", "--complaints", "5", "--db", db).returncode == 0
+    heavy = ("pydantic", "ledger.policy", "ledger.complaint", "projections.cases")
+    probe = (
+        "import sys; from commands.cli import main; sys.argv = ['complaint-ledger', 'report',"
+        f" 'sla', '--format', 'json', '--db', {db!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert json.loads(out.stdout)["items"] is not None
+    assert out.stderr.strip() == "[]"
