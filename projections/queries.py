@@ -52,8 +52,15 @@ def _received_between(alias: str, first: date | None, last: date | None) -> tupl
     return sql, params
 
 
-def list_cases(cur: Cursor, f: CaseFilter, as_of: datetime) -> list[dict[str, Any]]:
+def list_cases(
+    cur: Cursor, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The complaints ``f`` lets through, by received time and reference; with ``after`` (the
+    received time and reference of the last row of the previous page), those after it."""
     sql, params = "SELECT * FROM {case_state} c WHERE 1 = 1", list[Any]()
+    if after is not None:
+        sql += " AND (c.received_at, c.ref) > (?, ?)"
+        params += list(after)
     if f.open_only:
         sql += " AND c.status = 'open'"
     for column, value in (("stage", f.stage), ("severity", f.severity), ("team", f.team)):

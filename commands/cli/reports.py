@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import click
+import orjson
 
 from commands.cli.base import cli
 from commands.cli.output import (
@@ -35,6 +38,7 @@ from projections.runner import Runner
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
+PAGE = 5_000  # rows of ``list`` read and written at a time
 STATS_COLUMNS = ["month", "channel", "category", "severity", "received", "closed",
                  "closed_on_time", "withdrawn", "median_handling_hours", "refund_total",
                  "mean_satisfaction"]  # fmt: skip
@@ -86,13 +90,60 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
     Example:
       complaint-ledger list --open --breached
     """
+    case_filter = CaseFilter(open_only, stage, severity, team, breached, limit)
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
         runner.catch_up("cases")
+        if fmt == "table":  # columns as wide as their widest value: every row first
+            with runner.transaction() as cur:
+                rows = list_cases(cur, case_filter, datetime.now(UTC))
+            emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
+        else:
+            stream(pages(runner, case_filter, datetime.now(UTC)), fmt)
+
+
+def pages(runner: Runner, f: CaseFilter, as_of: datetime) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``list``, ``PAGE`` at a time, each page read in a transaction of its own
+    (so a slow reader of the output holds no transaction open)."""
+    left = f.limit
+    after: tuple[str, str] | None = None
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
         with runner.transaction() as cur:
-            rows = list_cases(cur, CaseFilter(open_only, stage, severity, team, breached, limit),
-                              datetime.now(UTC))  # fmt: skip
-    emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
+            rows = list_cases(cur, replace(f, limit=size), as_of, after)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = (rows[-1]["received_at"], rows[-1]["ref"])
+        left = None if left is None else left - len(rows)
+
+
+def stream(chunks: Iterator[list[dict[str, Any]]], fmt: str) -> None:
+    """Write rows as they come: a JSON array (the bytes ``echo_json`` would write for all of
+    them at once) or CSV, so a list of a million complaints needs memory for one page."""
+    out = sys.stdout
+    out.flush()
+    if fmt == "csv":
+        writer: csv.DictWriter[str] | None = None
+        for rows in chunks:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+                writer.writeheader()
+            writer.writerows(rows)
+        if writer is None:
+            csv.writer(out, lineterminator="\n").writerow(LIST_COLUMNS)
+        out.flush()
+        return
+    raw, first = out.buffer, True
+    for rows in chunks:
+        for row in rows:
+            # An item of an indented array, as orjson indents it: drop "[\n" and "\n]".
+            item = orjson.dumps([row], default=str, option=orjson.OPT_INDENT_2)[2:-2]
+            raw.write(b"[\n" + item if first else b",\n" + item)
+            first = False
+    raw.write(b"[]\n" if first else b"\n]\n")
+    raw.flush()
 
 
 @cli.group()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import actor, jsonl, receive_cmd, run
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
@@ -132,3 +134,30 @@ def test_audit_trail_describes_erasure_and_seals(ledger_url: str, tmp_path: Path
     )
     assert [r["action"] for r in seals] == ["Opened", "LedgerSealed"]
     assert seals[-1]["summary_zh"].startswith("账本封存至第 ")
+
+
+def test_list_written_a_page_at_a_time_equals_the_list_in_one_page(
+    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commands.cli import reports
+
+    generated = run(ledger_url, "generate", "--complaints", "30", "--seed", "4")
+    (tmp_path / "load.jsonl").write_text(generated.stdout, encoding="utf-8")
+    assert run(ledger_url, "apply", "--bulk", str(tmp_path / "load.jsonl")).exit_code == 0
+    cases = [
+        ("--format", "json"),
+        ("--format", "csv"),
+        ("--format", "json", "--limit", "9"),
+        ("--format", "csv", "--limit", "8"),
+        ("--format", "json", "--open"),
+        ("--format", "json", "--team", "nobody"),
+    ]
+    whole = [run(ledger_url, "list", *args).stdout for args in cases]
+    monkeypatch.setattr(reports, "PAGE", 4)
+    paged = [run(ledger_url, "list", *args).stdout for args in cases]
+
+    assert paged == whole
+    assert len(json.loads(whole[0])) == 30
+    assert len(json.loads(whole[2])) == 9  # a limit that ends inside the third page
+    assert len(whole[3].splitlines()) == 1 + 8
+    assert json.loads(whole[5]) == []
