@@ -54,14 +54,26 @@ def refresh(cur: Cursor) -> int:
     held = 0
     for group, cases in sized:
         if chunk and (held + cases > HELD_CASES or len(chunk) >= MAX_GROUPS):
-            _refresh_groups(cur, chunk)
+            _claim_and_refresh(cur, chunk)
             chunk, held = [], 0
         chunk.append(group)
         held += cases
     if chunk:
-        _refresh_groups(cur, chunk)
-    cur.execute("DELETE FROM {statistics_dirty}")
+        _claim_and_refresh(cur, chunk)
     return len(sized)
+
+
+def _claim_and_refresh(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
+    """Clear the marks of ``groups`` before reading their cases. A runner that marks one of
+    them meanwhile waits for this transaction and then marks it afresh, and a group marked
+    after the marks were counted keeps its mark: no change is left both uncounted and unmarked."""
+    values = ", ".join(["(?, ?, ?, ?)"] * len(groups))
+    cur.execute(
+        "DELETE FROM {statistics_dirty} WHERE (month, channel, category, severity)"
+        f" IN (VALUES {values})",
+        [v for g in groups for v in g],
+    )
+    _refresh_groups(cur, groups)
 
 
 def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:

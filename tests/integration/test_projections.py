@@ -219,3 +219,48 @@ def test_statistics_worked_out_a_few_cases_at_a_time_equal_those_in_one_chunk(
     assert len(queries) > 10  # many chunks, most of one or two groups
     assert sum(queries) == refreshed
     assert chunked == whole
+
+
+def test_a_group_marked_by_another_runner_during_a_refresh_keeps_its_mark(
+    postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runner A refreshes the statistics; meanwhile runner B projects a complaint of another
+    month and marks its group. A must not clear that mark: B's group is counted by the next
+    refresh (an unconditional clear at the end lost it for good). PostgreSQL only: on SQLite
+    B waits for A's write transaction."""
+    from commands.handlers import handle
+    from commands.models import parse_command
+    from projections import statistics
+    from projections.runner import UNITS
+    from tests.conftest import pg_url
+    from tests.helpers import receive_cmd
+
+    url = pg_url(postgres_schema)
+    october = {
+        "received_at": "2026-10-24T16:00:00+08:00",
+        "occurred_at": "2026-10-24T16:20:00+08:00",
+    }
+    with open_ledger(url) as a, open_ledger(url) as b:
+        handle(a, parse_command(receive_cmd("C1")))
+        runner_a, runner_b = Runner(a), Runner(b)
+        runner_a._run([(UNITS["cases"], "cases")], False, None)  # C1's group (September) marked
+        handle(a, parse_command(receive_cmd("C2", **october)))
+        refresh_groups = statistics._refresh_groups
+
+        def meanwhile(cur: Any, groups: list[tuple[Any, ...]]) -> None:
+            runner_b._run([(UNITS["cases"], "cases")], False, None)  # marks October, commits
+            monkeypatch.setattr(statistics, "_refresh_groups", refresh_groups)
+            refresh_groups(cur, groups)
+
+        monkeypatch.setattr(statistics, "_refresh_groups", meanwhile)
+        runner_a._refresh_statistics()
+        with runner_a.transaction() as cur:
+            marked = cur.execute("SELECT month FROM {statistics_dirty}").fetchall()
+        runner_a._refresh_statistics()
+        with runner_a.transaction() as cur:
+            months = cur.execute(
+                "SELECT month, received FROM {statistics} ORDER BY month"
+            ).fetchall()
+
+    assert [m["month"] for m in marked] == ["2026-10"]
+    assert [(m["month"], m["received"]) for m in months] == [("2026-09", 1), ("2026-10", 1)]
