@@ -179,11 +179,13 @@ class Batch:
             self.cache.popitem(last=False)
 
     def forget(self) -> None:
-        """Drop everything decided but unsaved, and every cached complaint."""
+        """Drop everything decided but unsaved, every cached complaint and the publication
+        books read for the batch (the commands decided again may publish a new version)."""
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
         self.cache.clear()
+        self.repository.books.clear()
 
 
 @dataclass(frozen=True)
