@@ -54,31 +54,27 @@ def refresh(cur: Cursor) -> int:
     held = 0
     for group, cases in sized:
         if chunk and (held + cases > HELD_CASES or len(chunk) >= MAX_GROUPS):
-            _claim_and_refresh(cur, chunk)
+            _refresh_groups(cur, chunk)
             chunk, held = [], 0
         chunk.append(group)
         held += cases
     if chunk:
-        _claim_and_refresh(cur, chunk)
+        _refresh_groups(cur, chunk)
     return len(sized)
 
 
-def _claim_and_refresh(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
-    """Clear the marks of ``groups`` before reading their cases. A runner that marks one of
-    them meanwhile waits for this transaction and then marks it afresh, and a group marked
-    after the marks were counted keeps its mark: no change is left both uncounted and unmarked."""
+def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
+    """Work out ``groups`` again. Their marks are cleared before their cases are read: a
+    runner that marks one of them meanwhile waits for this transaction and then marks it
+    afresh, and a group marked after the marks were counted keeps its mark, so no change is
+    left both uncounted and unmarked."""
     values = ", ".join(["(?, ?, ?, ?)"] * len(groups))
+    params = [v for g in groups for v in g]
     cur.execute(
         "DELETE FROM {statistics_dirty} WHERE (month, channel, category, severity)"
         f" IN (VALUES {values})",
-        [v for g in groups for v in g],
+        params,
     )
-    _refresh_groups(cur, groups)
-
-
-def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
-    values = ", ".join(["(?, ?, ?, ?)"] * len(groups))
-    params = [v for g in groups for v in g]
     cur.execute(
         "SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies, c.refund_total,"
         " c.satisfaction, c.handling_seconds, c.month, c.channel, c.category,"
