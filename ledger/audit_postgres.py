@@ -143,19 +143,25 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         )
         heads = {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
         links = extend_chain(last, heads, appended)
+        # Each column travels as one comma-separated text, split by the server: psycopg dumps
+        # a Python list element by element (34 µs a link for these seven arrays, against 10).
+        # COPY would be cheaper still, but the library runs this insert in a pipeline.
         curs.execute(
             SQL(
-                "INSERT INTO {} SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], "
-                "%s::bigint[], %s::bytea[], %s::bytea[], %s::bytea[])"
+                "INSERT INTO {} SELECT p, q, o, v, decode(r, 'hex'), decode(l, 'hex'), "
+                "decode(s, 'hex') FROM unnest(string_to_array(%s, ',')::bigint[], "
+                "string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::uuid[], "
+                "string_to_array(%s, ',')::bigint[], string_to_array(%s, ','), "
+                "string_to_array(%s, ','), string_to_array(%s, ',')) AS t(p, q, o, v, r, l, s)"
             ).format(self.chain_links),
             (
-                [k.position for k in links],
-                [k.prev_position for k in links],
-                [k.originator_id for k in links],
-                [k.version for k in links],
-                [k.record_hash for k in links],
-                [k.link for k in links],
-                [k.stream_link for k in links],
+                ",".join([str(k.position) for k in links]),
+                ",".join([str(k.prev_position) for k in links]),
+                ",".join([str(k.originator_id) for k in links]),
+                ",".join([str(k.version) for k in links]),
+                ",".join([k.record_hash.hex() for k in links]),
+                ",".join([k.link.hex() for k in links]),
+                ",".join([k.stream_link.hex() for k in links]),
             ),
         )
 
