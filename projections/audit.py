@@ -12,8 +12,6 @@ from projections.cases import Rules
 from projections.db import Cursor
 from projections.schema import stamp
 
-TABLES = ("audit_trail", "audit_streams")
-
 AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
                  "recorded_at", "summary_zh", "summary_en", "backdated")  # fmt: skip
 

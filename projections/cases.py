@@ -20,8 +20,6 @@ from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
 from projections.schema import stamp
 
-TABLES = ("case_state", "sla_clocks", "case_folds", "statistics_dirty")
-
 SECOND = timedelta(seconds=1)
 CASE_COLUMNS = (
     "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",

@@ -15,17 +15,12 @@ from typing import Any
 from projections.db import Cursor
 from projections.schema import CLOCKS
 
-TABLES = ("statistics", "statistics_dirty", "case_state", "sla_clocks")
 COLUMNS = (
     "month", "channel", "category", "severity", "received", "closed", "closed_on_time",
     "withdrawn", "escalated", "reopened", *(f"breached_{c}" for c in CLOCKS),
     "median_handling_hours", "remedies", "refunds", "refund_total", "mean_satisfaction",
     "satisfaction_count",
 )  # fmt: skip
-
-_GROUP = (
-    "c.month = ? AND c.channel = ? AND c.category = ? AND COALESCE(c.severity, 'untriaged') = ?"
-)
 
 
 _KEY = "(c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged'))"
