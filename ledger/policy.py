@@ -1,4 +1,4 @@
-"""The complaint plan's clocks as data: limits, units, pauses and extension steps.
+"""The complaint plan's clocks as data: limits, units, schedules, pauses and extension steps.
 
 A policy is a versioned value. It is validated once, when a document is parsed or a stored
 copy is read back, and is then handed to the pure SLA functions unchanged.
@@ -9,13 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ledger.calendar import Format, explain, load_document
 from ledger.errors import ExtensionRefused, PolicyInvalid
+from ledger.schedule import Schedule
+from ledger.schedule_doc import ScheduleDoc, schedule_to_dict
 from ledger.values import ClockName
+from ledger.zones import zone_named
 
 Unit = Literal["hours", "working_days", "days"]
 
@@ -24,24 +35,44 @@ NEVER_PAUSED = frozenset({ClockName.REGULATORY})
 
 @dataclass(frozen=True)
 class ClockRule:
-    """One clock's limit in its unit; ``extension_steps[i]`` caps the (i+1)-th extension in days."""
+    """One clock's limit in its unit; ``extension_steps[i]`` caps the (i+1)-th extension in days.
+
+    ``schedule`` names the business hours an hour clock counts; ``None`` counts every hour.
+    """
 
     clock: ClockName
     limit: int
     unit: Unit
     pausable: bool
     extension_steps: tuple[int, ...]
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A version of the complaint plan: one rule per clock plus report settings."""
+    """A version of the complaint plan: one rule per clock, report settings, named schedules."""
 
     version: str
     timezone: str
     at_risk_share: float
     backdated_after_hours: float
     rules: tuple[ClockRule, ...]
+    schedules: tuple[Schedule, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.schedules]
+        for rule in self.rules:
+            if rule.schedule is None:
+                continue
+            if rule.unit != "hours":
+                raise PolicyInvalid(
+                    f"policy {self.version}: the {rule.clock} clock counts {rule.unit}, "
+                    "so it cannot follow a schedule"
+                )
+            if rule.schedule not in names:
+                raise PolicyInvalid(
+                    f"policy {self.version} has no schedule named {rule.schedule!r}"
+                )
 
     def rule(self, clock: ClockName) -> ClockRule:
         for rule in self.rules:
@@ -49,9 +80,14 @@ class Policy:
                 return rule
         raise PolicyInvalid(f"policy {self.version} has no rule for the {clock} clock")
 
+    def schedule(self, clock: ClockName) -> Schedule | None:
+        """The business hours ``clock`` counts, or ``None`` for a wall clock (every hour)."""
+        name = self.rule(clock).schedule
+        return next((s for s in self.schedules if s.name == name), None)
+
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone_named(self.timezone)
 
 
 DEFAULT_POLICY = Policy(
@@ -79,6 +115,16 @@ class _RuleDoc(BaseModel):
     unit: Unit
     pausable: bool = False
     extension_steps: list[PositiveInt] = []
+    schedule: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _schedule_for_hours_only(self) -> _RuleDoc:
+        if self.schedule is not None and self.unit != "hours":
+            raise ValueError(
+                f"only an hour clock can count business hours; a clock in {self.unit} "
+                "already counts whole days, so remove schedule"
+            )
+        return self
 
 
 class _PolicyDoc(BaseModel):
@@ -88,26 +134,38 @@ class _PolicyDoc(BaseModel):
     timezone: str = "Asia/Shanghai"
     at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
     backdated_after_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Before clocks, so the clocks' validator sees the schedules they may name.
+    schedules: dict[Annotated[str, Field(min_length=1, pattern=r"\S")], ScheduleDoc] = {}
     clocks: dict[ClockName, _RuleDoc]
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}") from e
+        zone_named(value)
         return value
 
     @field_validator("clocks")
     @classmethod
-    def _every_clock_once(cls, value: dict[ClockName, _RuleDoc]) -> dict[ClockName, _RuleDoc]:
+    def _every_clock_once(
+        cls, value: dict[ClockName, _RuleDoc], info: ValidationInfo
+    ) -> dict[ClockName, _RuleDoc]:
         missing = [str(c) for c in ClockName if c not in value]
         if missing:
             raise ValueError(f"every clock needs a rule; missing: {', '.join(missing)}")
         for clock in NEVER_PAUSED:
             if value[clock].pausable:
                 raise ValueError(f"the {clock} clock never pauses; set pausable = false")
+        if "schedules" not in info.data:
+            return value  # the schedules were refused; that problem is reported first
+        defined = info.data["schedules"]
+        for clock in ClockName:
+            name = value[clock].schedule
+            if name is not None and name not in defined:
+                known = ", ".join(defined) if defined else "none"
+                raise ValueError(
+                    f"the {clock} clock names schedule {name!r}, which the policy does not "
+                    f"define (schedules defined: {known})"
+                )
         return value
 
 
@@ -129,9 +187,11 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
                 unit=doc.clocks[clock].unit,
                 pausable=doc.clocks[clock].pausable,
                 extension_steps=tuple(doc.clocks[clock].extension_steps),
+                schedule=doc.clocks[clock].schedule,
             )
             for clock in ClockName
         ),
+        schedules=tuple(schedule.build(name) for name, schedule in doc.schedules.items()),
     )
 
 
@@ -140,22 +200,31 @@ def parse_policy(text: str, fmt: Format) -> Policy:
     return policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
 
 
+def _rule_to_dict(rule: ClockRule) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "limit": rule.limit,
+        "unit": rule.unit,
+        "pausable": rule.pausable,
+        "extension_steps": list(rule.extension_steps),
+    }
+    if rule.schedule is not None:
+        data["schedule"] = rule.schedule
+    return data
+
+
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
-    """JSON-safe plain data that ``policy_from_dict`` turns back into an equal policy."""
+    """JSON-safe plain data that ``policy_from_dict`` turns back into an equal policy.
+
+    A clock without a schedule has no ``schedule`` key, as in copies stored before
+    schedules existed.
+    """
     return {
         "version": policy.version,
         "timezone": policy.timezone,
         "at_risk_share": policy.at_risk_share,
         "backdated_after_hours": policy.backdated_after_hours,
-        "clocks": {
-            str(rule.clock): {
-                "limit": rule.limit,
-                "unit": rule.unit,
-                "pausable": rule.pausable,
-                "extension_steps": list(rule.extension_steps),
-            }
-            for rule in policy.rules
-        },
+        "schedules": {s.name: schedule_to_dict(s) for s in policy.schedules},
+        "clocks": {str(rule.clock): _rule_to_dict(rule) for rule in policy.rules},
     }
 
 
