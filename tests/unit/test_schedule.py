@@ -10,13 +10,16 @@ make-up working days Sunday 20 September and Saturday 10 October.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ledger.calendar import WorkCalendar, YearCalendar, package_year
 from ledger.errors import CalendarUnavailable
+from ledger.policy import parse_policy
 from ledger.schedule import Interval, Schedule
+from ledger.values import ClockName
 from ledger.zones import zone_named
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -287,3 +290,31 @@ def test_a_calendar_on_which_the_schedule_never_opens_is_refused() -> None:
 def test_adding_a_negative_amount_is_refused() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         OFFICE.add_business_time(sh(11, 24, 10), timedelta(seconds=-1), CAL, SH)
+
+
+EXAMPLE = parse_policy(
+    (Path(__file__).parents[2] / "docs" / "policy-business-hours.toml").read_text("utf-8"), "toml"
+)
+
+
+@pytest.mark.parametrize(
+    ("received", "clock", "expected"),
+    [
+        (sh(11, 27, 22), ClockName.INTAKE, sh(11, 30, 10)),
+        (sh(11, 27, 22), ClockName.INVESTIGATION, sh(12, 3, 10, 30)),
+        (sh(11, 27, 22), ClockName.PLAN, sh(12, 8, 12)),
+        (sh(9, 30, 17), ClockName.INTAKE, sh(9, 30, 18)),
+        (sh(9, 30, 17), ClockName.INVESTIGATION, sh(10, 12, 9, 30)),
+        (sh(9, 30, 17), ClockName.PLAN, sh(10, 15, 11)),
+    ],
+)
+def test_the_worked_examples_of_docs_sla_md_hold_under_the_example_policy(
+    received: datetime, clock: ClockName, expected: datetime
+) -> None:
+    schedule = EXAMPLE.schedule(clock)
+    assert schedule is not None
+    limit = timedelta(hours=EXAMPLE.rule(clock).limit)
+
+    result = schedule.add_business_time(received, limit, CAL, EXAMPLE.zone)
+
+    assert result == (expected, False)
