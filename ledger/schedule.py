@@ -181,11 +181,14 @@ class Schedule:
         Counting starts at ``start`` if the schedule is open then, else at the next opening.
         A due instant that falls exactly on a closing time stays there (it does not move on to
         the next opening), so the answer is always inside opening hours or at a closing time.
-        Only the days actually examined count as touched, as for working days.
+        Only the days actually examined count as touched, as for working days. Adding nothing
+        returns ``start`` itself, so adding ``a`` and then ``b`` always equals adding ``a + b``.
         """
         if amount < timedelta(0):
             raise ValueError(f"business time to add must not be negative, not {amount}")
         start = start.astimezone(UTC)
+        if not amount:
+            return start, False
         remaining = amount
         estimated = False
         for _, spans, guessed in self._days_from(local_day(start, tz), calendar, tz):

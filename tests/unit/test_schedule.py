@@ -318,3 +318,19 @@ def test_the_worked_examples_of_docs_sla_md_hold_under_the_example_policy(
     result = schedule.add_business_time(received, limit, CAL, EXAMPLE.zone)
 
     assert result == (expected, False)
+
+
+@pytest.mark.parametrize(
+    "start", [sh(11, 24, 18), sh(11, 24, 12), sh(11, 28, 10), sh(11, 24, 10, 15)]
+)
+def test_adding_in_two_steps_equals_adding_at_once_even_from_a_closing_time(
+    start: datetime,
+) -> None:
+    a, b = timedelta(hours=7.5), timedelta(hours=2)
+    first, _ = OFFICE.add_business_time(start, a, CAL, SH)
+
+    in_steps = OFFICE.add_business_time(first, b, CAL, SH)
+    unchanged = OFFICE.add_business_time(first, timedelta(0), CAL, SH)
+
+    assert in_steps == OFFICE.add_business_time(start, a + b, CAL, SH)
+    assert unchanged == (first, False)
