@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ledger.calendar import Format, explain, load_document
 from ledger.errors import ExtensionRefused, PolicyInvalid
+from ledger.text import control_problem
 from ledger.values import ClockName
 
 Unit = Literal["hours", "working_days", "days"]
@@ -137,7 +138,12 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
 
 def parse_policy(text: str, fmt: Format) -> Policy:
     """A policy document in TOML or YAML; any problem raises ``PolicyInvalid`` on one line."""
-    return policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
+    policy = policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
+    # Checked here, not in policy_from_dict: a version stored before the check must still load.
+    problem = control_problem(policy.version)
+    if problem:
+        raise PolicyInvalid(f"policy invalid: version: {problem}")
+    return policy
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
