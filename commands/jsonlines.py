@@ -18,8 +18,8 @@ BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors write at the sta
 def read_commands(lines: Iterable[bytes]) -> Iterator[tuple[int, Envelope | Exception]]:
     """Each non-blank line as ``(line number, command)``, or the error that replaced it."""
     for number, raw in enumerate(lines, start=1):
-        if number == 1:
-            raw = raw.removeprefix(BOM)
+        # A file joined from files that each began with a mark has one at the start of a line.
+        raw = raw.removeprefix(BOM).removesuffix(b"\n").removesuffix(b"\r")
         try:
             line = _text(raw)
             if not line.strip():
