@@ -1,5 +1,5 @@
-"""``apply`` shows the lines done so far on a terminal, as ``import`` does, and nothing when
-its standard error is piped."""
+"""``apply`` and ``import`` show the work done so far on a terminal, and nothing when their
+standard error is piped."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.helpers import jsonl, receive_cmd, run
 
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 
 
@@ -23,12 +24,12 @@ def commands_file(tmp_path: Path, count: int, bad: int | None = None) -> Path:
     return path
 
 
-def apply_on_a_terminal(url: str, *args: str) -> tuple[int, str, str]:
+def on_a_terminal(url: str, *args: str) -> tuple[int, str, str]:
     """Run the installed script with standard error on a pseudo-terminal; returns the exit
     code, standard output and what the terminal received."""
     controller, terminal = pty.openpty()
     with subprocess.Popen(
-        [SCRIPT, "apply", *args, "--db", url],
+        [SCRIPT, *args, "--db", url],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=terminal,
@@ -53,7 +54,7 @@ def apply_on_a_terminal(url: str, *args: str) -> tuple[int, str, str]:
 def test_apply_counts_lines_on_a_terminal(ledger_url: str, tmp_path: Path) -> None:
     path = commands_file(tmp_path, 450, bad=300)
 
-    code, stdout, terminal = apply_on_a_terminal(ledger_url, str(path), "--bulk")
+    code, stdout, terminal = on_a_terminal(ledger_url, "apply", str(path), "--bulk")
 
     assert code == 1
     assert stdout == "applied 449, already applied 0, failed 1\n"
@@ -73,3 +74,13 @@ def test_apply_prints_no_progress_when_piped(ledger_url: str, tmp_path: Path) ->
         "at character 2)\n"
     )
     assert result.stdout == "applied 449, already applied 0, failed 1\n"
+
+
+def test_import_counts_rows_on_a_terminal(ledger_url: str) -> None:
+    code, stdout, terminal = on_a_terminal(
+        ledger_url, "import", "cfpb", str(FIXTURES / "cfpb_new.csv")
+    )
+
+    assert code == 0
+    assert "cfpb_new.csv" in stdout
+    assert terminal == "\rcfpb_new.csv: 7 rows\n"
