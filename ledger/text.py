@@ -16,8 +16,10 @@ import re
 NUL_SHOWN_AS = "\ufffd"
 
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
-_ONE_LINE = re.compile(f"[\t\n\r{_CONTROLS}]")
-_LINES = re.compile(f"[{_CONTROLS}]")
+# ``search`` of these finds the first character a one-line text, or a text of several lines,
+# may not hold (None when there is none: the quick test before a message is worked out).
+ONE_LINE_FORBIDS = re.compile(f"[\t\n\r{_CONTROLS}]")
+LINES_FORBID = re.compile(f"[{_CONTROLS}]")
 
 
 def control_problem(text: str, lines: bool = False) -> str | None:
@@ -25,7 +27,7 @@ def control_problem(text: str, lines: bool = False) -> str | None:
 
     ``lines`` allows tab, line feed and carriage return (free text of several lines).
     """
-    found = (_LINES if lines else _ONE_LINE).search(text)
+    found = (LINES_FORBID if lines else ONE_LINE_FORBIDS).search(text)
     if found is None:
         return None
     char = found.group()
