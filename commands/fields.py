@@ -70,6 +70,8 @@ def _time_text(value: Any) -> Any:
 
 
 def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true or false"
     if isinstance(value, int | float):
@@ -81,7 +83,7 @@ def _kind(value: Any) -> str:
 
 def _within_bounds(value: datetime) -> datetime:
     if FIRST_YEAR < value.year < LAST_YEAR:
-        return value  # whatever its offset: comparing with the bounds costs microseconds
+        return value  # the year settles it, whatever the offset, without converting times
     if value < EARLIEST:
         raise ValueError(
             f"{value.isoformat()} is before {FIRST_YEAR}-01-01 (Shanghai time), "
