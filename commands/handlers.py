@@ -223,7 +223,8 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
 
 def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
     """The first free ``TS-YYYYMMDD-NNNN`` of the local day of receipt."""
-    day = received_at.astimezone(REFERENCE_TIMEZONE).strftime("%Y%m%d")
+    # isoformat, not strftime: strftime writes the year 1 as "1", not "0001".
+    day = received_at.astimezone(REFERENCE_TIMEZONE).date().isoformat().replace("-", "")
 
     def taken(n: int) -> bool:
         return ledger.has_complaint(f"TS-{day}-{n:04d}")

@@ -2,27 +2,42 @@
 
 These models are the integration contract: the JSON Lines accepted by
 ``complaint-ledger apply`` validate against them field for field (see
-docs/commands.md). Every string is stripped; empty strings are refused.
+docs/commands.md). Every string is stripped; empty strings are refused; the kinds of
+value and what each allows (control characters, time bounds) are in ``commands.fields``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
-    StringConstraints,
     TypeAdapter,
     model_validator,
 )
 
+from commands.fields import MAX_CONTENT as MAX_CONTENT  # the importers cut text to these
+from commands.fields import MAX_TEXT as MAX_TEXT
+from commands.fields import (
+    Address,
+    CommandId,
+    Content,
+    Document,
+    IdNumber,
+    Moment,
+    Money,
+    Name,
+    Phone,
+    Ref,
+    Tag,
+    Text,
+    Year,
+)
 from ledger.values import (
     Channel,
     ClockName,
@@ -32,27 +47,6 @@ from ledger.values import (
     Severity,
     Substantiated,
 )
-
-MAX_CONTENT = 10_000
-MAX_TEXT = 4_000
-
-Ref = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    ),
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
-Content = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT)
-]
-Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{2,30}$")
-]
-IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z]{4,32}$")]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
 
 
 class _Frozen(BaseModel):
@@ -68,7 +62,7 @@ class ComplainantIn(_Frozen):
     name: Name | None = None
     phone: Phone | None = None
     id_number: IdNumber | None = None
-    address: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    address: Address | None = None
 
 
 class RemedyIn(_Frozen):
@@ -88,9 +82,9 @@ class Envelope(_Frozen):
 
     action: ClassVar[str]
 
-    command_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    command_id: CommandId
     actor: ActorIn
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
 
     def fingerprint(self) -> str:
         """Recognises a resubmission: same content, same fingerprint."""
@@ -118,7 +112,7 @@ class ReceiveComplaint(Command):
     command: Literal["receive"] = "receive"
     ref: Ref | None = None  # type: ignore[assignment]
     channel: Channel
-    received_at: AwareDatetime
+    received_at: Moment
     complainant: ComplainantIn = ComplainantIn()
     account_ref: Name | None = None
     collector: Name | None = None
@@ -256,9 +250,9 @@ class PublishPolicy(Envelope):
 
     action = "publish_policy"
     command: Literal["publish_policy"] = "publish_policy"
-    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    text: Document
     format: Literal["toml", "yaml"]
-    effective_from: AwareDatetime | None = None
+    effective_from: Moment | None = None
 
     @property
     def target(self) -> str:
@@ -270,8 +264,8 @@ class PublishCalendar(Envelope):
 
     action = "publish_calendar"
     command: Literal["publish_calendar"] = "publish_calendar"
-    year: Annotated[StrictInt, Field(ge=2000, le=2100)]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
+    year: Year
+    text: Document | None = None
     format: Literal["toml", "yaml"] = "toml"
 
     @property

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ledger.errors import CalendarUnavailable, LedgerError
+from ledger.text import control_problem
 
 
 @functools.cache
@@ -33,6 +34,10 @@ def package_source() -> str:
 
 
 Format = Literal["toml", "yaml"]
+
+# The years the ledger keeps calendars for; times it records lie within them too.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ def load_document(text: str, fmt: Format, what: str, error: type[LedgerError]) -
         data: object = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
         raise error(f"{what} is not valid {fmt.upper()}: {_syntax_problem(e)}") from e
+    except RecursionError:
+        raise error(f"{what} is not valid {fmt.upper()}: it is nested too deeply") from None
     if data is None:
         raise error(f"{what} is empty")
     if not isinstance(data, dict):
@@ -170,6 +177,9 @@ def parse_calendar_file(year: int, text: str, fmt: Format) -> YearCalendar:
         raise CalendarUnavailable(f"{what}: {explain(e)}") from e
     if doc.year is not None and doc.year != year:
         raise CalendarUnavailable(f"{what}: year: the file says {doc.year}")
+    problem = None if doc.source is None else control_problem(doc.source)
+    if problem:
+        raise CalendarUnavailable(f"{what}: source: {problem}")
     for field, dates in (("days_off", doc.days_off), ("working_days", doc.working_days)):
         outside = [d for d in dates if d.year != year]
         if outside:

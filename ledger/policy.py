@@ -25,6 +25,7 @@ from ledger.calendar import Format, explain, load_document
 from ledger.errors import ExtensionRefused, PolicyInvalid
 from ledger.schedule import Schedule
 from ledger.schedule_doc import ScheduleDoc, schedule_to_dict
+from ledger.text import control_problem
 from ledger.values import ClockName
 from ledger.zones import zone_named
 
@@ -197,7 +198,12 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
 
 def parse_policy(text: str, fmt: Format) -> Policy:
     """A policy document in TOML or YAML; any problem raises ``PolicyInvalid`` on one line."""
-    return policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
+    policy = policy_from_dict(load_document(text, fmt, "policy", PolicyInvalid))
+    # Checked here, not in policy_from_dict: a version stored before the check must still load.
+    problem = control_problem(policy.version)
+    if problem:
+        raise PolicyInvalid(f"policy invalid: version: {problem}")
+    return policy
 
 
 def _rule_to_dict(rule: ClockRule) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def _received(s: State, e: Any, at: str) -> None:
         category=e.category,
         collector=e.collector,
         received_at=received.isoformat(),
-        month=received.astimezone(MONTH_ZONE).strftime("%Y-%m"),
+        month=received.astimezone(MONTH_ZONE).date().isoformat()[:7],  # YYYY-MM for any year
         policy_version=e.policy_version,
     )
 

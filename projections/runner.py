@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import LedgerError
 from ledger.store import Ledger
 from projections.db import Cursor, ReadStore
+from projections.decoding import decode, without_nul
 from projections.schema import DDL, INDEXES
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def current_rules(ledger: Ledger) -> Rules:
     rules = Rules()
     policies = load_policy_book(ledger)
     for version, document in (policies.documents if policies else {}).items():
-        rules.policies[version] = policy_from_dict(document)
+        # Named as the log's events name it when they reach the read models (see decoding).
+        rules.policies[without_nul(version)] = policy_from_dict(without_nul(document))
     calendars = load_calendar_book(ledger)
     years = calendars.years if calendars else {}
     rules.calendar = WorkCalendar({y: calendar_from_dict(d) for y, d in years.items()})
@@ -191,7 +193,7 @@ class Runner:
                 return applied
             if rules is None:
                 rules = current_rules(self.ledger)
-            batch = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
+            batch = [(n.id, decode(self.ledger.mapper, n)) for n in notifications]
             end = notifications[-1].id
             with self.store.transaction(self._names(work, rebuild)) as cur:
                 for unit, key in work:

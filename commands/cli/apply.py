@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import IO, Any
 
 import click
@@ -12,14 +10,15 @@ from pydantic import ValidationError
 from commands.bulk import apply_in_batches
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, to_json
+from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
 from commands.handlers import Outcome
-from commands.models import Envelope, parse_command
+from commands.jsonlines import read_commands
 from ledger.store import open_ledger
 
 
 @cli.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option(
     "--bulk",
     is_flag=True,
@@ -30,12 +29,13 @@ from ledger.store import open_ledger
 )
 @db_option
 @format_option("table", "json")
-def apply(file: IO[str], bulk: bool, batch_size: int, db: str, fmt: str) -> None:
+def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> None:
     """Apply JSON Lines of commands, each line atomic.
 
     A bad line is reported with its number and the rest go on; the exit code is 1 if any line
     failed. FILE may be - for standard input. With --bulk, lines are decided in memory and saved
     a batch at a time; a batch that meets a concurrent writer is applied again line by line.
+    On a terminal, the number of lines done so far is shown on standard error.
 
     \b
     Example:
@@ -44,18 +44,22 @@ def apply(file: IO[str], bulk: bool, batch_size: int, db: str, fmt: str) -> None
     counts = {"applied": 0, "duplicates": 0}
     errors: list[dict[str, Any]] = []
 
+    progress = Progress(getattr(file, "name", "-"), "lines")
+
     def count(_: int, outcome: Outcome) -> None:
         counts["duplicates" if outcome.duplicate else "applied"] += 1
+        progress.advance()
 
-    with open_ledger(db) as ledger:
+    with open_ledger(db) as ledger, progress:
         failures = apply_in_batches(
-            ledger, _commands(file), batch_size=batch_size if bulk else 1, on_outcome=count
+            ledger, read_commands(file), batch_size=batch_size if bulk else 1, on_outcome=count
         )
         for failure in failures:
             e = failure.error
             message = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
             errors.append({"line": failure.position, "error": message})
-            click.echo(f"Error: line {failure.position}: {message}", err=True)
+            progress.echo(f"Error: line {failure.position}: {message}")
+            progress.advance()
     errors.sort(key=lambda e: int(e["line"]))
     summary = {**counts, "failed": len(errors), "errors": errors}
     if fmt == "json":
@@ -67,23 +71,3 @@ def apply(file: IO[str], bulk: bool, batch_size: int, db: str, fmt: str) -> None
         )
     if errors:
         raise SystemExit(1)
-
-
-def _commands(file: IO[str]) -> Iterator[tuple[int, Envelope | Exception]]:
-    for number, line in enumerate(file, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, parse_command(_load(line))
-        except ValueError as e:
-            yield number, e
-
-
-def _load(line: str) -> Any:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not valid JSON ({e.msg} at character {e.pos})") from None
-    if not isinstance(data, dict):
-        raise ValueError("a line must be a JSON object with a 'command' field")
-    return data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -11,6 +10,7 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
+from commands.cli.progress import Progress
 from commands.importers.cfpb import COLUMNS, FilteredOut, read_rows
 from commands.importers.records import Rejection, Row, find_header
 from commands.importers.runner import import_rows
@@ -18,7 +18,6 @@ from ledger.errors import ImportFileInvalid
 from ledger.store import open_ledger
 
 COUNTS = ("imported", "skipped", "filtered", "rejected", "events")
-PROGRESS_EVERY = 200
 
 
 @cli.group("import")
@@ -74,9 +73,10 @@ def cfpb(
             tally: dict[str, Any] = {"file": str(path), **dict.fromkeys(COUNTS, 0)}
             tallies.append(tally)
             refused: list[dict[str, Any]] = []
-            with _open(path) as file:
+            with _open(path) as file, Progress(str(path), "rows") as progress:
                 rows = _unfiltered(read_rows(file, str(path), products), tally)
-                for result in _with_progress(import_rows(ledger, rows, batch_size), path):
+                for result in import_rows(ledger, rows, batch_size):
+                    progress.advance()
                     tally[result.status] += 1
                     tally["events"] += result.events
                     if result.status == "rejected":
@@ -107,20 +107,6 @@ def _unfiltered(
             tally["filtered"] += 1
         else:
             yield item
-
-
-def _with_progress(results: Iterable[Any], path: Path) -> Iterator[Any]:
-    """Rows done so far on a terminal; nothing when standard error is piped."""
-    if not sys.stderr.isatty():
-        yield from results
-        return
-    done = 0
-    for result in results:
-        done += 1
-        if done % PROGRESS_EVERY == 0:
-            click.echo(f"\r{path.name}: {done} rows", err=True, nl=False)
-        yield result
-    click.echo(f"\r{path.name}: {done} rows", err=True)
 
 
 def _report(tallies: list[dict[str, Any]], rejected: list[dict[str, Any]], fmt: str) -> None:

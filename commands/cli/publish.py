@@ -39,7 +39,8 @@ def _document(path: str) -> tuple[str, str]:
             f"{path}: a policy or calendar file must end in .toml, .yaml or .yml"
         )
     try:
-        return Path(path).read_text(encoding="utf-8"), formats[suffix]
+        # utf-8-sig: a byte order mark at the start (some Windows editors write one) is dropped.
+        return Path(path).read_text(encoding="utf-8-sig"), formats[suffix]
     except (OSError, UnicodeDecodeError) as e:
         raise click.ClickException(f"cannot read {path}: {e}") from None
 

@@ -305,3 +305,15 @@ def test_a_stored_calendar_round_trips_through_json() -> None:
 def test_a_malformed_stored_calendar_is_refused() -> None:
     with pytest.raises(CalendarUnavailable, match="malformed"):
         calendar_from_dict({"year": 2026, "days_off": ["soon"], "working_days": [], "source": "x"})
+
+
+def test_a_calendar_file_whose_source_holds_a_control_character_is_refused() -> None:
+    text = 'base = "none"\nsource = "HR \\u001b[31m"\n'
+
+    with pytest.raises(CalendarUnavailable) as refused:
+        parse_calendar_file(2026, text, "toml")
+
+    assert str(refused.value) == (
+        "calendar file for 2026: source: holds the control character U+001B (ESC) at "
+        "character 4, which is not allowed"
+    )

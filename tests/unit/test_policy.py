@@ -244,3 +244,31 @@ def test_an_extension_beyond_the_policy_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(ExtensionRefused, match=message):
         check_extension(DEFAULT_POLICY, clock, days, previous, approver)
+
+
+@pytest.mark.parametrize("fmt", ["toml", "yaml"])
+def test_a_deeply_nested_document_is_refused_on_one_line(fmt: str) -> None:
+    document = ("version = " if fmt == "toml" else "version: ") + "[" * 100_000
+
+    with pytest.raises(PolicyInvalid) as refused:
+        parse_policy(document, fmt)  # type: ignore[arg-type]
+
+    assert str(refused.value) == f"policy is not valid {fmt.upper()}: it is nested too deeply"
+
+
+def test_a_policy_version_with_a_control_character_is_refused() -> None:
+    document = 'version = "v\\u0000"\n' + CLOCKS_TOML
+
+    with pytest.raises(PolicyInvalid) as refused:
+        parse_policy(document, "toml")
+
+    assert str(refused.value) == (
+        "policy invalid: version: holds the control character U+0000 (NUL) at character 2, "
+        "which is not allowed"
+    )
+
+
+def test_a_stored_policy_whose_version_holds_a_control_character_still_loads() -> None:
+    stored = {**policy_to_dict(DEFAULT_POLICY), "version": "v\x00"}
+
+    assert policy_from_dict(stored).version == "v\x00"

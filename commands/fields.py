@@ -1,0 +1,139 @@
+"""The kinds of value a command's fields hold, and the checks every one of them passes.
+
+Each kind is checked here once, so the command line, JSON Lines (with or without
+``--bulk``) and the importers all refuse the same things with the same message. What each
+field allows is listed in docs/commands.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
+
+from ledger.calendar import FIRST_YEAR, LAST_YEAR
+from ledger.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
+
+MAX_CONTENT = 10_000
+MAX_TEXT = 4_000
+
+# Times are accepted within the years the working-day calendar covers, counted in the
+# time zone of case references (TS-YYYYMMDD-NNNN), so every reference has a four-digit year.
+BOUNDS_ZONE = ZoneInfo("Asia/Shanghai")
+# In UTC: comparing with a ZoneInfo time costs a look-up of its offset every time.
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=BOUNDS_ZONE).astimezone(UTC)
+LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=BOUNDS_ZONE).astimezone(UTC)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _one_line(value: str) -> str:
+    if ONE_LINE_FORBIDS.search(value):
+        raise ValueError(control_problem(value))
+    return value
+
+
+def _lines(value: str) -> str:
+    if LINES_FORBID.search(value):
+        raise ValueError(control_problem(value, lines=True))
+    return value
+
+
+def _time_text(value: Any) -> Any:
+    """Only an ISO 8601 string (or a datetime built in code) is a time: pydantic would read
+    a number, or a string of digits, as seconds since 1970 without a word."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            "must be an ISO 8601 time in a string, e.g. 2026-09-24T16:00:00+08:00, "
+            f"not {_kind(value)}"
+        )
+    value = value.strip()
+    if value[4:5] == "-":  # YYYY-…: a date, the common case, decided without a regex
+        return value
+    if _NUMBER.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is a number; give an ISO 8601 time, e.g. 2026-09-24T16:00:00+08:00"
+        )
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"
+    return type(value).__name__
+
+
+def _within_bounds(value: datetime) -> datetime:
+    if FIRST_YEAR < value.year < LAST_YEAR:
+        return value  # the year settles it, whatever the offset, without converting times
+    if value < EARLIEST:
+        raise ValueError(
+            f"{value.isoformat()} is before {FIRST_YEAR}-01-01 (Shanghai time), "
+            "the earliest time the ledger records"
+        )
+    if value >= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is after {LAST_YEAR}-12-31 (Shanghai time), "
+            "the latest time the ledger records"
+        )
+    return value
+
+
+Ref = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+]
+CommandId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_one_line)
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_one_line),
+]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_lines),
+]
+Content = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT),
+    AfterValidator(_lines),
+]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_one_line)]
+Document = Annotated[
+    str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(_lines)
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{2,30}$")
+]
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z]{4,32}$")]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(_one_line),
+]
+Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_within_bounds)]
+Year = Annotated[StrictInt, Field(ge=FIRST_YEAR, le=LAST_YEAR)]

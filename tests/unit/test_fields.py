@@ -1,0 +1,195 @@
+"""The shared field kinds of the command models: control characters, times, references."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from commands.errors import describe_validation_error
+from commands.models import COMMAND_NAMES, parse_command
+from tests.helpers import actor, life_cmds, receive_cmd
+
+
+def refusal(data: dict[str, Any]) -> str:
+    with pytest.raises(ValidationError) as caught:
+        parse_command(data)
+    return describe_validation_error(caught.value)
+
+
+def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
+    """A valid command of every kind that names a complaint."""
+    steps = {c["command"]: c for c in life_cmds("TS-1")}
+    lead = actor("leadership", "chen")
+    more = [
+        {"command": "escalate", "reason": "x"},
+        {"command": "contact", "channel": "phone", "reached": True, "summary": "x"},
+        {"command": "record_callback", "satisfaction": 4},
+        {"command": "reopen", "reason": "x"},
+        {"command": "withdraw", "reason": "x"},
+        {"command": "extend", "clock": "regulatory", "days": 15, "reason": "x",
+         "approved_by": "chen", "actor": lead},
+        {"command": "pause", "reason": "x"},
+        {"command": "resume", "reason": "x"},
+        {"command": "add_note", "text": "x"},
+        {"command": "erase", "reason": "x", "actor": lead},
+    ]  # fmt: skip
+    for step in more:
+        steps[step["command"]] = {
+            "command_id": f"c-{step['command']}", "ref": "TS-1",
+            "actor": actor("customer_service"), **step,
+        }  # fmt: skip
+    return steps
+
+
+COMMANDS = a_command_of_each_kind()
+
+
+def test_every_command_that_names_a_complaint_is_covered() -> None:
+    assert set(COMMANDS) == set(COMMAND_NAMES) - {"publish_policy", "publish_calendar"}
+
+
+@pytest.mark.parametrize("ref", ["", " ", "\t"], ids=["empty", "space", "tab"])
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_an_empty_or_blank_reference_is_refused_on_every_command(name: str, ref: str) -> None:
+    assert refusal({**COMMANDS[name], "ref": ref}) == (
+        "ref: String should have at least 1 character"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("category", "a\x00b", "category"),
+        ("collector", "a\x01b", "collector"),
+        ("account_ref", "a\x1fb", "account_ref"),
+        ("referral_number", "a\x7fb", "referral_number"),
+        ("tags", ["ok", "a\x85b"], "tags.1"),
+        ("complainant", {"name": "a\x9fb"}, "complainant.name"),
+        ("complainant", {"address": "a\x1bb"}, "complainant.address"),
+        ("actor", {"id": "a\x00b", "role": "customer_service"}, "actor.id"),
+        ("command_id", "a\x00b", "command_id"),
+        ("content", "a\x00b", "content"),
+        ("content", "a\x1b[2Jb", "content"),
+    ],
+)
+def test_control_characters_are_refused_naming_the_field(
+    field: str, value: Any, where: str
+) -> None:
+    message = refusal(receive_cmd("TS-1", **{field: value}))
+
+    assert message.startswith(f"{where}: holds the control character U+")
+    assert message.endswith(" at character 2, which is not allowed")
+
+
+@pytest.mark.parametrize("field", ["category", "collector", "account_ref", "command_id"])
+@pytest.mark.parametrize("char", ["\n", "\t", "\r"], ids=["LF", "TAB", "CR"])
+def test_one_line_fields_refuse_line_breaks_and_tabs(field: str, char: str) -> None:
+    message = refusal(receive_cmd("TS-1", **{field: f"a{char}b"}))
+
+    assert message == (
+        f"{field}: holds a line break or tab (U+{ord(char):04X}) at character 2; only free "
+        "text (content, reasons, notes, findings) may span lines"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [("receive", "content"), ("triage", "assessment"), ("record_findings", "findings"),
+     ("close", "root_cause"), ("add_note", "text"), ("escalate", "reason")],
+)  # fmt: skip
+def test_free_text_keeps_line_breaks_and_tabs(name: str, field: str) -> None:
+    data = COMMANDS.get(name) or receive_cmd("TS-1")
+
+    command = parse_command({**data, field: "第一行\r\n\t第二行\n第三行"})
+
+    assert getattr(command, field) == "第一行\r\n\t第二行\n第三行"
+
+
+def test_documents_keep_their_lines() -> None:
+    text = "version = 'x'\r\n\t[clocks]\n"
+
+    command = parse_command(
+        {"command": "publish_policy", "command_id": "p", "actor": actor("leadership"),
+         "text": text, "format": "toml"}
+    )  # fmt: skip
+
+    assert command.text == text.strip()
+
+
+def test_a_document_with_an_escape_character_is_refused() -> None:
+    message = refusal({"command": "publish_calendar", "command_id": "c",
+                       "actor": actor("leadership"), "year": 2026, "text": "a\x1bb"})  # fmt: skip
+
+    assert (
+        message
+        == "text: holds the control character U+001B (ESC) at character 2, which is not allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1764400000, 1764400000.5, True, "1764400000", " 1764400000 ", "-5", "1.5e9", [2026], {}],
+    ids=["int", "float", "bool", "digits", "spaced digits", "negative", "exponent", "list", "dict"],
+)
+@pytest.mark.parametrize("field", ["received_at", "occurred_at"])
+def test_a_time_must_be_an_iso_8601_string_not_a_number(field: str, value: Any) -> None:
+    message = refusal(receive_cmd("TS-1", **{field: value}))
+
+    assert message.startswith(f"{field}: ")
+    assert "ISO 8601 time" in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00+00:00", "1900-01-01T00:00:00+08:00", "1999-12-31T23:59:59+08:00",
+     "1999-12-31T15:59:59Z"],
+)  # fmt: skip
+def test_times_before_2000_in_shanghai_are_refused(value: str) -> None:
+    message = refusal(receive_cmd("TS-1", received_at=value, occurred_at=None))
+
+    assert message == (
+        f"received_at: {datetime.fromisoformat(value).isoformat()} is before 2000-01-01 "
+        "(Shanghai time), the earliest time the ledger records"
+    )
+
+
+def test_the_first_moment_of_2000_in_shanghai_is_accepted() -> None:
+    command = parse_command(
+        receive_cmd("TS-1", received_at="1999-12-31T16:00:00Z", occurred_at=None)
+    )
+
+    assert command.received_at == datetime(1999, 12, 31, 16, tzinfo=UTC)
+
+
+def test_a_policy_cannot_take_effect_after_2100() -> None:
+    message = refusal({"command": "publish_policy", "command_id": "p",
+                       "actor": actor("leadership"), "text": "x", "format": "toml",
+                       "effective_from": "2101-01-01T00:00:00+08:00"})  # fmt: skip
+
+    assert message == (
+        "effective_from: 2101-01-01T00:00:00+08:00 is after 2100-12-31 (Shanghai time), "
+        "the latest time the ledger records"
+    )
+
+
+def test_an_iso_time_with_surrounding_spaces_is_read() -> None:
+    command = parse_command(receive_cmd("TS-1", received_at=" 2026-09-24T16:00:00+08:00 "))
+
+    assert command.received_at == datetime(2026, 9, 24, 8, tzinfo=UTC)
+
+
+def test_the_checks_change_no_value_so_resubmissions_keep_their_fingerprint() -> None:
+    command = parse_command(
+        {"command": "add_note", "command_id": "n1", "ref": "TS-1",
+         "actor": actor("customer_service"), "occurred_at": "2026-09-24T16:00:00+08:00",
+         "text": " 第一行\n第二行 "}
+    )  # fmt: skip
+
+    assert command.model_dump_json() == (
+        '{"command_id":"n1","actor":{"id":"li","role":"customer_service"},'
+        '"occurred_at":"2026-09-24T16:00:00+08:00","ref":"TS-1","command":"add_note",'
+        '"text":"第一行\\n第二行"}'
+    )
