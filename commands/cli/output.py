@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import click
 import orjson
-from wcwidth import wcswidth
 
 DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
@@ -96,8 +95,20 @@ def local_times(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A plain table, columns as wide as their widest cell on a terminal (CJK characters
     take two columns, as ``wcwidth`` measures them)."""
+    # Imported here, not at the top: loading wcwidth's tables is a noticeable share of a
+    # command's start-up, and most commands (every write, every JSON answer) draw no table.
+    from wcwidth import wcswidth
+
+    def _width(text: str) -> int:
+        width = wcswidth(text)
+        return len(text) if width < 0 else width  # negative: a character it cannot measure
+
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def _pad(text: str, width: int) -> str:
+        return text + " " * (width - _width(text))
+
     lines = ["  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -110,15 +121,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return printable(str(value))
-
-
-def _width(text: str) -> int:
-    width = wcswidth(text)
-    return len(text) if width < 0 else width  # negative: a character it cannot measure
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
