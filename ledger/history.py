@@ -1,5 +1,10 @@
 """A complaint's history replayed from the event store: each event, what it set, the state
-after it, and the state as it stood at a moment (by recorded time) or at a version."""
+after it, and the state at a moment or at a version.
+
+Two moments can be asked about (DESIGN.md, principle 9): ``as_of`` keeps what had happened by
+then (each event's ``occurred_at``), ``known_at`` what the ledger had recorded by then (its
+recording time). Both together: what the ledger knew at ``known_at`` about what had happened by
+``as_of``."""
 
 from __future__ import annotations
 
@@ -55,16 +60,46 @@ def plain(value: Any, person: dict[str, str | None]) -> Any:
     return value
 
 
-def history(
-    ledger: Ledger, ref: str, as_of: datetime | None = None, version: int | None = None
-) -> dict[str, Any]:
-    """The events of complaint ``ref`` up to ``as_of`` (recorded time) or ``version``, each
-    with the fields it set and the state after it, and the state at that point."""
-    events: list[AggregateEvent] = ledger.complaint_events(ref)
-    if as_of is not None:
-        events = [e for e in events if e.timestamp <= as_of]
+def occurred(event: AggregateEvent) -> datetime:
+    """When ``event`` happened: its ``occurred_at``; for an event that carries none (none of a
+    complaint's do today), when it was recorded."""
+    moment = getattr(event, "occurred_at", None)
+    return moment if isinstance(moment, datetime) else event.timestamp
+
+
+def events_at(
+    events: list[AggregateEvent],
+    ref: str,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> list[AggregateEvent]:
+    """The ``events`` recorded by ``known_at`` that had happened by ``as_of``, in the order
+    they were recorded; refused when none is left. The receipt is kept whenever a later event
+    is: nothing happens to a complaint before it arrives, though its intake may be recorded
+    (the receipt's ``occurred_at``) after the first action on it."""
+    if known_at is not None:
+        events = [e for e in events if e.timestamp <= known_at]
         if not events:
-            raise ComplaintNotFound(f"{ref} had not been received by {as_of.isoformat()}")
+            raise ComplaintNotFound(f"{ref} had not been recorded by {known_at.isoformat()}")
+    if as_of is not None:
+        kept = [e for e in events if occurred(e) <= as_of]
+        if not kept:
+            raise ComplaintNotFound(f"nothing had happened to {ref} by {as_of.isoformat()}")
+        events = kept if kept[0] is events[0] else [events[0], *kept]
+    return events
+
+
+def history(
+    ledger: Ledger,
+    ref: str,
+    as_of: datetime | None = None,
+    version: int | None = None,
+    known_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The events of complaint ``ref`` that had happened by ``as_of`` and been recorded by
+    ``known_at`` (see ``events_at``), or up to ``version``; each with the fields it set and
+    the state after it, and the state at that point."""
+    events = events_at(ledger.complaint_events(ref), ref, as_of, known_at)
     if version is not None:
         if not 1 <= version <= events[-1].originator_version:
             raise ComplaintNotFound(
@@ -77,6 +112,11 @@ def history(
     rows = []
     aggregate: Any = None
     for event in events:
+        if aggregate is not None:
+            # An event recorded later may have happened earlier (``occurred_at`` in the past):
+            # as of a moment between the two, the later-recorded one is replayed and the other
+            # is not, so the versions kept can have gaps, which the library's check refuses.
+            aggregate.version = event.originator_version - 1
         aggregate = event.mutate(aggregate)
         state = case_view(aggregate, revealed) if isinstance(aggregate, Complaint) else None
         rows.append(
@@ -91,6 +131,7 @@ def history(
     return {
         "ref": ref,
         "as_of": None if as_of is None else as_of.isoformat(),
+        "known_at": None if known_at is None else known_at.isoformat(),
         "version": rows[-1]["version"],
         "events": rows,
         "state": rows[-1]["state_after"],

@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import click
 from eventsourcing.persistence import PersistenceError
 
+from commands.cli.output import printable
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -51,13 +52,27 @@ class LedgerGroup(click.Group):
             importlib.import_module(f"commands.cli.{SUBCOMMANDS[cmd_name]}")
         return super().get_command(ctx, cmd_name)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:
+            raise _error_first(e) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise _error_first(e) from None
         except LedgerError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(printable(str(e))) from None
         except PersistenceError as e:
-            raise click.ClickException(f"database error: {e}") from None
+            raise click.ClickException(printable(f"database error: {e}")) from None
         except Exception as e:
             invalid = _validation_error(e)
             if invalid is None:
@@ -65,6 +80,25 @@ class LedgerGroup(click.Group):
             from commands.errors import describe_validation_error
 
             raise click.ClickException(describe_validation_error(invalid)) from None
+
+
+class UsageProblem(click.UsageError):
+    """A usage error said as the README promises: one ``Error: …`` line first, then the
+    usage and how to ask for help (click puts the usage first and the error last)."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {printable(self.format_message())}", file=file, err=True)
+        if self.ctx is not None:
+            click.echo(self.ctx.get_usage(), file=file, err=True)
+            click.echo(f"Try '{self.ctx.command_path} --help' for help.", file=file, err=True)
+
+
+def _error_first(error: click.UsageError) -> click.UsageError:
+    """``error`` as a ``UsageProblem``; a group called without a subcommand keeps printing
+    its help (that is what was asked for, not a mistake to report)."""
+    if isinstance(error, UsageProblem | click.exceptions.NoArgsIsHelpError):
+        return error
+    return UsageProblem(error.format_message(), error.ctx)
 
 
 def _validation_error(error: Exception) -> ValidationError | None:

@@ -57,7 +57,8 @@ def seal(out: Path | None, actor: str, key_file: Path | None, db: str) -> None:
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise click.ClickException(f"cannot write the digest into {folder}; nothing was sealed")
     path = key_file or default_key_file()
-    key, created = load_signing_key(os.environ.get(KEY_ENV), path, create=True)
+    from_env = os.environ.get(KEY_ENV)
+    key, created = load_signing_key(from_env, path, create=True)
     if created is not None:
         click.echo(
             f"created a new seal key at {created} (keep it safe: whoever holds it can make "
@@ -78,6 +79,12 @@ def seal(out: Path | None, actor: str, key_file: Path | None, db: str) -> None:
         f"{plural(s.streams, 'stream')}), head "
         f"{s.head[:16]}…, key {digest.key_id}"
     )
+    if created is None:  # a key that was already there: say which one signed
+        click.echo(
+            f"signed with the key in {KEY_ENV}"
+            if from_env
+            else f"signed with the seal key at {path}"
+        )
     click.echo(f"digest written to {target}")
 
 

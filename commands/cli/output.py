@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -12,6 +13,12 @@ import click
 import orjson
 
 DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+# What must not reach a terminal as it is: C0 and C1 control characters (ESC starts the
+# escape sequences that retitle a window, recolour or move the cursor; CR overwrites a line),
+# DEL, and the invisible marks that reorder the text shown around them (bidirectional
+# overrides and isolates) or break a line (U+2028, U+2029).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,17 +62,53 @@ def echo_json(data: Any) -> None:
     out.flush()
 
 
-def local_time(value: str | None) -> str:
-    """An ISO timestamp shown to a person: local time of the plan, to the second."""
+def printable(text: str) -> str:
+    """``text`` as it may be written to a terminal: each unsafe character (``_UNSAFE``) shown
+    as its escape (``\\x1b``, ``\\n``, ``\\u202e``), so that free text typed by anyone cannot
+    act on the reader's terminal. Machine output (JSON) keeps the text as it is."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def local_time(value: str | datetime | None) -> str:
+    """A time shown to a person: in the plan's zone, to the second, with its UTC offset
+    (``2026-11-30 12:11:44 +08:00``), so that nobody has to guess which clock it is on."""
     if value is None:
         return "-"
-    moment = datetime.fromisoformat(value).astimezone(DISPLAY_TIMEZONE)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return _with_offset(moment.astimezone(DISPLAY_TIMEZONE))
+
+
+def _with_offset(local: datetime) -> str:
+    offset = local.strftime("%z")  # +0800
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def local_times(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """``data`` with the times under ``keys`` as ``local_time`` shows them."""
+    return {**data, **{k: local_time(data[k]) for k in keys}}
 
 
 def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A plain table, columns as wide as their widest cell on a terminal (CJK characters
+    take two columns, as ``wcwidth`` measures them)."""
+    # Imported here, not at the top: loading wcwidth's tables is a noticeable share of a
+    # command's start-up, and most commands (every write, every JSON answer) draw no table.
+    from wcwidth import wcswidth
+
+    def _width(text: str) -> int:
+        width = wcswidth(text)
+        return len(text) if width < 0 else width  # negative: a character it cannot measure
+
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def _pad(text: str, width: int) -> str:
+        return text + " " * (width - _width(text))
+
     lines = ["  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -77,16 +120,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value).replace("\n", " ")
-
-
-def _width(text: str) -> int:
-    # CJK characters take two columns on a terminal.
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
+    return printable(str(value))
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
@@ -116,8 +150,20 @@ def duration(seconds: int) -> str:
 
 
 def due_time(moment: datetime) -> str:
-    """A deadline at local midnight is the end of the day before: shown as 24:00 of that day."""
+    """A deadline at local midnight is the end of the day before, and reads as such: the last
+    second of that day (``2026-12-04 23:59:59 +08:00``, not ``2026-12-05 00:00:00``)."""
     local = moment.astimezone(DISPLAY_TIMEZONE)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00:00"
-    return f"{local:%Y-%m-%d %H:%M:%S}"
+        return _with_offset(local - timedelta(seconds=1))
+    return _with_offset(local)
+
+
+def csv_value(value: Any) -> Any:
+    """A value as CSV shows it: booleans as JSON writes them (``true``, ``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def csv_rows(rows: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+    return ({k: csv_value(v) for k, v in row.items()} for row in rows)

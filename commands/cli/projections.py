@@ -110,21 +110,30 @@ def _wakeups(ledger: Ledger, interval: float) -> Iterator[None]:
                 pass
 
 
+# What ``rebuild`` takes: a read model's name, or the name ``status`` shows for the projection
+# that keeps it (``cases`` keeps case_state and sla_clocks).
+REBUILDABLE = sorted({*READ_MODELS, *READ_MODELS.values()})
+
+
 @projections.command("rebuild")
-@click.argument("name", required=False, type=click.Choice(sorted(READ_MODELS)))
+@click.argument("name", required=False, type=click.Choice(REBUILDABLE))
 @BATCH
 @db_option
 def rebuild(name: str | None, batch_size: int, db: str) -> None:
     """Rebuild read models from the log into fresh tables, then swap them in atomically.
 
-    With no NAME, all of them. Readers keep seeing the old tables until the swap; a rebuild
-    that fails or is killed leaves them in place, and running it again resumes.
+    NAME is a read model or a projection as status names it (cases: case_state and
+    sla_clocks); with no NAME, all of them. Readers keep seeing the old tables until the
+    swap; a rebuild that fails or is killed leaves them in place, and running it again
+    resumes.
 
     \b
     Example:
       complaint-ledger projections rebuild sla_clocks
     """
-    units = ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS[name],)
+    units = (
+        ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS.get(name, name),)
+    )
     with open_ledger(db) as ledger, progress_bar("rebuilding") as progress:
         applied = Runner(ledger, batch_size, url=db).rebuild(units, progress)
     models = [m for m, unit in READ_MODELS.items() if unit in units]

@@ -12,6 +12,7 @@ from commands.cli.output import (
     format_option,
     local_time,
     parse_time,
+    printable,
     render_table,
     to_json,
 )
@@ -51,15 +52,16 @@ def show(ref: str, as_of: str | None, db: str, fmt: str) -> None:
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
-        if key.endswith("_at"):
+        if key.endswith(("_at", "_since")):
             value = local_time(value)
-        click.echo(f"{key:>17}: {'-' if value is None else value}")
+        click.echo(printable(f"{key:>17}: {'-' if value is None else value}"))
     person = view["complainant"]
     who = " ".join(v for v in (person["name"], person["phone"]) if v) or "-"
-    click.echo(f"{'complainant':>17}: {who}")
+    click.echo(printable(f"{'complainant':>17}: {who}"))
     for remedy in view["remedies"]:
         amount = f" {remedy['amount']} CNY" if remedy["amount"] else ""
-        click.echo(f"{'remedy':>17}: {remedy['kind']}{amount} {remedy['detail'] or ''}".rstrip())
+        line = f"{'remedy':>17}: {remedy['kind']}{amount} {remedy['detail'] or ''}"
+        click.echo(printable(line.rstrip()))
     for extension in view["extensions"]:
         click.echo(f"{'extension':>17}: {extension['clock']} +{extension['days']} days")
     click.echo()

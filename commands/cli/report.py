@@ -1,4 +1,4 @@
-"""Human rendering of the SLA report (shared by ``demo`` and, later, ``report sla``)."""
+"""Human rendering of the SLA report (shared by ``demo`` and ``report sla``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,18 @@ import click
 
 from commands.cli.output import due_time, duration, local_time, render_table
 
+# What each status means, said under the report's heading: supervisors read these words.
+LEGEND = (
+    "breached: the step was done, but after its deadline",
+    "overdue:  the step is not done and its deadline has passed",
+    "at_risk:  the step is not done and most of its time is gone (the plan's warning share)",
+)
+
 
 def print_sla_report(report: dict[str, Any]) -> None:
     click.echo(f"SLA report as of {local_time(report['as_of'])}")
+    click.echo("\n".join(LEGEND))
+    click.echo()
     rows = [
         {
             "ref": i["ref"],
@@ -29,11 +38,15 @@ def print_sla_report(report: dict[str, Any]) -> None:
     else:
         click.echo("every clock is on time")
     totals = report["totals"]
-    click.echo()
-    click.echo(
-        render_table(
-            [{"clock": name, **counts} for name, counts in totals["clock"].items()]
-            + [{"clock": "all", **totals["all"]}],
-            ["clock", "breached", "overdue", "at_risk"],
-        )
-    )
+    statuses = ["breached", "overdue", "at_risk"]
+    for by in ("clock", "team", "channel"):
+        counts = [{by: _name(name), **n} for name, n in totals[by].items()]
+        if by == "clock":
+            counts.append({by: "all", **totals["all"]})
+        click.echo()
+        click.echo(render_table(counts, [by, *statuses]))
+
+
+def _name(key: str) -> str:
+    # Totals are keyed by text; a clock of a complaint nobody was assigned yet has team "None".
+    return "(unassigned)" if key == "None" else key

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -17,10 +18,12 @@ import orjson
 
 from commands.cli.base import cli
 from commands.cli.output import (
+    csv_rows,
     db_option,
+    duration,
     echo_json,
     format_option,
-    local_time,
+    local_times,
     parse_time,
     render_table,
 )
@@ -40,8 +43,10 @@ LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "te
                 "received_at"]  # fmt: skip
 PAGE = 5_000  # rows of ``list`` read and written at a time
 STATS_COLUMNS = ["month", "channel", "category", "severity", "received", "closed",
-                 "closed_on_time", "withdrawn", "median_handling_hours", "refund_total",
+                 "closed_on_time", "withdrawn", "median handling", "refund_total",
                  "mean_satisfaction"]  # fmt: skip
+AUDIT_COLUMNS = ["position", "version", "action", "actor_id", "actor_role", "occurred_at",
+                 "recorded_at", "backdated", "summary_zh", "summary_en"]  # fmt: skip
 
 
 def emit(
@@ -53,10 +58,9 @@ def emit(
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else columns,
                                 lineterminator="\n")  # fmt: skip
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_rows(rows))
     elif rows:
-        shown = [{**r, **{t: local_time(r[t]) for t in times}} for r in rows]
-        click.echo(render_table(shown, columns))
+        click.echo(render_table([local_times(r, times) for r in rows], columns))
     else:
         click.echo("nothing matches")
 
@@ -130,7 +134,7 @@ def stream(chunks: Iterator[list[dict[str, Any]]], fmt: str) -> None:
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
                 writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(csv_rows(rows))
         if writer is None:
             csv.writer(out, lineterminator="\n").writerow(LIST_COLUMNS)
         out.flush()
@@ -196,7 +200,19 @@ def report_stats(first: str | None, last: str | None, db: str, fmt: str) -> None
         runner.catch_up("cases")
         with runner.transaction() as cur:
             rows = statistics_rows(cur, _date(first, "--from"), _date(last, "--to"))
-    emit(rows, STATS_COLUMNS, fmt)
+    emit(rows if fmt != "table" else [_readable_statistics(r) for r in rows], STATS_COLUMNS, fmt)
+
+
+def _readable_statistics(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of statistics as a person reads it: the median handling time as a duration
+    (``4d 11h 49m``), money to the fen, the mean score to one decimal."""
+    hours, score = row["median_handling_hours"], row["mean_satisfaction"]
+    return {
+        **row,
+        "median handling": None if hours is None else duration(round(hours * 3600)),
+        "refund_total": f"{Decimal(row['refund_total']):.2f}",
+        "mean_satisfaction": None if score is None else f"{score:.1f}",
+    }
 
 
 @cli.command()
@@ -217,6 +233,4 @@ def audit(ref: str, db: str, fmt: str) -> None:
             rows = audit_rows(cur, ref)
     if not rows:
         raise click.ClickException(f"no complaint has reference {ref!r}")
-    columns = ["position", "version", "action", "actor_id", "actor_role", "occurred_at",
-               "recorded_at", "backdated", "summary_en"]  # fmt: skip
-    emit(rows, columns, fmt, times=("occurred_at", "recorded_at"))
+    emit(rows, AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))

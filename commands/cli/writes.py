@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, to_json
+from commands.cli.output import db_option, format_option, printable, to_json
 from commands.handlers import Outcome, handle
 from commands.models import parse_command
 from ledger.store import open_ledger
@@ -69,7 +69,7 @@ def describe(outcome: Outcome) -> str:
     line = f"{outcome.ref}: {', '.join(outcome.events)} (version {outcome.version})"
     if outcome.duplicate:
         line += f" — command {outcome.command_id} was already applied; nothing appended"
-    return line
+    return printable(line)
 
 
 @cli.command()

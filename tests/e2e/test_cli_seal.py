@@ -159,3 +159,35 @@ def test_audit_commands_refuse_bad_paths_in_one_line_and_change_nothing(
     )
     assert event_count(ledger_url) == before
     assert all("Traceback" not in r.output for r in results.values())
+
+
+def test_a_seal_names_the_key_it_was_signed_with(ledger_url: str, tmp_path: Path) -> None:
+    run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-K", until="triage")))
+    config = tmp_path / "config"
+    default_key = config / "complaint-ledger" / "seal-key.pem"
+    env = {"XDG_CONFIG_HOME": str(config)}
+
+    first = run(ledger_url, "seal", "--out", str(tmp_path / "d1.json"), env=env)
+    second = run(ledger_url, "seal", "--out", str(tmp_path / "d2.json"), env=env)
+    from_env = run(ledger_url, "seal", "--out", str(tmp_path / "d3.json"), env=SEAL_ENV)
+
+    assert first.stdout.startswith(f"created a new seal key at {default_key} (keep it safe")
+    assert "signed with" not in first.stdout
+    assert second.stdout.splitlines()[1:] == [
+        f"signed with the seal key at {default_key}",
+        f"digest written to {tmp_path / 'd2.json'}",
+    ]
+    assert from_env.exit_code == 1  # another key than the ledger's: refused, nothing named
+    assert "signed with" not in from_env.stdout
+
+
+def test_a_seal_with_the_key_in_the_environment_says_so(ledger_url: str, tmp_path: Path) -> None:
+    run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-K", until="triage")))
+
+    result = run(ledger_url, "seal", "--out", str(tmp_path / "d.json"), env=SEAL_ENV)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "signed with the key in LEDGER_SEAL_KEY",
+        f"digest written to {tmp_path / 'd.json'}",
+    ]

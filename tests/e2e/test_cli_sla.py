@@ -306,9 +306,10 @@ def test_sla_table_shows_deadlines_at_the_end_of_the_day(triaged_late: str) -> N
     result = run(triaged_late, "sla", "TS-1", "--as-of", "2026-09-25T12:00:00+08:00")
 
     lines = result.stdout.splitlines()
-    assert lines[0] == "TS-1 under policy default-2026.1, as of 2026-09-25 12:00:00"
+    assert lines[0] == "TS-1 under policy default-2026.1, as of 2026-09-25 12:00:00 +08:00"
     execution = next(line for line in lines if line.startswith("execution"))
-    assert execution.split() == ["execution", "pending", "2026-10-12", "24:00:00", "-", "-"]
+    assert execution.split() == ["execution", "pending", "2026-10-12", "23:59:59", "+08:00", "-",
+                                 "-"]  # fmt: skip
 
 
 def test_working_day_deadlines_are_estimated_until_their_year_is_published(ledger_url: str) -> None:

@@ -57,11 +57,15 @@ def test_unusable_database_gives_a_one_line_error(url: str, message: str) -> Non
     assert result.stdout == ""
 
 
-def test_usage_error_exits_2() -> None:
+def test_usage_error_exits_2_with_one_error_line_first() -> None:
     result = cli("triage")
 
     assert result.returncode == 2
-    assert "Error: Missing argument 'REF'" in result.stderr
+    assert result.stderr.splitlines() == [
+        "Error: Missing argument 'REF'.",
+        "Usage: complaint-ledger triage [OPTIONS] REF",
+        "Try 'complaint-ledger triage --help' for help.",
+    ]
 
 
 def test_demo_fills_a_fresh_sqlite_ledger_and_prints_the_sla_report(tmp_path: Path) -> None:
@@ -71,11 +75,13 @@ def test_demo_fills_a_fresh_sqlite_ledger_and_prints_the_sla_report(tmp_path: Pa
 
     assert result.returncode == 0, result.stderr
     table, summary, report = result.stdout.split("\n\n", 2)
-    refs = [line.split()[0] for line in table.splitlines()[2:]]
+    where, *table_lines = table.splitlines()
+    refs = [line.split()[0] for line in table_lines[2:]]
+    assert where == f"demo ledger: {db} (the file {tmp_path / 'demo.db'})"
     assert len(refs) == 12
-    assert summary.startswith("12 complaints, ")
-    assert f"recorded in {db}" in summary
-    assert report.startswith("SLA report as of ")
+    assert summary.startswith(f"12 complaints, {sum(int(t.split()[-1]) for t in table_lines[2:])}")
+    assert f" events in {db}: " in summary
+    assert report.startswith("SLA report as of 2026-11-27 18:00:00 +08:00\n")
     shown = cli("show", refs[0], "--db", db, "--format", "json")
     assert json.loads(shown.stdout)["ref"] == refs[0]
 

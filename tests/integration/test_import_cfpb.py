@@ -297,6 +297,6 @@ def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run(url, "import", "cfpb", str(tmp_path / "nope.csv"))
 
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == (
+    assert result.stderr.splitlines()[0] == (
         f"Error: Invalid value for 'FILE...': File '{tmp_path / 'nope.csv'}' does not exist."
     )
