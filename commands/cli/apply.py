@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from commands.bulk import apply_in_batches
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, to_json
+from commands.cli.output import db_option, format_option, printable, to_json
 from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
 from commands.handlers import Outcome
@@ -58,7 +58,7 @@ def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> No
             e = failure.error
             message = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
             errors.append({"line": failure.position, "error": message})
-            progress.echo(f"Error: line {failure.position}: {message}")
+            progress.echo(f"Error: line {failure.position}: {printable(message)}")
             progress.advance()
     errors.sort(key=lambda e: int(e["line"]))
     summary = {**counts, "failed": len(errors), "errors": errors}
