@@ -14,7 +14,7 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg.sql import SQL, Identifier
 
 from bench.common import peak_rss_mb
-from ledger.store import Ledger, persistence_env
+from ledger.store.root import Ledger, persistence_env
 
 
 class CaseVersions(PostgresTrackingRecorder):

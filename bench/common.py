@@ -19,7 +19,7 @@ import psycopg
 from commands.bulk import apply_in_batches
 from commands.models import Envelope, parse_command
 from commands.synthetic import lifecycles
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 
 PG_DSN = os.environ.get("LEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 UNTIL = datetime.fromisoformat("2026-11-01T00:00:00+08:00")

@@ -28,7 +28,7 @@ import psycopg
 
 from bench.common import drop, fill, fresh_url, in_subprocess, peak_rss_mb
 from commands.cli.output import to_json
-from ledger.store import open_ledger, persistence_env
+from ledger.store.root import open_ledger, persistence_env
 from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
 

@@ -48,17 +48,17 @@ from eventsourcing.utils import Environment, get_topic
 from bench.common import PG_DSN, drop, fill, fresh_url, in_subprocess, peak_rss_mb
 from commands.bulk import apply_in_batches
 from commands.models import Envelope, parse_command
-from ledger.complaint import Complaint
-from ledger.errors import LedgerError
-from ledger.integrity import verify_ledger
-from ledger.store import (
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import LedgerError
+from ledger.domain.values import Actor, Role, Stamp, reference_id
+from ledger.integrity.verify import verify_ledger
+from ledger.store.root import (
     Ledger,
     open_ledger,
     persistence_env,
     register_value_transcodings,
     replay,
 )
-from ledger.values import Actor, Role, Stamp, reference_id
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 NOTE_ACTOR = {"id": "bench", "role": "handling_team"}

@@ -25,9 +25,9 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import PG_DSN, fill
-from ledger.integrity import verify_ledger
-from ledger.sealing import seal_ledger
-from ledger.store import open_ledger
+from ledger.integrity.sealing import seal_ledger
+from ledger.integrity.verify import verify_ledger
+from ledger.store.root import open_ledger
 
 BENCH_KEY = "be" * 32
 

@@ -29,13 +29,13 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.handlers import Outcome, handle
 from commands.models import Envelope
-from ledger.complaint import Complaint
-from ledger.crypto import KeyChanges
-from ledger.errors import ComplaintNotFound, LedgerError
-from ledger.recorders import CommandRecord
-from ledger.registry import CALENDAR_BOOK_ID, POLICY_BOOK_ID
-from ledger.store import Ledger
-from ledger.values import reference_id
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import ComplaintNotFound, LedgerError
+from ledger.domain.sealed import KeyChanges
+from ledger.domain.values import reference_id
+from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID
+from ledger.store.recorders import CommandRecord
+from ledger.store.root import Ledger
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most

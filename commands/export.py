@@ -16,8 +16,8 @@ from uuid import UUID
 
 import yaml
 
-from ledger.crypto import open_complainant
-from ledger.store import Ledger
+from ledger.store.crypto import open_complainant
+from ledger.store.root import Ledger
 
 Command = dict[str, Any]
 SKIPPED = {"Opened", "LedgerSealed"}

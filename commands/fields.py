@@ -22,8 +22,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from ledger.calendar import FIRST_YEAR, LAST_YEAR
-from ledger.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
+from ledger.domain.calendar import FIRST_YEAR, LAST_YEAR
+from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
 
 MAX_CONTENT = 10_000
 MAX_TEXT = 4_000

@@ -42,13 +42,14 @@ from commands.models import (
     TriageComplaint,
     WithdrawComplaint,
 )
-from ledger.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.complaint import Complaint
-from ledger.crypto import KeyChanges, seal_complainant
-from ledger.errors import CommandIdReused, ConcurrentChange, DuplicateReference
-from ledger.policy import parse_policy, policy_to_dict
-from ledger.recorders import CommandRecord
-from ledger.registry import (
+from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import CommandIdReused, ConcurrentChange, DuplicateReference
+from ledger.domain.policy import parse_policy, policy_to_dict
+from ledger.domain.roles import check_role
+from ledger.domain.sealed import KeyChanges
+from ledger.domain.values import Actor, Complainant, Remedy, Role, Stamp, reference_id
+from ledger.store.books import (
     CalendarBook,
     PolicyBook,
     RepositoryPort,
@@ -57,8 +58,8 @@ from ledger.registry import (
     policy_in_force,
     policy_version,
 )
-from ledger.roles import check_role
-from ledger.values import Actor, Complainant, Remedy, Role, Stamp, reference_id
+from ledger.store.crypto import seal_complainant
+from ledger.store.recorders import CommandRecord
 
 MAX_ATTEMPTS = 20
 REFERENCE_TIMEZONE = ZoneInfo("Asia/Shanghai")

@@ -38,7 +38,7 @@ from commands.fields import (
     Text,
     Year,
 )
-from ledger.values import (
+from ledger.domain.values import (
     Channel,
     ClockName,
     ContactChannel,

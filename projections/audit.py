@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
-from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
+from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
+from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from projections.cases import Rules
 from projections.db import Cursor
 from projections.schema import stamp

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.facts import empty_facts, fold_fact
+from ledger.domain.facts import empty_facts, fold_fact
 
 State = dict[str, Any]
 

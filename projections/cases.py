@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.calendar import WorkCalendar, calendar_from_dict
-from ledger.facts import to_case_facts
-from ledger.policy import DEFAULT_POLICY, Policy, policy_from_dict
-from ledger.sla import deadlines
+from ledger.domain.calendar import WorkCalendar, calendar_from_dict
+from ledger.domain.facts import to_case_facts
+from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.domain.sla import deadlines
 from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
 from projections.schema import stamp
@@ -107,7 +107,7 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
     touched: dict[str, list[Any]] = {}
     recompute_all = False
     for event in events:
-        if type(event).__module__ == "ledger.complaint":
+        if type(event).__module__ == "ledger.domain.complaint":
             touched.setdefault(event.originator_id.hex, []).append(event)
         elif rules.learn(event):
             recompute_all = True

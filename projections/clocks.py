@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger.facts import case_facts
-from ledger.policy import Policy
-from ledger.registry import policy_version, work_calendar
-from ledger.sla import Verdict, evaluate
-from ledger.store import Ledger
+from ledger.domain.facts import case_facts
+from ledger.domain.policy import Policy
+from ledger.domain.sla import Verdict, evaluate
+from ledger.store.books import policy_version, work_calendar
+from ledger.store.root import Ledger
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.rows import tuple_row
 
-from ledger.store import Ledger
+from ledger.store.root import Ledger
 
 _PLACEHOLDER = re.compile(r"\?")
 

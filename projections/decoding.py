@@ -3,7 +3,7 @@
 Commands refuse control characters (``commands/fields.py``), but an event written by an
 older version may hold a NUL, and PostgreSQL cannot keep one in a text column: every batch
 that carried it would fail, for good. The read models show such a NUL as U+FFFD
-(``ledger.text.NUL_SHOWN_AS``) on both backends, so both give the same answer. The stored
+(``ledger.domain.text.NUL_SHOWN_AS``) on both backends, so both give the same answer. The stored
 event is not touched: it still verifies, and ``show``/``history`` replay it as it is.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from ledger.text import shown_without_nul
+from ledger.domain.text import shown_without_nul
 
 # How the JSON transcoder writes a NUL inside a string. The ledger stores events as plain
 # JSON (no compressor, no cipher), so a stored event without this holds no NUL, and the

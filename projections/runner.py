@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import LedgerError
-from ledger.store import Ledger
+from ledger.domain.errors import LedgerError
+from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore
 from projections.decoding import decode, without_nul
 from projections.schema import DDL, INDEXES
@@ -79,9 +79,9 @@ READ_MODELS = {"case_state": "cases", "sla_clocks": "cases", "audit_trail": "aud
 
 def current_rules(ledger: Ledger) -> Rules:
     """Every policy and calendar published so far (later ones are learnt from the log)."""
-    from ledger.calendar import WorkCalendar, calendar_from_dict
-    from ledger.policy import policy_from_dict
-    from ledger.registry import load_calendar_book, load_policy_book
+    from ledger.domain.calendar import WorkCalendar, calendar_from_dict
+    from ledger.domain.policy import policy_from_dict
+    from ledger.store.books import load_calendar_book, load_policy_book
     from projections.cases import Rules
 
     rules = Rules()
@@ -306,7 +306,7 @@ class Runner:
 
 def _rebuild_one(url: str, name: str, batch_size: int) -> int:
     """In a worker process: bring one unit's ``__rebuild`` tables up to the head of the log."""
-    from ledger.store import open_ledger
+    from ledger.store.root import open_ledger
 
     with open_ledger(url) as ledger:
         runner = Runner(ledger, batch_size)

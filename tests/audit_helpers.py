@@ -11,9 +11,9 @@ from uuid import UUID
 
 import psycopg
 
-from ledger.audit_sqlite import append_only_triggers
-from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
-from ledger.values import reference_id
+from ledger.domain.values import reference_id
+from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
+from ledger.store.audit_sqlite import append_only_triggers
 from tests.conftest import PG_DSN
 
 SEAL_KEY = "5e" * 32  # a fixed Ed25519 private key (hex) for the tests

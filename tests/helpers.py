@@ -8,7 +8,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from commands.cli import cli
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 
 
 def run(

@@ -14,7 +14,7 @@ from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
 from commands.handlers import Outcome
 from commands.jsonlines import read_commands
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 
 
 @cli.command()

@@ -18,8 +18,8 @@ from commands.cli.output import (
     to_json,
 )
 from commands.cli.writes import submit, write_options
-from ledger.history import history as replay
-from ledger.store import open_ledger
+from ledger.integrity.history import history as replay
+from ledger.store.root import open_ledger
 
 # Bookkeeping that changes with every event and says nothing on its own.
 QUIET_STATE = frozenset({"version", "last_activity_at"})

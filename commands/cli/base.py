@@ -16,7 +16,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from commands.cli.output import printable
-from ledger.errors import LedgerError
+from ledger.domain.errors import LedgerError
 
 if TYPE_CHECKING:
     from pydantic_core import ValidationError

@@ -24,9 +24,9 @@ from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
 from commands.synthetic import Lifecycle, lifecycles
-from ledger.errors import CalendarUnavailable
-from ledger.registry import load_calendar_book
-from ledger.store import Ledger, open_ledger, persistence_env
+from ledger.domain.errors import CalendarUnavailable
+from ledger.store.books import load_calendar_book
+from ledger.store.root import Ledger, open_ledger, persistence_env
 from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
 

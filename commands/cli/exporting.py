@@ -10,7 +10,7 @@ import click
 from commands.cli.base import cli
 from commands.cli.output import db_option
 from commands.export import Exporter
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 
 
 @cli.command("export-commands")

@@ -14,8 +14,8 @@ from commands.cli.progress import Progress
 from commands.importers.cfpb import COLUMNS, FilteredOut, read_rows
 from commands.importers.records import Rejection, Row, find_header
 from commands.importers.runner import import_rows
-from ledger.errors import ImportFileInvalid
-from ledger.store import open_ledger
+from ledger.domain.errors import ImportFileInvalid
+from ledger.store.root import open_ledger
 
 COUNTS = ("imported", "skipped", "filtered", "rejected", "events")
 

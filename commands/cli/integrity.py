@@ -13,12 +13,18 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, local_time, parse_time
-from ledger.bundle import export_bundle, refs_received_between
-from ledger.bundle_check import verify_bundle
-from ledger.integrity import verify_complaint, verify_ledger
-from ledger.sealing import seal_ledger
-from ledger.seals import KEY_ENV, default_key_file, load_signing_key, public_bytes, read_digest
-from ledger.store import open_ledger
+from ledger.integrity.bundle import export_bundle, refs_received_between
+from ledger.integrity.bundle_check import verify_bundle
+from ledger.integrity.sealing import seal_ledger
+from ledger.integrity.seals import (
+    KEY_ENV,
+    default_key_file,
+    load_signing_key,
+    public_bytes,
+    read_digest,
+)
+from ledger.integrity.verify import verify_complaint, verify_ledger
+from ledger.store.root import open_ledger
 
 
 def plural(count: int, word: str) -> str:

@@ -11,7 +11,7 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
-from ledger.store import Ledger, open_ledger
+from ledger.store.root import Ledger, open_ledger
 from projections.runner import READ_MODELS, Runner
 
 

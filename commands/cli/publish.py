@@ -13,9 +13,9 @@ from commands.cli.output import db_option, format_option, local_time, render_tab
 from commands.cli.writes import describe, write_options
 from commands.handlers import handle
 from commands.models import Envelope, PublishCalendar, PublishPolicy
-from ledger.policy import DEFAULT_POLICY, policy_to_dict
-from ledger.registry import load_calendar_book, load_policy_book, policy_version
-from ledger.store import open_ledger
+from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
+from ledger.store.books import load_calendar_book, load_policy_book, policy_version
+from ledger.store.root import open_ledger
 
 
 def _submit(model: type[Envelope], fields: dict[str, Any], opts: dict[str, Any]) -> None:

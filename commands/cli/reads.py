@@ -16,9 +16,9 @@ from commands.cli.output import (
     render_table,
     to_json,
 )
-from ledger.errors import ComplaintNotFound
-from ledger.store import open_ledger
-from ledger.views import case_view, history_rows
+from ledger.domain.errors import ComplaintNotFound
+from ledger.integrity.views import case_view, history_rows
+from ledger.store.root import open_ledger
 
 
 @cli.command()

@@ -28,7 +28,7 @@ from commands.cli.output import (
     render_table,
 )
 from commands.cli.report import print_sla_report
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from projections.queries import (
     CaseFilter,
     audit_rows,

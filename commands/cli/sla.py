@@ -17,7 +17,7 @@ from commands.cli.output import (
     render_table,
     to_json,
 )
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from projections.clocks import clock_report
 
 

@@ -12,7 +12,7 @@ from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, printable, to_json
 from commands.handlers import Outcome, handle
 from commands.models import parse_command
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from commands.models import Command
-from ledger.errors import ImportFileInvalid
+from ledger.domain.errors import ImportFileInvalid
 
 # Lines before the header are tolerated (e.g. `unzip` output), but only this many.
 MAX_LINES_BEFORE_HEADER = 50

@@ -22,7 +22,7 @@ from typing import Literal
 from commands.bulk import apply_in_batches
 from commands.handlers import Outcome
 from commands.importers.records import Rejection, Row
-from ledger.store import Ledger
+from ledger.store.root import Ledger
 
 Status = Literal["imported", "skipped", "rejected"]
 

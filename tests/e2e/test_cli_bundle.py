@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.bundle_check import verify_bundle
-from ledger.errors import IntegrityViolation
-from ledger.seals import read_digest
+from ledger.domain.errors import IntegrityViolation
+from ledger.integrity.bundle_check import verify_bundle
+from ledger.integrity.seals import read_digest
 from tests.audit_helpers import SEAL_ENV, is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
 from tests.helpers import jsonl, life_cmds, run

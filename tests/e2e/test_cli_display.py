@@ -9,7 +9,7 @@ import pytest
 
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from tests.e2e.test_cli_reports import AS_OF, scripted, step
 from tests.helpers import jsonl, life_cmds, receive_cmd, run
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ledger.store.root import open_ledger
 from tests.helpers import event_count, jsonl, life_cmds, run
 
 CS = ["--actor", "li", "--role", "customer_service"]
@@ -294,7 +295,7 @@ def test_text_that_looks_like_sql_or_markup_is_stored_verbatim(ledger_url: str) 
 
     assert json.loads(shown.stdout)["notes"] == 1
     assert event_count(ledger_url) == 2
-    with __import__("ledger.store").store.open_ledger(ledger_url) as ledger:
+    with open_ledger(ledger_url) as ledger:
         note = ledger.complaint_events("TS-SQL")[-1]
     assert note.text == nasty  # type: ignore[attr-defined]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from commands.handlers import handle
 from commands.models import parse_command
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from tests.audit_helpers import SEAL_ENV
 from tests.helpers import actor, event_count, jsonl, life_cmds, run
 

@@ -124,7 +124,7 @@ def test_a_report_on_up_to_date_read_models_loads_neither_pydantic_nor_the_proje
     pydantic (about a third of the command's start-up) are only loaded to apply new events."""
     db = f"sqlite:///{tmp_path / 'r.db'}"
     assert cli("demo", "--complaints", "5", "--db", db).returncode == 0
-    heavy = ("pydantic", "ledger.policy", "ledger.complaint", "projections.cases")
+    heavy = ("pydantic", "ledger.domain.policy", "ledger.domain.complaint", "projections.cases")
     probe = (
         "import sys; from commands.cli import main; sys.argv = ['complaint-ledger', 'report',"
         f" 'sla', '--format', 'json', '--db', {db!r}]\n"

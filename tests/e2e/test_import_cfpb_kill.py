@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from commands.importers.cfpb import COLUMNS
-from ledger.store import Ledger, open_ledger
+from ledger.store.root import Ledger, open_ledger
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 COMPLAINTS = 3000

@@ -146,8 +146,8 @@ def test_commands_join_continuations_and_keep_the_output_shown_after_each(
 
 
 def test_the_readme_names_every_clock_where_it_lists_the_clocks() -> None:
-    from ledger.sla import INTAKE_RECORD
-    from ledger.values import ClockName
+    from ledger.domain.sla import INTAKE_RECORD
+    from ledger.domain.values import ClockName
 
     deadlines = README.read_text(encoding="utf-8").split("**Deadlines.**", 1)[1].split("\n\n")[0]
     clocks = [INTAKE_RECORD, *ClockName]

@@ -9,7 +9,7 @@ import pytest
 
 from commands.handlers import handle
 from commands.models import ActorIn, parse_command
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from tests.helpers import actor, receive_cmd, run
 
 

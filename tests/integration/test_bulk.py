@@ -9,8 +9,8 @@ from commands.bulk import apply_in_batches
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
 from commands.synthetic import lifecycles
-from ledger.errors import LedgerError
-from ledger.store import Ledger, open_ledger
+from ledger.domain.errors import LedgerError
+from ledger.store.root import Ledger, open_ledger
 from tests.conftest import pg_url
 
 UNTIL = datetime.fromisoformat("2026-11-20T00:00:00+08:00")
@@ -73,7 +73,7 @@ def test_a_bulk_load_on_postgres_leaves_fresh_planner_statistics(postgres_schema
     of one complaint on a 10M-event log as a bitmap scan with JIT: 28 ms instead of 0.7 ms."""
     import psycopg
 
-    from ledger.store import ANALYZE_AFTER
+    from ledger.store.root import ANALYZE_AFTER
     from tests.conftest import PG_DSN
 
     count = ANALYZE_AFTER // 8  # about 10 events each: a little over ANALYZE_AFTER events

@@ -12,8 +12,8 @@ from typing import Any
 
 from commands.handlers import handle
 from commands.models import parse_command
-from ledger.errors import ConcurrentChange
-from ledger.store import open_ledger
+from ledger.domain.errors import ConcurrentChange
+from ledger.store.root import open_ledger
 from tests.helpers import actor, jsonl, life_cmds, run
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ledger.store import open_ledger
-from ledger.values import Channel, RemedyKind, Stage, Status
+from ledger.domain.values import Channel, RemedyKind, Stage, Status
+from ledger.store.root import open_ledger
 from tests.helpers import actor, event_count, jsonl, receive_cmd, run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -37,9 +37,9 @@ from eventsourcing.tests.persistence import (
     TrackingRecorderTestCase,
 )
 
-from ledger.audit_postgres import PostgresAuditTables
-from ledger.audit_sqlite import SQLiteAuditTables
-from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.store.audit_postgres import PostgresAuditTables
+from ledger.store.audit_sqlite import SQLiteAuditTables
+from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from tests.conftest import PG_DSN, require_postgres
 
 EVENTS_TABLE = "complaintledger_events"

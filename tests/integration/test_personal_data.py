@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store import open_ledger
-from ledger.values import reference_id
+from ledger.domain.values import reference_id
+from ledger.store.root import open_ledger
 from tests.audit_helpers import SEAL_ENV, is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
 from tests.helpers import event_count, jsonl, life_cmds, receive_cmd, run

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from projections.runner import Runner
 from tests.helpers import jsonl, life_cmds, run
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from commands.handlers import handle
 from commands.models import parse_command
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from tests.helpers import receive_cmd, run
 
 

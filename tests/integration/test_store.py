@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
-from ledger.store import open_ledger
+from ledger.store.root import open_ledger
 from tests.conftest import pg_url
 from tests.helpers import jsonl, life_cmds, run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.chain import GENESIS, log_link, record_hash, stream_link
+from ledger.integrity.chain import GENESIS, log_link, record_hash, stream_link
 from tests.audit_helpers import SEAL_ENV, is_sqlite, pg_schema, sqlite_path, superuser
 from tests.conftest import PG_DSN
 from tests.helpers import jsonl, life_cmds, run

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.calendar import (
+from ledger.domain.calendar import (
     WorkCalendar,
     YearCalendar,
     calendar_from_dict,
@@ -21,7 +21,7 @@ from ledger.calendar import (
     package_year,
     parse_calendar_file,
 )
-from ledger.errors import CalendarUnavailable
+from ledger.domain.errors import CalendarUnavailable
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL_2026 = WorkCalendar({2026: package_year(2026)})

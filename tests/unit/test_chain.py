@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import (
+from ledger.domain.errors import SealKeyUnusable
+from ledger.domain.values import Complainant
+from ledger.integrity.chain import (
     GENESIS,
     Appended,
     extend_chain,
@@ -18,10 +20,8 @@ from ledger.chain import (
     record_hash,
     root_from_proof,
 )
-from ledger.crypto import PersonalDataUnreadable, open_complainant, seal_complainant
-from ledger.errors import SealKeyUnusable
-from ledger.seals import Seal, load_signing_key, public_bytes, sign
-from ledger.values import Complainant
+from ledger.integrity.seals import Seal, load_signing_key, public_bytes, sign
+from ledger.store.crypto import PersonalDataUnreadable, open_complainant, seal_complainant
 
 A, B = uuid.UUID(int=1), uuid.UUID(int=2)
 

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.complaint import Complaint
-from ledger.crypto import seal_complainant
-from ledger.errors import (
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import (
     ComplaintClosed,
     ComplaintNotClosed,
     ComplaintWithdrawn,
@@ -17,8 +16,8 @@ from ledger.errors import (
     OccurredTooEarly,
     OutOfOrder,
 )
-from ledger.policy import DEFAULT_POLICY
-from ledger.values import (
+from ledger.domain.policy import DEFAULT_POLICY
+from ledger.domain.values import (
     Actor,
     Channel,
     ClockName,
@@ -34,6 +33,7 @@ from ledger.values import (
     Substantiated,
     reference_id,
 )
+from ledger.store.crypto import seal_complainant
 
 RECEIVED = datetime(2026, 9, 24, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 10, 20, 8, 0, tzinfo=UTC)

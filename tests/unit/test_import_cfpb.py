@@ -11,7 +11,7 @@ import pytest
 from commands.importers.cfpb import COLUMNS, FilteredOut, complaint_commands, read_rows
 from commands.importers.records import Rejection, Row
 from commands.models import MAX_CONTENT, MAX_TEXT
-from ledger.errors import ImportFileInvalid
+from ledger.domain.errors import ImportFileInvalid
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ExtensionRefused, PolicyInvalid
-from ledger.policy import (
+from ledger.domain.errors import ExtensionRefused, PolicyInvalid
+from ledger.domain.policy import (
     DEFAULT_POLICY,
     ClockRule,
     check_extension,
@@ -16,7 +16,7 @@ from ledger.policy import (
     policy_from_dict,
     policy_to_dict,
 )
-from ledger.values import ClockName
+from ledger.domain.values import ClockName
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "policy-example.toml"
 

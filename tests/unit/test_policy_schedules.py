@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import PolicyInvalid
-from ledger.policy import (
+from ledger.domain.errors import PolicyInvalid
+from ledger.domain.policy import (
     DEFAULT_POLICY,
     ClockRule,
     Policy,
@@ -16,8 +16,8 @@ from ledger.policy import (
     policy_from_dict,
     policy_to_dict,
 )
-from ledger.schedule import Interval, Schedule
-from ledger.values import ClockName
+from ledger.domain.schedule import Interval, Schedule
+from ledger.domain.values import ClockName
 
 BUSINESS_HOURS = Path(__file__).parents[2] / "docs" / "policy-business-hours.toml"
 

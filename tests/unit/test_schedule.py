@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.calendar import WorkCalendar, YearCalendar, package_year
-from ledger.errors import CalendarUnavailable
-from ledger.policy import parse_policy
-from ledger.schedule import Interval, Schedule
-from ledger.values import ClockName
-from ledger.zones import zone_named
+from ledger.domain.calendar import WorkCalendar, YearCalendar, package_year
+from ledger.domain.errors import CalendarUnavailable
+from ledger.domain.policy import parse_policy
+from ledger.domain.schedule import Interval, Schedule
+from ledger.domain.values import ClockName
+from ledger.domain.zones import zone_named
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar({2025: package_year(2025), 2026: package_year(2026)})

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.calendar import WorkCalendar, package_year
-from ledger.schedule import DAY_SECONDS, Interval, Schedule
-from ledger.zones import zone_named
+from ledger.domain.calendar import WorkCalendar, package_year
+from ledger.domain.schedule import DAY_SECONDS, Interval, Schedule
+from ledger.domain.zones import zone_named
 
 CAL = WorkCalendar({2025: package_year(2025), 2026: package_year(2026)})
 # Zones without daylight saving, by name and by fixed offset.

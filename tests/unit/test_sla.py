@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.calendar import WorkCalendar, YearCalendar, company_year, package_year
-from ledger.sla import (
+from ledger.domain.calendar import WorkCalendar, YearCalendar, company_year, package_year
+from ledger.domain.sla import (
     DEFAULT_POLICY,
     CaseFacts,
     ClockRule,
@@ -29,7 +29,7 @@ from ledger.sla import (
     evaluate,
     status_at,
 )
-from ledger.values import ClockName
+from ledger.domain.values import ClockName
 
 SH = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 9, 24, 10, 0, tzinfo=SH)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ledger.text import control_problem
-from ledger.values import Actor, Channel, Remedy, RemedyKind, Role
+from ledger.domain.text import control_problem
+from ledger.domain.values import Actor, Channel, Remedy, RemedyKind, Role
 from projections.decoding import without_nul
 
 CONTROL = "holds the control character "

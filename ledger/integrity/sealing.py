@@ -11,15 +11,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from ledger.chain import GENESIS, leaf_hash, merkle_root
-from ledger.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
-from ledger.registry import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
-from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
-from ledger.seals import Digest, Seal, public_bytes, sign
-from ledger.values import reference_id
+from ledger.domain.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
+from ledger.domain.values import reference_id
+from ledger.integrity.chain import GENESIS, leaf_hash, merkle_root
+from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
+from ledger.integrity.seals import Digest, Seal, public_bytes, sign
+from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.store.root import Ledger
 
 FIXED_STREAMS = {
     POLICY_BOOK_ID: POLICY_BOOK_REF,

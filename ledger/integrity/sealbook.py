@@ -7,7 +7,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.seals import Digest, Seal
+from ledger.domain.topics import keep_topics
+from ledger.integrity.seals import Digest, Seal
 
 SEAL_BOOK_ID = uuid.UUID("3e9f0b6a-4b3f-5c8d-9e5f-0a1b2c3d4e5f")
 SEAL_BOOK_REF = "@seals"
@@ -84,3 +85,7 @@ def digest_of(sealed: Any) -> Digest:
     """The digest a ``LedgerSealed`` event records."""
     seal = Seal(*(getattr(sealed, name) for name in Seal.__dataclass_fields__))
     return Digest(seal, str(sealed.public_key), str(sealed.signature))
+
+
+# Stored before ledger/ was split into packages; see ledger.domain.topics.
+keep_topics(SealBook, "ledger.sealbook")

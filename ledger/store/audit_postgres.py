@@ -20,8 +20,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.chain import Appended, Link, extend_chain
-from ledger.crypto import KeyChanges
+from ledger.domain.sealed import KeyChanges
+from ledger.integrity.chain import Appended, Link, extend_chain
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"

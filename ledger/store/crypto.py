@@ -16,48 +16,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.values import Complainant
+from ledger.domain.sealed import PERSONAL_FIELDS, PersonKey, SealedComplainant
+from ledger.domain.values import Complainant
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
-PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
-
-
-@dataclass(frozen=True)
-class SealedComplainant:
-    """A complainant's personal data as stored: ciphertext and the id of its key."""
-
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
-
-
-@dataclass(frozen=True)
-class PersonKey:
-    """The key that opens one complaint's personal data."""
-
-    key_id: str
-    key: bytes
-
-
-@dataclass
-class KeyChanges:
-    """Keys to store and keys to destroy, saved in the same transaction as the events."""
-
-    new: list[PersonKey] = field(default_factory=list)
-    destroyed: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.new or self.destroyed)
-
-    def extend(self, other: KeyChanges) -> None:
-        self.new.extend(other.new)
-        self.destroyed.extend(other.destroyed)
 
 
 class PersonalDataUnreadable(Exception):

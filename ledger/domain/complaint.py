@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.crypto import KeyChanges, PersonKey, SealedComplainant
-from ledger.errors import (
+from ledger.domain.errors import (
     AlreadyErased,
     ComplaintClosed,
     ComplaintNotClosed,
@@ -24,8 +23,10 @@ from ledger.errors import (
     OutOfOrder,
     PauseNotAllowed,
 )
-from ledger.policy import Policy, check_extension
-from ledger.values import (
+from ledger.domain.policy import Policy, check_extension
+from ledger.domain.sealed import KeyChanges, PersonKey, SealedComplainant
+from ledger.domain.topics import keep_topics
+from ledger.domain.values import (
     Actor,
     Channel,
     ClockName,
@@ -554,3 +555,7 @@ def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
 def _check_not_future(moment: datetime, now: datetime) -> None:
     if moment > now + CLOCK_SKEW:
         raise OccurredInFuture(f"occurred_at {moment.isoformat()} is in the future")
+
+
+# Stored before ledger/ was split into packages; see ledger.domain.topics.
+keep_topics(Complaint, "ledger.complaint")

@@ -5,7 +5,7 @@ fingerprint of its content. It is written in the same transaction as the
 command's events, so a command is either recorded with its events or not at
 all, and a second writer with the same command id fails on the primary key.
 The audit tables (append-only triggers, chain links, person keys) come from
-``ledger.audit_sqlite`` and ``ledger.audit_postgres``.
+``ledger.store.audit_sqlite`` and ``ledger.store.audit_postgres``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.audit_postgres import PostgresAuditTables
-from ledger.audit_sqlite import SQLiteAuditTables
+from ledger.store.audit_postgres import PostgresAuditTables
+from ledger.store.audit_sqlite import SQLiteAuditTables
 
 COMMAND_LOG = "command_log"
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.sla import CaseFacts, Extension, Pause, Round
-from ledger.values import ClockName
+from ledger.domain.sla import CaseFacts, Extension, Pause, Round
+from ledger.domain.values import ClockName
 
 Facts = dict[str, Any]
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.calendar import WorkCalendar
-from ledger.policy import (
+from ledger.domain.calendar import WorkCalendar
+from ledger.domain.policy import (
     DEFAULT_POLICY,
     NEVER_PAUSED,
     ClockRule,
@@ -25,7 +25,7 @@ from ledger.policy import (
     policy_from_dict,
     policy_to_dict,
 )
-from ledger.values import ClockName
+from ledger.domain.values import ClockName
 
 __all__ = [
     "DEFAULT_POLICY",

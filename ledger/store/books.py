@@ -14,10 +14,11 @@ from typing import Any, Protocol
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 
-from ledger.calendar import WorkCalendar, calendar_from_dict
-from ledger.errors import CalendarUnavailable, PolicyInvalid
-from ledger.policy import DEFAULT_POLICY, Policy, policy_from_dict
-from ledger.values import Actor, Stamp
+from ledger.domain.calendar import WorkCalendar, calendar_from_dict
+from ledger.domain.errors import CalendarUnavailable, PolicyInvalid
+from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.domain.topics import keep_topics
+from ledger.domain.values import Actor, Stamp
 
 POLICY_BOOK_ID = uuid.UUID("0b7c7f4e-2f1d-5a6b-9c3d-7e8f9a0b1c2d")
 CALENDAR_BOOK_ID = uuid.UUID("1c8d8a5f-3a2e-5b7c-8d4e-8f9a0b1c2d3e")
@@ -110,6 +111,11 @@ class CalendarBook(Aggregate):
     ) -> None:
         self.years[year] = document
         self.revisions[year] = self.revisions.get(year, 0) + 1
+
+
+# Stored before ledger/ was split into packages; see ledger.domain.topics.
+keep_topics(PolicyBook, "ledger.registry")
+keep_topics(CalendarBook, "ledger.registry")
 
 
 class RepositoryPort(Protocol):

@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.calendar import Format, explain, load_document
-from ledger.errors import ExtensionRefused, PolicyInvalid
-from ledger.schedule import Schedule
-from ledger.schedule_doc import ScheduleDoc, schedule_to_dict
-from ledger.text import control_problem
-from ledger.values import ClockName
-from ledger.zones import zone_named
+from ledger.domain.calendar import Format, explain, load_document
+from ledger.domain.errors import ExtensionRefused, PolicyInvalid
+from ledger.domain.schedule import Schedule
+from ledger.domain.schedule_doc import ScheduleDoc, schedule_to_dict
+from ledger.domain.text import control_problem
+from ledger.domain.values import ClockName
+from ledger.domain.zones import zone_named
 
 Unit = Literal["hours", "working_days", "days"]
 

@@ -17,8 +17,8 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from ledger.chain import Appended, Link, extend_chain
-from ledger.crypto import KeyChanges
+from ledger.domain.sealed import KeyChanges
+from ledger.integrity.chain import Appended, Link, extend_chain
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"

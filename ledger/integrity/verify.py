@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
-from ledger.chain import (
+from ledger.domain.errors import ComplaintNotFound, IntegrityViolation
+from ledger.domain.values import reference_id
+from ledger.integrity.chain import (
     GENESIS,
     Link,
     leaf_hash,
@@ -29,15 +31,13 @@ from ledger.chain import (
     root_from_proof,
     stream_link,
 )
-from ledger.errors import ComplaintNotFound, IntegrityViolation
-from ledger.registry import stream_id
-from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
-from ledger.sealing import event_name, stored_seals, stream_namer
-from ledger.seals import Digest
-from ledger.values import reference_id
+from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
+from ledger.integrity.sealing import event_name, stored_seals, stream_namer
+from ledger.integrity.seals import Digest
+from ledger.store.books import stream_id
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.store.root import Ledger
 
 BATCH = 10_000
 Progress = Callable[[int], None]

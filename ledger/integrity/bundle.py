@@ -1,5 +1,6 @@
 """Export an audit bundle: complaints' events as stored, their trail and the proof that ties
-them to the last seal (see ``ledger.bundle_format``; verified by ``ledger.bundle_check``)."""
+them to the last seal (see ``ledger.integrity.bundle_format``; verified by
+``ledger.integrity.bundle_check``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.bundle_format import (
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import AuditFileUnreadable, ComplaintNotFound, NotSealed
+from ledger.domain.values import reference_id
+from ledger.integrity.bundle_format import (
     BUNDLE_FORMAT,
     EVENTS,
     FILES,
@@ -21,15 +25,12 @@ from ledger.bundle_format import (
     state_text,
     trail_csv,
 )
-from ledger.chain import leaf_hash, merkle_levels, merkle_proof
-from ledger.complaint import Complaint
-from ledger.errors import AuditFileUnreadable, ComplaintNotFound, NotSealed
-from ledger.sealing import stored_seals
-from ledger.values import reference_id
-from ledger.views import person_view
+from ledger.integrity.chain import leaf_hash, merkle_levels, merkle_proof
+from ledger.integrity.sealing import stored_seals
+from ledger.integrity.views import person_view
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.store.root import Ledger
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.bundle_format import (
+from ledger.domain.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
+from ledger.domain.sealed import SealedComplainant
+from ledger.domain.values import reference_id
+from ledger.integrity.bundle_format import (
     BUNDLE_FORMAT,
     EVENTS,
     FILES,
@@ -30,12 +33,10 @@ from ledger.bundle_format import (
     trail_csv,
     unhex,
 )
-from ledger.chain import GENESIS, leaf_hash, record_hash, root_from_proof, stream_link
-from ledger.crypto import PersonalDataUnreadable, SealedComplainant, open_complainant
-from ledger.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
-from ledger.seals import Digest
-from ledger.values import reference_id
-from ledger.views import person_view
+from ledger.integrity.chain import GENESIS, leaf_hash, record_hash, root_from_proof, stream_link
+from ledger.integrity.seals import Digest
+from ledger.integrity.views import person_view
+from ledger.store.crypto import PersonalDataUnreadable, open_complainant
 
 
 @dataclass(frozen=True)

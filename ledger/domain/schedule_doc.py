@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, model_validator
 
-from ledger.schedule import WEEKDAYS, Interval, Schedule, check_opening_hours
+from ledger.domain.schedule import WEEKDAYS, Interval, Schedule, check_opening_hours
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
 Hours = list[Annotated[Interval, PlainValidator(Interval.parse)]]

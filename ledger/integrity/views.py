@@ -8,9 +8,9 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from ledger.complaint import Complaint
-from ledger.crypto import PERSONAL_FIELDS
-from ledger.values import Actor, Complainant
+from ledger.domain.complaint import Complaint
+from ledger.domain.sealed import PERSONAL_FIELDS
+from ledger.domain.values import Actor, Complainant
 
 ERASED = "[erased]"
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import AggregateEvent
 
-from ledger.complaint import Complaint
-from ledger.crypto import SealedComplainant
-from ledger.errors import ComplaintNotFound
-from ledger.values import Actor, Complainant
-from ledger.views import case_view, history_rows, person_view
+from ledger.domain.complaint import Complaint
+from ledger.domain.errors import ComplaintNotFound
+from ledger.domain.sealed import SealedComplainant
+from ledger.domain.values import Actor, Complainant
+from ledger.integrity.views import case_view, history_rows, person_view
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.store.root import Ledger
 
 # What every event carries; the rest are the fields the event set.
 ENVELOPE = frozenset(

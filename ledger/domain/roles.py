@@ -7,8 +7,8 @@ erasure. Auditors and operators read; they write nothing to a complaint.
 
 from __future__ import annotations
 
-from ledger.errors import RoleNotAllowed
-from ledger.values import Role
+from ledger.domain.errors import RoleNotAllowed
+from ledger.domain.values import Role
 
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note"}

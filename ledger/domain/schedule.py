@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.calendar import WorkCalendar, local_day
-from ledger.errors import CalendarUnavailable
+from ledger.domain.calendar import WorkCalendar, local_day
+from ledger.domain.errors import CalendarUnavailable
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_SECONDS = 24 * 3600

@@ -17,20 +17,22 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
-from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, PersistenceError, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
-from ledger.crypto import KeyChanges, SealedComplainant, open_complainant
-from ledger.errors import ComplaintNotFound, StoreUnavailable
-from ledger.recorders import (
+from ledger.domain.errors import ComplaintNotFound, StoreUnavailable
+from ledger.domain.sealed import KeyChanges, SealedComplainant
+from ledger.domain.values import Actor, Complainant, Remedy, RemedyKind, Role, reference_id
+from ledger.store.crypto import open_complainant
+from ledger.store.recorders import (
     CommandRecord,
     PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
-from ledger.values import Actor, Complainant, Remedy, RemedyKind, Role, reference_id
+from ledger.store.topics import LedgerMapper
 
 if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
-    from ledger.complaint import Complaint
+    from ledger.domain.complaint import Complaint
 
 DEFAULT_URL = "sqlite:///complaints.db"
 ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
@@ -114,6 +116,11 @@ class Ledger(Application[UUID]):
         # Only the URL decides where events go; stray POSTGRES_* variables must not.
         return Environment(name, dict(env or {}))
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=LedgerMapper
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_value_transcodings(transcoder)
@@ -138,7 +145,7 @@ class Ledger(Application[UUID]):
         return recorder
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
-        from ledger.complaint import Complaint
+        from ledger.domain.complaint import Complaint
 
         try:
             complaint: Complaint = self.repository.get(
@@ -152,7 +159,7 @@ class Ledger(Application[UUID]):
     def load_complaints(self, refs: Iterable[str]) -> dict[UUID, Complaint]:
         """The current state of many complaints, their events read in one query (what
         ``get_complaint`` gives for each, without a round trip per complaint)."""
-        from ledger.complaint import Complaint
+        from ledger.domain.complaint import Complaint
 
         streams = self.ledger_recorder.select_streams([reference_id(r) for r in refs])
         loaded: dict[UUID, Complaint] = {}
@@ -168,7 +175,7 @@ class Ledger(Application[UUID]):
 
     def complaint_events(self, ref: str) -> list[AggregateEvent]:
         """The events of a complaint (or of a publication stream named ``@…``), in order."""
-        from ledger.registry import stream_id
+        from ledger.store.books import stream_id
 
         events = [
             cast(AggregateEvent, e) for e in self.events.get(stream_id(ref) or reference_id(ref))
@@ -202,7 +209,7 @@ class Ledger(Application[UUID]):
 
     def iter_refs(self) -> Iterator[str]:
         """Every complaint reference, in the order the complaints were received."""
-        from ledger.complaint import Complaint
+        from ledger.domain.complaint import Complaint
 
         received = get_topic(Complaint.Received)  # type: ignore[attr-defined]
         start = 1

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ledger.errors import CalendarUnavailable, LedgerError
-from ledger.text import control_problem
+from ledger.domain.errors import CalendarUnavailable, LedgerError
+from ledger.domain.text import control_problem
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ledger.errors import AuditFileUnreadable, SealKeyUnusable
+from ledger.domain.errors import AuditFileUnreadable, SealKeyUnusable
 
 DIGEST_FORMAT = "complaint-ledger-digest/1"
 _SIGNED = b"complaint-ledger/seal/1\n"

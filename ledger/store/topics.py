@@ -1,0 +1,41 @@
+"""Finding the class of a stored event by the name it was stored under.
+
+Stored names (topics) are ``module:Class.Event`` as the module was called when the event was
+first written (``ledger.domain.topics.keep_topics``). Several of those modules have since moved,
+so the library cannot import them by name: ``STORED_MODULES`` says which module defines each
+stored name now, and the ledger's mapper imports it before the library resolves the name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from eventsourcing.persistence import Mapper, StoredEvent
+
+# Stored module name -> the module that now defines its classes (and keeps their names).
+STORED_MODULES = {
+    "ledger.complaint": "ledger.domain.complaint",
+    "ledger.registry": "ledger.store.books",
+    "ledger.sealbook": "ledger.integrity.sealbook",
+}
+_loaded: set[str] = set()
+
+
+def load_classes_of(topic: str) -> None:
+    """Import the module that defines the classes stored under ``topic``'s module name."""
+    module = topic.partition(":")[0]
+    if module in _loaded:
+        return
+    home = STORED_MODULES.get(module)
+    if home is not None:
+        importlib.import_module(home)
+    _loaded.add(module)
+
+
+class LedgerMapper(Mapper[Any]):
+    """The library's mapper, able to read events stored under names of moved modules."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        load_classes_of(stored_event.topic)
+        return super().to_domain_event(stored_event)
