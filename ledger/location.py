@@ -29,8 +29,9 @@ DEFAULT_URL = "sqlite:///complaints.db"
 CONNECT_TIMEOUT_SECONDS = 5
 SQLITE_EVENTS = "stored_events"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-# PostgreSQL's own rule for an unquoted name, kept to what needs no quoting anywhere.
-_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# A name that needs no quoting anywhere: the library looks its composite type up by the
+# unquoted "schema.name", which folds capitals, so a schema with capitals cannot work.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _EVENT_COLUMNS = frozenset({"originator_id", "originator_version", "topic", "state"})
 
 
@@ -89,7 +90,7 @@ def _postgres_env(url: str) -> dict[str, str]:
     if schema and not _SCHEMA_NAME.fullmatch(schema):
         raise StoreUnavailable(
             f"cannot use {shown(url)!r}: the schema {schema!r} is not a plain name "
-            "(a letter or _, then letters, digits or _, at most 63 in all)"
+            "(a small letter or _, then small letters, digits or _, at most 63 in all)"
         )
     return {
         "CREATE_TABLE": create,

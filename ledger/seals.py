@@ -92,9 +92,54 @@ class Digest:
                 raise ValueError(f"format {data['format']!r} is not {DIGEST_FORMAT}")
             fields = data["seal"]
             seal = Seal(**{name: fields[name] for name in Seal.__dataclass_fields__})
-            return cls(seal, str(data["public_key"]), str(data["signature"]))
-        except (KeyError, TypeError, ValueError) as e:
-            raise AuditFileUnreadable(f"{where} is not a ledger digest: {e}") from None
+            _check_seal_fields(seal)
+            public_key = public_key_hex(data["public_key"])
+            signature = _hex(data["signature"], 64, "signature")
+            return cls(seal, public_key, signature)
+        except (KeyError, TypeError, ValueError, SealKeyUnusable) as e:
+            what = f"no {e}" if isinstance(e, KeyError) else str(e)
+            raise AuditFileUnreadable(f"{where} is not a ledger digest: {what}") from None
+
+
+def _hex(value: Any, size: int, what: str) -> str:
+    """``value`` if it is ``size`` bytes in hex, lower-cased; else ValueError naming ``what``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not text")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != size:
+        raise ValueError(f"{what} is not {size} bytes in hex ({2 * size} hex digits)")
+    return raw.hex()
+
+
+def _check_seal_fields(seal: Seal) -> None:
+    counts = {"position": seal.position, "events": seal.events, "streams": seal.streams}
+    if seal.previous_position is not None:
+        counts["previous_position"] = seal.previous_position
+    for name, count in counts.items():
+        if type(count) is not int or count < 0:
+            raise ValueError(f"seal.{name} is not a whole number")
+    hashes = {"head": seal.head, "streams_root": seal.streams_root}
+    if seal.previous_head is not None:
+        hashes["previous_head"] = seal.previous_head
+    for name, value in hashes.items():
+        _hex(value, 32, f"seal.{name}")
+    if not isinstance(seal.sealed_at, str):
+        raise ValueError("seal.sealed_at is not text")
+
+
+def public_key_hex(value: Any) -> str:
+    """An Ed25519 public key given in hex, checked and lower-cased."""
+    try:
+        key = _hex(value.strip() if isinstance(value, str) else value, 32, "the public key")
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(key))
+    except ValueError:
+        raise SealKeyUnusable(
+            f"{value!r} is not an Ed25519 public key (64 hex digits, as in a digest's public_key)"
+        ) from None
+    return key
 
 
 def read_digest(path: str | Path) -> Digest:

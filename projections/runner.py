@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.store import Ledger
-from projections.db import Cursor, ReadStore
+from projections.db import Cursor, ReadStore, quoted
 from projections.schema import DDL, INDEXES
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class Runner:
             if indexed == table:
                 # A fresh name each time: a rebuilt table keeps its indexes when renamed.
                 name = f"ix_{table}_{column.replace(', ', '_')}_{uuid.uuid4().hex[:8]}"
-                cur.execute(f'CREATE INDEX "{name}" ON {{{placeholder}}} ({column})')
+                cur.execute(f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({column})")
 
     # ------------------------------------------------------------------ positions
 
@@ -274,7 +274,7 @@ class Runner:
         row = cur.fetchone()
         for table in unit.own:
             cur.execute(f"DROP TABLE IF EXISTS {self.store.name(table)}")
-            cur.execute(f'ALTER TABLE {{{table}}} RENAME TO "{table}"')
+            cur.execute(f"ALTER TABLE {{{table}}} RENAME TO {quoted(table)}")
         if unit.apply is not None:
             position = 0 if row is None else int(row["position"])
             cur.execute("DELETE FROM {positions} WHERE name = ?", (key,))

@@ -15,9 +15,17 @@ from commands.cli.base import cli
 from commands.cli.output import db_option, local_time, parse_time
 from ledger.bundle import export_bundle, refs_received_between
 from ledger.bundle_check import verify_bundle
+from ledger.errors import SealKeyUnusable
 from ledger.integrity import verify_complaint, verify_ledger
 from ledger.sealing import seal_ledger
-from ledger.seals import KEY_ENV, default_key_file, load_signing_key, public_bytes, read_digest
+from ledger.seals import (
+    KEY_ENV,
+    default_key_file,
+    load_signing_key,
+    public_bytes,
+    public_key_hex,
+    read_digest,
+)
 from ledger.store import open_ledger
 
 
@@ -113,6 +121,11 @@ def verify(ref: str | None, digest: Path | None, public_key: str | None, db: str
     Example:
       complaint-ledger verify --digest ledger-digest-1200.json
     """
+    if public_key is not None:
+        try:
+            public_key = public_key_hex(public_key)
+        except SealKeyUnusable as e:
+            raise click.ClickException(f"--public-key: {e}") from None
     anchor = read_digest(digest) if digest else None
     with open_ledger(db) as ledger:
         if ref is not None:

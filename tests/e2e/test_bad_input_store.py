@@ -4,6 +4,7 @@ hold another application's tables, unreachable servers."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.audit_sqlite import APPLICATION_ID
+from ledger.seals import read_digest, sign
+from tests.audit_helpers import SEAL_ENV
 from tests.conftest import PG_DSN, pg_url
 from tests.helpers import jsonl, life_cmds, run
 
@@ -243,7 +247,7 @@ def test_a_postgres_url_with_a_port_that_is_not_a_number_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "schema", ["x;drop table y", 'x"; DROP TABLE y; --', "1abc", "a" * 64, "x y"]
+    "schema", ["x;drop table y", 'x"; DROP TABLE y; --', "1abc", "a" * 64, "x y", "Ledger"]
 )
 def test_a_schema_that_is_not_a_plain_name_is_refused_before_any_sql(schema: str) -> None:
     result = run(f"{PG_DSN}?schema={schema}", "list")
@@ -344,3 +348,108 @@ def test_a_refused_connection_says_it_was_refused() -> None:
     message = assert_one_error_line(result.exit_code, result.stderr, result.stdout)
     assert "Connection refused" in message
     assert "Is the server running on that host" in message
+
+
+# ---------------------------------------------------------------------- keys and digests
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert run(url, "apply", "-", input=jsonl(life_cmds("TS-D", until="triage"))).exit_code == 0
+    digest = tmp_path / "digest.json"
+    assert run(url, "seal", "--out", str(digest), env=SEAL_ENV).exit_code == 0
+    return url, digest
+
+
+@pytest.mark.parametrize("key", ["zz", "ab" * 31, "ab" * 33, "g" * 64, ""])
+def test_a_public_key_that_is_not_one_is_refused_as_such(
+    sealed: tuple[str, Path], key: str
+) -> None:
+    url, _ = sealed
+
+    result = run(url, "verify", "--public-key", key)
+
+    message = assert_one_error_line(result.exit_code, result.stderr, result.stdout)
+    assert message == (
+        f"Error: --public-key: {key!r} is not an Ed25519 public key (64 hex digits, as in a "
+        "digest's public_key)"
+    )
+
+
+def test_the_seal_key_in_capitals_verifies_like_the_same_key(sealed: tuple[str, Path]) -> None:
+    url, digest = sealed
+    key = json.loads(digest.read_text())["public_key"]
+
+    result = run(url, "verify", "--public-key", key.upper())
+
+    assert result.exit_code == 0, result.stderr
+
+
+MALFORMED = {
+    "a public key that is not hex": (("public_key",), "zz", "'zz' is not an Ed25519 public key"),
+    "a short signature": (("signature",), "abcd", "signature is not 64 bytes in hex"),
+    "a position given as text": (("seal", "position"), "3", "seal.position is not a whole number"),
+    "a head that is not a hash": (("seal", "head"), "x", "seal.head is not 32 bytes in hex"),
+    "no seal at all": (("seal",), None, "no 'seal'"),
+}
+
+
+@pytest.mark.parametrize(("where", "value", "said"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_digest_is_blamed_on_the_digest(
+    sealed: tuple[str, Path], where: tuple[str, ...], value: object, said: str
+) -> None:
+    url, digest = sealed
+    data = json.loads(digest.read_text())
+    target = data
+    for key in where[:-1]:
+        target = target[key]
+    if value is None:
+        del target[where[-1]]
+    else:
+        target[where[-1]] = value
+    digest.write_text(json.dumps(data))
+
+    result = run(url, "verify", "--digest", str(digest))
+
+    message = assert_one_error_line(result.exit_code, result.stderr, result.stdout)
+    assert message.startswith(f"Error: {digest} is not a ledger digest: ")
+    assert said in message
+
+
+def test_a_tampered_digest_is_blamed_on_the_digest(sealed: tuple[str, Path]) -> None:
+    url, digest = sealed
+    data = json.loads(digest.read_text())
+    data["seal"]["head"] = "00" * 32
+    digest.write_text(json.dumps(data))
+
+    result = run(url, "verify", "--digest", str(digest))
+
+    message = assert_one_error_line(result.exit_code, result.stderr, result.stdout)
+    assert message == (
+        f"Error: the digest's signature does not match its seal (position 2, key "
+        f"{data['key_id']}): the digest file was altered or damaged; the ledger was not "
+        "checked against it"
+    )
+
+
+def test_a_digest_signed_with_another_key_names_both_keys(sealed: tuple[str, Path]) -> None:
+    url, digest = sealed
+    original = read_digest(digest)
+    forger = Ed25519PrivateKey.generate()
+    forged = sign(original.seal, forger)
+    digest.write_text(forged.to_json())
+
+    result = run(url, "verify", "--digest", str(digest))
+    with_key = run(url, "verify", "--digest", str(digest), "--public-key", original.public_key)
+
+    message = assert_one_error_line(result.exit_code, result.stderr, result.stdout)
+    assert message == (
+        f"Error: the ledger's seal at position 2 was signed by key {original.key_id}, the "
+        f"digest by key {forged.key_id}: the digest is not this ledger's, or the ledger's "
+        "seals were replaced"
+    )
+    assert with_key.stderr == (
+        f"Error: the digest was signed by key {forged.key_id}, not by the key given "
+        f"({original.key_id}): the ledger was not checked against it\n"
+    )
