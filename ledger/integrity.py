@@ -29,16 +29,12 @@ from ledger.chain import (
     root_from_proof,
     stream_link,
 )
-from ledger.errors import (
-    AuditFileUnreadable,
-    ComplaintNotFound,
-    IntegrityViolation,
-    SealKeyUnusable,
-)
+from ledger.errors import ComplaintNotFound, IntegrityViolation
+from ledger.logcheck import SideTables
 from ledger.registry import stream_id
 from ledger.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.sealing import event_name, stored_seals, stream_namer
-from ledger.seals import Digest, key_id
+from ledger.seals import Digest, check_seal_signatures
 from ledger.values import reference_id
 
 if TYPE_CHECKING:
@@ -106,7 +102,7 @@ def verify_ledger(
     the seals must be signed with (default: the key of the first seal)."""
     name = stream_namer(ledger)
     seals = stored_seals(ledger)
-    _check_seal_signatures(seals, digest, trusted_key)
+    check_seal_signatures(seals, digest, trusted_key)
     checkpoints = {d.seal.position: d for d in seals}
     if digest is not None:
         checkpoints.setdefault(digest.seal.position, digest)
@@ -121,7 +117,8 @@ def verify_ledger(
     report = Report(seals=seals)
     previous, previous_position = GENESIS, 0
     streams: dict[bytes, tuple[int, bytes]] = {}
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
+        side = SideTables(ledger.ledger_recorder, name, pool)
         for position, event, link in _merged(ledger, pool):
             if link is None:
                 assert event is not None
@@ -159,6 +156,7 @@ def verify_ledger(
                      f"the complaint's own chain breaks here (after version {last_version}): "
                      "one of its events is missing or out of place")  # fmt: skip
             streams[oid] = (version, head)
+            side.add(position, oid, version, topic, state)
             previous_position = position
             report.events += 1
             if position in checkpoints:
@@ -174,6 +172,7 @@ def verify_ledger(
             f"the digest's seal (position {digest.seal.position}) is not in the ledger's "
             f"{SEAL_BOOK_REF}: the seal event was removed"
         )
+    side.finish()
     report.last_position = previous_position
     report.streams = len(streams)
     report.sealed_position = max(checkpoints, default=0)
@@ -181,53 +180,6 @@ def verify_ledger(
         checkpoints[report.sealed_position].seal.events if checkpoints else 0
     )
     return report
-
-
-def _check_seal_signatures(
-    seals: list[Digest], digest: Digest | None, trusted_key: str | None
-) -> None:
-    """Every seal signed by one key, each following the previous. A digest that fails its own
-    signature is blamed on the digest: it says nothing about the ledger."""
-    if digest is not None:
-        _check_digest(digest, trusted_key)
-    anchor = trusted_key or (digest.public_key if digest else None)
-    for i, d in enumerate(seals):
-        d.check_signature()
-        anchor = anchor or d.public_key
-        if d.public_key != anchor:
-            if digest is not None and trusted_key is None:
-                raise IntegrityViolation(
-                    f"the ledger's seal at position {d.seal.position} was signed by key "
-                    f"{d.key_id}, the digest by key {digest.key_id}: the digest is not this "
-                    "ledger's, or the ledger's seals were replaced"
-                )
-            raise IntegrityViolation(
-                f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
-                "not by the ledger's seal key"
-            )
-        if i > 0:
-            before = seals[i - 1].seal
-            if (d.seal.previous_position, d.seal.previous_head) != (before.position, before.head):
-                raise IntegrityViolation(
-                    f"the seal at position {d.seal.position} does not follow the seal at "
-                    f"position {before.position}: seals were removed or replaced"
-                )
-
-
-def _check_digest(digest: Digest, trusted_key: str | None) -> None:
-    try:
-        digest.check_signature()
-    except SealKeyUnusable:
-        raise AuditFileUnreadable(
-            f"the digest's signature does not match its seal (position {digest.seal.position}, "
-            f"key {digest.key_id}): the digest file was altered or damaged; the ledger was "
-            "not checked against it"
-        ) from None
-    if trusted_key is not None and digest.public_key != trusted_key:
-        raise AuditFileUnreadable(
-            f"the digest was signed by key {digest.key_id}, not by the key given "
-            f"({key_id(bytes.fromhex(trusted_key))}): the ledger was not checked against it"
-        )
 
 
 def _check_head(
@@ -251,7 +203,8 @@ def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> 
     """Check one complaint's events against their links and its head against the seal."""
     oid = SEAL_BOOK_ID if ref == SEAL_BOOK_REF else stream_id(ref) or reference_id(ref)
     recorder = ledger.ledger_recorder
-    events = {e.version: e for e in recorder.stream_events(oid)}
+    stored = recorder.stream_events(oid)
+    events = {e.version: e for e in stored}
     links = recorder.stream_links(oid)
     if not events and not links:
         raise ComplaintNotFound(f"no complaint has reference {ref!r}")
@@ -279,8 +232,12 @@ def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> 
             f"position {event.position} ({ref} version {version}): "
             f"{event_name(event.topic)} has no chain link: it was inserted outside the ledger"
         )
+    side = SideTables(recorder, lambda _: ref)
+    for event in sorted(stored, key=lambda e: e.version):
+        side.add(event.position, oid.bytes, event.version, event.topic, event.state)
+    side.finish_stream(recorder.commands_of(ref))
     seals = stored_seals(ledger)
-    _check_seal_signatures(seals, digest, None)
+    check_seal_signatures(seals, digest, None)
     last = digest or (seals[-1] if seals else None)
     report.seals = seals
     if last is not None:

@@ -23,7 +23,8 @@ from eventsourcing.utils import get_topic
 
 from ledger.audit_sqlite import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
 from ledger.errors import StoreUnavailable
-from ledger.recorders import COMMAND_LOG, PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.side_queries import COMMAND_LOG
 
 DEFAULT_URL = "sqlite:///complaints.db"
 CONNECT_TIMEOUT_SECONDS = 5

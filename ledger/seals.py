@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ledger.errors import AuditFileUnreadable, SealKeyUnusable
+from ledger.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
 
 DIGEST_FORMAT = "complaint-ledger-digest/1"
 _SIGNED = b"complaint-ledger/seal/1\n"
@@ -140,6 +140,53 @@ def public_key_hex(value: Any) -> str:
             f"{value!r} is not an Ed25519 public key (64 hex digits, as in a digest's public_key)"
         ) from None
     return key
+
+
+def check_seal_signatures(
+    seals: list[Digest], digest: Digest | None, trusted_key: str | None
+) -> None:
+    """Every seal signed by one key, each following the previous. A digest that fails its own
+    signature is blamed on the digest: it says nothing about the ledger."""
+    if digest is not None:
+        _check_digest(digest, trusted_key)
+    anchor = trusted_key or (digest.public_key if digest else None)
+    for i, d in enumerate(seals):
+        d.check_signature()
+        anchor = anchor or d.public_key
+        if d.public_key != anchor:
+            if digest is not None and trusted_key is None:
+                raise IntegrityViolation(
+                    f"the ledger's seal at position {d.seal.position} was signed by key "
+                    f"{d.key_id}, the digest by key {digest.key_id}: the digest is not this "
+                    "ledger's, or the ledger's seals were replaced"
+                )
+            raise IntegrityViolation(
+                f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
+                "not by the ledger's seal key"
+            )
+        if i > 0:
+            before = seals[i - 1].seal
+            if (d.seal.previous_position, d.seal.previous_head) != (before.position, before.head):
+                raise IntegrityViolation(
+                    f"the seal at position {d.seal.position} does not follow the seal at "
+                    f"position {before.position}: seals were removed or replaced"
+                )
+
+
+def _check_digest(digest: Digest, trusted_key: str | None) -> None:
+    try:
+        digest.check_signature()
+    except SealKeyUnusable:
+        raise AuditFileUnreadable(
+            f"the digest's signature does not match its seal (position {digest.seal.position}, "
+            f"key {digest.key_id}): the digest file was altered or damaged; the ledger was "
+            "not checked against it"
+        ) from None
+    if trusted_key is not None and digest.public_key != trusted_key:
+        raise AuditFileUnreadable(
+            f"the digest was signed by key {digest.key_id}, not by the key given "
+            f"({key_id(bytes.fromhex(trusted_key))}): the ledger was not checked against it"
+        )
 
 
 def read_digest(path: str | Path) -> Digest:

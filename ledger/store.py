@@ -21,7 +21,7 @@ from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcod
 from eventsourcing.utils import Environment, get_topic
 
 from ledger.crypto import KeyChanges, SealedComplainant, open_complainant
-from ledger.errors import ComplaintNotFound, StoreUnavailable
+from ledger.errors import ComplaintNotFound, IntegrityViolation, StoreUnavailable
 from ledger.location import (
     DEFAULT_URL,
     check_postgres_schema,
@@ -198,12 +198,23 @@ class Ledger(Application[UUID]):
             self.ledger_recorder.purge_destroyed()
 
     def reveal(self, complaint: Complaint) -> Complainant | None:
-        """The complainant's personal data, or None once it was erased (its key destroyed)."""
+        """The complainant's personal data, or None once it was erased (its key destroyed).
+
+        A key is only ever destroyed by an erasure, which is an event: a key missing
+        without one (in the complaint as it stands now, which may be later than
+        ``complaint``) was deleted behind the ledger's back, and is not shown as erased."""
         sealed = complaint.complainant
         if complaint.personal_data_erased:
             return None
         key = self.ledger_recorder.person_keys([sealed.key_id]).get(sealed.key_id)
-        return None if key is None else open_complainant(sealed, key, complaint.id)
+        if key is not None:
+            return open_complainant(sealed, key, complaint.id)
+        if self.get_complaint(complaint.ref).personal_data_erased:
+            return None
+        raise IntegrityViolation(
+            f"{complaint.ref}: the key of the complainant's personal data is missing, but no "
+            "erasure was recorded: it was deleted outside the ledger (run complaint-ledger verify)"
+        )
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0
