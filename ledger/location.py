@@ -126,17 +126,18 @@ def check_sqlite_file(path: str) -> None:
         raise StoreUnavailable(f"{path} is a directory, not a ledger file") from None
     except OSError as e:
         raise StoreUnavailable(f"cannot read the ledger file {path}: {e.strerror}") from None
-    if size == 0:
-        return  # SQLite's own empty database: a new ledger
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise StoreUnavailable(
-            f"{path} is not a ledger: it is not a SQLite database; nothing was written to it"
-        )
     live_log = Path(path + "-wal").exists()
-    if not live_log:
-        _check_size(path, header, size)
-    if int.from_bytes(header[68:72], "big") == APPLICATION_ID:
-        return
+    if size == 0 and not live_log:
+        return  # SQLite's own empty database: a new ledger
+    if size > 0:
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            raise StoreUnavailable(
+                f"{path} is not a ledger: it is not a SQLite database; nothing was written to it"
+            )
+        if not live_log:
+            _check_size(path, header, size)
+        if int.from_bytes(header[68:72], "big") == APPLICATION_ID:
+            return
     application, tables = _read_catalogue(path, live_log)
     if application not in (0, APPLICATION_ID):
         raise StoreUnavailable(
