@@ -34,7 +34,7 @@ from ledger.sealing import event_name
 from ledger.side_queries import CommandRow
 from ledger.values import reference_id
 
-FLUSH = 50_000  # command ids (or keys) looked up at once
+FLUSH = 10_000  # command ids (or keys) looked up at once
 CHUNK = 500
 _KEYS = {key: (f'"{key}":"'.encode(), f'"{key}"'.encode()) for key in ("command_id", "key_id")}
 T = TypeVar("T")
