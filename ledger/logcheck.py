@@ -14,7 +14,7 @@ key is destroyed by an erasure. Both are checked against the events instead, whi
   destroyed it, and no destroyed key is back.
 
 Events are fed in position order after the chain has vouched for them; look-ups go to the
-database a few thousand at a time, so memory does not grow with the log.
+database ``FLUSH`` at a time, so memory does not grow with the log.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _fields(state: bytes) -> dict[str, Any]:
 def _field(state: bytes, key: str) -> str | None:
     """The text value of ``key`` in the event's stored JSON. Where the key occurs once, in the
     compact form the ledger writes, and its value has no escapes, the value is cut out of the
-    bytes: parsing every event whole made verification twice as slow. Otherwise the event is
+    bytes: parsing each event whole would cost more than hashing it. Otherwise the event is
     parsed and its top-level key read."""
     compact, bare = _KEYS[key]
     at = state.rfind(compact)
@@ -283,7 +283,7 @@ class SideTables:
             states = self.recorder.event_states(keys)
             for (command_id, ref, version), key in zip(rows, keys, strict=True):
                 state = states.get(key)
-                if state is None or _fields(state).get("command_id") != command_id:
+                if state is None or _field(state, "command_id") != command_id:
                     raise IntegrityViolation(
                         f"the command log has command {command_id!r} leaving {ref} at version "
                         f"{version}, but no such event of that command exists: the entry was "
