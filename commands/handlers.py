@@ -3,7 +3,8 @@
 ``handle`` makes every command idempotent by its id and atomic: the events it
 causes and its entry in the command log are saved in one transaction. When
 another writer changes the same complaint in between, the command is decided
-again on the fresh state (a few times) before giving up with ``ConcurrentChange``.
+again on the fresh state, as long as other writers make progress (within a time
+bound), before giving up with ``ConcurrentChange``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ from ledger.store.books import (
 from ledger.store.crypto import seal_complainant
 from ledger.store.recorders import CommandRecord
 
-MAX_ATTEMPTS = 20
+RETRY_SECONDS = 120.0  # how long a command keeps losing races to writers making progress
+MAX_STALLS = 5  # conflicts in a row on a complaint that did not move: something else is wrong
 REFERENCE_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -129,11 +131,19 @@ def handles(
 
 
 def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -> Outcome:
-    """Validate the actor's role, then apply ``command`` exactly once."""
+    """Validate the actor's role, then apply ``command`` exactly once.
+
+    A command that loses a race to another writer is decided again on the fresh state, for
+    as long as the other writers are making progress (the complaint's version moved since
+    the last attempt), up to ``RETRY_SECONDS`` in all: a long history read by two busy
+    writers can lose many races in a row, and each lost race means the other one won."""
     check_role(command.actor.role, command.action)
     fingerprint = command.fingerprint()
     handler = HANDLERS[type(command)]
-    for attempt in range(MAX_ATTEMPTS):
+    deadline = time.monotonic() + RETRY_SECONDS
+    attempt = stalls = 0
+    last_seen: int | None = None
+    while True:
         previous = ledger.find_command(command.command_id)
         if previous is not None:
             return _answer_again(ledger, command, previous, fingerprint)
@@ -144,6 +154,7 @@ def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -
             command_id=command.command_id,
         )
         target = handler(ledger, command, stamp, moment)
+        seen = target.version - len(target.pending_events)  # the version it was decided on
         events = tuple(
             type(e).__name__
             for e in target.pending_events
@@ -155,8 +166,13 @@ def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -
             ledger.record(target, record, keys)
         except IntegrityError:
             # Another writer appended to this complaint (or used this command id) first.
-            # A random pause breaks the lock-step in which the same writer keeps winning.
-            time.sleep(random.uniform(0, 0.004 * 2 ** min(attempt, 6)))
+            stalls = stalls + 1 if seen == last_seen else 0
+            last_seen, attempt = seen, attempt + 1
+            if stalls >= MAX_STALLS or time.monotonic() >= deadline:
+                break
+            # A random pause breaks the lock-step in which the same writer keeps winning; a
+            # short one, so that the loser stays in the race.
+            time.sleep(random.uniform(0, 0.004 * 2 ** min(attempt, 4)))
             continue
         return Outcome(
             command.action,

@@ -16,10 +16,17 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.rows import tuple_row
+from psycopg.sql import Identifier
 
 from ledger.store.root import Ledger
 
 _PLACEHOLDER = re.compile(r"\?")
+
+
+def quoted(*names: str) -> str:
+    """Names as one SQL identifier, quoted (``"schema"."table"``): the same rule on both
+    backends, so no name can end the identifier and start a statement of its own."""
+    return Identifier(*names).as_string(None)
 
 
 class Cursor:
@@ -73,7 +80,7 @@ class Cursor:
                     copy.write_row(row)
             return
         # An upsert: COPY into a scratch table that lives for this transaction, then merge.
-        scratch = f'"scratch_{table}"'
+        scratch = quoted(f"scratch_{table}")
         self.raw.execute(self.sql(f"CREATE TEMP TABLE {scratch} (LIKE {target}) ON COMMIT DROP"))
         with self.raw.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -138,7 +145,7 @@ class ReadStore:
 
     def name(self, table: str) -> str:
         """The table's name as SQL: quoted, and qualified with the schema on PostgreSQL."""
-        return f'"{self.schema}"."{table}"' if self.postgres else f'"{table}"'
+        return quoted(self.schema, table) if self.postgres and self.schema else quoted(table)
 
     @contextmanager
     def transaction(self, names: dict[str, str], *, commit: bool = True) -> Iterator[Cursor]:
@@ -148,7 +155,7 @@ class ReadStore:
 
     def table_exists(self, cur: Cursor, table: str) -> bool:
         if self.postgres:
-            cur.execute("SELECT to_regclass(?) AS t", (f'"{self.schema}"."{table}"',))
+            cur.execute("SELECT to_regclass(?) AS t", (self.name(table),))
             row = cur.fetchone()
             return row is not None and row["t"] is not None
         cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))

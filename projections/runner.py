@@ -12,7 +12,6 @@ failed or killed rebuild leaves the old one in place, and running it again resum
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
-from projections.db import Cursor, ReadStore
+from projections.db import Cursor, ReadStore, quoted
 from projections.decoding import decode, without_nul
 from projections.schema import DDL, INDEXES
 
@@ -137,7 +136,7 @@ class Runner:
             if indexed == table:
                 # A fresh name each time: a rebuilt table keeps its indexes when renamed.
                 name = f"ix_{table}_{column.replace(', ', '_')}_{uuid.uuid4().hex[:8]}"
-                cur.execute(f'CREATE INDEX "{name}" ON {{{placeholder}}} ({column})')
+                cur.execute(f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({column})")
 
     # ------------------------------------------------------------------ positions
 
@@ -257,13 +256,10 @@ class Runner:
 
     def _run_in_parallel(self, names: list[str], progress: Progress | None) -> int:
         """Rebuild each unit in a process of its own (the machine's cores share the work)."""
+        from projections.parallel import rebuild_in_processes
+
         assert self.url is not None
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(len(names)) as pool:
-            pending = [
-                pool.apply_async(_rebuild_one, (self.url, n, self.batch_size)) for n in names
-            ]
-            counts = [p.get() for p in pending]
+        counts = rebuild_in_processes(self.url, names, self.batch_size)
         if progress is not None:
             head = self.head()
             progress(head, head)
@@ -276,7 +272,7 @@ class Runner:
         row = cur.fetchone()
         for table in unit.own:
             cur.execute(f"DROP TABLE IF EXISTS {self.store.name(table)}")
-            cur.execute(f'ALTER TABLE {{{table}}} RENAME TO "{table}"')
+            cur.execute(f"ALTER TABLE {{{table}}} RENAME TO {quoted(table)}")
         if unit.apply is not None:
             position = 0 if row is None else int(row["position"])
             cur.execute("DELETE FROM {positions} WHERE name = ?", (key,))
@@ -302,16 +298,6 @@ class Runner:
         rows.append({"projection": "statistics", "position": None, "head": head,
                      "lag": dirty})  # fmt: skip
         return rows
-
-
-def _rebuild_one(url: str, name: str, batch_size: int) -> int:
-    """In a worker process: bring one unit's ``__rebuild`` tables up to the head of the log."""
-    from ledger.store.root import open_ledger
-
-    with open_ledger(url) as ledger:
-        runner = Runner(ledger, batch_size)
-        unit = UNITS[name]
-        return runner._run([(unit, unit.name + REBUILD)], rebuild=True, progress=None)
 
 
 class ProjectionBusy(LedgerError):

@@ -13,6 +13,7 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, local_time, parse_time
+from ledger.domain.errors import SealKeyUnusable
 from ledger.integrity.bundle import export_bundle, refs_received_between
 from ledger.integrity.bundle_check import verify_bundle
 from ledger.integrity.sealing import seal_ledger
@@ -21,6 +22,7 @@ from ledger.integrity.seals import (
     default_key_file,
     load_signing_key,
     public_bytes,
+    public_key_hex,
     read_digest,
 )
 from ledger.integrity.verify import verify_complaint, verify_ledger
@@ -126,6 +128,11 @@ def verify(ref: str | None, digest: Path | None, public_key: str | None, db: str
     Example:
       complaint-ledger verify --digest ledger-digest-1200.json
     """
+    if public_key is not None:
+        try:
+            public_key = public_key_hex(public_key)
+        except SealKeyUnusable as e:
+            raise click.ClickException(f"--public-key: {e}") from None
     anchor = read_digest(digest) if digest else None
     with open_ledger(db) as ledger:
         if ref is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 import orjson
+from click.core import ParameterSource
 
 DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
@@ -35,6 +37,15 @@ def format_option(*choices: str) -> Callable[[F], F]:
     )
 
 
+def _empty_env_is_not_unset(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # click takes an empty variable for an unset one; the ledger refuses an empty URL instead
+    # of quietly writing ./complaints.db.
+    source = ctx.get_parameter_source(param.name or "db")
+    if source is ParameterSource.DEFAULT and os.environ.get("LEDGER_DB") == "":
+        return ""
+    return value
+
+
 def db_option(fn: F) -> F:
     return click.option(
         "--db",
@@ -42,6 +53,7 @@ def db_option(fn: F) -> F:
         default="sqlite:///complaints.db",
         show_default=True,
         metavar="URL",
+        callback=_empty_env_is_not_unset,
         help="sqlite:///path or postgresql://user@host/db (env LEDGER_DB).",
     )(fn)
 

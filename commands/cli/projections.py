@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+from psycopg.sql import SQL, Identifier
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
@@ -103,7 +104,7 @@ def _wakeups(ledger: Ledger, interval: float) -> Iterator[None]:
             time.sleep(interval)
     datastore = recorder.datastore  # type: ignore[attr-defined]
     with datastore.get_connection() as conn:
-        conn.execute(f'LISTEN "{channel}"')
+        conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
         while True:
             yield
             for _ in conn.notifies(timeout=max(interval, 5.0), stop_after=1):

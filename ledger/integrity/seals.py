@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ledger.domain.errors import AuditFileUnreadable, SealKeyUnusable
+from ledger.domain.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
 
 DIGEST_FORMAT = "complaint-ledger-digest/1"
 _SIGNED = b"complaint-ledger/seal/1\n"
@@ -92,9 +92,101 @@ class Digest:
                 raise ValueError(f"format {data['format']!r} is not {DIGEST_FORMAT}")
             fields = data["seal"]
             seal = Seal(**{name: fields[name] for name in Seal.__dataclass_fields__})
-            return cls(seal, str(data["public_key"]), str(data["signature"]))
-        except (KeyError, TypeError, ValueError) as e:
-            raise AuditFileUnreadable(f"{where} is not a ledger digest: {e}") from None
+            _check_seal_fields(seal)
+            public_key = public_key_hex(data["public_key"])
+            signature = _hex(data["signature"], 64, "signature")
+            return cls(seal, public_key, signature)
+        except (KeyError, TypeError, ValueError, SealKeyUnusable) as e:
+            what = f"no {e}" if isinstance(e, KeyError) else str(e)
+            raise AuditFileUnreadable(f"{where} is not a ledger digest: {what}") from None
+
+
+def _hex(value: Any, size: int, what: str) -> str:
+    """``value`` if it is ``size`` bytes in hex, lower-cased; else ValueError naming ``what``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not text")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != size:
+        raise ValueError(f"{what} is not {size} bytes in hex ({2 * size} hex digits)")
+    return raw.hex()
+
+
+def _check_seal_fields(seal: Seal) -> None:
+    counts = {"position": seal.position, "events": seal.events, "streams": seal.streams}
+    if seal.previous_position is not None:
+        counts["previous_position"] = seal.previous_position
+    for name, count in counts.items():
+        if type(count) is not int or count < 0:
+            raise ValueError(f"seal.{name} is not a whole number")
+    hashes = {"head": seal.head, "streams_root": seal.streams_root}
+    if seal.previous_head is not None:
+        hashes["previous_head"] = seal.previous_head
+    for name, value in hashes.items():
+        _hex(value, 32, f"seal.{name}")
+    if not isinstance(seal.sealed_at, str):
+        raise ValueError("seal.sealed_at is not text")
+
+
+def public_key_hex(value: Any) -> str:
+    """An Ed25519 public key given in hex, checked and lower-cased."""
+    try:
+        key = _hex(value.strip() if isinstance(value, str) else value, 32, "the public key")
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(key))
+    except ValueError:
+        raise SealKeyUnusable(
+            f"{value!r} is not an Ed25519 public key (64 hex digits, as in a digest's public_key)"
+        ) from None
+    return key
+
+
+def check_seal_signatures(
+    seals: list[Digest], digest: Digest | None, trusted_key: str | None
+) -> None:
+    """Every seal signed by one key, each following the previous. A digest that fails its own
+    signature is blamed on the digest: it says nothing about the ledger."""
+    if digest is not None:
+        _check_digest(digest, trusted_key)
+    anchor = trusted_key or (digest.public_key if digest else None)
+    for i, d in enumerate(seals):
+        d.check_signature()
+        anchor = anchor or d.public_key
+        if d.public_key != anchor:
+            if digest is not None and trusted_key is None:
+                raise IntegrityViolation(
+                    f"the ledger's seal at position {d.seal.position} was signed by key "
+                    f"{d.key_id}, the digest by key {digest.key_id}: the digest is not this "
+                    "ledger's, or the ledger's seals were replaced"
+                )
+            raise IntegrityViolation(
+                f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
+                "not by the ledger's seal key"
+            )
+        if i > 0:
+            before = seals[i - 1].seal
+            if (d.seal.previous_position, d.seal.previous_head) != (before.position, before.head):
+                raise IntegrityViolation(
+                    f"the seal at position {d.seal.position} does not follow the seal at "
+                    f"position {before.position}: seals were removed or replaced"
+                )
+
+
+def _check_digest(digest: Digest, trusted_key: str | None) -> None:
+    try:
+        digest.check_signature()
+    except SealKeyUnusable:
+        raise AuditFileUnreadable(
+            f"the digest's signature does not match its seal (position {digest.seal.position}, "
+            f"key {digest.key_id}): the digest file was altered or damaged; the ledger was "
+            "not checked against it"
+        ) from None
+    if trusted_key is not None and digest.public_key != trusted_key:
+        raise AuditFileUnreadable(
+            f"the digest was signed by key {digest.key_id}, not by the key given "
+            f"({key_id(bytes.fromhex(trusted_key))}): the ledger was not checked against it"
+        )
 
 
 def read_digest(path: str | Path) -> Digest:

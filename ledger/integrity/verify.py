@@ -31,9 +31,10 @@ from ledger.integrity.chain import (
     root_from_proof,
     stream_link,
 )
+from ledger.integrity.logcheck import SideTables
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.integrity.sealing import event_name, stored_seals, stream_namer
-from ledger.integrity.seals import Digest
+from ledger.integrity.seals import Digest, check_seal_signatures
 from ledger.store.books import stream_id
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def verify_ledger(
     the seals must be signed with (default: the key of the first seal)."""
     name = stream_namer(ledger)
     seals = stored_seals(ledger)
-    _check_seal_signatures(seals, digest, trusted_key)
+    check_seal_signatures(seals, digest, trusted_key)
     checkpoints = {d.seal.position: d for d in seals}
     if digest is not None:
         checkpoints.setdefault(digest.seal.position, digest)
@@ -116,7 +117,8 @@ def verify_ledger(
     report = Report(seals=seals)
     previous, previous_position = GENESIS, 0
     streams: dict[bytes, tuple[int, bytes]] = {}
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
+        side = SideTables(ledger.ledger_recorder, name, pool)
         for position, event, link in _merged(ledger, pool):
             if link is None:
                 assert event is not None
@@ -154,6 +156,7 @@ def verify_ledger(
                      f"the complaint's own chain breaks here (after version {last_version}): "
                      "one of its events is missing or out of place")  # fmt: skip
             streams[oid] = (version, head)
+            side.add(position, oid, version, topic, state)
             previous_position = position
             report.events += 1
             if position in checkpoints:
@@ -169,6 +172,7 @@ def verify_ledger(
             f"the digest's seal (position {digest.seal.position}) is not in the ledger's "
             f"{SEAL_BOOK_REF}: the seal event was removed"
         )
+    side.finish()
     report.last_position = previous_position
     report.streams = len(streams)
     report.sealed_position = max(checkpoints, default=0)
@@ -176,27 +180,6 @@ def verify_ledger(
         checkpoints[report.sealed_position].seal.events if checkpoints else 0
     )
     return report
-
-
-def _check_seal_signatures(
-    seals: list[Digest], digest: Digest | None, trusted_key: str | None
-) -> None:
-    anchor = trusted_key or (digest.public_key if digest else None)
-    for i, d in enumerate([*seals, *([digest] if digest else [])]):
-        d.check_signature()
-        anchor = anchor or d.public_key
-        if d.public_key != anchor:
-            raise IntegrityViolation(
-                f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
-                "not by the ledger's seal key"
-            )
-        if 0 < i < len(seals):
-            before = seals[i - 1].seal
-            if (d.seal.previous_position, d.seal.previous_head) != (before.position, before.head):
-                raise IntegrityViolation(
-                    f"the seal at position {d.seal.position} does not follow the seal at "
-                    f"position {before.position}: seals were removed or replaced"
-                )
 
 
 def _check_head(
@@ -220,7 +203,8 @@ def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> 
     """Check one complaint's events against their links and its head against the seal."""
     oid = SEAL_BOOK_ID if ref == SEAL_BOOK_REF else stream_id(ref) or reference_id(ref)
     recorder = ledger.ledger_recorder
-    events = {e.version: e for e in recorder.stream_events(oid)}
+    stored = recorder.stream_events(oid)
+    events = {e.version: e for e in stored}
     links = recorder.stream_links(oid)
     if not events and not links:
         raise ComplaintNotFound(f"no complaint has reference {ref!r}")
@@ -248,8 +232,12 @@ def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> 
             f"position {event.position} ({ref} version {version}): "
             f"{event_name(event.topic)} has no chain link: it was inserted outside the ledger"
         )
+    side = SideTables(recorder, lambda _: ref)
+    for event in sorted(stored, key=lambda e: e.version):
+        side.add(event.position, oid.bytes, event.version, event.topic, event.state)
+    side.finish_stream(recorder.commands_of(ref))
     seals = stored_seals(ledger)
-    _check_seal_signatures(seals, digest, None)
+    check_seal_signatures(seals, digest, None)
     last = digest or (seals[-1] if seals else None)
     report.seals = seals
     if last is not None:

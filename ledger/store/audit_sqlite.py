@@ -22,6 +22,9 @@ from ledger.integrity.chain import Appended, Link, extend_chain
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"
+# The mark a ledger puts in its file's header when it creates its tables ("CLdg"), so that
+# another application's database is never taken for a ledger (``ledger.store.location``).
+APPLICATION_ID = 0x434C6467
 
 
 def append_only_triggers(table: str) -> list[str]:
@@ -57,6 +60,16 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
     def create_table(self) -> None:
         super().create_table()
         self._adopt_existing_events()
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (self.events_table_name,),
+        )
+        fresh = c.fetchone() is None
+        super()._create_table(c)
+        if fresh:  # marked in the transaction that creates the tables, never afterwards
+            c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any

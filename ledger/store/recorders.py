@@ -24,8 +24,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.store.audit_postgres import PostgresAuditTables
 from ledger.store.audit_sqlite import SQLiteAuditTables
-
-COMMAND_LOG = "command_log"
+from ledger.store.side_queries import COMMAND_LOG, PostgresSideQueries, SQLiteSideQueries
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     return [(r.command_id, r.ref, r.fingerprint, r.version) for r in records]
 
 
-class SQLiteLedgerRecorder(SQLiteAuditTables):
+class SQLiteLedgerRecorder(SQLiteSideQueries, SQLiteAuditTables):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
 
@@ -153,7 +152,7 @@ class SQLiteLedgerRecorder(SQLiteAuditTables):
         """Nothing to do: SQLite finds a stream's events by primary key without statistics."""
 
 
-class PostgresLedgerRecorder(PostgresAuditTables):
+class PostgresLedgerRecorder(PostgresSideQueries, PostgresAuditTables):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.command_log = Identifier(self.datastore.schema, COMMAND_LOG)

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import psycopg
@@ -20,10 +20,19 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import JSONTranscoder, Mapper, PersistenceError, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
-from ledger.domain.errors import ComplaintNotFound, StoreUnavailable
+from ledger.domain.errors import ComplaintNotFound, IntegrityViolation, StoreUnavailable
 from ledger.domain.sealed import KeyChanges, SealedComplainant
 from ledger.domain.values import Actor, Complainant, Remedy, RemedyKind, Role, reference_id
 from ledger.store.crypto import open_complainant
+from ledger.store.location import (
+    DEFAULT_URL,
+    check_postgres_schema,
+    check_sqlite_file,
+    connect_postgres,
+    libpq_reason,
+    persistence_env,
+    shown,
+)
 from ledger.store.recorders import (
     CommandRecord,
     PostgresLedgerRecorder,
@@ -34,9 +43,8 @@ from ledger.store.topics import LedgerMapper
 if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
     from ledger.domain.complaint import Complaint
 
-DEFAULT_URL = "sqlite:///complaints.db"
 ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
-CONNECT_TIMEOUT_SECONDS = 5
+__all__ = ["DEFAULT_URL", "Ledger", "open_ledger", "persistence_env", "replay"]
 
 
 class ActorAsDict(Transcoding):
@@ -197,12 +205,23 @@ class Ledger(Application[UUID]):
             self.ledger_recorder.purge_destroyed()
 
     def reveal(self, complaint: Complaint) -> Complainant | None:
-        """The complainant's personal data, or None once it was erased (its key destroyed)."""
+        """The complainant's personal data, or None once it was erased (its key destroyed).
+
+        A key is only ever destroyed by an erasure, which is an event: a key missing
+        without one (in the complaint as it stands now, which may be later than
+        ``complaint``) was deleted behind the ledger's back, and is not shown as erased."""
         sealed = complaint.complainant
         if complaint.personal_data_erased:
             return None
         key = self.ledger_recorder.person_keys([sealed.key_id]).get(sealed.key_id)
-        return None if key is None else open_complainant(sealed, key, complaint.id)
+        if key is not None:
+            return open_complainant(sealed, key, complaint.id)
+        if self.get_complaint(complaint.ref).personal_data_erased:
+            return None
+        raise IntegrityViolation(
+            f"{complaint.ref}: the key of the complainant's personal data is missing, but no "
+            "erasure was recorded: it was deleted outside the ledger (run complaint-ledger verify)"
+        )
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -223,75 +242,27 @@ class Ledger(Application[UUID]):
             start = batch[-1].id + 1
 
 
-def persistence_env(url: str) -> dict[str, str]:
-    """The eventsourcing settings that put the ledger where ``url`` says."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-        if parts.netloc or not path:
-            raise StoreUnavailable(
-                f"cannot use {url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
-            )
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
-        }
-    if parts.scheme in ("postgresql", "postgres"):
-        query = parse_qs(parts.query)
-        # A least-privilege role (sql/roles.sql) may not create tables: ?create_tables=no.
-        create = query.get("create_tables", ["yes"])[0].lower()
-        if create not in ("yes", "no", "true", "false"):
-            raise StoreUnavailable(f"cannot use {url!r}: create_tables must be yes or no")
-        return {
-            "CREATE_TABLE": create,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": parts.hostname or "localhost",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_SCHEMA": query.get("schema", [""])[0],
-            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
-            "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
-        }
-    raise StoreUnavailable(
-        f"cannot use {url!r}: the database URL must start with sqlite:/// or postgresql://"
-    )
-
-
-def _connect_postgres(env: dict[str, str]) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            autocommit=True,
-        )
-    except psycopg.Error as e:
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
-        raise StoreUnavailable(f"cannot reach PostgreSQL at {where}: {reason}") from None
-
-
 def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
-    """The composition root: build the ledger the URL names, creating its tables on first use."""
-    env = persistence_env(url or DEFAULT_URL)
+    """The composition root: build the ledger the URL names, creating its tables on first use.
+
+    An empty URL is an error, not the default: ``--db ""`` must not quietly mean
+    ``./complaints.db``."""
+    url = DEFAULT_URL if url is None else url
+    env = persistence_env(url)
     env.update({k: str(v) for k, v in extra_env.items()})
     try:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+            check_sqlite_file(env["SQLITE_DBNAME"])
             return Ledger(env=env)
         # Concurrent CREATE ... IF NOT EXISTS / CREATE OR REPLACE FUNCTION statements can fail
         # with "tuple concurrently updated": processes that start together take turns here.
-        with _connect_postgres(env) as conn:
-            key = f"complaint-ledger:{env['POSTGRES_SCHEMA'] or 'public'}"
-            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+        with connect_postgres(env) as conn:
+            schema = env["POSTGRES_SCHEMA"] or "public"
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"complaint-ledger:{schema}",))
+            check_postgres_schema(conn, schema, f"{Ledger.name.lower()}_events")
             return Ledger(env=env)
-    except (PersistenceError, OSError) as e:
-        raise StoreUnavailable(f"cannot open the ledger at {url or DEFAULT_URL}: {e}") from None
+    except (PersistenceError, OSError, sqlite3.Error) as e:
+        raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
+    except psycopg.Error as e:
+        reason = libpq_reason(e)
+        raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {reason}") from None

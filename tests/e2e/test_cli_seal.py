@@ -84,7 +84,11 @@ def test_a_forged_digest_signature_is_refused(ledger_url: str, tmp_path: Path) -
     result = run(ledger_url, "verify", "--digest", str(tmp_path / "d.json"))
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: the seal at position 3 does not carry a valid")
+    assert result.stderr == (
+        "Error: the digest's signature does not match its seal (position 3, key "
+        f"{digest['key_id']}): the digest file was altered or damaged; the ledger was not "
+        "checked against it\n"
+    )
 
 
 def notes(url: str, ref: str, writer: int, count: int, start: Any) -> None:

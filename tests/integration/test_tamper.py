@@ -162,6 +162,16 @@ def test_removing_the_sealed_event_itself_is_caught_with_the_digest(
         db.sql(f"DELETE FROM {db.events} WHERE {db.pos} >= ?", seal_book)
         db.sql("DELETE FROM chain_links WHERE position >= ?", seal_book)
 
+    forgot_the_log = verify(sealed)
+    with superuser(sealed) as db:  # the note's command-log entry names an event now gone
+        db.sql("DELETE FROM command_log WHERE ref = ? AND version = ?", "TS-3", 6)
+
+    assert forgot_the_log[0] == 1
+    assert forgot_the_log[1].startswith("Error: the command log has command ")
+    assert forgot_the_log[1].endswith(
+        "leaving TS-3 at version 6, but no such event of that command exists: the entry was "
+        "inserted or altered, or the events were deleted"
+    )
     assert verify(sealed)[0] == 0  # without the digest, the shortened log is self-consistent
     code, out = verify(sealed, "--digest", str(tmp_path / "digest.json"))
 

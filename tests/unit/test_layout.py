@@ -13,7 +13,7 @@ ROOT = Path(__file__).parent.parent.parent
 # package -> prefixes its modules may not import
 FORBIDDEN = {
     "ledger": ("commands", "projections"),
-    "ledger/domain": ("ledger.store", "ledger.integrity", "commands", "projections"),
+    "ledger/domain": ("ledger.store.root", "ledger.integrity.verify", "commands", "projections"),
     "projections": ("commands",),
 }
 

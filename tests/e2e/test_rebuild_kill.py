@@ -1,0 +1,84 @@
+"""Kill -9 of ``projections rebuild`` takes its worker processes with it, and a rerun finishes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
+from tests.conftest import PG_DSN
+from tests.helpers import event_count, run
+
+SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
+COMPLAINTS = 400
+
+
+def rebuilt_so_far(url: str) -> int:
+    """How far the rebuild's workers have got (their positions), read without writing."""
+    query = (
+        "SELECT COALESCE(MAX(position), 0) FROM {}projection_positions "
+        "WHERE name IN ('cases__rebuild', 'audit_trail__rebuild')"
+    )
+    if is_sqlite(url):
+        conn = sqlite3.connect(f"file:{sqlite_path(url)}?mode=ro", uri=True)
+        try:
+            return int(conn.execute(query.format("")).fetchone()[0])
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+        finally:
+            conn.close()
+    with psycopg.connect(PG_DSN) as conn:
+        try:
+            row = conn.execute(query.format(f"{pg_schema(url)}.")).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+    return int(row[0]) if row else 0
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those still running; a zombie no one has reaped yet counts as ended."""
+    running = []
+    for process in processes:
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
+def test_kill_9_of_a_rebuild_ends_its_workers_and_a_rerun_completes(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    commands = run(ledger_url, "generate", "--complaints", str(COMPLAINTS)).stdout
+    assert run(ledger_url, "apply", "--bulk", "-", input=commands).exit_code == 0
+    rebuild = [SCRIPT, "projections", "rebuild", "--batch-size", "5", "--db", ledger_url]
+    parent = subprocess.Popen(rebuild, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and (len(workers) < 2 or rebuilt_so_far(ledger_url) < 50):
+        workers = psutil.Process(parent.pid).children(recursive=True)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the rebuild never started its workers"
+
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    killed_at = rebuilt_so_far(ledger_url)
+    gone_by = time.monotonic() + 3
+    while alive(workers) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+
+    assert alive(workers) == [], [p.cmdline() for p in alive(workers)]
+    rerun = run(ledger_url, "projections", "rebuild")
+    listed = run(ledger_url, "list", "--limit", "1000", "--format", "json")
+    assert rerun.exit_code == 0, rerun.stderr
+    assert 0 < killed_at < event_count(ledger_url)  # killed midway
+    assert len(json.loads(listed.stdout)) == COMPLAINTS
