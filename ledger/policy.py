@@ -20,6 +20,9 @@ from ledger.values import ClockName
 Unit = Literal["hours", "working_days", "days"]
 
 NEVER_PAUSED = frozenset({ClockName.REGULATORY})
+# The clocks a reopening may start again besides the round's own (investigation, plan,
+# execution, summary, which always restart).
+RESTARTABLE = (ClockName.INTAKE, ClockName.REGULATORY)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Policy:
     at_risk_share: float
     backdated_after_hours: float
     rules: tuple[ClockRule, ...]
+    reopen_restarts: tuple[ClockName, ...] = RESTARTABLE
 
     def rule(self, clock: ClockName) -> ClockRule:
         for rule in self.rules:
@@ -88,6 +92,7 @@ class _PolicyDoc(BaseModel):
     timezone: str = "Asia/Shanghai"
     at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
     backdated_after_hours: Annotated[float, Field(gt=0)] = 24.0
+    reopen_restarts: list[Literal["intake", "regulatory"]] = ["intake", "regulatory"]
     clocks: dict[ClockName, _RuleDoc]
 
     @field_validator("timezone")
@@ -132,6 +137,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
             )
             for clock in ClockName
         ),
+        reopen_restarts=tuple(c for c in RESTARTABLE if c in doc.reopen_restarts),
     )
 
 
@@ -147,6 +153,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "timezone": policy.timezone,
         "at_risk_share": policy.at_risk_share,
         "backdated_after_hours": policy.backdated_after_hours,
+        "reopen_restarts": [str(c) for c in policy.reopen_restarts],
         "clocks": {
             str(rule.clock): {
                 "limit": rule.limit,
