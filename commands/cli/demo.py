@@ -16,8 +16,8 @@ from commands.synthetic import lifecycles
 from ledger.errors import CalendarUnavailable
 from ledger.registry import load_calendar_book
 from ledger.store import Ledger, open_ledger
-from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
+from projections.sla_query import sla_report_at
 
 
 @cli.command()
@@ -78,9 +78,8 @@ def demo(complaints: int, seed: int, db: str) -> None:
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
         runner.catch_up_all()
-        with runner.transaction() as cur:
-            clocks = sla_rows(cur, now)
-    print_sla_report(sla_report(clocks, now))
+        report = sla_report_at(runner, now)
+    print_sla_report(report)
 
 
 def publish_calendars(ledger: Ledger, now: datetime) -> None:

@@ -70,7 +70,7 @@ def test_history_as_of_three_moments_shows_the_state_at_each(
         "违规",
     )
     for story, at in zip((first, second, third), moments, strict=True):
-        shown = json.loads(run(url, "show", "TS-H", "--as-of", at, "--format", "json").stdout)
+        shown = json.loads(run(url, "show", "TS-H", "--known-at", at, "--format", "json").stdout)
         del shown["history"]
         assert story["state"] == shown
         assert story["events"][-1]["state_after"] == story["state"]
