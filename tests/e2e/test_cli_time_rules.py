@@ -147,9 +147,11 @@ def test_a_second_triage_or_findings_dated_before_the_recorded_ones_are_refused(
     findings(url, day("25T12:00:00"))
 
     triage_error = refused(url, "triage", "TS-1", "--severity", "urgent", "--category", "x",
-                           "--assessment", "改判", "--occurred-at", day("24T10:10:00"), *TEAM)  # fmt: skip
+                           "--assessment", "改判", "--occurred-at", day("24T10:10:00"),
+                           *TEAM)  # fmt: skip
     findings_error = refused(url, "record-findings", "TS-1", "--substantiated", "yes",
-                             "--findings", "改", "--occurred-at", day("25T09:00:00"), *TEAM)  # fmt: skip
+                             "--findings", "改", "--occurred-at", day("25T09:00:00"),
+                             *TEAM)  # fmt: skip
 
     assert "is before the triage at 2026-09-24T10:30:00+08:00 (event 2)" in triage_error
     assert "is before the findings at 2026-09-25T12:00:00+08:00 (event 3)" in findings_error

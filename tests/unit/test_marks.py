@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from ledger.calendar import company_year, package_year
-from ledger.facts import CaseFacts, Correction
+from ledger.facts import Correction
 from ledger.marks import clock_changes
 from ledger.policy import DEFAULT_POLICY
 from ledger.rulebook import Publication, Rulebook
@@ -73,7 +73,9 @@ def test_a_policy_published_after_a_clock_finished_that_changes_it_is_marked() -
     marks = clock_changes("TS-1", case, book)
 
     assert [(m["cause"], m["event"], m["before"]["status"], m["after"]["status"])
-            for m in marks["intake"]] == [("republication", "@policies v2", "breached", "met")]  # fmt: skip
+            for m in marks["intake"]] == [
+        ("republication", "@policies v2", "breached", "met")
+    ]  # fmt: skip
     assert "investigation" not in marks  # still open: nothing final to compare
 
 

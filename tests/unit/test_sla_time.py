@@ -128,7 +128,8 @@ def test_a_reopening_recorded_before_restarts_existed_keeps_the_old_clocks() -> 
 
     names = [d.clock for d in deadlines(case, DEFAULT_POLICY, CAL)]
 
-    assert "intake#2" not in names and "regulatory#2" not in names
+    assert "intake#2" not in names
+    assert "regulatory#2" not in names
 
 
 def test_a_clock_met_by_an_action_recorded_after_its_deadline_is_a_late_entry() -> None:
