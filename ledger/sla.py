@@ -199,7 +199,10 @@ def _run_deadline(
         due += _paused(lay, run.started_at, until, as_of)
     late_entry = False
     if met is not None and met.at <= due:
-        late_entry = _late_entry(lay, run, rule, calendar, policy, met, extensions, until)
+        if extensions or pausable:
+            late_entry = _late_entry(lay, run, rule, calendar, policy, met, extensions, until)
+        else:  # nothing moved the deadline: late if the stop was recorded after it
+            late_entry = met.recorded is not None and met.recorded > due
     deadline = Deadline(
         run.name,
         run.started_at.astimezone(UTC),

@@ -93,14 +93,22 @@ def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
     changes = clock_changes(state["ref"], facts, rules.book)
     # Who owns the case, copied beside each clock so the SLA report reads one table.
     owner = (_stamp_text(state["received_at"]), state["team"], state["handler"], state["channel"])
+    texts: dict[datetime | None, str | None] = {None: None}
+
+    def text(moment: datetime | None) -> str | None:
+        # A case's clocks share their start (and often their exact-from) time: stamp it once.
+        if moment not in texts:
+            texts[moment] = stamp(moment)
+        return texts[moment]
+
     rows = []
     for d in deadlines(facts, policy, rules.calendar):
         risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
         marks = changes.get(d.clock)
         rows.append(
-            (state["ref"], d.clock, stamp(d.started_at), stamp(d.due_at), stamp(risk_at),
+            (state["ref"], d.clock, text(d.started_at), stamp(d.due_at), stamp(risk_at),
              stamp(d.met_at), d.late_seconds, int(d.cancelled), int(d.estimated), *owner,
-             stamp(d.withdrawn_at), stamp(d.fixed_from), int(d.recorded_after_due),
+             stamp(d.withdrawn_at), text(d.fixed_from), int(d.recorded_after_due),
              json.dumps(marks, ensure_ascii=False) if marks else None)
         )  # fmt: skip
     return rows
