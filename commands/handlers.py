@@ -359,7 +359,7 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
         stamp,
         now,
         cmd.event,
-        cmd.corrected_occurred_at.astimezone(UTC),
+        cmd.corrected_occurred_at,
         cmd.reason,
         cmd.approved_by,
         policy_in_force(ledger, complaint.received_at),
