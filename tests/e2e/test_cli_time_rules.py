@@ -377,3 +377,24 @@ def test_report_and_sla_agree_before_a_withdrawal(url: str) -> None:
 
     assert by_sla == by_report
     assert ("plan", "at_risk") in [(c, s) for c, s, *_ in by_report]
+
+
+def test_known_at_shows_what_the_ledger_knew_and_as_of_what_had_happened(url: str) -> None:
+    """The findings are dated before the investigation's deadline but recorded after a
+    moment K: known at K the clock was overdue; as of K, by all recorded now, it was met."""
+    known = datetime.now().astimezone().isoformat()
+    findings(url, day("25T09:30:00"))
+    moment = ["--as-of", day("25T11:00:00")]
+
+    then = report(url, "--known-at", known, *moment)
+    now = report(url, *moment)
+    by_sla = clocks(url, "TS-1", "--known-at", known, *moment)["investigation"]
+    shown = json.loads(ok(url, "show", "TS-1", "--known-at", known, "--format", "json"))
+
+    assert [(i["clock"], i["status"]) for i in then["items"]] == [("investigation", "overdue")]
+    assert (then["known_at"], by_sla["status"]) == (known, "overdue")
+    assert [i["clock"] for i in now["items"]] == []
+    # Met on time, but recorded after the deadline: a late entry.
+    assert now["recorded_after_due"]["clock"]["investigation"] == 1
+    assert clocks(url, "TS-1", *moment)["investigation"]["recorded_after_due"] is True
+    assert (shown["findings"], shown["version"]) == (None, 2)
