@@ -41,6 +41,8 @@ def clock_report(
     """The verdicts of ``ref`` at ``as_of`` under the policy in force at its receipt, or
     ``version`` (what-if); with ``known_at``, on what had been recorded by then."""
     events = ledger.complaint_events(ref)
+    if type(events[0]).__name__ != "Received":  # a publication stream (@policies …)
+        raise ComplaintNotFound(f"no complaint has reference {ref!r}")
     if known_at is not None:
         events = [e for e in events if e.timestamp <= known_at]
         if not events:

@@ -398,3 +398,12 @@ def test_known_at_shows_what_the_ledger_knew_and_as_of_what_had_happened(url: st
     assert now["recorded_after_due"]["clock"]["investigation"] == 1
     assert clocks(url, "TS-1", *moment)["investigation"]["recorded_after_due"] is True
     assert (shown["findings"], shown["version"]) == (None, 2)
+
+
+def test_sla_of_a_publication_stream_is_not_a_complaint(url: str) -> None:
+    result = run(url, "sla", "@calendars")
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: no complaint has reference '@calendars'\n",
+    )
