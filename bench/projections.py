@@ -29,8 +29,8 @@ import psycopg
 from bench.common import drop, fill, fresh_url, in_subprocess, peak_rss_mb
 from commands.cli.output import to_json
 from ledger.store.root import open_ledger, persistence_env
-from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
+from projections.sla_query import sla_report_at
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 
@@ -74,7 +74,7 @@ def child_rebuild(url: str) -> None:
 
 
 def report_times(url: str, runs: int) -> dict[str, float]:
-    """Medians of the SLA report as of now: in-process (``sla_rows`` then ``sla_report``),
+    """Medians of the SLA report as of now: in-process (``sla_report_at``),
     the same plus its JSON as the command writes it, and the whole ``report sla --format
     json`` command in a new process (start-up and writing the output included)."""
     as_of = datetime.now(UTC)
@@ -84,8 +84,7 @@ def report_times(url: str, runs: int) -> dict[str, float]:
         query, with_json, items = [], [], 0
         for _ in range(runs):
             started = time.perf_counter()
-            with runner.transaction() as cur:
-                report = sla_report(sla_rows(cur, as_of), as_of)
+            report = sla_report_at(runner, as_of)
             query.append(time.perf_counter() - started)
             to_json(report)
             with_json.append(time.perf_counter() - started)

@@ -3,7 +3,8 @@
 Every event becomes the command that caused it, in log order, with its own command id,
 actor and ``occurred_at``; applied to an empty ledger, the commands rebuild the same
 complaints, deadlines and read models. Events a command produces by itself (the escalation
-of an urgent triage, the opening of a register) and the ledger's own seals are left out:
+of an urgent triage, the clocks a reopening restarts, the opening of a register) and the
+ledger's own seals are left out:
 the commands produce them again. Personal data is written decrypted; an erased complaint
 is written without it, followed by its erasure.
 """
@@ -20,7 +21,7 @@ from ledger.store.crypto import open_complainant
 from ledger.store.root import Ledger
 
 Command = dict[str, Any]
-SKIPPED = {"Opened", "LedgerSealed"}
+SKIPPED = {"Opened", "LedgerSealed", "ClocksRestarted"}
 
 
 def _common(event: Any, command: str, ref: str) -> Command:
@@ -70,6 +71,14 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "ClocksPaused": ("pause", lambda e: _fields(e, "reason")),
     "ClocksResumed": ("resume", lambda e: _fields(e, "reason")),
     "NoteAdded": ("add_note", lambda e: _fields(e, "text")),
+    "OccurrenceCorrected": (
+        "correct",
+        lambda e: {
+            "event": e.event,
+            "corrected_occurred_at": e.corrected_occurred_at.isoformat(),
+            **_fields(e, "reason", "approved_by"),
+        },
+    ),
     "PersonalDataErased": ("erase", lambda e: _fields(e, "reason")),
 }
 

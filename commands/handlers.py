@@ -25,6 +25,7 @@ from commands.models import (
     AssignComplaint,
     CloseComplaint,
     ContactCustomer,
+    CorrectOccurrence,
     Envelope,
     EraseComplaintData,
     EscalateComplaint,
@@ -57,7 +58,7 @@ from ledger.store.books import (
     load_calendar_book,
     load_policy_book,
     policy_in_force,
-    policy_version,
+    work_calendar,
 )
 from ledger.store.crypto import seal_complainant
 from ledger.store.recorders import CommandRecord
@@ -340,7 +341,8 @@ def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) 
 @handles(ReopenComplaint)
 def reopen(ledger: LedgerPort, cmd: ReopenComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.reopen(stamp, now, cmd.reason)
+    policy = policy_in_force(ledger, complaint.received_at)
+    complaint.reopen(stamp, now, cmd.reason, restarts=policy.reopen_restarts)
     return complaint
 
 
@@ -354,15 +356,40 @@ def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: date
 @handles(ExtendDeadline)
 def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    policy = policy_version(ledger, complaint.policy_version)
-    complaint.extend(stamp, now, cmd.clock, cmd.days, cmd.reason, cmd.approved_by, policy)
+    policy = policy_in_force(ledger, complaint.received_at)
+    complaint.extend(
+        stamp,
+        now,
+        cmd.clock,
+        cmd.days,
+        cmd.reason,
+        cmd.approved_by,
+        policy,
+        work_calendar(ledger),
+    )
+    return complaint
+
+
+@handles(CorrectOccurrence)
+def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.correct(
+        stamp,
+        now,
+        cmd.event,
+        cmd.corrected_occurred_at,
+        cmd.reason,
+        cmd.approved_by,
+        policy_in_force(ledger, complaint.received_at),
+        work_calendar(ledger),
+    )
     return complaint
 
 
 @handles(PauseClocks)
 def pause(ledger: LedgerPort, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    policy = policy_version(ledger, complaint.policy_version)
+    policy = policy_in_force(ledger, complaint.received_at)
     complaint.pause(stamp, now, cmd.reason, allowed=any(r.pausable for r in policy.rules))
     return complaint
 

@@ -219,6 +219,17 @@ class ExtendDeadline(Command):
     approved_by: Name
 
 
+class CorrectOccurrence(Command):
+    """Re-date a recorded action (leadership, approved by the recording leader)."""
+
+    action = "correct"
+    command: Literal["correct"] = "correct"
+    event: Annotated[StrictInt, Field(ge=1)]
+    corrected_occurred_at: Moment
+    reason: Text
+    approved_by: Name
+
+
 class PauseClocks(Command):
     action = "pause"
     command: Literal["pause"] = "pause"
@@ -288,6 +299,7 @@ AnyCommand = Annotated[
     | ReopenComplaint
     | WithdrawComplaint
     | ExtendDeadline
+    | CorrectOccurrence
     | PauseClocks
     | ResumeClocks
     | AddNote
@@ -313,6 +325,7 @@ COMMAND_NAMES = (
     "reopen",
     "withdraw",
     "extend",
+    "correct",
     "pause",
     "resume",
     "add_note",

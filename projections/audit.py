@@ -70,6 +70,16 @@ SUMMARIES: dict[str, Summary] = {
         f"{e.clock} 时限延长 {e.days} 天（批准人：{e.approved_by}）",
         f"{e.clock} deadline extended by {e.days} days (approved by {e.approved_by})",
     ),
+    "ClocksRestarted": lambda e: (
+        "重新计时：" + "、".join(map(str, e.clocks)),
+        "Clocks restarted: " + ", ".join(map(str, e.clocks)),
+    ),
+    "OccurrenceCorrected": lambda e: (
+        f"更正第 {e.event} 条记录的发生时间：{e.previous_occurred_at.isoformat()} → "
+        f"{e.corrected_occurred_at.isoformat()}（批准人：{e.approved_by}，原因：{e.reason}）",
+        f"Event {e.event} re-dated from {e.previous_occurred_at.isoformat()} to "
+        f"{e.corrected_occurred_at.isoformat()} (approved by {e.approved_by}: {e.reason})",
+    ),
     "ClocksPaused": lambda e: (f"等待客户，计时暂停：{e.reason}", f"Clocks paused: {e.reason}"),
     "ClocksResumed": lambda e: (f"恢复计时：{e.reason}", f"Clocks resumed: {e.reason}"),
     "NoteAdded": lambda e: ("添加备注", "Note added"),

@@ -43,6 +43,10 @@ def new_state() -> State:
         "closed_at": None,
         "first_closed_at": None,
         "withdrawn_at": None,
+        # Which event set each of the three times above, so a correction can move them.
+        "closed_version": None,
+        "first_closed_version": None,
+        "withdrawn_version": None,
         "triaged": False,
         "findings": False,
         "planned": False,
@@ -107,13 +111,26 @@ def _planned(s: State, e: Any, at: str) -> None:
 
 
 def _closed(s: State, e: Any, at: str) -> None:
-    s.update(status="closed", closed_at=at)
+    s.update(status="closed", closed_at=at, closed_version=e.originator_version)
     if s["first_closed_at"] is None:
-        s["first_closed_at"] = at
+        s.update(first_closed_at=at, first_closed_version=e.originator_version)
+
+
+def _restarted(s: State, e: Any, at: str) -> None:
+    if "intake" in map(str, e.clocks):
+        s["triaged"] = False  # the reopened complaint must be triaged again
+
+
+def _corrected(s: State, e: Any, at: str) -> None:
+    moved = e.corrected_occurred_at.isoformat()
+    for field in ("closed", "first_closed", "withdrawn"):
+        if s[f"{field}_version"] == e.event:
+            s[f"{field}_at"] = moved
 
 
 def _reopened(s: State, e: Any, at: str) -> None:
-    s.update(status="open", closed_at=None, reopened_count=s["reopened_count"] + 1)
+    s.update(status="open", closed_at=None, closed_version=None)
+    s["reopened_count"] += 1
     s.update(dict.fromkeys(_ROUND_FLAGS, False))
 
 
@@ -129,5 +146,9 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "CallbackRecorded": lambda s, e, at: s.update(satisfaction=int(e.satisfaction)),
     "Closed": _closed,
     "Reopened": _reopened,
-    "Withdrawn": lambda s, e, at: s.update(status="withdrawn", withdrawn_at=at),
+    "Withdrawn": lambda s, e, at: s.update(
+        status="withdrawn", withdrawn_at=at, withdrawn_version=e.originator_version
+    ),
+    "ClocksRestarted": _restarted,
+    "OccurrenceCorrected": _corrected,
 }

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ledger.domain.calendar import WorkCalendar, calendar_from_dict
+from ledger.domain.calendar import WorkCalendar
 from ledger.domain.facts import to_case_facts
-from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.domain.marks import clock_changes
+from ledger.domain.policy import Policy
+from ledger.domain.rulebook import Rulebook, publication
 from ledger.domain.sla import deadlines
+from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_REF
 from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
 from projections.schema import stamp
 
-SECOND = timedelta(seconds=1)
 CASE_COLUMNS = (
     "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
@@ -34,30 +36,40 @@ def _stamp_text(text: str | None) -> str | None:
 
 
 class Rules:
-    """The policies and calendars a projection judges clocks by, kept current from the log."""
+    """The policies and calendars a projection judges clocks by, kept current from the log.
 
-    def __init__(self) -> None:
-        self.policies: dict[str, Policy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
-        self.calendar = WorkCalendar({})
+    A runner starts from every publication on record (``current_rules``), so a read model is
+    worked out with the same rules however the log is cut into batches.
+    """
+
+    def __init__(self, book: Rulebook | None = None) -> None:
+        self.book = book or Rulebook()
+
+    @property
+    def policies(self) -> dict[str, Policy]:
+        return self.book.policies
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.book.calendar
 
     def learn(self, event: Any) -> bool:
         """Take in a publication; True when every deadline must be worked out again."""
-        kind = type(event).__name__
-        if kind == "PolicyPublished":
-            self.policies[event.version] = policy_from_dict(event.document)
-        elif kind == "CalendarPublished":
-            years = dict(self.calendar.years)
-            years[int(event.year)] = calendar_from_dict(event.document)
-            self.calendar = WorkCalendar(years)
-            return True
-        return False
+        ref = CALENDAR_BOOK_REF if event.originator_id == CALENDAR_BOOK_ID else POLICY_BOOK_REF
+        found = publication(event, f"{ref} v{event.originator_version}")
+        if found is None:
+            return False
+        if all(p.label != found.label for p in self.book.publications):
+            self.book = Rulebook([*self.book.publications, found])
+        return True
 
 
-def case_row(state: State) -> tuple[Any, ...]:
+def case_row(state: State, rules: Rules) -> tuple[Any, ...]:
     handling = None
+    received = state["received_at"]
     if state["first_closed_at"] is not None:
         closed = datetime.fromisoformat(state["first_closed_at"])
-        handling = int((closed - datetime.fromisoformat(state["received_at"])).total_seconds())
+        handling = int((closed - datetime.fromisoformat(received)).total_seconds())
     row = {
         **state,
         "stage": stage(state),
@@ -69,21 +81,35 @@ def case_row(state: State) -> tuple[Any, ...]:
         "closed_at": _stamp_text(state["closed_at"]),
         "withdrawn_at": _stamp_text(state["withdrawn_at"]),
         "handling_seconds": handling,
+        # The policy the clocks are judged by: in force at receipt, by every publication.
+        "policy_version": rules.book.policy_for(datetime.fromisoformat(received)).version,
     }
     return tuple(row[c] for c in CASE_COLUMNS)
 
 
 def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
-    policy = rules.policies[state["policy_version"]]
+    facts = to_case_facts(state["facts"])
+    policy = rules.book.policy_for(facts.received_at)
+    changes = clock_changes(state["ref"], facts, rules.book)
     # Who owns the case, copied beside each clock so the SLA report reads one table.
     owner = (_stamp_text(state["received_at"]), state["team"], state["handler"], state["channel"])
+    texts: dict[datetime | None, str | None] = {None: None}
+
+    def text(moment: datetime | None) -> str | None:
+        # A case's clocks share their start (and often their exact-from) time: stamp it once.
+        if moment not in texts:
+            texts[moment] = stamp(moment)
+        return texts[moment]
+
     rows = []
-    for d in deadlines(to_case_facts(state["facts"]), policy, rules.calendar):
+    for d in deadlines(facts, policy, rules.calendar):
         risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
-        late = None if d.met_at is None else max(0, -(-(d.met_at - d.due_at) // SECOND))
+        marks = changes.get(d.clock)
         rows.append(
-            (state["ref"], d.clock, stamp(d.started_at), stamp(d.due_at), stamp(risk_at),
-             stamp(d.met_at), late, int(d.cancelled), int(d.estimated), *owner)
+            (state["ref"], d.clock, text(d.started_at), stamp(d.due_at), stamp(risk_at),
+             stamp(d.met_at), d.late_seconds, int(d.cancelled), int(d.estimated), *owner,
+             stamp(d.withdrawn_at), text(d.fixed_from), int(d.recorded_after_due),
+             json.dumps(marks, ensure_ascii=False) if marks else None)
         )  # fmt: skip
     return rows
 
@@ -128,7 +154,8 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
 
 
 CLOCK_COLUMNS = ("ref", "clock", "started_at", "due_at", "risk_at", "met_at", "late_seconds",
-                 "cancelled", "estimated", "received_at", "team", "handler", "channel")  # fmt: skip
+                 "cancelled", "estimated", "received_at", "team", "handler", "channel",
+                 "ended_at", "fixed_from", "recorded_after_due", "changes")  # fmt: skip
 
 
 def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
@@ -136,7 +163,7 @@ def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
         return
     folds = [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()]
     cur.insert("case_folds", ("case_id", "state"), folds, conflict="case_id", update=("state",))
-    cases = [case_row(s) for s in states.values()]
+    cases = [case_row(s, rules) for s in states.values()]
     cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
     cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states.values()])
     clocks = [row for s in states.values() for row in clock_rows(s, rules)]
@@ -144,7 +171,8 @@ def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
 
 
 def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
-    """Work out every complaint's deadlines again (a calendar was published), chunk by chunk."""
+    """Work out every complaint's deadlines (and the policy it is judged by) again: a policy
+    or a calendar was published. Chunk by chunk."""
     last = ""
     while True:
         cur.execute(
@@ -156,6 +184,8 @@ def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
             return
         last = rows[-1]["case_id"]
         states = [json.loads(r["state"]) for r in rows]
+        cases = [case_row(s, rules) for s in states]
+        cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
         cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states])
         cur.insert(
             "sla_clocks", CLOCK_COLUMNS, [row for s in states for row in clock_rows(s, rules)]

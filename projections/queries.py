@@ -1,22 +1,16 @@
-"""Queries over the read models: case lists, the SLA report, statistics, one case's trail.
-
-Statuses that depend on the moment are worked out here from stored deadlines:
-breached (met after due), overdue (open past due), at_risk (open past ``risk_at``, the
-policy's threshold share of the clock's time), as of the moment asked for.
+"""Queries over the read models: case lists, statistics, one case's trail (the SLA report
+is in ``projections.sla_query``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from projections.db import Cursor
 from projections.schema import stamp
-from projections.sla_report import REPORTED, Totals
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -40,7 +34,7 @@ def day_bounds(first: date | None, last: date | None) -> tuple[str | None, str |
     return start, end
 
 
-def _received_between(alias: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
+def received_between(alias: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
     start, end = day_bounds(first, last)
     sql, params = "", []
     if start is not None:
@@ -84,81 +78,6 @@ def list_cases(
     for row in rows:
         row["escalated"] = bool(row["escalated"])
     return rows
-
-
-def sla_rows(
-    cur: Cursor, as_of: datetime, first: date | None = None, last: date | None = None
-) -> list[tuple[Any, ...]]:
-    """The rows of the SLA report as of ``as_of`` (see ``sla_report``), in reference order.
-
-    Only the query runs in the caller's transaction: building a report of a million clocks
-    takes longer than PostgreSQL lets a transaction sit idle.
-    """
-    now = stamp(as_of)
-    between, params = _received_between("s", first, last)
-    rank = (
-        "CASE WHEN s.met_at <= ? AND s.late_seconds > 0 THEN 0 WHEN s.due_at < ? THEN 1 ELSE 2 END"
-    )
-    text = cur.binary_order  # sort text by code point, as SQLite does, whatever the locale
-    return cur.tuples(
-        f"SELECT s.ref, s.clock, {rank} AS rank, s.due_at, s.met_at, s.late_seconds,"
-        " s.estimated, s.team, s.handler, s.channel FROM {sla_clocks} s"
-        " WHERE s.cancelled = 0 AND s.started_at <= ?"
-        " AND ((s.met_at <= ? AND s.late_seconds > 0)"
-        " OR ((s.met_at IS NULL OR s.met_at > ?) AND s.risk_at <= ?))" + between +
-        f" ORDER BY s.ref{text}, s.clock{text}",
-        [now, now, now, now, now, now, *params],
-    )  # fmt: skip
-
-
-def sla_report(rows: list[tuple[Any, ...]], as_of: datetime) -> dict[str, Any]:
-    """The SLA report: every breached, overdue and at-risk clock as of ``as_of``.
-
-    Worst first: breaches by lateness, then overdue clocks by how long overdue (the oldest
-    deadline first), then those at risk; ties by reference and clock. Times are given as the
-    read model stores them (fixed-width UTC). One table is read (``sla_clocks`` carries each
-    case's owner) in reference order; the rest of the order is two stable sorts here, which
-    costs less than the database sorting on computed keys. Each pass over the rows is a
-    comprehension or a C-level map: at 100,000s of rows a Python loop body is the cost.
-    """
-    second = timedelta(seconds=1)
-    parse = datetime.fromisoformat
-    breached = [
-        {"ref": ref, "clock": clock, "due_at": due_at, "met_at": met_at,
-         "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
-         "status": "breached", "late_by_seconds": late}
-        for ref, clock, rank_, due_at, met_at, late, estimated, team, handler, channel in rows
-        if rank_ == 0
-    ]  # fmt: skip
-    # Overdue: late by the time since the deadline, in whole seconds rounded up.
-    overdue = [
-        {"ref": ref, "clock": clock, "due_at": due_at, "met_at": None,
-         "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
-         "status": "overdue", "late_by_seconds": -((parse(due_at) - as_of) // second)}
-        for ref, clock, rank_, due_at, _met, _late, estimated, team, handler, channel in rows
-        if rank_ == 1
-    ]  # fmt: skip
-    at_risk = [
-        {"ref": ref, "clock": clock, "due_at": due_at, "met_at": None,
-         "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
-         "status": "at_risk", "late_by_seconds": 0}
-        for ref, clock, rank_, due_at, _met, _late, estimated, team, handler, channel in rows
-        if rank_ == 2
-    ]  # fmt: skip
-    # Sorting is stable: within equal lateness or deadline, the order by ref and clock stays.
-    breached.sort(key=itemgetter("late_by_seconds"), reverse=True)
-    overdue.sort(key=itemgetter("due_at"))
-    counts = Totals()
-    for (rank_, clock, team, channel), n in Counter(map(itemgetter(2, 1, 7, 9), rows)).items():
-        counts.add(STATUSES[rank_], clock, team, channel, n)
-    return {
-        "as_of": as_of.isoformat(),
-        "items": breached + overdue + at_risk,
-        "totals": counts.as_dict(),
-    }
-
-
-STATUSES = REPORTED  # in rank order
 
 
 def statistics_rows(cur: Cursor, first: date | None, last: date | None) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore, quoted
-from projections.decoding import decode, without_nul
-from projections.schema import DDL, INDEXES
+from projections.decoding import decode
+from projections.schema import CASES_SHAPE, DDL, INDEXES, SHAPE_KEY
 
 if TYPE_CHECKING:
     from projections.cases import Rules
@@ -77,21 +77,12 @@ READ_MODELS = {"case_state": "cases", "sla_clocks": "cases", "audit_trail": "aud
 
 
 def current_rules(ledger: Ledger) -> Rules:
-    """Every policy and calendar published so far (later ones are learnt from the log)."""
-    from ledger.domain.calendar import WorkCalendar, calendar_from_dict
-    from ledger.domain.policy import policy_from_dict
-    from ledger.store.books import load_calendar_book, load_policy_book
+    """Every policy and calendar published so far, with when each was recorded (those the
+    log brings later are learnt as they come)."""
+    from ledger.store.books import load_rulebook
     from projections.cases import Rules
 
-    rules = Rules()
-    policies = load_policy_book(ledger)
-    for version, document in (policies.documents if policies else {}).items():
-        # Named as the log's events name it when they reach the read models (see decoding).
-        rules.policies[without_nul(version)] = policy_from_dict(without_nul(document))
-    calendars = load_calendar_book(ledger)
-    years = calendars.years if calendars else {}
-    rules.calendar = WorkCalendar({y: calendar_from_dict(d) for y, d in years.items()})
-    return rules
+    return Rules(load_rulebook(ledger))
 
 
 class Runner:
@@ -129,7 +120,26 @@ class Runner:
                 if not self.store.table_exists(cur, table):
                     cur.execute(ddl)
                     self._index(cur, table, table)
+                    if table == "case_folds":  # new read models have the current shape
+                        self._set_shape(cur)
         self._ready = True
+
+    @staticmethod
+    def _set_shape(cur: Cursor) -> None:
+        cur.execute(
+            "INSERT INTO {positions} VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (SHAPE_KEY, CASES_SHAPE),
+        )
+
+    def _upgrade(self, progress: Progress | None) -> None:
+        """Rebuild case read models kept in an older shape (tables or folds written before an
+        upgrade of the ledger) before applying anything to them: they cannot be patched."""
+        with self.transaction() as cur:
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
+            row = cur.fetchone()
+        if row is None or int(row["position"]) < CASES_SHAPE:
+            self.rebuild(("cases", "statistics"), progress)
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
         for indexed, column in INDEXES:
@@ -171,6 +181,8 @@ class Runner:
     ) -> int:
         """Catch the named units up in one pass over the log, then refresh the statistics."""
         self.ensure()
+        if any(n in ("cases", "statistics") for n in names):
+            self._upgrade(progress)
         units = [UNITS[n] for n in names if UNITS[n].apply is not None]
         applied = self._run([(u, u.name) for u in units], rebuild=False, progress=progress)
         if any(n in ("cases", "statistics") for n in names):
@@ -245,6 +257,8 @@ class Runner:
         with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
             for unit in units:
                 self._swap(cur, unit)
+            if any(u.name == "cases" for u in units):
+                self._set_shape(cur)
             if any(u.name in ("cases", "statistics") for u in units):
                 live = Cursor(cur.raw, cur.postgres, self.names())  # the swapped-in tables
                 live.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "

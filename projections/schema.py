@@ -20,7 +20,8 @@ CASES = {
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
         estimated INTEGER NOT NULL, received_at TEXT NOT NULL, team TEXT, handler TEXT,
-        channel TEXT NOT NULL, PRIMARY KEY (ref, clock))""",
+        channel TEXT NOT NULL, ended_at TEXT, fixed_from TEXT,
+        recorded_after_due INTEGER NOT NULL, changes TEXT, PRIMARY KEY (ref, clock))""",
     "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
     "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
@@ -29,8 +30,13 @@ CASES = {
 }
 CASES_INDEXES = [
     ("sla_clocks", "due_at"),
+    ("sla_clocks", "received_at"),
     ("case_state", "received_at"),
 ]
+# The shape of the case read models (tables and folds): a runner that finds read models of
+# an older shape rebuilds them before it applies anything (``Runner.catch_up_all``).
+CASES_SHAPE = 2
+SHAPE_KEY = "shape:cases"
 
 AUDIT = {
     "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (

@@ -21,8 +21,8 @@ from ledger.domain.errors import LedgerError
 if TYPE_CHECKING:
     from pydantic_core import ValidationError
 
-WRITES = ("add-note assign close contact escalate execute extend notify-outcome pause plan receive"
-          " record-callback record-findings reopen resume triage withdraw")  # fmt: skip
+WRITES = ("add-note assign close contact correct escalate execute extend notify-outcome pause plan"
+          " receive record-callback record-findings reopen resume triage withdraw")  # fmt: skip
 SUBCOMMANDS: Mapping[str, str] = {
     **dict.fromkeys(WRITES.split(), "writes"),
     **dict.fromkeys(["audit", "list", "report"], "reports"),

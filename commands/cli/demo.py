@@ -27,8 +27,8 @@ from commands.synthetic import Lifecycle, lifecycles
 from ledger.domain.errors import CalendarUnavailable
 from ledger.store.books import load_calendar_book
 from ledger.store.root import Ledger, open_ledger, persistence_env
-from projections.queries import sla_report, sla_rows
 from projections.runner import Runner
+from projections.sla_query import sla_report_at
 
 DEMO_DB = "sqlite:///demo.db"
 # The evening the demo's story ends, and how many days it tells of.
@@ -94,9 +94,8 @@ def demo(complaints: int, seed: int, db: str) -> None:
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
         runner.catch_up_all()
-        with runner.transaction() as cur:
-            clocks = sla_rows(cur, DEMO_END)
-    print_sla_report(sla_report(clocks, DEMO_END))
+        report = sla_report_at(runner, DEMO_END)
+    print_sla_report(report)
 
 
 def _apply(ledger: Ledger, life: Lifecycle, prefix: str, now: datetime) -> Outcome:

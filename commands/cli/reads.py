@@ -17,31 +17,43 @@ from commands.cli.output import (
     to_json,
 )
 from ledger.domain.errors import ComplaintNotFound
-from ledger.integrity.views import case_view, history_rows
+from ledger.integrity.views import case_view, happened_by, history_rows, replay_some
 from ledger.store.root import open_ledger
 
 
 @cli.command()
 @click.argument("ref")
-@click.option("--as-of", metavar="TIME", help="Show the case as it had been recorded by TIME.")
+@click.option(
+    "--as-of", metavar="TIME", help="Show the case as it stood at TIME: what had happened by then."
+)
+@click.option("--known-at", metavar="TIME", help="Show only what had been recorded by TIME.")
 @db_option
 @format_option("table", "json")
-def show(ref: str, as_of: str | None, db: str, fmt: str) -> None:
+def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -> None:
     """Show a complaint as replayed from its events.
+
+    --as-of keeps the actions dated by TIME (by all that is recorded now); --known-at keeps
+    the events recorded by TIME. Both may be given.
 
     \b
     Example:
       complaint-ledger show TS-1 --format json
     """
     moment = parse_time(as_of, "--as-of")
+    known = parse_time(known_at, "--known-at")
     with open_ledger(db) as ledger:
         events = ledger.complaint_events(ref)
+        if known is not None:
+            events = [e for e in events if e.timestamp <= known]
+            if not events:
+                raise ComplaintNotFound(f"{ref} had not been recorded by {known.isoformat()}")
         if moment is not None:
-            events = [e for e in events if e.timestamp <= moment]
+            events = happened_by(events, moment)
             if not events:
                 raise ComplaintNotFound(f"{ref} had not been received by {moment.isoformat()}")
-        complaint = ledger.get_complaint(ref, version=events[-1].originator_version)
-        person = ledger.reveal(complaint)
+        current = ledger.get_complaint(ref)
+        complaint = replay_some(events)
+        person = ledger.reveal(current)
     view: dict[str, Any] = case_view(complaint, person)
     view["history"] = history_rows(events)
     if fmt == "json":

@@ -30,11 +30,15 @@ def print_sla_report(report: dict[str, Any]) -> None:
             "late by": duration(i["late_by_seconds"]),
             "team": i["team"],
             "handler": i["handler"],
+            "changed by": changed_by(i.get("changes", [])),
         }
         for i in report["items"]
     ]
     if rows:
-        click.echo(render_table(rows, list(rows[0])))
+        columns = list(rows[0])
+        if not any(r["changed by"] for r in rows):
+            columns.remove("changed by")
+        click.echo(render_table(rows, columns))
     else:
         click.echo("every clock is on time")
     totals = report["totals"]
@@ -45,8 +49,32 @@ def print_sla_report(report: dict[str, Any]) -> None:
             counts.append({by: "all", **totals["all"]})
         click.echo()
         click.echo(render_table(counts, [by, *statuses]))
+    if report.get("changed"):
+        click.echo("\nverdicts changed by a correction or a publication:")
+        click.echo(
+            render_table(
+                [{"ref": c["ref"], "clock": c["clock"], "changed by": changed_by(c["changes"])}
+                 for c in report["changed"]],
+                ["ref", "clock", "changed by"],
+            )
+        )  # fmt: skip
+    late = report.get("recorded_after_due", {"all": 0})
+    if late["all"]:
+        per_clock = ", ".join(f"{clock} {n}" for clock, n in late["clock"].items())
+        click.echo(f"\nmet only by a late entry (recorded after the deadline): {late['all']} "
+                   f"({per_clock})")  # fmt: skip
 
 
 def _name(key: str) -> str:
     # Totals are keyed by text; a clock of a complaint nobody was assigned yet has team "None".
     return "(unassigned)" if key == "None" else key
+
+
+def changed_by(marks: list[dict[str, Any]]) -> str:
+    """Which corrections or publications changed a verdict, and how: TS-1 v9 breached->met."""
+    shown = []
+    for m in marks:
+        before = (m["before"] or {}).get("status", "-")
+        after = (m["after"] or {}).get("status", "-")
+        shown.append(f"{m['event']} " + (f"{before}->{after}" if before != after else "due moved"))
+    return "; ".join(shown)

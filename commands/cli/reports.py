@@ -29,15 +29,9 @@ from commands.cli.output import (
 )
 from commands.cli.report import print_sla_report
 from ledger.store.root import open_ledger
-from projections.queries import (
-    CaseFilter,
-    audit_rows,
-    list_cases,
-    sla_report,
-    sla_rows,
-    statistics_rows,
-)
+from projections.queries import CaseFilter, audit_rows, list_cases, statistics_rows
 from projections.runner import Runner
+from projections.sla_query import sla_report_at
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
@@ -157,28 +151,39 @@ def report() -> None:
 
 @report.command("sla")
 @click.option("--as-of", metavar="TIME", help="Judge the clocks at TIME (default: now).")
+@click.option(
+    "--known-at",
+    metavar="TIME",
+    help="Only what had been recorded by TIME (events, policies, calendars); replays the log.",
+)
 @click.option("--from", "first", metavar="DATE", help="Complaints received on or after DATE.")
 @click.option("--to", "last", metavar="DATE", help="Complaints received on or before DATE.")
 @db_option
 @format_option("table", "json", "csv")
-def report_sla(as_of: str | None, first: str | None, last: str | None, db: str, fmt: str) -> None:
+def report_sla(as_of: str | None, known_at: str | None, first: str | None, last: str | None,
+               db: str, fmt: str) -> None:  # fmt: skip
     """Every breached, overdue and at-risk clock, then totals per clock, team and channel.
+
+    --as-of asks what had happened by then (by all that is recorded now); --known-at what
+    the ledger had recorded by then (the as-of moment defaults to it). See docs/sla.md.
 
     \b
     Example:
       complaint-ledger report sla --as-of 2026-11-30T18:00:00+08:00 --format json
     """
-    moment = parse_time(as_of, "--as-of") or datetime.now(UTC)
+    known = parse_time(known_at, "--known-at")
+    moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
-        runner.catch_up("cases")
-        with runner.transaction() as cur:
-            rows = sla_rows(cur, moment, _date(first, "--from"), _date(last, "--to"))
-    data = sla_report(rows, moment)
+        if known is None:
+            runner.catch_up("cases")
+        data = sla_report_at(runner, moment, _date(first, "--from"), _date(last, "--to"), known)
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        emit(data["items"], [], "csv")
+        items = [{**i, "changes": orjson.dumps(i["changes"]).decode() if i["changes"] else ""}
+                 for i in data["items"]]  # fmt: skip
+        emit(items, [], "csv")
     else:
         print_sla_report(data)
 

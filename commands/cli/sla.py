@@ -17,39 +17,54 @@ from commands.cli.output import (
     render_table,
     to_json,
 )
+from commands.cli.report import changed_by
 from ledger.store.root import open_ledger
 from projections.clocks import clock_report
 
 
 @cli.command()
 @click.argument("ref")
-@click.option("--as-of", metavar="TIME", help="Judge the clocks at TIME (default: now).")
+@click.option(
+    "--as-of", metavar="TIME", help="Judge the clocks on what had happened by TIME (default: now)."
+)
+@click.option(
+    "--known-at",
+    metavar="TIME",
+    help="Only what had been recorded by TIME: events, policies and calendars.",
+)
 @click.option("--policy", "version", metavar="VERSION", help="What-if: judge under this policy.")
 @db_option
 @format_option("table", "json")
-def sla(ref: str, as_of: str | None, version: str | None, db: str, fmt: str) -> None:
+def sla(
+    ref: str, as_of: str | None, known_at: str | None, version: str | None, db: str, fmt: str
+) -> None:
     """Show a complaint's clocks: due, met, status and lateness.
 
-    Statuses: met, breached (done late), pending, at_risk, overdue, cancelled. With
-    --policy the case is judged under another published version; nothing is written.
+    Statuses: met, breached (done late), pending, at_risk, overdue, cancelled. A clock met
+    only thanks to something recorded after its deadline is a late entry; a verdict changed
+    by a correction or a later publication is marked (before -> after). With --policy the
+    case is judged under another published version; nothing is written. With --known-at
+    the as-of moment defaults to it.
 
     \b
     Example:
       complaint-ledger sla TS-20261128-0001 --as-of 2026-11-30T09:00:00+08:00
     """
-    moment = parse_time(as_of, "--as-of") or datetime.now(UTC)
+    known = parse_time(known_at, "--known-at")
+    moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
     with open_ledger(db) as ledger:
-        report = clock_report(ledger, ref, moment, version)
+        report = clock_report(ledger, ref, moment, version, known)
     if fmt == "json":
-        click.echo(to_json([v.as_dict() for v in report.verdicts]))
+        click.echo(to_json(report.as_dicts()))
         return
     what_if = (
         ""
-        if version in (None, report.pinned_version)
-        else f" (what-if; pinned: {report.pinned_version})"
+        if report.policy.version == report.in_force
+        else f" (what-if; in force: {report.in_force})"
     )
     when = local_time(moment.isoformat())
-    click.echo(f"{ref} under policy {report.policy.version}{what_if}, as of {when}")
+    knowing = "" if known is None else f", known at {local_time(known.isoformat())}"
+    click.echo(f"{ref} under policy {report.policy.version}{what_if}, as of {when}{knowing}")
     rows = [
         {
             "clock": v.clock,
@@ -58,7 +73,14 @@ def sla(ref: str, as_of: str | None, version: str | None, db: str, fmt: str) -> 
             "met": local_time(v.met_at.isoformat() if v.met_at else None),
             "late by": duration(v.late_by_seconds),
             "estimated": "yes" if v.estimated else "",
+            "marks": _marks(v.recorded_after_due, changed_by(report.changes.get(v.clock, []))),
         }
         for v in report.verdicts
     ]
-    click.echo(render_table(rows, ["clock", "status", "due", "met", "late by", "estimated"]))
+    click.echo(
+        render_table(rows, ["clock", "status", "due", "met", "late by", "estimated", "marks"])
+    )
+
+
+def _marks(late_entry: bool, changes: str) -> str:
+    return "; ".join(m for m in ("late entry" if late_entry else "", changes) if m)

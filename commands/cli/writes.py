@@ -337,6 +337,32 @@ def extend(ref: str, **o: Any) -> None:
 
 @cli.command()
 @click.argument("ref")
+@click.option("--event", type=int, metavar="N", help="The version of the action to re-date.")
+@click.option(
+    "--corrected-occurred-at",
+    metavar="TIME",
+    help="When that action really happened (--occurred-at is when this correction was made).",
+)
+@click.option("--reason", help="Why the recorded time was wrong.")
+@click.option("--approved-by", help="The approving leader (the recording actor).")
+@write_options
+def correct(ref: str, **o: Any) -> None:
+    """Re-date a recorded action the clocks are judged on (leadership only).
+
+    The clocks then use the corrected time, and every verdict the correction changed is
+    marked (before -> after) in sla and report sla. See docs/sla.md.
+
+    \b
+    Example:
+      complaint-ledger correct TS-1 --event 5 --corrected-occurred-at 2026-09-25T09:00+08:00 \\
+        --reason "录入时间有误" --approved-by chen --actor chen --role leadership
+    """
+    fields = _pick(o, "event", "corrected_occurred_at", "reason", "approved_by")
+    submit("correct", ref, fields, o)
+
+
+@cli.command()
+@click.argument("ref")
 @click.option("--reason", help="What the company is waiting for from the complainant.")
 @write_options
 def pause(ref: str, **o: Any) -> None:

@@ -8,23 +8,31 @@ again on every replay.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.calendar import WorkCalendar
 from ledger.domain.errors import (
     AlreadyErased,
     ComplaintClosed,
     ComplaintNotClosed,
     ComplaintWithdrawn,
+    CorrectionRefused,
+    ExtensionRefused,
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
     PauseNotAllowed,
 )
+from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
 from ledger.domain.policy import Policy, check_extension
 from ledger.domain.sealed import KeyChanges, PersonKey, SealedComplainant
+from ledger.domain.sla import Window, extension_window
+from ledger.domain.timerule import WORDS, check_correction, check_new
 from ledger.domain.topics import keep_topics
 from ledger.domain.values import (
     Actor,
@@ -33,6 +41,7 @@ from ledger.domain.values import (
     ContactChannel,
     Remedy,
     RemedyKind,
+    Role,
     Severity,
     Stage,
     Stamp,
@@ -165,6 +174,11 @@ class Complaint(Aggregate):
         self.notes = 0
         self.last_activity_at = occurred_at
         self.personal_data_erased = False
+        # Every action by version and date, for the time rule and the clocks' facts; which
+        # event set each of the times above, so that a correction can move it.
+        self.timeline: list[Fact] = [Fact("received", 1, occurred_at)]
+        self.corrections: list[Correction] = []
+        self.set_by: dict[str, int] = {"intake_recorded_at": 1}
         # Keys to store or destroy with the pending events; never part of an event.
         self.key_changes = KeyChanges()
 
@@ -198,6 +212,12 @@ class Complaint(Aggregate):
             Decimal("0"),
         )
 
+    @property
+    def facts(self) -> CaseFacts:
+        """The facts the clocks are judged on, by date (the recording times are not known
+        here: the rules the aggregate enforces depend on dates alone)."""
+        return CaseFacts(self.received_at, tuple(self.timeline), tuple(self.corrections))
+
     # ------------------------------------------------------------------ guards
 
     def _check_open(self, stamp: Stamp, now: datetime, action: str) -> None:
@@ -214,16 +234,22 @@ class Complaint(Aggregate):
                 f"{self.ref} was withdrawn by the complainant; {action} is not allowed"
             )
         _check_not_future(stamp.occurred_at, now)
-        self._check_not_before(stamp, self.received_at, "the complaint was received")
-        if self.reopened_at is not None:
-            self._check_not_before(stamp, self.reopened_at, "the complaint was reopened")
 
-    def _check_not_before(self, stamp: Stamp, moment: datetime | None, what: str) -> None:
-        if moment is not None and stamp.occurred_at < moment:
-            raise OccurredTooEarly(
-                f"occurred_at {stamp.occurred_at.isoformat()} is before {what} "
-                f"({moment.isoformat()})"
-            )
+    def _check_time(self, kind: str, stamp: Stamp) -> None:
+        """The time rule (``ledger.domain.timerule``): not before a recorded action it follows."""
+        check_new(self.received_at, self.timeline, Fact(kind, self.version + 1, stamp.occurred_at))
+
+    def _log(self, kind: str, occurred_at: datetime, **fields: Any) -> None:
+        """Note the action being applied (in an ``@event`` body: its version is the next)."""
+        self.timeline.append(Fact(kind, self.version + 1, occurred_at, **fields))
+        self.last_activity_at = max(self.last_activity_at, occurred_at)
+
+    def _set_time(self, name: str, occurred_at: datetime | None) -> None:
+        setattr(self, name, occurred_at)
+        if occurred_at is None:
+            self.set_by.pop(name, None)
+        else:
+            self.set_by[name] = self.version + 1
 
     # ------------------------------------------------------------------ commands
 
@@ -231,6 +257,7 @@ class Complaint(Aggregate):
         self, stamp: Stamp, now: datetime, severity: Severity, category: str, assessment: str
     ) -> None:
         self._check_open(stamp, now, "triage")
+        self._check_time("triaged", stamp)
         self._triaged(*_parts(stamp), severity=severity, category=category, assessment=assessment)
         if severity in ESCALATING_SEVERITIES and not self.escalated:
             self._escalated(*_parts(stamp), reason=f"triaged as {severity}", automatic=True)
@@ -248,11 +275,12 @@ class Complaint(Aggregate):
         self.severity = Severity(severity)
         self.category = category
         self.assessment = assessment
-        self.triaged_at = occurred_at
-        self._touch(occurred_at)
+        self._set_time("triaged_at", occurred_at)
+        self._log("triaged", occurred_at)
 
     def escalate(self, stamp: Stamp, now: datetime, reason: str) -> None:
         self._check_open(stamp, now, "escalate")
+        self._check_time("escalated", stamp)
         self._escalated(*_parts(stamp), reason=reason, automatic=False)
 
     @event("Escalated")
@@ -260,10 +288,11 @@ class Complaint(Aggregate):
         self, actor: Actor, occurred_at: datetime, command_id: str, reason: str, automatic: bool
     ) -> None:
         self.escalated = True
-        self._touch(occurred_at)
+        self._log("escalated", occurred_at)
 
     def assign(self, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
         self._check_open(stamp, now, "assign")
+        self._check_time("assigned", stamp)
         self._assigned(*_parts(stamp), handler=handler, team=team)
 
     @event("Assigned")
@@ -272,12 +301,13 @@ class Complaint(Aggregate):
     ) -> None:
         self.handler = handler
         self.team = team
-        self._touch(occurred_at)
+        self._log("assigned", occurred_at)
 
     def contact(
         self, stamp: Stamp, now: datetime, channel: ContactChannel, reached: bool, summary: str
     ) -> None:
         self._check_open(stamp, now, "contact")
+        self._check_time("contact", stamp)
         self._contacted(*_parts(stamp), channel=channel, reached=reached, summary=summary)
 
     @event("CustomerContacted")
@@ -291,7 +321,7 @@ class Complaint(Aggregate):
         summary: str,
     ) -> None:
         self.contacts += 1
-        self._touch(occurred_at)
+        self._log("contact", occurred_at)
 
     def record_findings(
         self,
@@ -306,7 +336,7 @@ class Complaint(Aggregate):
             raise OutOfOrder(
                 f"{self.ref} has not been triaged; triage it before recording findings"
             )
-        self._check_not_before(stamp, self.triaged_at, "the triage")
+        self._check_time("findings", stamp)
         self._findings_recorded(
             *_parts(stamp), substantiated=substantiated, findings=findings, evidence=list(evidence)
         )
@@ -324,14 +354,14 @@ class Complaint(Aggregate):
         self.substantiated = Substantiated(substantiated)
         self.findings = findings
         self.evidence = list(evidence)
-        self.findings_at = occurred_at
-        self._touch(occurred_at)
+        self._set_time("findings_at", occurred_at)
+        self._log("findings", occurred_at)
 
     def plan(self, stamp: Stamp, now: datetime, remedies: tuple[Remedy, ...]) -> None:
         self._check_open(stamp, now, "plan")
         if self.findings_at is None:
             raise OutOfOrder(f"{self.ref} has no findings yet; record findings before a plan")
-        self._check_not_before(stamp, self.findings_at, "the findings")
+        self._check_time("planned", stamp)
         self._resolution_planned(*_parts(stamp), remedies=list(remedies))
 
     @event("ResolutionPlanned")
@@ -339,9 +369,9 @@ class Complaint(Aggregate):
         self, actor: Actor, occurred_at: datetime, command_id: str, remedies: list[Remedy]
     ) -> None:
         self.remedies = list(remedies)
-        self.planned_at = occurred_at
-        self.executed_at = None
-        self._touch(occurred_at)
+        self._set_time("planned_at", occurred_at)
+        self._set_time("executed_at", None)
+        self._log("planned", occurred_at)
 
     def execute(self, stamp: Stamp, now: datetime, detail: str) -> None:
         self._check_open(stamp, now, "execute")
@@ -349,15 +379,15 @@ class Complaint(Aggregate):
             raise OutOfOrder(f"{self.ref} has no resolution plan; plan before executing")
         if self.executed_at is not None:
             raise OutOfOrder(f"{self.ref}: the current plan was already executed")
-        self._check_not_before(stamp, self.planned_at, "the plan")
+        self._check_time("executed", stamp)
         self._resolution_executed(*_parts(stamp), detail=detail)
 
     @event("ResolutionExecuted")
     def _resolution_executed(
         self, actor: Actor, occurred_at: datetime, command_id: str, detail: str
     ) -> None:
-        self.executed_at = occurred_at
-        self._touch(occurred_at)
+        self._set_time("executed_at", occurred_at)
+        self._log("executed", occurred_at)
 
     def notify_outcome(
         self, stamp: Stamp, now: datetime, channel: ContactChannel, summary: str
@@ -367,16 +397,16 @@ class Complaint(Aggregate):
             raise OutOfOrder(
                 f"{self.ref} has no resolution plan; there is no outcome to communicate yet"
             )
-        self._check_not_before(stamp, self.planned_at, "the plan")
+        self._check_time("outcome", stamp)
         self._outcome_communicated(*_parts(stamp), channel=channel, summary=summary)
 
     @event("OutcomeCommunicated")
     def _outcome_communicated(
         self, actor: Actor, occurred_at: datetime, command_id: str, channel: str, summary: str
     ) -> None:
-        self.outcome_at = occurred_at
+        self._set_time("outcome_at", occurred_at)
         self.outcome_ever_communicated = True
-        self._touch(occurred_at)
+        self._log("outcome", occurred_at)
 
     def record_callback(self, stamp: Stamp, now: datetime, satisfaction: int, comment: str) -> None:
         self._check_recordable(stamp, now, "record-callback")
@@ -384,6 +414,7 @@ class Complaint(Aggregate):
             raise OutOfOrder(
                 f"{self.ref}: the outcome has not been communicated; a callback comes after it"
             )
+        self._check_time("callback", stamp)
         self._callback_recorded(*_parts(stamp), satisfaction=satisfaction, comment=comment)
 
     @event("CallbackRecorded")
@@ -391,7 +422,7 @@ class Complaint(Aggregate):
         self, actor: Actor, occurred_at: datetime, command_id: str, satisfaction: int, comment: str
     ) -> None:
         self.satisfaction = satisfaction
-        self._touch(occurred_at)
+        self._log("callback", occurred_at)
 
     def close(self, stamp: Stamp, now: datetime, root_cause: str, improvement: str) -> None:
         self._check_open(stamp, now, "close")
@@ -402,7 +433,7 @@ class Complaint(Aggregate):
                 f"{self.ref}: the outcome has not been communicated to the complainant; "
                 "cannot close"
             )
-        self._check_not_before(stamp, max(self.executed_at, self.outcome_at), "the outcome")
+        self._check_time("closed", stamp)
         self._closed(*_parts(stamp), root_cause=root_cause, improvement=improvement)
 
     @event("Closed")
@@ -415,41 +446,56 @@ class Complaint(Aggregate):
         improvement: str,
     ) -> None:
         self.status = Status.CLOSED
-        self.closed_at = occurred_at
+        self._set_time("closed_at", occurred_at)
         self.root_cause = root_cause
         self.improvement = improvement
-        self._touch(occurred_at)
+        self._log("closed", occurred_at)
 
-    def reopen(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def reopen(
+        self, stamp: Stamp, now: datetime, reason: str, restarts: tuple[ClockName, ...] = ()
+    ) -> None:
+        """Reopen a closed case: a new round of investigation, plan, execution and summary,
+        and new runs of the clocks in ``restarts`` (the policy's ``reopen_restarts``); a
+        restarted intake clock needs a new triage before findings."""
         self._check_recordable(stamp, now, "reopen")
         if self.status is not Status.CLOSED:
             raise ComplaintNotClosed(
                 f"{self.ref} is not closed; only a closed case can be reopened"
             )
-        self._check_not_before(stamp, self.closed_at, "the closure")
+        self._check_time("reopened", stamp)
         self._reopened(*_parts(stamp), reason=reason)
+        if restarts:
+            self._clocks_restarted(*_parts(stamp), clocks=[str(c) for c in restarts])
 
     @event("Reopened")
     def _reopened(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
         self.status = Status.OPEN
         self.reopened_count += 1
-        self.reopened_at = occurred_at
-        self.findings_at = None
-        self.planned_at = None
-        self.executed_at = None
-        self.outcome_at = None
-        self.closed_at = None
-        self._touch(occurred_at)
+        self._set_time("reopened_at", occurred_at)
+        for name in ("findings_at", "planned_at", "executed_at", "outcome_at", "closed_at"):
+            self._set_time(name, None)
+        self._log("reopened", occurred_at)
+
+    @event("ClocksRestarted")
+    def _clocks_restarted(
+        self, actor: Actor, occurred_at: datetime, command_id: str, clocks: list[str]
+    ) -> None:
+        restarted = frozenset(ClockName(c) for c in clocks)
+        reopening = self.timeline[-1]
+        self.timeline[-1] = replace(reopening, restarts=reopening.restarts | restarted)
+        if ClockName.INTAKE in restarted:
+            self._set_time("triaged_at", None)  # the reopened complaint is judged again
 
     def withdraw(self, stamp: Stamp, now: datetime, reason: str) -> None:
         self._check_open(stamp, now, "withdraw")
+        self._check_time("withdrawn", stamp)
         self._withdrawn(*_parts(stamp), reason=reason)
 
     @event("Withdrawn")
     def _withdrawn(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
         self.status = Status.WITHDRAWN
-        self.withdrawn_at = occurred_at
-        self._touch(occurred_at)
+        self._set_time("withdrawn_at", occurred_at)
+        self._log("withdrawn", occurred_at)
 
     def extend(
         self,
@@ -460,9 +506,17 @@ class Complaint(Aggregate):
         reason: str,
         approved_by: str,
         policy: Policy,
+        calendar: WorkCalendar,
     ) -> None:
+        """Extend the run of ``clock`` in progress at the extension's date: only while it runs
+        and before it lapses, so that an extension never turns a breach into a met deadline."""
         self._check_open(stamp, now, "extend")
-        check_extension(policy, clock, days, self.extension_days(clock), approved_by)
+        _check_approver(stamp, approved_by, "an extension", ExtensionRefused)
+        self._check_time("extended", stamp)
+        window = extension_window(self.facts, policy, calendar, clock, stamp.occurred_at)
+        assert window is not None  # every clock runs from receipt
+        _check_window(window, stamp.occurred_at, stopped_by_then=False)
+        check_extension(policy, clock, days, list(window.previous_days), approved_by)
         self._deadline_extended(
             *_parts(stamp), clock=clock, days=days, reason=reason, approved_by=approved_by
         )
@@ -479,15 +533,7 @@ class Complaint(Aggregate):
         approved_by: str,
     ) -> None:
         self.extensions.append((ClockName(clock), days, self.reopened_count))
-        self._touch(occurred_at)
-
-    def extension_days(self, clock: ClockName) -> list[int]:
-        """Extensions granted so far to ``clock`` (internal clocks: since the last reopening)."""
-        return [
-            days
-            for name, days, round_ in self.extensions
-            if name is clock and (clock is ClockName.REGULATORY or round_ == self.reopened_count)
-        ]
+        self._log("extended", occurred_at, clock=ClockName(clock), days=days)
 
     def pause(self, stamp: Stamp, now: datetime, reason: str, allowed: bool) -> None:
         self._check_open(stamp, now, "pause")
@@ -497,42 +543,116 @@ class Complaint(Aggregate):
             )
         if self.paused_since is not None:
             raise OutOfOrder(f"{self.ref}: clocks are already paused since {self.paused_since}")
+        self._check_time("paused", stamp)
         self._clocks_paused(*_parts(stamp), reason=reason)
 
     @event("ClocksPaused")
     def _clocks_paused(
         self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
     ) -> None:
-        self.paused_since = occurred_at
-        self._touch(occurred_at)
+        self._set_time("paused_since", occurred_at)
+        self._log("paused", occurred_at)
 
     def resume(self, stamp: Stamp, now: datetime, reason: str) -> None:
         self._check_open(stamp, now, "resume")
         if self.paused_since is None:
             raise OutOfOrder(f"{self.ref}: clocks are not paused")
-        self._check_not_before(stamp, self.paused_since, "the pause")
+        self._check_time("resumed", stamp)
         self._clocks_resumed(*_parts(stamp), reason=reason)
 
     @event("ClocksResumed")
     def _clocks_resumed(
         self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
     ) -> None:
-        self.paused_since = None
-        self._touch(occurred_at)
+        self._set_time("paused_since", None)
+        self._log("resumed", occurred_at)
 
     def add_note(self, stamp: Stamp, now: datetime, text: str) -> None:
         self._check_recordable(stamp, now, "add-note")
+        self._check_time("note", stamp)
         self._note_added(*_parts(stamp), text=text)
 
     @event("NoteAdded")
     def _note_added(self, actor: Actor, occurred_at: datetime, command_id: str, text: str) -> None:
         self.notes += 1
-        self._touch(occurred_at)
+        self._log("note", occurred_at)
+
+    def correct(
+        self,
+        stamp: Stamp,
+        now: datetime,
+        version: int,
+        corrected_at: datetime,
+        reason: str,
+        approved_by: str,
+        policy: Policy,
+        calendar: WorkCalendar,
+    ) -> None:
+        """Re-date action ``version`` (one the clocks are judged on) to ``corrected_at``:
+        leadership's decision, allowed in any status, within the bounds of the time rule."""
+        _check_not_future(stamp.occurred_at, now)
+        _check_approver(stamp, approved_by, "a correction", CorrectionRefused)
+        target = next((f for f in self.timeline if f.version == version), None)
+        if target is None or target.kind not in CLOCK_KINDS:
+            what = "no such event" if target is None else f"event {version} is {_word(target)}"
+            raise CorrectionRefused(
+                f"{self.ref}: {what}; only the receipt's intake record and the actions the "
+                "clocks are judged on can be re-dated"
+            )
+        _check_not_future(corrected_at, now)
+        if corrected_at == target.at:
+            raise CorrectionRefused(
+                f"event {version} is already dated {target.at.isoformat()}; nothing to correct"
+            )
+        check_correction(self.received_at, self.timeline, version, corrected_at)
+        if target.kind == "extended":
+            assert target.clock is not None
+            others = CaseFacts(
+                self.received_at,
+                tuple(f for f in self.timeline if f.version != version),
+                tuple(self.corrections),
+            )
+            window = extension_window(others, policy, calendar, target.clock, corrected_at)
+            if window is not None:
+                _check_window(window, corrected_at, stopped_by_then=True)
+        self._occurrence_corrected(
+            *_parts(stamp),
+            event=version,
+            corrected_occurred_at=corrected_at,
+            previous_occurred_at=target.at,
+            reason=reason,
+            approved_by=approved_by,
+        )
+
+    @event("OccurrenceCorrected")
+    def _occurrence_corrected(
+        self,
+        actor: Actor,
+        occurred_at: datetime,
+        command_id: str,
+        event: int,
+        corrected_occurred_at: datetime,
+        previous_occurred_at: datetime,
+        reason: str,
+        approved_by: str,
+    ) -> None:
+        self.corrections.append(Correction(self.version + 1, event, corrected_occurred_at))
+        self.timeline = [
+            replace(f, at=corrected_occurred_at) if f.version == event else f for f in self.timeline
+        ]
+        for name, version in list(self.set_by.items()):
+            if version == event:
+                setattr(self, name, corrected_occurred_at)
+        self.last_activity_at = max(f.at for f in self.timeline)
 
     def erase_personal_data(self, stamp: Stamp, now: datetime, reason: str) -> None:
         """Destroy the key of the complainant's personal data (allowed in any status)."""
         _check_not_future(stamp.occurred_at, now)
-        self._check_not_before(stamp, self.received_at, "the complaint was received")
+        if stamp.occurred_at < self.received_at:
+            raise OccurredTooEarly(
+                f"occurred_at {stamp.occurred_at.isoformat()} is before the complaint was "
+                f"received ({self.received_at.isoformat()})"
+            )
         if self.personal_data_erased:
             raise AlreadyErased(f"{self.ref}: the complainant's personal data was already erased")
         self._personal_data_erased(*_parts(stamp), reason=reason, key_id=self.complainant.key_id)
@@ -544,9 +664,6 @@ class Complaint(Aggregate):
     ) -> None:
         self.personal_data_erased = True
 
-    def _touch(self, occurred_at: datetime) -> None:
-        self.last_activity_at = max(self.last_activity_at, occurred_at)
-
 
 def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
     return stamp.actor, stamp.occurred_at, stamp.command_id
@@ -555,6 +672,37 @@ def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
 def _check_not_future(moment: datetime, now: datetime) -> None:
     if moment > now + CLOCK_SKEW:
         raise OccurredInFuture(f"occurred_at {moment.isoformat()} is in the future")
+
+
+def _word(fact: Fact) -> str:
+    return f"{WORDS.get(fact.kind, fact.kind).removeprefix('the ')}"
+
+
+def _check_approver(
+    stamp: Stamp, approved_by: str, what: str, error: type[ExtensionRefused | CorrectionRefused]
+) -> None:
+    """Until the ledger keeps a staff directory, the approving leader records the action."""
+    actor = stamp.actor
+    if actor.role is not Role.LEADERSHIP or approved_by.strip() != actor.id:
+        raise error(
+            f"{what} is approved by the leadership member who records it: approved_by "
+            f"{approved_by!r} is not {actor.id!r} ({actor.role})"
+        )
+
+
+def _check_window(window: Window, at: datetime, stopped_by_then: bool) -> None:
+    """An extension dated ``at`` must find its clock's run still running and not yet due."""
+    name, stop = window.run.name, window.stop
+    if stop is not None and (not stopped_by_then or stop.at <= at):
+        raise ExtensionRefused(
+            f"the {name} clock stopped at {stop.at.isoformat()} ({_word(stop)}, event "
+            f"{stop.version}); a clock that has stopped cannot be extended"
+        )
+    if window.verdict.status == "overdue":
+        raise ExtensionRefused(
+            f"the {name} clock was due at {window.verdict.due_at.isoformat()}; an extension "
+            f"dated {at.isoformat()} comes after it lapsed"
+        )
 
 
 # Stored before ledger/ was split into packages; see ledger.domain.topics.

@@ -22,6 +22,7 @@ is raised.
         ├── OccurredInFuture
         ├── OccurredTooEarly
         ├── ExtensionRefused
+        ├── CorrectionRefused
         ├── PauseNotAllowed
         └── AlreadyErased
 """
@@ -113,11 +114,16 @@ class OccurredInFuture(RuleViolation):
 
 
 class OccurredTooEarly(RuleViolation):
-    """``occurred_at`` lies before receipt or before the step it follows."""
+    """``occurred_at`` lies before a recorded action it would contradict (the time rule)."""
 
 
 class ExtensionRefused(RuleViolation):
     """A deadline extension goes beyond what the policy allows."""
+
+
+class CorrectionRefused(RuleViolation):
+    """A correction cannot be recorded: unknown or uncorrectable event, or a date the time
+    rule refuses."""
 
 
 class PauseNotAllowed(RuleViolation):

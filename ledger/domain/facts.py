@@ -1,88 +1,182 @@
-"""From a complaint's events to the facts its clocks are judged on (pure).
+"""The facts a complaint's clocks are judged on: each action with both of its times (pure).
 
-The facts are folded one event at a time into plain JSON-safe data, so a read model
-can keep them between batches; ``to_case_facts`` turns them into ``CaseFacts``.
+Every fact keeps when it happened (``at``, the event's ``occurred_at``) and when the ledger
+stored it (``recorded``, the event's ``timestamp``), so that "what had happened by T" and
+"what the ledger knew at T" are both questions about the facts alone. Corrections re-date
+a fact without touching it: they are applied when the facts are read (``corrected``).
+
+The facts are folded one event at a time into plain JSON-safe data, so a read model can keep
+them between batches; ``to_case_facts`` turns them into ``CaseFacts``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ledger.domain.sla import CaseFacts, Extension, Pause, Round
 from ledger.domain.values import ClockName
 
 Facts = dict[str, Any]
 
-# Which round field the first event of each kind in a round sets.
-_ROUND_STOPS = {
-    "FindingsRecorded": "findings_at",
-    "ResolutionPlanned": "planned_at",
-    "ResolutionExecuted": "executed_at",
-    "Closed": "closed_at",
+# The kind of fact each event of the complaint is, by the event's class name. Only the kinds
+# in CLOCK_KINDS matter to the clocks; the others are kept by the aggregate for the time rule.
+KINDS = {
+    "Received": "received",
+    "Triaged": "triaged",
+    "FindingsRecorded": "findings",
+    "ResolutionPlanned": "planned",
+    "ResolutionExecuted": "executed",
+    "OutcomeCommunicated": "outcome",
+    "Closed": "closed",
+    "Reopened": "reopened",
+    "Withdrawn": "withdrawn",
+    "DeadlineExtended": "extended",
+    "ClocksPaused": "paused",
+    "ClocksResumed": "resumed",
+    "Escalated": "escalated",
+    "Assigned": "assigned",
+    "CustomerContacted": "contact",
+    "CallbackRecorded": "callback",
+    "NoteAdded": "note",
 }
-_ROUND_FIELDS = ("started_at", "findings_at", "planned_at", "executed_at", "closed_at")
+CLOCK_KINDS = frozenset(
+    {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",
+     "withdrawn", "extended", "paused", "resumed"}
+)  # fmt: skip
+
+
+def _aware(moment: datetime | None, what: str) -> None:
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError(
+            f"{what} {moment.isoformat()} has no time zone; the ledger needs aware times"
+        )
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One action on the complaint: event ``version`` of kind ``kind``, dated ``at``.
+
+    ``recorded`` is None where the recording time is not known (the aggregate deciding a
+    command judges by dates alone). ``clock`` and ``days`` are an extension's; ``restarts``
+    are the clocks (besides the round's) a reopening started again.
+    """
+
+    kind: str
+    version: int
+    at: datetime
+    recorded: datetime | None = None
+    clock: ClockName | None = None
+    days: int = 0
+    restarts: frozenset[ClockName] = frozenset()
+
+    def __post_init__(self) -> None:
+        _aware(self.at, f"{self.kind} time")
+        _aware(self.recorded, f"{self.kind} recording time")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Event ``version`` re-dated the fact of event ``target`` to ``at``."""
+
+    version: int
+    target: int
+    at: datetime
+    recorded: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _aware(self.at, "corrected time")
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """Everything the clocks of one complaint are judged on, in version order."""
+
+    received_at: datetime
+    facts: tuple[Fact, ...]
+    corrections: tuple[Correction, ...] = ()
+
+    def __post_init__(self) -> None:
+        _aware(self.received_at, "received_at")
+
+    def corrected(self, count: int | None = None) -> CaseFacts:
+        """The facts with the first ``count`` corrections (all by default) applied."""
+        chosen = self.corrections if count is None else self.corrections[:count]
+        if not chosen:
+            return replace(self, corrections=())
+        moved = {c.target: c.at for c in chosen}  # a later correction of the same fact wins
+        return CaseFacts(
+            self.received_at,
+            tuple(replace(f, at=moved[f.version]) if f.version in moved else f for f in self.facts),
+        )
+
+    def known_at(self, moment: datetime) -> CaseFacts:
+        """What the ledger had recorded by ``moment`` (facts with no recording time are kept)."""
+
+        def known(recorded: datetime | None) -> bool:
+            return recorded is None or recorded <= moment
+
+        return CaseFacts(
+            self.received_at,
+            tuple(f for f in self.facts if known(f.recorded)),
+            tuple(c for c in self.corrections if known(c.recorded)),
+        )
+
+
+# ---------------------------------------------------------------------- the fold
 
 
 def empty_facts() -> Facts:
-    return {
-        "received_at": None,
-        "intake_recorded_at": None,
-        "triaged_at": None,
-        "outcome_at": None,
-        "withdrawn_at": None,
-        "rounds": [],
-        "extensions": [],
-        "pauses": [],
-    }
+    return {"received_at": None, "facts": [], "corrections": []}
 
 
 def fold_fact(facts: Facts, event: Any) -> None:
-    """Apply one event of the complaint to its facts.
+    """Apply one event of the complaint to its facts (those the clocks are judged on)."""
+    name = type(event).__name__
+    kind = KINDS.get(name)
+    recorded = event.timestamp.isoformat()
+    if kind in CLOCK_KINDS:
+        entry: list[Any] = [kind, event.originator_version, event.occurred_at.isoformat(), recorded]
+        if kind == "received":
+            facts["received_at"] = event.received_at.isoformat()
+        elif kind == "extended":
+            entry += [str(event.clock), int(event.days)]
+        elif kind == "reopened":
+            entry.append([])
+        facts["facts"].append(entry)
+    elif name == "ClocksRestarted":
+        # Recorded with its reopening, which it always follows.
+        reopened = [f for f in facts["facts"] if f[0] == "reopened"]
+        if reopened:
+            reopened[-1][4] = sorted({*reopened[-1][4], *map(str, event.clocks)})
+    elif name == "OccurrenceCorrected":
+        facts["corrections"].append(
+            [event.originator_version, int(event.event),
+             event.corrected_occurred_at.isoformat(), recorded]
+        )  # fmt: skip
 
-    Each clock stops at the first event that completes its stage (within its round);
-    a later amendment of findings or a revised plan does not move a stop already made.
-    """
-    kind = type(event).__name__
-    at = _iso(getattr(event, "occurred_at", None) or event.timestamp)
-    if kind == "Received":
-        received = _iso(event.received_at)
-        # The intake was recorded when the receive says it was (see docs/sla.md).
-        facts.update(received_at=received, intake_recorded_at=at)
-        facts["rounds"].append(_round(received))
-    elif kind == "Triaged" and facts["triaged_at"] is None:
-        facts["triaged_at"] = at
-    elif kind == "OutcomeCommunicated" and facts["outcome_at"] is None:
-        facts["outcome_at"] = at
-    elif kind == "Withdrawn":
-        facts["withdrawn_at"] = at
-    elif kind == "Reopened":
-        facts["rounds"].append(_round(at))
-    elif kind == "DeadlineExtended":
-        facts["extensions"].append([str(event.clock), int(event.days), at])
-    elif kind == "ClocksPaused":
-        facts["pauses"].append([at, None])
-    elif kind == "ClocksResumed" and facts["pauses"]:
-        facts["pauses"][-1][1] = at
-    elif kind in _ROUND_STOPS and facts["rounds"]:
-        current = facts["rounds"][-1]
-        if current[_ROUND_STOPS[kind]] is None:
-            current[_ROUND_STOPS[kind]] = at
+
+def _fact(entry: list[Any]) -> Fact:
+    kind, version, at, recorded = entry[:4]
+    fact = Fact(kind, version, datetime.fromisoformat(at), datetime.fromisoformat(recorded))
+    if kind == "extended":
+        return replace(fact, clock=ClockName(entry[4]), days=int(entry[5]))
+    if kind == "reopened":
+        return replace(fact, restarts=frozenset(ClockName(c) for c in entry[4]))
+    return fact
 
 
 def to_case_facts(facts: Facts) -> CaseFacts:
     if facts["received_at"] is None:
         raise ValueError("a complaint's events must start with Received")
     return CaseFacts(
-        received_at=_time(facts["received_at"]),
-        intake_recorded_at=_time(facts["intake_recorded_at"]),
-        triaged_at=_maybe(facts["triaged_at"]),
-        outcome_at=_maybe(facts["outcome_at"]),
-        withdrawn_at=_maybe(facts["withdrawn_at"]),
-        rounds=tuple(Round(*(_maybe(r[f]) for f in _ROUND_FIELDS)) for r in facts["rounds"]),  # type: ignore[arg-type]
-        extensions=tuple(Extension(ClockName(c), d, _time(at)) for c, d, at in facts["extensions"]),
-        pauses=tuple(Pause(_time(start), _maybe(end)) for start, end in facts["pauses"]),
+        datetime.fromisoformat(facts["received_at"]),
+        tuple(_fact(entry) for entry in facts["facts"]),
+        tuple(
+            Correction(v, target, datetime.fromisoformat(at), datetime.fromisoformat(recorded))
+            for v, target, at, recorded in facts["corrections"]
+        ),
     )
 
 
@@ -92,19 +186,3 @@ def case_facts(events: Iterable[Any]) -> CaseFacts:
     for event in events:
         fold_fact(facts, event)
     return to_case_facts(facts)
-
-
-def _round(started_at: str) -> dict[str, str | None]:
-    return {field: (started_at if field == "started_at" else None) for field in _ROUND_FIELDS}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _maybe(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)

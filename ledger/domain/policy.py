@@ -32,6 +32,9 @@ from ledger.domain.zones import zone_named
 Unit = Literal["hours", "working_days", "days"]
 
 NEVER_PAUSED = frozenset({ClockName.REGULATORY})
+# The clocks a reopening may start again besides the round's own (investigation, plan,
+# execution, summary, which always restart).
+RESTARTABLE = (ClockName.INTAKE, ClockName.REGULATORY)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Policy:
     backdated_after_hours: float
     rules: tuple[ClockRule, ...]
     schedules: tuple[Schedule, ...] = ()
+    reopen_restarts: tuple[ClockName, ...] = RESTARTABLE
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.schedules]
@@ -135,6 +139,7 @@ class _PolicyDoc(BaseModel):
     timezone: str = "Asia/Shanghai"
     at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
     backdated_after_hours: Annotated[float, Field(gt=0)] = 24.0
+    reopen_restarts: list[Literal["intake", "regulatory"]] = ["intake", "regulatory"]
     # Before clocks, so the clocks' validator sees the schedules they may name.
     schedules: dict[Annotated[str, Field(min_length=1, pattern=r"\S")], ScheduleDoc] = {}
     clocks: dict[ClockName, _RuleDoc]
@@ -193,6 +198,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
             for clock in ClockName
         ),
         schedules=tuple(schedule.build(name) for name, schedule in doc.schedules.items()),
+        reopen_restarts=tuple(c for c in RESTARTABLE if c in doc.reopen_restarts),
     )
 
 
@@ -229,6 +235,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "timezone": policy.timezone,
         "at_risk_share": policy.at_risk_share,
         "backdated_after_hours": policy.backdated_after_hours,
+        "reopen_restarts": [str(c) for c in policy.reopen_restarts],
         "schedules": {s.name: schedule_to_dict(s) for s in policy.schedules},
         "clocks": {str(rule.clock): _rule_to_dict(rule) for rule in policy.rules},
     }

@@ -27,9 +27,10 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "resume",
     }
 )
-# Publishing a policy revision (预案修订) or a calendar is the leadership group's decision.
+# Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
+# the leadership group's decisions.
 LEADERSHIP_ACTIONS = HANDLING_TEAM_ACTIONS | frozenset(
-    {"extend", "erase", "publish_policy", "publish_calendar"}
+    {"extend", "correct", "erase", "publish_policy", "publish_calendar"}
 )
 
 PERMISSIONS: dict[Role, frozenset[str]] = {

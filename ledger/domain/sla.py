@@ -4,6 +4,11 @@
 ``evaluate`` does both for an as-of report. Nothing here reads a clock or a database, so any
 verdict can be re-derived later from the same facts, policy and calendar. The rules are
 explained for supervisors and auditors in ``docs/sla.md``.
+
+The facts lay out the clocks' runs (``layout``); each run is then judged either on every
+fact (what a read model stores) or on the facts dated by an as-of instant. A stored
+deadline says from when on it judges exactly as the as-of computation does (``fixed_from``):
+only extensions and pauses dated later than the as-of instant make the two differ.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.domain.calendar import WorkCalendar
+from ledger.domain.facts import CaseFacts, Fact
 from ledger.domain.policy import (
     DEFAULT_POLICY,
     NEVER_PAUSED,
@@ -25,6 +31,7 @@ from ledger.domain.policy import (
     policy_from_dict,
     policy_to_dict,
 )
+from ledger.domain.runs import INTAKE_RECORD, Layout, Run, layout
 from ledger.domain.values import ClockName
 
 __all__ = [
@@ -33,141 +40,50 @@ __all__ = [
     "CaseFacts",
     "ClockRule",
     "Deadline",
-    "Extension",
-    "Pause",
     "Policy",
-    "Round",
     "Unit",
     "Verdict",
     "check_extension",
     "deadlines",
     "evaluate",
+    "extension_window",
     "parse_policy",
     "policy_from_dict",
     "policy_to_dict",
     "status_at",
 ]
 
-INTAKE_RECORD = "intake_record"
-
-_STOPPED_BY = {
-    ClockName.INVESTIGATION: "findings_at",
-    ClockName.PLAN: "planned_at",
-    ClockName.EXECUTION: "executed_at",
-    ClockName.SUMMARY: "closed_at",
-}
-ROUND_CLOCKS = tuple(_STOPPED_BY)
-
-
-def _aware(moment: datetime | None, what: str) -> None:
-    if moment is not None and moment.tzinfo is None:
-        raise ValueError(
-            f"{what} {moment.isoformat()} has no time zone; the ledger needs aware times"
-        )
-
-
-def _upto(moment: datetime | None, t: datetime) -> datetime | None:
-    return moment if moment is not None and moment <= t else None
-
-
-@dataclass(frozen=True)
-class Pause:
-    """The case waited on the customer from ``start`` until ``end`` (``None``: still waiting)."""
-
-    start: datetime
-    end: datetime | None
-
-
-@dataclass(frozen=True)
-class Extension:
-    """A granted ``DeadlineExtended``: ``days`` more for ``clock``, decided at ``at``."""
-
-    clock: ClockName
-    days: int
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Round:
-    """One pass through the stages: round 1 starts at receipt, each later one at a reopening."""
-
-    started_at: datetime
-    findings_at: datetime | None = None
-    planned_at: datetime | None = None
-    executed_at: datetime | None = None
-    closed_at: datetime | None = None
-
-    def stop(self, clock: ClockName) -> datetime | None:
-        stopped_at: datetime | None = getattr(self, _STOPPED_BY[clock])
-        return stopped_at
-
-    def upto(self, t: datetime) -> Round:
-        return Round(
-            self.started_at,
-            _upto(self.findings_at, t),
-            _upto(self.planned_at, t),
-            _upto(self.executed_at, t),
-            _upto(self.closed_at, t),
-        )
-
-
-@dataclass(frozen=True)
-class CaseFacts:
-    """What happened to one complaint, by ``occurred_at`` (the intake record by store time)."""
-
-    received_at: datetime
-    intake_recorded_at: datetime
-    triaged_at: datetime | None
-    outcome_at: datetime | None
-    withdrawn_at: datetime | None
-    rounds: tuple[Round, ...]
-    extensions: tuple[Extension, ...] = ()
-    pauses: tuple[Pause, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("received_at", "intake_recorded_at", "triaged_at", "outcome_at"):
-            _aware(getattr(self, name), name)
-        _aware(self.withdrawn_at, "withdrawn_at")
-        for r in self.rounds:
-            for moment in (r.started_at, r.findings_at, r.planned_at, r.executed_at, r.closed_at):
-                _aware(moment, "round time")
-        for e in self.extensions:
-            _aware(e.at, "extension time")
-        for p in self.pauses:
-            _aware(p.start, "pause start")
-            _aware(p.end, "pause end")
-
-    def as_of(self, t: datetime) -> CaseFacts:
-        """The facts as known at ``t``: later facts dropped, a pause open at ``t`` ends at ``t``.
-
-        ``intake_recorded_at`` is kept; ``status_at`` treats a recording after ``t`` as not done.
-        """
-        return CaseFacts(
-            received_at=self.received_at,
-            intake_recorded_at=self.intake_recorded_at,
-            triaged_at=_upto(self.triaged_at, t),
-            outcome_at=_upto(self.outcome_at, t),
-            withdrawn_at=_upto(self.withdrawn_at, t),
-            rounds=tuple(r.upto(t) for r in self.rounds if r.started_at <= t),
-            extensions=tuple(e for e in self.extensions if e.at <= t),
-            pauses=tuple(
-                Pause(p.start, p.end if p.end is not None and p.end <= t else t)
-                for p in self.pauses
-                if p.start <= t
-            ),
-        )
-
 
 @dataclass(frozen=True)
 class Deadline:
-    """One clock of one case: when it started, when it is due, and how it stopped (if it did)."""
+    """One clock of one case: when it started, when it is due, and how it ended (if it did).
+
+    ``withdrawn_at`` is the withdrawal that ended the clock while it was still open: before
+    its deadline it cancels the clock, after it the clock stays breached. ``fixed_from`` is
+    the earliest as-of instant from which ``status_at`` on this deadline gives what
+    ``evaluate`` gives; None when no instant does (a pause still open while the clock runs).
+    """
 
     clock: str
     started_at: datetime
     due_at: datetime
     met_at: datetime | None
-    cancelled: bool
+    withdrawn_at: datetime | None
     estimated: bool
+    recorded_after_due: bool = False
+    fixed_from: datetime | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.withdrawn_at is not None and self.withdrawn_at <= self.due_at
+
+    @property
+    def late_seconds(self) -> int | None:
+        """How late it ended, once it did (0 on time); None while open."""
+        ended = self.met_at if self.met_at is not None else self.withdrawn_at
+        if ended is None:
+            return None
+        return max(0, _whole_seconds_up(ended - self.due_at))
 
 
 @dataclass(frozen=True)
@@ -180,6 +96,7 @@ class Verdict:
     status: str
     late_by_seconds: int
     estimated: bool
+    recorded_after_due: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +106,7 @@ class Verdict:
             "status": self.status,
             "late_by_seconds": self.late_by_seconds,
             "estimated": self.estimated,
+            "recorded_after_due": self.recorded_after_due,
         }
 
 
@@ -203,106 +121,186 @@ def _due(
     )
 
 
-def _round_of(facts: CaseFacts, moment: datetime) -> int:
-    """The round in progress at ``moment`` (1-based): the latest one started at or before it."""
-    number = 1
-    for i, r in enumerate(facts.rounds, start=1):
-        if r.started_at <= moment:
-            number = i
-    return number
-
-
-def _paused(pauses: tuple[Pause, ...], start: datetime, stop: datetime | None) -> timedelta:
-    """Paused time inside the clock's run; an open pause on a running clock counts nothing yet."""
-    total = timedelta(0)
-    for p in pauses:
-        end = p.end if p.end is not None else stop
-        if end is None:
-            continue
-        lo = max(p.start, start)
-        hi = end if stop is None else min(end, stop)
-        if hi > lo:
-            total += hi - lo
-    return total
-
-
-def _clock(
-    facts: CaseFacts,
-    policy: Policy,
-    calendar: WorkCalendar,
-    clock: ClockName,
-    round_number: int | None,
-    started_at: datetime,
-    stop: datetime | None,
-) -> Deadline:
-    rule = policy.rule(clock)
-    withdrawn = facts.withdrawn_at
-    cancelled = withdrawn is not None and (stop is None or stop > withdrawn)
-    met_at = None if cancelled or stop is None else stop.astimezone(UTC)
-    ran_until = withdrawn if cancelled else stop
-    extra = sum(
-        e.days
-        for e in facts.extensions
-        if e.clock == clock
-        and (round_number is None or _round_of(facts, e.at) == round_number)
-        and (ran_until is None or e.at <= ran_until)
-    )
-    due, estimated = _due(rule, started_at, extra, calendar, policy.zone)
-    if rule.pausable and clock not in NEVER_PAUSED:
-        due += _paused(facts.pauses, started_at, ran_until)
-    name = str(clock) if round_number in (None, 1) else f"{clock}#{round_number}"
-    return Deadline(
-        name, started_at.astimezone(UTC), due.astimezone(UTC), met_at, cancelled, estimated
-    )
-
-
-def deadlines(facts: CaseFacts, policy: Policy, calendar: WorkCalendar) -> list[Deadline]:
-    """Every clock of the case in report order: intake record, round 1, regulatory, later rounds."""
-    received = facts.received_at
-    intake_due, intake_estimated = _due(
-        policy.rule(ClockName.INTAKE), received, 0, calendar, policy.zone
-    )
-    result = [
-        Deadline(
-            INTAKE_RECORD,
-            received.astimezone(UTC),
-            intake_due.astimezone(UTC),
-            facts.intake_recorded_at.astimezone(UTC),
-            False,
-            intake_estimated,
-        ),
-        _clock(facts, policy, calendar, ClockName.INTAKE, None, received, facts.triaged_at),
-    ]
-    regulatory = _clock(
-        facts, policy, calendar, ClockName.REGULATORY, None, received, facts.outcome_at
-    )
-    if not facts.rounds:
-        result.append(regulatory)
-    for number, r in enumerate(facts.rounds, start=1):
-        for clock in ROUND_CLOCKS:
-            result.append(
-                _clock(facts, policy, calendar, clock, number, r.started_at, r.stop(clock))
-            )
-        if number == 1:
-            result.append(regulatory)
-    return result
-
-
 def _whole_seconds_up(delta: timedelta) -> int:
     """Seconds rounded up, so a breach by a fraction of a second is never reported as 0."""
     return -(-delta // timedelta(seconds=1))
 
 
+def _dated(fact: Fact | None, as_of: datetime | None) -> Fact | None:
+    return fact if fact is not None and (as_of is None or fact.at <= as_of) else None
+
+
+def _paused(
+    lay: Layout, start: datetime, until: datetime | None, as_of: datetime | None,
+    known_before: datetime | None = None,
+) -> timedelta:  # fmt: skip
+    """Time paused while the clock ran, overlapping pauses counted once.
+
+    As of an instant, a pause not yet over then counts up to it; on every fact, a pause
+    never resumed counts up to the clock's end (nothing while it runs). ``known_before``
+    keeps only what had been recorded before that moment (a resume not yet known leaves
+    its pause open).
+    """
+    spans = []
+    for pause, resume in lay.pauses:
+        if known_before is not None and not _known(pause, known_before):
+            continue
+        if known_before is not None and resume is not None and not _known(resume, known_before):
+            resume = None
+        if as_of is not None and pause.at > as_of:
+            continue
+        end = resume.at if resume is not None else None
+        if as_of is not None and (end is None or end > as_of):
+            end = as_of
+        end = until if end is None else (end if until is None else min(end, until))
+        lo = max(pause.at, start)
+        if end is not None and end > lo:
+            spans.append((lo, end))
+    total, reach = timedelta(0), None
+    for lo, hi in sorted(spans):
+        if reach is not None and lo < reach:
+            lo = reach
+        if hi > lo:
+            total += hi - lo
+        reach = hi if reach is None else max(reach, hi)
+    return total
+
+
+def _known(fact: Fact, moment: datetime) -> bool:
+    return fact.recorded is None or fact.recorded < moment
+
+
+@dataclass(frozen=True)
+class _Judged:
+    deadline: Deadline
+    extensions: tuple[Fact, ...]
+    until: datetime | None
+
+
+def _run_deadline(
+    lay: Layout, run: Run, policy: Policy, calendar: WorkCalendar, as_of: datetime | None
+) -> _Judged:
+    """The deadline of ``run`` on every fact (``as_of`` None) or on the facts dated by then."""
+    rule = policy.rule(run.clock)
+    stop, withdrawal = _dated(run.stop, as_of), _dated(lay.withdrawal, as_of)
+    ended = withdrawal is not None and (stop is None or stop.at > withdrawal.at)
+    met = None if ended else stop
+    until = withdrawal.at if withdrawal is not None and ended else (stop.at if stop else None)
+    extensions = tuple(
+        e
+        for e in lay.extensions_of(run)
+        if (as_of is None or e.at <= as_of) and (until is None or e.at <= until)
+    )
+    due, estimated = _due(
+        rule, run.started_at, sum(e.days for e in extensions), calendar, policy.zone
+    )
+    pausable = rule.pausable and run.clock not in NEVER_PAUSED
+    if pausable:
+        due += _paused(lay, run.started_at, until, as_of)
+    late_entry = False
+    if met is not None and met.at <= due:
+        if extensions or pausable:
+            late_entry = _late_entry(lay, run, rule, calendar, policy, met, extensions, until)
+        else:  # nothing moved the deadline: late if the stop was recorded after it
+            late_entry = met.recorded is not None and met.recorded > due
+    deadline = Deadline(
+        run.name,
+        run.started_at.astimezone(UTC),
+        due.astimezone(UTC),
+        None if met is None else met.at.astimezone(UTC),
+        withdrawal.at.astimezone(UTC) if withdrawal is not None and ended else None,
+        estimated,
+        late_entry,
+        _fixed_from(lay, run, extensions, until, pausable) if as_of is None else None,
+    )
+    return _Judged(deadline, extensions, until)
+
+
+def _fixed_from(
+    lay: Layout, run: Run, extensions: tuple[Fact, ...], until: datetime | None, pausable: bool
+) -> datetime | None:
+    """From when on a stored deadline is exact: after every extension it counts and the end
+    of every pause it counts; never while a pause is open on a clock still running."""
+    moments = [run.started_at, *(e.at for e in extensions)]
+    for pause, resume in lay.pauses if pausable else ():
+        end = resume.at if resume is not None else until
+        if (until is not None and pause.at >= until) or (end is not None and end <= run.started_at):
+            continue
+        if end is None:
+            return None
+        moments.append(end if until is None else min(end, until))
+    return max(moments)
+
+
+def _late_entry(
+    lay: Layout, run: Run, rule: ClockRule, calendar: WorkCalendar, policy: Policy,
+    met: Fact, extensions: tuple[Fact, ...], until: datetime | None,
+) -> bool:  # fmt: skip
+    """Whether a met clock was overdue by what the ledger knew at some moment before all it
+    rests on (its stop, its extensions, its pauses) had been recorded: a late entry."""
+    pausable = rule.pausable and run.clock not in NEVER_PAUSED
+    relevant = [met, *extensions]
+    if pausable:
+        relevant += [f for pair in lay.pauses for f in pair if f is not None]
+    recorded = sorted(f.recorded for f in relevant if f.recorded is not None)
+    if not recorded:
+        return False
+    earliest, _ = _due(rule, run.started_at, 0, calendar, policy.zone)
+    if recorded[-1] <= earliest:
+        return False  # everything was on record before even the unextended deadline
+    for moment in recorded:
+        if met.recorded is not None and moment > met.recorded:
+            break
+        days = sum(e.days for e in extensions if _known(e, moment))
+        due, _ = _due(rule, run.started_at, days, calendar, policy.zone)
+        if pausable:
+            due += _paused(lay, run.started_at, until, moment, known_before=moment)
+        if moment > due:
+            return True
+    return False
+
+
+def _intake_record(lay: Layout, policy: Policy, calendar: WorkCalendar) -> Deadline:
+    """The record itself: due an intake limit after receipt, met when the intake was logged."""
+    received = lay.received
+    due, estimated = _due(policy.rule(ClockName.INTAKE), lay.received_at, 0, calendar, policy.zone)
+    late = received.recorded is not None and received.recorded > due >= received.at
+    return Deadline(
+        INTAKE_RECORD,
+        lay.received_at.astimezone(UTC),
+        due.astimezone(UTC),
+        received.at.astimezone(UTC),
+        None,
+        estimated,
+        late,
+        lay.received_at.astimezone(UTC),
+    )
+
+
+def deadlines(facts: CaseFacts, policy: Policy, calendar: WorkCalendar) -> list[Deadline]:
+    """Every clock of the case in report order, judged on every fact (corrections applied):
+    the intake record, the first run of each clock, then later runs as they started."""
+    lay = layout(facts.corrected())
+    return [_intake_record(lay, policy, calendar)] + [
+        _run_deadline(lay, run, policy, calendar, None).deadline for run in lay.runs
+    ]
+
+
 def status_at(d: Deadline, as_of: datetime, at_risk_share: float) -> Verdict:
-    """Judge one deadline at ``as_of``; a stop recorded after ``as_of`` has not happened yet."""
+    """Judge one deadline at ``as_of``; a stop or withdrawal dated after ``as_of`` has not
+    happened yet."""
     met_at = d.met_at if d.met_at is not None and d.met_at <= as_of else None
+    withdrawn = d.withdrawn_at is not None and d.withdrawn_at <= as_of
     late = 0
-    if d.cancelled:
-        status = "cancelled"
-    elif met_at is not None:
+    if met_at is not None:
         status = "met" if met_at <= d.due_at else "breached"
         if status == "breached":
             late = _whole_seconds_up(met_at - d.due_at)
+    elif withdrawn and d.cancelled:
+        status = "cancelled"
+    elif withdrawn:
+        assert d.withdrawn_at is not None
+        status, late = "breached", _whole_seconds_up(d.withdrawn_at - d.due_at)
     elif as_of > d.due_at:
         status = "overdue"
         late = _whole_seconds_up(as_of - d.due_at)
@@ -310,16 +308,47 @@ def status_at(d: Deadline, as_of: datetime, at_risk_share: float) -> Verdict:
         allowed = d.due_at - d.started_at
         share = (as_of - d.started_at) / allowed if allowed > timedelta(0) else 1.0
         status = "at_risk" if share >= at_risk_share else "pending"
-    return Verdict(d.clock, d.due_at, met_at, status, late, d.estimated)
+    entry = status == "met" and d.recorded_after_due
+    return Verdict(d.clock, d.due_at, met_at, status, late, d.estimated, entry)
 
 
 def evaluate(
     facts: CaseFacts, policy: Policy, calendar: WorkCalendar, as_of: datetime
 ) -> list[Verdict]:
-    """Every clock's verdict as of ``as_of``; a case not yet received at ``as_of`` has none."""
+    """Every clock's verdict as of ``as_of``, on the facts dated by then; a case not yet
+    received at ``as_of`` has none, and a run that had not started is not listed."""
     if as_of < facts.received_at:
         return []
-    return [
-        status_at(d, as_of, policy.at_risk_share)
-        for d in deadlines(facts.as_of(as_of), policy, calendar)
-    ]
+    lay = layout(facts.corrected())
+    share = policy.at_risk_share
+    verdicts = [status_at(_intake_record(lay, policy, calendar), as_of, share)]
+    for run in lay.runs:
+        if run.started_at <= as_of:
+            judged = _run_deadline(lay, run, policy, calendar, as_of)
+            verdicts.append(status_at(judged.deadline, as_of, share))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class Window:
+    """What an extension of a clock dated ``at`` would extend: the run in progress then,
+    judged as of then, the stop it has on record (at any date) and the days it already got."""
+
+    run: Run
+    verdict: Verdict
+    stop: Fact | None
+    previous_days: tuple[int, ...]
+
+
+def extension_window(
+    facts: CaseFacts, policy: Policy, calendar: WorkCalendar, clock: ClockName, at: datetime
+) -> Window | None:
+    """The run of ``clock`` in progress at ``at`` (None if none had started)."""
+    lay = layout(facts.corrected())
+    run = lay.run_at(clock, at)
+    if run is None:
+        return None
+    judged = _run_deadline(lay, run, policy, calendar, at)
+    verdict = status_at(judged.deadline, at, policy.at_risk_share)
+    previous = tuple(e.days for e in lay.extensions_of(run))
+    return Window(run, verdict, run.stop, previous)

@@ -82,6 +82,40 @@ def case_view(complaint: Complaint, person: Complainant | None) -> dict[str, Any
     }
 
 
+def happened_by(events: Sequence[AggregateEvent], as_of: datetime) -> list[AggregateEvent]:
+    """The events of actions that had happened by ``as_of`` (by their dates as corrected;
+    the receipt by when the complaint was received), in version order."""
+    dated: dict[int, datetime] = {}
+    for e in events:
+        if type(e).__name__ == "OccurrenceCorrected":
+            dated[int(e.event)] = e.corrected_occurred_at  # type: ignore[attr-defined]
+    kept, previous = [], None
+    for e in events:
+        name = type(e).__name__
+        if name == "Received":
+            moment = e.received_at  # type: ignore[attr-defined]
+        elif name == "ClocksRestarted":
+            moment = previous  # recorded with its reopening, and moved with it
+        else:
+            moment = dated.get(e.originator_version, getattr(e, "occurred_at", e.timestamp))
+        previous = moment
+        if moment is not None and moment <= as_of:
+            kept.append(e)
+    return kept
+
+
+def replay_some(events: Sequence[AggregateEvent]) -> Any:
+    """Apply ``events`` in order even where versions were left out (``happened_by``)."""
+    aggregate: Any = None
+    for e in events:
+        if aggregate is None:
+            aggregate = e.mutate(None)
+            continue
+        e.apply(aggregate)
+        aggregate.version = e.originator_version
+    return aggregate
+
+
 def history_rows(events: Sequence[AggregateEvent]) -> list[dict[str, Any]]:
     """One row per event: what happened, who recorded it, when it happened, when it was recorded."""
     rows = []

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from ledger.domain.calendar import WorkCalendar, calendar_from_dict
 from ledger.domain.errors import CalendarUnavailable, PolicyInvalid
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.domain.rulebook import Rulebook, rulebook
 from ledger.domain.topics import keep_topics
 from ledger.domain.values import Actor, Stamp
 
@@ -129,6 +130,15 @@ class HasRepository(Protocol):
     def repository(self) -> RepositoryPort: ...
 
 
+class EventsPort(Protocol):
+    def get(self, originator_id: uuid.UUID) -> Any: ...
+
+
+class HasEvents(Protocol):
+    @property
+    def events(self) -> EventsPort: ...
+
+
 def stream_id(ref: str) -> uuid.UUID | None:
     """The id of a publication stream named in the command log, if ``ref`` names one."""
     return {POLICY_BOOK_REF: POLICY_BOOK_ID, CALENDAR_BOOK_REF: CALENDAR_BOOK_ID}.get(ref)
@@ -162,12 +172,23 @@ def policy_version(app: HasRepository, version: str) -> Policy:
 
 
 def policy_in_force(app: HasRepository, moment: datetime) -> Policy:
-    """The policy a complaint received at ``moment`` is judged by."""
+    """The policy a complaint received at ``moment`` is judged by (by every publication so
+    far: a revision with an earlier ``effective_from`` covers it too)."""
     book = load_policy_book(app)
     if book is None:
         return DEFAULT_POLICY
     version = book.in_force(moment)
     return DEFAULT_POLICY if version is None else policy_from_dict(book.documents[version])
+
+
+def load_rulebook(app: HasEvents) -> Rulebook:
+    """Every publication with its recording time, for reads that ask what was known when."""
+    return rulebook(
+        [
+            (POLICY_BOOK_REF, list(app.events.get(POLICY_BOOK_ID))),
+            (CALENDAR_BOOK_REF, list(app.events.get(CALENDAR_BOOK_ID))),
+        ]
+    )
 
 
 def work_calendar(app: HasRepository) -> WorkCalendar:

@@ -71,6 +71,9 @@ def test_history_known_at_three_moments_shows_what_was_recorded_by_each(
         "违规",
     )
     for story, at in zip((first, second, third), moments, strict=True):
+        shown = json.loads(run(url, "show", "TS-H", "--known-at", at, "--format", "json").stdout)
+        del shown["history"]
+        assert story["state"] == shown
         assert story["events"][-1]["state_after"] == story["state"]
         assert all(e["recorded_at"] <= at for e in story["events"])
         assert (story["known_at"], story["as_of"]) == (at, None)

@@ -204,10 +204,12 @@ def test_every_subcommand_once_then_show_gives_status_and_full_history(ledger_ur
 
     assert outputs[0] == "TS-LIFE-1: Received (version 1)\n"
     assert outputs[1] == "TS-LIFE-1: Triaged (version 2)\n"
-    assert outputs[-1] == "TS-LIFE-1: Withdrawn (version 15)\n"
+    # The reopening restarts the intake and regulatory clocks (ClocksRestarted).
+    assert outputs[-3] == "TS-LIFE-1: Reopened, ClocksRestarted (version 14)\n"
+    assert outputs[-1] == "TS-LIFE-1: Withdrawn (version 16)\n"
     view = json.loads(shown.stdout)
-    assert (view["status"], view["stage"], view["version"]) == ("withdrawn", "withdrawn", 15)
-    assert len(view["history"]) == 15
+    assert (view["status"], view["stage"], view["version"]) == ("withdrawn", "withdrawn", 16)
+    assert len(view["history"]) == 16
     assert [h["event"] for h in view["history"]][:4] == [
         "Received",
         "Triaged",
@@ -217,7 +219,7 @@ def test_every_subcommand_once_then_show_gives_status_and_full_history(ledger_ur
     assert view["refund_total"] == "120.50"
     assert view["reopened_count"] == 1
     assert view["complainant"]["name"] == "张三"
-    assert event_count(ledger_url) == 15
+    assert event_count(ledger_url) == 16
 
 
 def test_urgent_triage_answers_with_both_events(ledger_url: str) -> None:
@@ -328,12 +330,12 @@ def test_generated_references_count_up_per_day_of_receipt(ledger_url: str) -> No
     assert refs == ["TS-20260924-0001", "TS-20260924-0002", "TS-20260923-0001"]
 
 
-def test_show_as_of_replays_what_had_been_recorded_by_then(ledger_url: str) -> None:
+def test_show_known_at_replays_what_had_been_recorded_by_then(ledger_url: str) -> None:
     run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-ASOF", until="triage")))
     history = json.loads(run(ledger_url, "show", "TS-ASOF", "--format", "json").stdout)["history"]
     cut = history[0]["recorded_at"]
 
-    shown = run(ledger_url, "show", "TS-ASOF", "--as-of", cut, "--format", "json")
+    shown = run(ledger_url, "show", "TS-ASOF", "--known-at", cut, "--format", "json")
 
     view = json.loads(shown.stdout)
     assert (view["version"], view["stage"], len(view["history"])) == (1, "intake", 1)

@@ -34,7 +34,8 @@ def scripted(url: str) -> None:
         step("B", "triage", "2026-09-24T09:20:00+08:00", **triage),
         step("B", "record_findings", "2026-09-25T08:00:00+08:00", substantiated="no",
              findings="不属实"),
-        # C: withdrawn: its open clocks are cancelled and never reported.
+        # C: withdrawn at 12:00 without a triage: its intake clock (due 10:00) was 2 h overdue
+        # then and stays breached; its other open clocks are cancelled and never reported.
         receive_cmd("C", received_at="2026-09-21T09:00:00+08:00",
                     occurred_at="2026-09-21T09:05:00+08:00"),
         step("C", "withdraw", "2026-09-21T12:00:00+08:00", reason="撤诉"),
@@ -57,12 +58,13 @@ def test_sla_report_matches_the_hand_computation_and_survives_a_rebuild(ledger_u
     report = json.loads(first.stdout)
     assert [(i["ref"], i["clock"], i["status"], i["late_by_seconds"], i["due_at"])
             for i in report["items"]] == [
+        ("C", "intake", "breached", 7200, "2026-09-21T02:00:00.000000+00:00"),
         ("A", "intake", "breached", 1800, "2026-09-24T09:00:00.000000+00:00"),
         ("D", "investigation", "overdue", 4 * 86400, "2026-09-21T02:00:00.000000+00:00"),
         ("D", "plan", "overdue", 3 * 86400, "2026-09-22T02:00:00.000000+00:00"),
         ("A", "investigation", "at_risk", 0, "2026-09-25T08:00:00.000000+00:00"),
     ]  # fmt: skip
-    assert report["totals"]["all"] == {"breached": 1, "overdue": 2, "at_risk": 1}
+    assert report["totals"]["all"] == {"breached": 2, "overdue": 2, "at_risk": 1}
     assert report["totals"]["clock"]["investigation"] == {"breached": 0, "overdue": 1, "at_risk": 1}
     assert rebuilt.exit_code == 0, rebuilt.stderr
     assert second.stdout == first.stdout
@@ -86,7 +88,8 @@ def test_list_filters_and_limit(ledger_url: str) -> None:
     investigation = run(ledger_url, "list", "--stage", "plan", "--format", "csv").stdout
 
     assert [r["ref"] for r in open_cases] == ["D", "B", "A"]
-    assert {r["ref"] for r in breached} == {"A", "B", "D"}  # B's plan is overdue by now
+    # B's plan is overdue by now; C's intake was overdue when it was withdrawn.
+    assert {r["ref"] for r in breached} == {"A", "B", "C", "D"}
     assert [r["ref"] for r in limited] == ["D", "C"]
     assert investigation.splitlines()[0].startswith("ref,status,stage,")
     assert [line.split(",")[0] for line in investigation.splitlines()[1:]] == ["B"]

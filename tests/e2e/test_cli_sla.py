@@ -94,7 +94,17 @@ def test_sla_json_has_exactly_the_verdict_keys_and_the_hand_computed_deadlines(
     verdicts = clocks(triaged_late, "TS-1", "2026-09-25T12:00:00+08:00")
 
     assert all(
-        set(v) == {"clock", "due_at", "met_at", "status", "late_by_seconds", "estimated"}
+        set(v)
+        == {
+            "clock",
+            "due_at",
+            "met_at",
+            "status",
+            "late_by_seconds",
+            "estimated",
+            "recorded_after_due",
+            "changes",
+        }
         for v in verdicts.values()
     )
     # execution: 7 working days after Thu 09-24: 09-25 is Mid-Autumn (off); 28, 29, 30 Sept,

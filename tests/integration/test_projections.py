@@ -148,6 +148,28 @@ def test_follow_keeps_up_with_new_events_until_interrupted(ledger_url: str, tmp_
     assert stderr.strip().endswith("stopped")
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["int", "term"])
+def test_follow_stops_cleanly_on_a_signal_even_when_started_with_sigint_ignored(
+    ledger_url: str, tmp_path: Path, signum: int
+) -> None:
+    head = fill(ledger_url, tmp_path, 2, seed=7)
+    # As a shell's background job starts it: SIGINT ignored, inherited across exec.
+    command = [SCRIPT, "projections", "follow", "--interval", "0.2", "--db", ledger_url]
+    follower = subprocess.Popen(
+        ["bash", "-c", 'trap "" INT; exec "$@"', "-", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: position(ledger_url, "cases") == head)
+
+    follower.send_signal(signum)
+    _, stderr = follower.communicate(timeout=30)
+
+    assert follower.returncode == 0
+    assert stderr.strip().endswith("stopped")
+
+
 def test_status_shows_position_and_lag(ledger_url: str, tmp_path: Path) -> None:
     head = fill(ledger_url, tmp_path, 2, seed=8)
 

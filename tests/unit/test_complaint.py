@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.domain.calendar import WorkCalendar
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import (
     ComplaintClosed,
@@ -188,7 +189,9 @@ def test_failed_rule_appends_nothing() -> None:
         lambda c: c.assign(at(8), NOW, "zhao", "一组"),
         lambda c: c.escalate(at(8), NOW, "x"),
         lambda c: c.withdraw(at(8), NOW, "x"),
-        lambda c: c.extend(at(8), NOW, ClockName.SUMMARY, 3, "x", "chen", DEFAULT_POLICY),
+        lambda c: c.extend(
+            at(8), NOW, ClockName.SUMMARY, 3, "x", "chen", DEFAULT_POLICY, WorkCalendar({})
+        ),
     ],
 )
 def test_closed_case_refuses_everything_but_reopen_callback_and_notes(act: object) -> None:

@@ -35,6 +35,8 @@ def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
         {"command": "resume", "reason": "x"},
         {"command": "add_note", "text": "x"},
         {"command": "erase", "reason": "x", "actor": lead},
+        {"command": "correct", "event": 2, "corrected_occurred_at": "2026-09-24T16:30:00+08:00",
+         "reason": "x", "approved_by": "chen", "actor": lead},
     ]  # fmt: skip
     for step in more:
         steps[step["command"]] = {

@@ -7,7 +7,7 @@ Unless a test says otherwise the complaint is received on Thursday 24 September 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,15 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ledger.domain.calendar import WorkCalendar, YearCalendar, company_year, package_year
+from ledger.domain.facts import CaseFacts, Fact
 from ledger.domain.sla import (
     DEFAULT_POLICY,
-    CaseFacts,
     ClockRule,
     Deadline,
-    Extension,
-    Pause,
     Policy,
-    Round,
     Verdict,
     deadlines,
     evaluate,
@@ -41,16 +38,68 @@ def sh(month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) ->
     return datetime(2026, month, day, hour, minute, second, tzinfo=SH)
 
 
-def case(received: datetime = RECEIVED, **changes: Any) -> CaseFacts:
-    facts = CaseFacts(
-        received_at=received,
-        intake_recorded_at=received + timedelta(minutes=10),
-        triaged_at=None,
-        outcome_at=None,
-        withdrawn_at=None,
-        rounds=(Round(received),),
+@dataclass(frozen=True)
+class Round:
+    """One pass through the stages, as the tests describe it (round 1 starts at receipt)."""
+
+    started_at: datetime
+    findings_at: datetime | None = None
+    planned_at: datetime | None = None
+    executed_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Extension:
+    clock: ClockName
+    days: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime | None
+
+
+def case(
+    received: datetime = RECEIVED,
+    *,
+    intake_recorded_at: datetime | None = None,
+    triaged_at: datetime | None = None,
+    outcome_at: datetime | None = None,
+    withdrawn_at: datetime | None = None,
+    rounds: tuple[Round, ...] | None = None,
+    extensions: tuple[Extension, ...] = (),
+    pauses: tuple[Pause, ...] = (),
+) -> CaseFacts:
+    """A case's facts from what happened when; the actions are recorded in time order."""
+    items: list[tuple[datetime, int, str, dict[str, Any]]] = []
+
+    def add(at: datetime | None, kind: str, **fields: Any) -> None:
+        if at is not None:
+            items.append((at, len(items), kind, fields))
+
+    add(triaged_at, "triaged")
+    for number, r in enumerate(rounds or (Round(received),)):
+        if number:
+            add(r.started_at, "reopened")
+        for kind, at in (("findings", r.findings_at), ("planned", r.planned_at),
+                         ("executed", r.executed_at), ("closed", r.closed_at)):  # fmt: skip
+            add(at, kind)
+    add(outcome_at, "outcome")
+    for e in extensions:
+        add(e.at, "extended", clock=e.clock, days=e.days)
+    for p in pauses:
+        add(p.start, "paused")
+        add(p.end, "resumed")
+    add(withdrawn_at, "withdrawn")
+    items.sort(key=lambda item: (item[0], item[1]))
+    receipt = Fact("received", 1, intake_recorded_at or received + timedelta(minutes=10))
+    return CaseFacts(
+        received,
+        (receipt, *(Fact(kind, v, at, **kw) for v, (at, _, kind, kw) in enumerate(items, 2))),
     )
-    return replace(facts, **changes)
 
 
 def with_rule(clock: ClockName, **changes: Any) -> Policy:
@@ -310,7 +359,9 @@ def test_a_pause_still_open_at_as_of_counts_up_to_as_of() -> None:
 def test_stored_deadlines_count_an_open_pause_only_up_to_the_clocks_stop() -> None:
     policy = with_rule(ClockName.INVESTIGATION, pausable=True)
     running = case(pauses=(Pause(sh(9, 24, 12), None),))
-    stopped = replace(running, rounds=(Round(RECEIVED, findings_at=sh(9, 25, 14)),))
+    stopped = case(
+        pauses=(Pause(sh(9, 24, 12), None),), rounds=(Round(RECEIVED, findings_at=sh(9, 25, 14)),)
+    )
 
     open_due = deadline(running, "investigation", policy).due_at
     stopped_due = deadline(stopped, "investigation", policy).due_at
@@ -546,23 +597,30 @@ def test_a_verdict_as_dict_has_exactly_the_report_keys_in_utc() -> None:
         "status": "met",
         "late_by_seconds": 0,
         "estimated": False,
+        "recorded_after_due": False,
     }
 
 
 def test_status_at_judges_a_stored_deadline() -> None:
-    stored = Deadline("plan", sh(9, 24, 10), sh(9, 26, 10), None, False, False)
+    stored = Deadline("plan", sh(9, 24, 10), sh(9, 26, 10), None, None, False)
 
     result = status_at(stored, sh(9, 26, 0), 0.75)
 
     assert (result.status, result.met_at) == ("at_risk", None)
 
 
-def test_a_cancelled_deadline_is_cancelled_whatever_the_time() -> None:
-    stored = Deadline("plan", sh(9, 24, 10), sh(9, 26, 10), None, True, False)
+@pytest.mark.parametrize(
+    ("as_of", "status"),
+    [(sh(9, 25, 8), "pending"), (sh(9, 25, 9), "cancelled"), (sh(12, 1), "cancelled")],
+)
+def test_a_deadline_withdrawn_before_it_was_due_is_cancelled_from_the_withdrawal_on(
+    as_of: datetime, status: str
+) -> None:
+    stored = Deadline("plan", sh(9, 24, 10), sh(9, 26, 10), None, sh(9, 25, 9), False)
 
-    result = status_at(stored, sh(12, 1), 0.75)
+    result = status_at(stored, as_of, 0.75)
 
-    assert (result.status, result.late_by_seconds) == ("cancelled", 0)
+    assert (result.status, result.late_by_seconds) == (status, 0)
 
 
 def test_naive_times_are_refused() -> None:

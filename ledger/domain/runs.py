@@ -1,0 +1,147 @@
+"""How a complaint's facts lay out its clocks' runs (pure).
+
+Each clock runs once from receipt. A reopening starts a new run of investigation, plan,
+execution and summary, and of the intake and regulatory clocks if the reopening says so
+(the policy decided when it was recorded). A new plan after the current one was executed
+starts a new run of the execution clock. A run stops at the first action, in the order the
+actions were recorded, that completes its stage. Runs are named ``clock`` for the first,
+``clock#2``, ``clock#3`` … for later ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.domain.facts import CaseFacts, Fact
+from ledger.domain.values import ClockName
+
+INTAKE_RECORD = "intake_record"
+CLOCK_ORDER = (
+    ClockName.INTAKE,
+    ClockName.INVESTIGATION,
+    ClockName.PLAN,
+    ClockName.EXECUTION,
+    ClockName.SUMMARY,
+    ClockName.REGULATORY,
+)
+ROUND_CLOCKS = (ClockName.INVESTIGATION, ClockName.PLAN, ClockName.EXECUTION, ClockName.SUMMARY)
+# Which clock's current run each kind of action stops.
+STOPS = {
+    "triaged": ClockName.INTAKE,
+    "findings": ClockName.INVESTIGATION,
+    "planned": ClockName.PLAN,
+    "executed": ClockName.EXECUTION,
+    "closed": ClockName.SUMMARY,
+    "outcome": ClockName.REGULATORY,
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """The ``number``-th run of ``clock``, from ``started_at`` to ``stop`` (None: not yet)."""
+
+    clock: ClockName
+    number: int
+    started_at: datetime
+    stop: Fact | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.clock) if self.number == 1 else f"{self.clock}#{self.number}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The runs of a case's clocks (report order), and what bears on their deadlines."""
+
+    received_at: datetime
+    received: Fact
+    runs: tuple[Run, ...]
+    withdrawal: Fact | None
+    extensions: tuple[tuple[Run, Fact], ...]
+    pauses: tuple[tuple[Fact, Fact | None], ...]
+
+    def extensions_of(self, run: Run) -> tuple[Fact, ...]:
+        return tuple(e for r, e in self.extensions if r is run)
+
+    def run_at(self, clock: ClockName, moment: datetime) -> Run | None:
+        """The run of ``clock`` in progress at ``moment``: the latest started by then."""
+        return _run_at(self.runs, clock, moment)
+
+
+def layout(facts: CaseFacts) -> Layout:
+    """Lay out the runs; ``facts`` are taken as they are (apply corrections first)."""
+    if not facts.facts or facts.facts[0].kind != "received":
+        raise ValueError("a complaint's facts must start with its receipt")
+    received = facts.facts[0]
+    runs: list[_Open] = []
+    current: dict[ClockName, _Open] = {}
+
+    def start(clock: ClockName, at: datetime) -> None:
+        number = sum(1 for r in runs if r.clock == clock) + 1
+        current[clock] = _Open(clock, number, at)
+        runs.append(current[clock])
+
+    for clock in CLOCK_ORDER:
+        start(clock, facts.received_at)
+    withdrawal: Fact | None = None
+    extensions: list[Fact] = []
+    pauses: list[list[Fact | None]] = []
+    for fact in facts.facts[1:]:
+        kind = fact.kind
+        if kind == "planned" and current[ClockName.EXECUTION].stop is not None:
+            start(ClockName.EXECUTION, fact.at)  # a new plan for an executed one
+        if kind in STOPS:
+            run = current[STOPS[kind]]
+            if run.stop is None:
+                run.stop = fact
+        elif kind == "reopened":
+            for clock in CLOCK_ORDER:
+                if clock in ROUND_CLOCKS or clock in fact.restarts:
+                    start(clock, fact.at)
+        elif kind == "withdrawn" and withdrawal is None:
+            withdrawal = fact
+        elif kind == "extended":
+            extensions.append(fact)
+        elif kind == "paused" and not (pauses and pauses[-1][1] is None):
+            pauses.append([fact, None])
+        elif kind == "resumed" and pauses and pauses[-1][1] is None:
+            pauses[-1][1] = fact
+    ordered = tuple(sorted((Run(r.clock, r.number, r.started_at, r.stop) for r in runs),
+                           key=_report_order))  # fmt: skip
+    assigned: list[tuple[Run, Fact]] = []
+    for e in extensions:
+        assert e.clock is not None
+        target = _run_at(ordered, e.clock, e.at)
+        if target is not None:
+            assigned.append((target, e))
+    return Layout(
+        facts.received_at,
+        received,
+        ordered,
+        withdrawal,
+        tuple(assigned),
+        tuple((p, r) for p, r in pauses if p is not None),
+    )
+
+
+@dataclass
+class _Open:
+    """A run being laid out (its stop may still come)."""
+
+    clock: ClockName
+    number: int
+    started_at: datetime
+    stop: Fact | None = None
+
+
+def _report_order(run: Run) -> tuple[int, datetime | int, int, int]:
+    if run.number == 1:
+        return (0, 0, CLOCK_ORDER.index(run.clock), 1)
+    return (1, run.started_at, CLOCK_ORDER.index(run.clock), run.number)
+
+
+def _run_at(runs: tuple[Run, ...], clock: ClockName, moment: datetime) -> Run | None:
+    started = [r for r in runs if r.clock == clock and r.started_at <= moment]
+    return max(started, key=lambda r: (r.started_at, r.number), default=None)
