@@ -77,3 +77,12 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     schema: str = request.getfixturevalue("postgres_schema")
     return pg_url(schema)
+
+
+@pytest.fixture(autouse=True)
+def no_seal_key_of_this_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``verify`` trusts the seal key of the machine it runs on (and ``seal`` uses it): the
+    tests see only the keys they set themselves, never the developer's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    for name in ("LEDGER_SEAL_KEY", "LEDGER_SEAL_KEY_FILE", "LEDGER_VERIFY_PUBLIC_KEY"):
+        monkeypatch.delenv(name, raising=False)
