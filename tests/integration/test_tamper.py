@@ -157,6 +157,36 @@ def test_a_change_with_every_later_link_recomputed_is_caught_by_the_seal(sealed:
     assert out.startswith("Error: position 21: the recomputed chain head differs from the seal")
 
 
+SEAL_DAMAGE = {
+    "bytes that do not decode": ("state", b"{not json"),
+    "another kind of event": ("topic", "ledger.sealbook:SealBook.Opened"),
+}
+
+
+@pytest.mark.parametrize(("column", "value"), SEAL_DAMAGE.values(), ids=SEAL_DAMAGE.keys())
+def test_a_seal_made_unreadable_and_relinked_fails_verification(
+    sealed: str, tmp_path: Path, column: str, value: object
+) -> None:
+    assert run(sealed, "seal", "--out", str(tmp_path / "d2.json"), env=SEAL_ENV).exit_code == 0
+    with superuser(sealed) as db:  # the second seal; the first still vouches for the rest
+        position = db.position_of("@seals", 3)
+        db.sql(f"UPDATE {db.events} SET {column} = ? WHERE {db.pos} = ?", value, position)
+        relink(db)
+
+    results = [verify(sealed), verify(sealed, "TS-1")]
+    sealing = run(sealed, "seal", "--out", str(tmp_path / "again.json"), env=SEAL_ENV)
+
+    said = (
+        f"Error: position {position} (@seals version 3): the seal event cannot be decoded "
+        if column == "state"
+        else f"Error: position {position} (@seals version 3): Opened stands where the seal "
+        "stream holds LedgerSealed: the seal event was changed outside the ledger"
+    )
+    assert [code for code, _ in results] == [1, 1]
+    assert all(out.startswith(said) for _, out in results), results
+    assert (sealing.exit_code, sealing.stderr.startswith(said)) == (1, True), sealing.output
+
+
 def test_verify_of_one_complaint_names_its_changed_version(sealed: str) -> None:
     with superuser(sealed) as db:
         position = db.position_of("TS-3", 4)
