@@ -166,8 +166,12 @@ def check_seal_signatures(
                 )
             raise IntegrityViolation(
                 f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
-                f"not by {anchor or 'the key of the first seal'}: the ledger's seals were "
-                "replaced, or it is not the ledger that key seals"
+                + (
+                    f"not by {anchor}: the ledger's seals were replaced, or it is not the "
+                    "ledger that key seals"
+                    if anchor
+                    else "not by the key of the first seal: the ledger's seals were replaced"
+                )
             )
         if i > 0:
             before = seals[i - 1].seal
