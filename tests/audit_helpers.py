@@ -10,14 +10,19 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.domain.values import reference_id
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
+from ledger.integrity.seals import public_bytes
 from ledger.store.audit_sqlite import append_only_triggers
 from tests.conftest import PG_DSN
 
 SEAL_KEY = "5e" * 32  # a fixed Ed25519 private key (hex) for the tests
 SEAL_ENV = {"LEDGER_SEAL_KEY": SEAL_KEY}
+# What an auditor is given: the public half of SEAL_KEY, as verify's trust anchor.
+SEAL_PUBLIC_KEY = public_bytes(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEAL_KEY))).hex()
+VERIFY_ENV = {"LEDGER_VERIFY_PUBLIC_KEY": SEAL_PUBLIC_KEY}
 
 
 def is_sqlite(url: str) -> bool:

@@ -14,6 +14,7 @@ import click
 from commands.cli.base import cli
 from commands.cli.output import db_option, local_time, parse_time
 from ledger.domain.errors import SealKeyUnusable
+from ledger.integrity.anchors import Anchor, configured_anchor, unanchored_reason
 from ledger.integrity.bundle import export_bundle, refs_received_between
 from ledger.integrity.bundle_check import verify_bundle
 from ledger.integrity.sealing import seal_ledger
@@ -118,11 +119,21 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | Non
 @click.argument("ref", required=False)
 @click.option("--digest", type=click.Path(dir_okay=False, path_type=Path), help="A digest file.")
 @click.option("--public-key", metavar="HEX", help="The key every seal must be signed with.")
+@click.option(
+    "--no-anchor",
+    is_flag=True,
+    help="Accept a check of internal consistency only, when no digest or key is at hand.",
+)
 @db_option
-def verify(ref: str | None, digest: Path | None, public_key: str | None, db: str) -> None:
+def verify(
+    ref: str | None, digest: Path | None, public_key: str | None, no_anchor: bool, db: str
+) -> None:
     """Recompute the hash chain and check it against every seal; name the first divergence.
 
-    Exit 0 when intact, 1 otherwise. With REF, one complaint against the last seal.
+    Exit 0 when intact, 1 otherwise. With REF, one complaint against the last seal. The
+    seals are checked against a trust anchor: --digest, --public-key, else the key in
+    LEDGER_VERIFY_PUBLIC_KEY, else the public half of this machine's seal key. Without
+    one, only internal consistency is checked, which exits 1 unless --no-anchor is given.
 
     \b
     Example:
@@ -133,33 +144,63 @@ def verify(ref: str | None, digest: Path | None, public_key: str | None, db: str
             public_key = public_key_hex(public_key)
         except SealKeyUnusable as e:
             raise click.ClickException(f"--public-key: {e}") from None
-    anchor = read_digest(digest) if digest else None
+    given = read_digest(digest) if digest else None
+    # The key the seals must be signed with; a digest alone brings its own (explicit
+    # options take the place of the machine's configuration).
+    trusted: Anchor | None = None
+    if public_key is not None:
+        trusted = Anchor(public_key, "--public-key")
+    elif given is None:
+        key_file = os.environ.get("LEDGER_SEAL_KEY_FILE") or default_key_file()
+        trusted = configured_anchor(os.environ, Path(key_file))
+    anchor = trusted or (Anchor(given.public_key, f"the digest {digest}") if given else None)
     with open_ledger(db) as ledger:
         if ref is not None:
-            report = verify_complaint(ledger, ref, anchor)
-            click.echo(
-                f"{ref}: {report.events} events match their chain links; head included in the "
-                f"seal at position {report.sealed_position}: intact"
-                if report.sealed_position
-                else f"{ref}: {report.events} events match their chain links; no seal yet"
+            one = verify_complaint(ledger, ref, given, trusted)
+            sealed = one.sealed_position > 0
+            covered = (
+                f"head included in the seal at position {one.sealed_position}"
+                if sealed
+                else "no seal covers it yet"
             )
+            verdict = "intact" if anchor and sealed else "internally consistent"
+            click.echo(f"{ref}: {one.events} events match their chain links; {covered}: {verdict}")
+            _say_anchor(anchor, sealed, no_anchor)
             return
         with progress_bar(ledger.count_events(), "verifying") as advance:
-            report = verify_ledger(ledger, anchor, public_key, advance)
+            report = verify_ledger(ledger, given, trusted, advance)
     seals = report.seals
+    sealed = bool(seals) or given is not None
     click.echo(
         f"verified {plural(report.events, 'event')} (to position {report.last_position}) and "
         f"{plural(len(seals), 'seal')}"
-        f"{' and the digest' if anchor else ''}: intact"
+        f"{' and the digest' if given else ''}: "
+        f"{'intact' if anchor and sealed else 'internally consistent'}"
     )
-    if not seals and anchor is None:
+    if not sealed:
         click.echo("not sealed yet: run complaint-ledger seal to protect what is there")
-        return
-    last = anchor or seals[-1]
-    click.echo(
-        f"last seal: position {last.seal.position} at {local_time(last.seal.sealed_at)}, key "
-        f"{last.key_id}; {plural(report.unsealed, 'event')} after it not sealed yet"
-    )
+    else:
+        last = given or seals[-1]
+        click.echo(
+            f"last seal: position {last.seal.position} at {local_time(last.seal.sealed_at)}, "
+            f"key {last.key_id}; {plural(report.unsealed, 'event')} after it not sealed yet"
+        )
+    _say_anchor(anchor, sealed, no_anchor)
+
+
+def _say_anchor(anchor: Anchor | None, sealed: bool, no_anchor: bool) -> None:
+    """Name what the check was anchored to; without an anchor, say so and fail unless
+    ``--no-anchor`` accepted that."""
+    reason = unanchored_reason(anchor, sealed)
+    if reason is None:
+        click.echo(f"anchored to {anchor}")
+    elif no_anchor:
+        click.echo(
+            "not anchored (--no-anchor): only the ledger's internal consistency was checked; "
+            "a ledger rewritten and re-sealed with another key would pass as well"
+        )
+    else:
+        raise click.ClickException(reason)
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.domain.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
 from ledger.domain.values import reference_id
@@ -42,6 +42,7 @@ def seal_ledger(ledger: Ledger, key: Ed25519PrivateKey, sealed_by: str, now: dat
             f"the log holds {events} events up to position {last_event} but {links} chain "
             f"links up to position {last_link}; run complaint-ledger verify to see where"
         )
+    stored_seals(ledger)  # a seal that no longer decodes is refused here, with its position
     book = load_seal_book(ledger)
     previous = book.last if book else None
     if previous is not None:
@@ -87,16 +88,31 @@ def load_seal_book(ledger: Ledger) -> SealBook | None:
 
 
 def stored_seals(ledger: Ledger) -> list[Digest]:
-    """Every seal recorded in the ledger, skipping any whose event no longer decodes (the
-    chain check names that event)."""
+    """Every seal recorded in the ledger, in order.
+
+    The seal stream holds its opening and then seals only. An event of it that does not
+    decode, or is of another kind, is a verification failure, never skipped: a seal that
+    was made unreadable would otherwise drop out of every check unnoticed."""
     digests = []
-    for stored in ledger.ledger_recorder.select_events(SEAL_BOOK_ID):
-        if event_name(stored.topic) != "LedgerSealed":
-            continue
+    for appended in ledger.ledger_recorder.stream_events(SEAL_BOOK_ID):
+        where = f"position {appended.position} ({SEAL_BOOK_REF} version {appended.version})"
+        kind = event_name(appended.topic)
+        expected = "Opened" if appended.version == 1 else "LedgerSealed"
+        if kind != expected:
+            raise IntegrityViolation(
+                f"{where}: {kind} stands where the seal stream holds {expected}: the seal "
+                "event was changed outside the ledger"
+            )
+        stored = StoredEvent(SEAL_BOOK_ID, appended.version, appended.topic, appended.state)
         try:
-            digests.append(digest_of(ledger.mapper.to_domain_event(stored)))
-        except Exception:
-            continue
+            event = ledger.mapper.to_domain_event(stored)
+            if kind == "LedgerSealed":
+                digests.append(digest_of(event))
+        except Exception as e:  # whatever the bytes are, they are not a seal
+            raise IntegrityViolation(
+                f"{where}: the seal event cannot be decoded ({type(e).__name__}): its stored "
+                "bytes were changed outside the ledger"
+            ) from None
     return digests
 
 

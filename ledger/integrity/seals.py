@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from ledger.domain.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
+
+if TYPE_CHECKING:
+    from ledger.integrity.anchors import Anchor
 
 DIGEST_FORMAT = "complaint-ledger-digest/1"
 _SIGNED = b"complaint-ledger/seal/1\n"
@@ -143,18 +146,19 @@ def public_key_hex(value: Any) -> str:
 
 
 def check_seal_signatures(
-    seals: list[Digest], digest: Digest | None, trusted_key: str | None
+    seals: list[Digest], digest: Digest | None, anchor: Anchor | None
 ) -> None:
-    """Every seal signed by one key, each following the previous. A digest that fails its own
-    signature is blamed on the digest: it says nothing about the ledger."""
+    """Every seal signed by one key (``anchor``'s, else the digest's, else the first
+    seal's), each following the previous. A digest that fails its own signature is blamed
+    on the digest: it says nothing about the ledger."""
     if digest is not None:
-        _check_digest(digest, trusted_key)
-    anchor = trusted_key or (digest.public_key if digest else None)
+        _check_digest(digest, anchor)
+    trusted = anchor.public_key if anchor else (digest.public_key if digest else None)
     for i, d in enumerate(seals):
         d.check_signature()
-        anchor = anchor or d.public_key
-        if d.public_key != anchor:
-            if digest is not None and trusted_key is None:
+        trusted = trusted or d.public_key
+        if d.public_key != trusted:
+            if digest is not None and anchor is None:
                 raise IntegrityViolation(
                     f"the ledger's seal at position {d.seal.position} was signed by key "
                     f"{d.key_id}, the digest by key {digest.key_id}: the digest is not this "
@@ -162,7 +166,12 @@ def check_seal_signatures(
                 )
             raise IntegrityViolation(
                 f"the seal at position {d.seal.position} was signed by key {d.key_id}, "
-                "not by the ledger's seal key"
+                + (
+                    f"not by {anchor}: the ledger's seals were replaced, or it is not the "
+                    "ledger that key seals"
+                    if anchor
+                    else "not by the key of the first seal: the ledger's seals were replaced"
+                )
             )
         if i > 0:
             before = seals[i - 1].seal
@@ -173,7 +182,7 @@ def check_seal_signatures(
                 )
 
 
-def _check_digest(digest: Digest, trusted_key: str | None) -> None:
+def _check_digest(digest: Digest, anchor: Anchor | None) -> None:
     try:
         digest.check_signature()
     except SealKeyUnusable:
@@ -182,10 +191,10 @@ def _check_digest(digest: Digest, trusted_key: str | None) -> None:
             f"key {digest.key_id}): the digest file was altered or damaged; the ledger was "
             "not checked against it"
         ) from None
-    if trusted_key is not None and digest.public_key != trusted_key:
+    if anchor is not None and digest.public_key != anchor.public_key:
         raise AuditFileUnreadable(
-            f"the digest was signed by key {digest.key_id}, not by the key given "
-            f"({key_id(bytes.fromhex(trusted_key))}): the ledger was not checked against it"
+            f"the digest was signed by key {digest.key_id}, not by {anchor}: the ledger was "
+            "not checked against it"
         )
 
 

@@ -38,6 +38,7 @@ from ledger.integrity.seals import Digest, check_seal_signatures
 from ledger.store.books import stream_id
 
 if TYPE_CHECKING:
+    from ledger.integrity.anchors import Anchor
     from ledger.store.root import Ledger
 
 BATCH = 10_000
@@ -94,15 +95,15 @@ def _merged(
 def verify_ledger(
     ledger: Ledger,
     digest: Digest | None = None,
-    trusted_key: str | None = None,
+    anchor: Anchor | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Check every event against its link, the links against each other and every seal
-    (and ``digest``) against the recomputed chain. ``trusted_key`` (hex): the public key
-    the seals must be signed with (default: the key of the first seal)."""
+    (and ``digest``) against the recomputed chain. ``anchor``: the key the seals must be
+    signed with (default: the digest's, else the first seal's)."""
     name = stream_namer(ledger)
     seals = stored_seals(ledger)
-    check_seal_signatures(seals, digest, trusted_key)
+    check_seal_signatures(seals, digest, anchor)
     checkpoints = {d.seal.position: d for d in seals}
     if digest is not None:
         checkpoints.setdefault(digest.seal.position, digest)
@@ -199,8 +200,12 @@ def _check_head(
             )
 
 
-def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> Report:
-    """Check one complaint's events against their links and its head against the seal."""
+def verify_complaint(
+    ledger: Ledger, ref: str, digest: Digest | None = None, anchor: Anchor | None = None
+) -> Report:
+    """Check one complaint's events against their links and its head against the seal
+    (``digest``, else the last in the ledger). ``sealed_position`` is 0 in the report when
+    no seal covers any of its events."""
     oid = SEAL_BOOK_ID if ref == SEAL_BOOK_REF else stream_id(ref) or reference_id(ref)
     recorder = ledger.ledger_recorder
     stored = recorder.stream_events(oid)
@@ -237,21 +242,22 @@ def verify_complaint(ledger: Ledger, ref: str, digest: Digest | None = None) -> 
         side.add(event.position, oid.bytes, event.version, event.topic, event.state)
     side.finish_stream(recorder.commands_of(ref))
     seals = stored_seals(ledger)
-    check_seal_signatures(seals, digest, None)
+    check_seal_signatures(seals, digest, anchor)
     last = digest or (seals[-1] if seals else None)
     report.seals = seals
-    if last is not None:
-        _check_inclusion(ledger, oid, ref, last, links)
+    if last is not None and _check_inclusion(ledger, oid, ref, last, links):
         report.sealed_position = last.seal.position
     return report
 
 
 def _check_inclusion(
     ledger: Ledger, oid: UUID, ref: str, digest: Digest, links: list[Link]
-) -> None:
+) -> bool:
+    """Whether the complaint's head at the seal hashes to the sealed root (False when the
+    seal is older than its first event; an IntegrityViolation when it does not hash)."""
     sealed = [k for k in links if k.position <= digest.seal.position]
     if not sealed:
-        return
+        return False
     heads = ledger.ledger_recorder.stream_heads(digest.seal.position)
     index = next((i for i, h in enumerate(heads) if h[0] == oid), None)
     if index is None:
@@ -264,3 +270,4 @@ def _check_inclusion(
             f"{ref}: its head at version {sealed[-1].version} does not hash to the root sealed "
             f"at position {digest.seal.position}: the complaint or its links were rewritten"
         )
+    return True

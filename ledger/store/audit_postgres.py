@@ -20,12 +20,21 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.domain.errors import StoreUnavailable
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, extend_chain
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"
 REFUSE_FUNCTION = "complaint_ledger_refuse_change"
+# The library's switch to insert events through a database function. That path returns
+# before the recorder's own statements, so the events it appends would have no chain link,
+# no command-log entry and no personal-data key: a ledger never takes it.
+DB_FUNCTIONS = "POSTGRES_ENABLE_DB_FUNCTIONS"
+DB_FUNCTIONS_REFUSED = (
+    "the ledger refuses the library's database-function insert path, which skips its hash "
+    "chain, command log and personal-data keys"
+)
 
 
 def _uuid(value: UUID | str) -> UUID:
@@ -42,6 +51,8 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         events_table_name: str = "stored_events",
         **kwargs: Any,
     ):
+        if datastore.enable_db_functions:  # however it was switched on (see open_ledger)
+            raise StoreUnavailable(f"{DB_FUNCTIONS}: {DB_FUNCTIONS_REFUSED}")
         super().__init__(datastore, events_table_name=events_table_name, **kwargs)
         schema = Identifier(self.datastore.schema)
         self.events_table = SQL("{}.{}").format(schema, Identifier(events_table_name))

@@ -22,6 +22,7 @@ import psycopg
 from eventsourcing.utils import get_topic
 
 from ledger.domain.errors import StoreUnavailable
+from ledger.store.audit_postgres import DB_FUNCTIONS, DB_FUNCTIONS_REFUSED
 from ledger.store.audit_sqlite import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
 from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store.side_queries import COMMAND_LOG
@@ -34,6 +35,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # unquoted "schema.name", which folds capitals, so a schema with capitals cannot work.
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _EVENT_COLUMNS = frozenset({"originator_id", "originator_version", "topic", "state"})
+_OFF = frozenset({"", "n", "no", "f", "false", "off", "0"})
 
 
 def shown(url: str) -> str:
@@ -83,6 +85,11 @@ def _postgres_env(url: str) -> dict[str, str]:
             f"cannot use {shown(url)!r}: the port {given!r} is not a number from 1 to 65535"
         ) from None
     query = parse_qs(parts.query)
+    for name, values in query.items():
+        if name.lower() in (DB_FUNCTIONS.lower(), "enable_db_functions") and any(
+            v.strip().lower() not in _OFF for v in values
+        ):
+            raise StoreUnavailable(f"cannot use {shown(url)!r}: {DB_FUNCTIONS_REFUSED}")
     # A least-privilege role (sql/roles.sql) may not create tables: ?create_tables=no.
     create = query.get("create_tables", ["yes"])[0].lower()
     if create not in ("yes", "no", "true", "false"):
@@ -206,6 +213,19 @@ def _read_catalogue(path: str, live_log: bool) -> tuple[int, dict[str, frozenset
 
 
 # ---------------------------------------------------------------------- PostgreSQL
+
+
+def refuse_db_functions(*settings: Mapping[str, str]) -> None:
+    """Refuse ``POSTGRES_ENABLE_DB_FUNCTIONS`` (or the library's name for it prefixed with
+    the application's) switched on in any of ``settings``: the ledger's own, or the process
+    environment. The ledger does not read the environment, so there it would be ignored;
+    refused, nobody believes it is in force."""
+    names = (DB_FUNCTIONS, f"COMPLAINTLEDGER_{DB_FUNCTIONS}")
+    for source in settings:
+        for name in names:
+            value = source.get(name)
+            if value is not None and value.strip().lower() not in _OFF:
+                raise StoreUnavailable(f"{name}={value} is set: {DB_FUNCTIONS_REFUSED}; unset it")
 
 
 def connect_postgres(env: Mapping[str, str]) -> psycopg.Connection[Any]:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -31,6 +32,7 @@ from ledger.store.location import (
     connect_postgres,
     libpq_reason,
     persistence_env,
+    refuse_db_functions,
     shown,
 )
 from ledger.store.recorders import (
@@ -254,6 +256,7 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
             check_sqlite_file(env["SQLITE_DBNAME"])
             return Ledger(env=env)
+        refuse_db_functions(env, os.environ)
         # Concurrent CREATE ... IF NOT EXISTS / CREATE OR REPLACE FUNCTION statements can fail
         # with "tuple concurrently updated": processes that start together take turns here.
         with connect_postgres(env) as conn:

@@ -207,11 +207,13 @@ def test_calendar_published_for_an_estimated_year_changes_deadlines_and_clears_e
     assert (after["due_at"], after["estimated"]) == ("2026-01-06T16:00:00+00:00", False)
 
 
-def test_calendar_for_a_year_the_package_does_not_know_is_refused(ledger_url: str) -> None:
-    result = run(ledger_url, "calendar", "publish", "2027", *LEAD)
+def test_calendar_for_a_year_the_package_does_not_know_is_refused(
+    ledger_url: str, unknown_year: int
+) -> None:
+    result = run(ledger_url, "calendar", "publish", str(unknown_year), *LEAD)
 
     assert result.exit_code == 1
-    assert "has no State Council holiday notice for 2027" in result.stderr
+    assert f"has no State Council holiday notice for {unknown_year}" in result.stderr
     assert event_count(ledger_url) == 0
 
 

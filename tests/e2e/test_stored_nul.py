@@ -102,4 +102,4 @@ def test_the_stored_events_are_left_as_they_were_and_still_verify(with_nul: str)
     with open_ledger(with_nul) as ledger:
         complaint = ledger.get_complaint("TS-NUL")
     assert (complaint.category, complaint.collector) == ("harass\x00ment", "外包\x00一部")
-    assert run(with_nul, "verify").exit_code == 0
+    assert run(with_nul, "verify", "--no-anchor").exit_code == 0  # never sealed

@@ -25,7 +25,9 @@ def test_events_recorded_before_the_chain_existed_are_linked_on_opening(ledger_u
     drop_chain(ledger_url)
 
     run(ledger_url, "add-note", "TS-OLD", "--text", "x", "--actor", "li", "--role", "leadership")
-    result = run(ledger_url, "verify")
+    result = run(ledger_url, "verify", "--no-anchor")  # never sealed: nothing to anchor to
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("verified 9 events (to position 9) and 0 seals: intact")
+    assert result.stdout.startswith(
+        "verified 9 events (to position 9) and 0 seals: internally consistent"
+    )

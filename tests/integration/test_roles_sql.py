@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from tests.audit_helpers import SEAL_ENV
+from tests.audit_helpers import SEAL_ENV, VERIFY_ENV
 from tests.conftest import PG_DSN, pg_url
 from tests.helpers import jsonl, life_cmds, run
 
@@ -58,7 +58,7 @@ def test_the_writer_runs_the_ledger_but_cannot_rewrite_it(
     sealed = run(url, "seal", "--out", "/dev/null", env=SEAL_ENV)
 
     assert (note.exit_code, erased.exit_code, sealed.exit_code) == (0, 0, 0), sealed.stderr
-    assert run(url, "verify").exit_code == 0
+    assert run(url, "verify", env=VERIFY_ENV).exit_code == 0
     with connect(roles["writer"], postgres_schema) as conn:
         with pytest.raises(errors.RaiseException, match="append-only"):
             conn.execute("UPDATE complaintledger_events SET state = state")
@@ -81,13 +81,20 @@ def test_the_reader_sees_read_models_only(roles: dict[str, str], postgres_schema
 def test_the_auditor_reads_everything_and_writes_nothing(
     roles: dict[str, str], postgres_schema: str
 ) -> None:
+    tables = ("complaintledger_events", "chain_links", "command_log", "person_keys", "case_state")
+    with connect("postgres", postgres_schema) as conn:
+        as_owner = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
     with connect(roles["auditor"], postgres_schema) as conn:
-        for table in ("complaintledger_events", "chain_links", "person_keys", "case_state"):
-            conn.execute(f"SELECT * FROM {table}").fetchall()
+        as_auditor = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("INSERT INTO case_state VALUES ('TS-X')")
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("DELETE FROM person_keys")
 
     url = pg_url(postgres_schema).replace("postgres@", f"{roles['auditor']}@")
-    assert run(url + "&create_tables=no", "verify").exit_code == 0
+    verified = run(url + "&create_tables=no", "verify", "--no-anchor")  # never sealed
+
+    assert as_auditor == as_owner
+    assert [len(as_owner[t]) for t in tables] == [8, 8, 8, 1, 1]  # TS-R's whole life, its key
+    assert verified.exit_code == 0, verified.stderr
+    assert verified.stdout.startswith("verified 8 events (to position 8) and 0 seals")

@@ -10,7 +10,15 @@ import psycopg
 import pytest
 
 from ledger.integrity.chain import GENESIS, log_link, record_hash, stream_link
-from tests.audit_helpers import SEAL_ENV, is_sqlite, pg_schema, sqlite_path, superuser
+from tests.audit_helpers import (
+    SEAL_ENV,
+    VERIFY_ENV,
+    Superuser,
+    is_sqlite,
+    pg_schema,
+    sqlite_path,
+    superuser,
+)
 from tests.conftest import PG_DSN
 from tests.helpers import jsonl, life_cmds, run
 
@@ -29,10 +37,25 @@ def sealed(ledger_url: str, tmp_path: Path) -> str:
     return ledger_url
 
 
-def verify(url: str, *args: str) -> tuple[int, str]:
-    result = run(url, "verify", *args)
+def verify(url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """``verify ARGS`` as an auditor holding the seal's public key runs it (``env``)."""
+    result = run(url, "verify", *args, env=VERIFY_ENV if env is None else env)
     assert "Traceback" not in result.output
     return result.exit_code, (result.stderr or result.stdout).strip()
+
+
+def relink(db: Superuser) -> None:
+    """Recompute every chain link from the events as they now are, as someone who knows how
+    the chain is made (it is unkeyed) would after changing an event."""
+    previous, heads = GENESIS, {}
+    for row in db.links():
+        position, oid, version = row[0], db.uuid(row[2]), row[3]
+        query = f"SELECT topic, state FROM {db.events} WHERE {db.pos} = ?"
+        topic, state = db.sql(query, position)[0]
+        record = record_hash(oid, version, topic, bytes(state))
+        previous = log_link(previous, position, record)
+        heads[oid] = stream_link(heads.get(oid, GENESIS), position, version, record)
+        db.replace_link(position, previous, heads[oid], record)
 
 
 def test_an_untouched_ledger_verifies_intact(sealed: str) -> None:
@@ -40,6 +63,7 @@ def test_an_untouched_ledger_verifies_intact(sealed: str) -> None:
 
     assert code == 0
     assert out.splitlines()[0] == "verified 24 events (to position 24) and 1 seal: intact"
+    assert out.splitlines()[-1].endswith("(LEDGER_VERIFY_PUBLIC_KEY)")
 
 
 def test_one_changed_byte_is_named_by_position_reference_and_version(sealed: str) -> None:
@@ -125,21 +149,42 @@ def test_a_change_with_every_later_link_recomputed_is_caught_by_the_seal(sealed:
     with superuser(sealed) as db:
         changed = db.position_of("TS-1", 4)
         db.change_byte(changed, offset=len(db.state_at(changed)) - 5)
-        previous, heads = GENESIS, {}
-        for row in db.links():
-            position, oid, version = row[0], db.uuid(row[2]), row[3]
-            topic, state = db.sql(
-                f"SELECT topic, state FROM {db.events} WHERE {db.pos} = ?", position
-            )[0]
-            record = record_hash(oid, version, topic, bytes(state))
-            previous = log_link(previous, position, record)
-            heads[oid] = stream_link(heads.get(oid, GENESIS), position, version, record)
-            db.replace_link(position, previous, heads[oid], record)
+        relink(db)
 
     code, out = verify(sealed)
 
     assert code == 1
     assert out.startswith("Error: position 21: the recomputed chain head differs from the seal")
+
+
+SEAL_DAMAGE = {
+    "bytes that do not decode": ("state", b"{not json"),
+    "another kind of event": ("topic", "ledger.sealbook:SealBook.Opened"),
+}
+
+
+@pytest.mark.parametrize(("column", "value"), SEAL_DAMAGE.values(), ids=SEAL_DAMAGE.keys())
+def test_a_seal_made_unreadable_and_relinked_fails_verification(
+    sealed: str, tmp_path: Path, column: str, value: object
+) -> None:
+    assert run(sealed, "seal", "--out", str(tmp_path / "d2.json"), env=SEAL_ENV).exit_code == 0
+    with superuser(sealed) as db:  # the second seal; the first still vouches for the rest
+        position = db.position_of("@seals", 3)
+        db.sql(f"UPDATE {db.events} SET {column} = ? WHERE {db.pos} = ?", value, position)
+        relink(db)
+
+    results = [verify(sealed), verify(sealed, "TS-1")]
+    sealing = run(sealed, "seal", "--out", str(tmp_path / "again.json"), env=SEAL_ENV)
+
+    said = (
+        f"Error: position {position} (@seals version 3): the seal event cannot be decoded "
+        if column == "state"
+        else f"Error: position {position} (@seals version 3): Opened stands where the seal "
+        "stream holds LedgerSealed: the seal event was changed outside the ledger"
+    )
+    assert [code for code, _ in results] == [1, 1]
+    assert all(out.startswith(said) for _, out in results), results
+    assert (sealing.exit_code, sealing.stderr.startswith(said)) == (1, True), sealing.output
 
 
 def test_verify_of_one_complaint_names_its_changed_version(sealed: str) -> None:
@@ -154,7 +199,7 @@ def test_verify_of_one_complaint_names_its_changed_version(sealed: str) -> None:
     assert out.startswith(f"Error: position {position} (TS-3 version 4): FindingsRecorded differs")
 
 
-def test_removing_the_sealed_event_itself_is_caught_with_the_digest(
+def test_removing_the_sealed_event_itself_is_caught_with_the_digest_or_the_key(
     sealed: str, tmp_path: Path
 ) -> None:
     with superuser(sealed) as db:
@@ -172,11 +217,16 @@ def test_removing_the_sealed_event_itself_is_caught_with_the_digest(
         "leaving TS-3 at version 6, but no such event of that command exists: the entry was "
         "inserted or altered, or the events were deleted"
     )
-    assert verify(sealed)[0] == 0  # without the digest, the shortened log is self-consistent
+    unanchored = verify(sealed, "--no-anchor", env={})  # the shortened log is self-consistent
     code, out = verify(sealed, "--digest", str(tmp_path / "digest.json"))
+    by_key = verify(sealed)
 
+    assert unanchored[0] == 0
+    assert "not anchored (--no-anchor)" in unanchored[1]
     assert code == 1
     assert "the seal event was removed" in out
+    assert by_key[0] == 1
+    assert by_key[1].startswith("Error: no seal ties what was checked to key ")
 
 
 def test_update_and_delete_through_a_normal_connection_are_refused(sealed: str) -> None:

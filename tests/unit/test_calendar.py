@@ -70,6 +70,7 @@ def test_package_year_2026_lists_every_weekday_holiday_and_day_off() -> None:
     assert calendar.source.startswith("holidays ")
 
 
+@pytest.mark.usefixtures("unknown_year")
 @pytest.mark.parametrize("year", [2027, 2000])
 def test_package_year_refuses_a_year_without_a_known_notice(year: int) -> None:
     with pytest.raises(CalendarUnavailable, match=f"no State Council holiday notice for {year}"):
@@ -158,6 +159,7 @@ def test_mid_autumn_friday_2026_is_not_a_working_day() -> None:
     assert due == datetime(2026, 9, 29, 0, 0, tzinfo=SH)
 
 
+@pytest.mark.usefixtures("unknown_year")
 def test_counting_into_unpublished_2027_uses_the_package_guess_and_is_estimated() -> None:
     christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=SH)
 
@@ -283,6 +285,7 @@ def test_a_bad_calendar_file_is_refused_with_the_field_named(
         parse_calendar_file(2026, text, fmt)  # type: ignore[arg-type]
 
 
+@pytest.mark.usefixtures("unknown_year")
 def test_a_calendar_file_on_the_package_for_an_unknown_year_is_refused() -> None:
     with pytest.raises(CalendarUnavailable, match='base = "none"'):
         parse_calendar_file(2027, "days_off = []", "toml")

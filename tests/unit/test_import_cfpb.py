@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -325,4 +330,31 @@ def test_the_note_keeps_the_cfpb_fields_verbatim_and_its_id_follows_its_text() -
 
 
 def test_the_same_row_always_gives_the_same_commands() -> None:
-    assert complaint_commands(fields()) == complaint_commands(fields())
+    # Another interpreter, with other hash seeds and a later clock, must agree: ids or times
+    # taken from the clock, a random source or Python's per-process hash() would not.
+    program = (
+        "import json, sys; from commands.importers.cfpb import complaint_commands; "
+        "print(json.dumps(complaint_commands(json.loads(sys.argv[1]))))"
+    )
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", program, json.dumps(fields())],
+        capture_output=True,
+        check=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        cwd=Path(__file__).parents[2],
+    )
+
+    here = complaint_commands(fields())
+
+    assert json.loads(elsewhere.stdout) == json.loads(json.dumps(here))
+    assert [(c["command_id"], c.get("occurred_at")) for c in here] == [
+        ("cfpb-9100001-receive", "2020-03-02T00:00:00-05:00"),
+        ("cfpb-9100001-triage", "2020-03-04T00:00:00-05:00"),
+        ("cfpb-9100001-findings", "2020-03-04T00:00:00-05:00"),
+        ("cfpb-9100001-plan", "2020-03-04T00:00:00-05:00"),
+        ("cfpb-9100001-execute", "2020-03-04T00:00:00-05:00"),
+        ("cfpb-9100001-notify-outcome", "2020-03-04T00:00:00-05:00"),
+        ("cfpb-9100001-close", "2020-03-04T00:00:00-05:00"),
+        (f"cfpb-9100001-note-{sha256(here[-1]['text'].encode()).hexdigest()[:12]}", None),
+    ]

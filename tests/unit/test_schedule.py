@@ -191,6 +191,7 @@ def test_opening_hours_are_local_to_the_policy_zone(zone: str, expected_utc: dat
     assert result == expected_utc.replace(tzinfo=ZoneInfo("UTC"))
 
 
+@pytest.mark.usefixtures("unknown_year")
 def test_counting_into_an_unpublished_year_is_estimated() -> None:
     # Thursday 31 Dec 17:00 + 2 h: 1 h on 31 Dec, then 2027 (unpublished, the package's
     # guess: 1 Jan a holiday, 2-3 Jan the weekend) -> Monday 4 Jan 10:00, estimated.
@@ -247,6 +248,7 @@ def test_business_time_between_two_instants_counts_opening_hours_only(
     assert result == (timedelta(hours=expected_hours), False)
 
 
+@pytest.mark.usefixtures("unknown_year")
 def test_business_time_reaching_into_an_unpublished_year_is_estimated() -> None:
     result = OFFICE.business_time(sh(12, 31, 17), datetime(2027, 1, 4, 10, tzinfo=SH), CAL, SH)
 

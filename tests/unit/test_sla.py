@@ -227,6 +227,7 @@ def test_regulatory_working_days_variant_skips_holidays() -> None:
         ("summary", datetime(2027, 1, 16, 0, 0, tzinfo=SH)),
     ],
 )
+@pytest.mark.usefixtures("unknown_year")
 def test_working_day_deadlines_into_unpublished_2027_are_estimated(
     clock: str, due: datetime
 ) -> None:
