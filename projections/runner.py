@@ -22,7 +22,7 @@ from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore, quoted
 from projections.decoding import decode, without_nul
-from projections.schema import DDL, INDEXES
+from projections.schema import ADDED_COLUMNS, DDL, INDEXES
 
 if TYPE_CHECKING:
     from projections.cases import Rules
@@ -129,6 +129,9 @@ class Runner:
                 if not self.store.table_exists(cur, table):
                     cur.execute(ddl)
                     self._index(cur, table, table)
+            for table, column, kind in ADDED_COLUMNS:
+                if not self.store.has_column(cur, table, column):
+                    cur.execute(f"ALTER TABLE {{{table}}} ADD COLUMN {column} {kind}")
         self._ready = True
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:

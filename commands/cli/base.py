@@ -37,6 +37,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "projections": "projections",
     "show": "reads",
     "sla": "sla",
+    "staff": "staff",
 }
 
 
