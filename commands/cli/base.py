@@ -35,6 +35,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "generate": "generate",
     "import": "imports",
     "projections": "projections",
+    "serve": "serve",
     "show": "reads",
     "sla": "sla",
     "staff": "staff",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from commands.cli.base import cli
@@ -16,8 +14,7 @@ from commands.cli.output import (
     render_table,
     to_json,
 )
-from ledger.domain.errors import ComplaintNotFound
-from ledger.integrity.views import case_view, history_rows
+from ledger.integrity.history import complaint_view
 from ledger.store.root import open_ledger
 
 
@@ -35,15 +32,7 @@ def show(ref: str, as_of: str | None, db: str, fmt: str) -> None:
     """
     moment = parse_time(as_of, "--as-of")
     with open_ledger(db) as ledger:
-        events = ledger.complaint_events(ref)
-        if moment is not None:
-            events = [e for e in events if e.timestamp <= moment]
-            if not events:
-                raise ComplaintNotFound(f"{ref} had not been received by {moment.isoformat()}")
-        complaint = ledger.get_complaint(ref, version=events[-1].originator_version)
-        person = ledger.reveal(complaint)
-    view: dict[str, Any] = case_view(complaint, person)
-    view["history"] = history_rows(events)
+        view = complaint_view(ledger, ref, moment)
     if fmt == "json":
         click.echo(to_json(view))
         return

@@ -50,7 +50,7 @@ def plain(value: Any, person: dict[str, str | None]) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Actor):
-        return {"id": value.id, "role": str(value.role)}
+        return {"id": value.id, "role": str(value.role), "method": str(value.method)}
     if is_dataclass(value) and not isinstance(value, type):
         return plain(asdict(value), person)
     if isinstance(value, dict):
@@ -87,6 +87,20 @@ def events_at(
             raise ComplaintNotFound(f"nothing had happened to {ref} by {as_of.isoformat()}")
         events = kept if kept[0] is events[0] else [events[0], *kept]
     return events
+
+
+def complaint_view(ledger: Ledger, ref: str, known_at: datetime | None = None) -> dict[str, Any]:
+    """What ``show`` shows: the complaint replayed from the events recorded by ``known_at``
+    (all of them without it), with its personal data and one row per event."""
+    events = ledger.complaint_events(ref)
+    if known_at is not None:
+        events = [e for e in events if e.timestamp <= known_at]
+        if not events:
+            raise ComplaintNotFound(f"{ref} had not been received by {known_at.isoformat()}")
+    complaint = ledger.get_complaint(ref, version=events[-1].originator_version)
+    view: dict[str, Any] = case_view(complaint, ledger.reveal(complaint))
+    view["history"] = history_rows(events)
+    return view
 
 
 def history(
