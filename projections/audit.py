@@ -90,8 +90,8 @@ SUMMARIES: dict[str, Summary] = {
         f"Calendar for {e.year} published",
     ),
     "MemberAdded": lambda e: (
-        f"新增工作人员 {e.staff_id}（{e.unit}）",
-        f"Staff member {e.staff_id} added ({e.unit})",
+        f"新增工作人员 {e.staff_id}（{e.unit}），角色：{'、'.join(e.roles)}",
+        f"Staff member {e.staff_id} added ({e.unit}) as {', '.join(e.roles)}",
     ),
     "RoleGranted": lambda e: (
         f"授予 {e.staff_id} 角色 {e.role}",
@@ -106,8 +106,8 @@ SUMMARIES: dict[str, Summary] = {
         f"Token {e.token_hash[:12]} issued to {e.staff_id}",
     ),
     "TokenRevoked": lambda e: (
-        f"吊销 {e.staff_id} 的令牌 {e.token_id}",
-        f"Token {e.token_id} of {e.staff_id} revoked",
+        f"吊销 {e.staff_id} 的令牌 {'、'.join(e.token_ids)}",
+        f"Token {', '.join(e.token_ids)} of {e.staff_id} revoked",
     ),
     "AuthenticationRequired": lambda e: ("要求身份认证后方可写入", "Authenticated writes required"),
     "ServiceLoginAllowed": lambda e: (

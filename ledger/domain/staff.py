@@ -175,11 +175,12 @@ class StaffDirectory(Aggregate):
             )
         login = login or staff_id
         self._check_login_free(login)
+        # One event with every first role: a command records at most one event of a kind
+        # (verify relies on it to tell a command applied twice).
         self._member_added(
-            *_parts(stamp), staff_id=staff_id, name=name, unit=unit, email=email, login=login
-        )
-        for role in dict.fromkeys(roles):
-            self._role_granted(*_parts(stamp), staff_id=staff_id, role=role, start=effective_from)
+            *_parts(stamp), staff_id=staff_id, name=name, unit=unit, email=email, login=login,
+            roles=list(dict.fromkeys(roles)), start=effective_from,
+        )  # fmt: skip
 
     def grant(self, stamp: Stamp, staff_id: str, role: Role, effective_from: datetime) -> None:
         member = self._member(staff_id)
@@ -232,8 +233,9 @@ class StaffDirectory(Aggregate):
         if not live:
             which = f"token {token_id}" if token_id else "tokens"
             raise DirectoryRefused(f"{staff_id} has no valid {which} to revoke")
-        for token in live:
-            self._token_revoked(*_parts(stamp), staff_id=staff_id, token_id=token.token_id)
+        self._token_revoked(
+            *_parts(stamp), staff_id=staff_id, token_ids=sorted(t.token_id for t in live)
+        )
 
     def require_authentication(self, stamp: Stamp) -> None:
         if self.authentication_required_from is not None:
@@ -273,8 +275,11 @@ class StaffDirectory(Aggregate):
         unit: str,
         email: str | None,
         login: str,
+        roles: list[str],
+        start: datetime,
     ) -> None:
-        self.members[staff_id] = Member(staff_id, name, Unit(unit), email, login)
+        grants = [Grant(Role(role), start) for role in roles]
+        self.members[staff_id] = Member(staff_id, name, Unit(unit), email, login, grants)
 
     @event("RoleGranted")
     def _role_granted(
@@ -301,10 +306,11 @@ class StaffDirectory(Aggregate):
 
     @event("TokenRevoked")
     def _token_revoked(
-        self, actor: Actor, occurred_at: datetime, command_id: str, staff_id: str, token_id: str
-    ) -> None:
+        self, actor: Actor, occurred_at: datetime, command_id: str, staff_id: str,
+        token_ids: list[str],
+    ) -> None:  # fmt: skip
         for token in self.tokens.values():
-            if token.token_id == token_id and token.staff_id == staff_id:
+            if token.token_id in token_ids and token.staff_id == staff_id:
                 token.revoked_at = occurred_at
 
     @event("AuthenticationRequired")

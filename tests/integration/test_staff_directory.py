@@ -154,6 +154,18 @@ def test_an_extension_needs_a_leader_of_the_directory_as_approver(staffed: str) 
     assert event_count(staffed) == before
 
 
+def test_the_directory_verifies_with_the_rest_of_the_ledger(staffed: str) -> None:
+    run(staffed, "staff", "add", "zhao", "--name", "赵", "--unit", "office", "--grant",
+        "customer_service", "--grant", "handling_team", *LEAD)  # fmt: skip
+    run(staffed, "staff", "token", "zhao", *LEAD)
+    run(staffed, "staff", "token", "zhao", *LEAD)
+    run(staffed, "staff", "token", "revoke", "zhao", *LEAD)
+
+    verified = run(staffed, "verify")
+
+    assert verified.exit_code == 0, verified.output
+
+
 def test_staff_list_shows_members_units_and_roles_over_time(staffed: str) -> None:
     run(staffed, "staff", "revoke", "li", "customer_service", "--from",
         "2026-12-01T00:00:00+08:00", *LEAD)  # fmt: skip
@@ -197,7 +209,7 @@ def test_json_lines_and_bulk_get_the_same_checks(staffed: str) -> None:
     summary = json.loads(result.stdout)
     assert (summary["applied"], summary["failed"]) == (3, 1)
     assert summary["errors"] == [{"line": 4, "error": "zhou is not in the staff directory"}]
-    assert event_count(staffed) == before + 4  # MemberAdded, RoleGranted, Triaged, Findings
+    assert event_count(staffed) == before + 3  # MemberAdded, Triaged, FindingsRecorded
     assert history(staffed, "TS-S")[-1]["actor_id"] == "zhao"
 
 
