@@ -33,5 +33,5 @@ def serve(host: str, port: int, follow: bool, db: str) -> None:
     from commands.http.app import create_app
 
     with open_ledger(db) as ledger:
-        app = create_app(ledger, follow=follow)
+        app = create_app(ledger, follow=db if follow else None)
         uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

@@ -19,13 +19,13 @@ from ledger.store.root import Ledger
 TITLE = "complaint-ledger"
 
 
-def create_app(ledger: Ledger, follow: bool = True) -> FastAPI:
-    """The API over ``ledger``; with ``follow``, a projection follower keeps the read
-    models fresh while the app runs. The caller opens and closes the ledger."""
+def create_app(ledger: Ledger, follow: str | None = None) -> FastAPI:
+    """The API over ``ledger``; with ``follow`` (the ledger's URL), a projection follower
+    keeps its read models fresh while the app runs. The caller opens and closes the ledger."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        follower = Follower(ledger) if follow else None
+        follower = Follower(follow) if follow else None
         if follower is not None:
             follower.start()
         try:

@@ -54,20 +54,20 @@ def caller(
     except TokenRefused as e:
         raise unauthorised(str(e)) from None
     held = member.roles_at(now)
+    if acting_role is None and not held:
+        raise Problem(403, f"{member.id} holds no role now")
+    if acting_role is None and len(held) > 1:
+        raise Problem(
+            400, f"{member.id} holds the roles {', '.join(held)}; say which in X-Acting-Role"
+        )
     if acting_role is None:
-        if len(held) != 1:
-            raise Problem(
-                400 if held else 403,
-                f"{member.id} holds the roles {', '.join(held)}; say which in X-Acting-Role"
-                if held
-                else f"{member.id} holds no role now",
-            )
         acting_role = held[0]
     elif acting_role not in held:
         raise Problem(
-            403, f"{member.id} does not hold the role {acting_role} now; held: "
-            f"{', '.join(held) or 'none'}",
-        )  # fmt: skip
+            403,
+            f"{member.id} does not hold the role {acting_role} now; "
+            f"held: {', '.join(held) or 'none'}",
+        )
     return Caller(member.id, acting_role, Proof(Method.TOKEN, token_id_of(token_hash), member.id))
 
 

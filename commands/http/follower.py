@@ -1,62 +1,45 @@
-"""The projection follower ``serve`` runs beside the API, so that GETs read fresh read models:
-it catches them up whenever events are appended (woken by LISTEN/NOTIFY on PostgreSQL,
-polling on SQLite), in a thread of its own, until the server stops."""
+"""The projection follower ``serve`` runs beside the API, so that GETs read fresh read models.
+
+It runs in a process of its own, so that decoding events never competes with the requests
+for the interpreter, and it ends with the server however the server ends: it holds the
+reading end of a pipe whose only writing end the server keeps (``projections.parallel``).
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
+import multiprocessing
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
-from psycopg.sql import SQL, Identifier
-
-from ledger.domain.errors import LedgerError
-from ledger.store.root import Ledger
-from projections.runner import Runner
-
-log = logging.getLogger("complaint_ledger.follower")
+from projections.follow import follow_quietly
+from projections.parallel import _exit_with_parent
 
 
-class Follower(threading.Thread):
-    def __init__(self, ledger: Ledger, interval: float = 0.2) -> None:
-        super().__init__(name="projection-follower", daemon=True)
-        self.ledger = ledger
-        self.interval = interval
-        self.stopping = threading.Event()
-        self.caught_up = threading.Event()  # set after the first pass
+class Follower:
+    def __init__(self, url: str, interval: float = 0.2) -> None:
+        self.url, self.interval = url, interval
+        self.process: BaseProcess | None = None
+        self.held: Connection | None = None
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        lifeline, self.held = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_follow, args=(self.url, self.interval, lifeline), name="projection-follower"
+        )
+        self.process.start()
+        lifeline.close()
 
     def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
+        if self.held is not None:
+            self.held.close()  # the follower sees the pipe close and exits
+        if self.process is not None:
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
 
-    def run(self) -> None:
-        runner = Runner(self.ledger)
-        channel = getattr(self.ledger.recorder, "channel_name", None)
-        if channel is None:
-            self._poll(runner)
-        else:
-            self._listen(runner, channel)
 
-    def _catch_up(self, runner: Runner) -> None:
-        try:
-            runner.catch_up_all()
-        except LedgerError as e:  # another runner holds the position: it is doing the work
-            log.info("projection follower: %s", e)
-        except Exception:
-            log.exception("projection follower failed; retrying")
-        self.caught_up.set()
-
-    def _poll(self, runner: Runner) -> None:
-        while not self.stopping.is_set():
-            self._catch_up(runner)
-            self.stopping.wait(self.interval)
-
-    def _listen(self, runner: Runner, channel: str) -> None:
-        datastore = self.ledger.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.get_connection() as conn:
-            conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
-            conn.commit()
-            while not self.stopping.is_set():
-                self._catch_up(runner)
-                # A short timeout: the only way to notice ``stop`` while no event arrives.
-                for _ in conn.notifies(timeout=1.0, stop_after=1):
-                    pass
+def _follow(url: str, interval: float, lifeline: Connection) -> None:
+    _exit_with_parent(lifeline)
+    follow_quietly(url, interval)

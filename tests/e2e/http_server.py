@@ -13,12 +13,16 @@ from dataclasses import dataclass
 
 import httpx
 import uvicorn
+from psycopg.conninfo import conninfo_to_dict
 
 from commands.http.app import create_app
 from ledger.store.root import open_ledger
+from tests.conftest import PG_DSN
 from tests.helpers import run
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
+# The login the tests connect to PostgreSQL as: made a service login, to act for any member.
+TEST_LOGIN = conninfo_to_dict(PG_DSN).get("user") or "postgres"
 SINCE = ["--from", "2026-01-01T00:00:00+08:00"]
 MEMBERS = {  # id: (unit, roles)
     "chen": ("leadership_group", ["leadership"]),
@@ -62,7 +66,7 @@ def staff_directory(url: str) -> dict[str, str]:
     """The members of ``MEMBERS`` and a token each; on PostgreSQL the tests' login is first
     made a service login (allowed while the directory is empty)."""
     if url.startswith("postgresql"):
-        assert run(url, "staff", "allow-login", "postgres", *LEAD).exit_code == 0
+        assert run(url, "staff", "allow-login", TEST_LOGIN, *LEAD).exit_code == 0
     for staff_id, (unit, roles) in MEMBERS.items():
         grants = [arg for role in roles for arg in ("--grant", role)]
         added = run(url, "staff", "add", staff_id, "--name", staff_id, "--unit", unit, *grants,
@@ -78,7 +82,8 @@ def serving(url: str, follow: bool = True) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     with open_ledger(url) as ledger:
-        config = uvicorn.Config(create_app(ledger, follow), log_level="warning")
+        app = create_app(ledger, follow=url if follow else None)
+        config = uvicorn.Config(app, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

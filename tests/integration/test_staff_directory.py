@@ -13,6 +13,7 @@ from commands.bulk import apply_in_batches
 from commands.models import parse_command
 from ledger.domain.staff import STAFF_DIRECTORY_ID
 from ledger.store.root import open_ledger
+from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import actor, event_count, jsonl, life_cmds, receive_cmd, run
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
@@ -27,10 +28,10 @@ def staff_add(url: str, staff_id: str, unit: str, *roles: str, **options: str) -
 
 @pytest.fixture
 def staffed(ledger_url: str) -> str:
-    """chen leads, li takes calls, wang handles; on PostgreSQL the tests' login (postgres)
+    """chen leads, li takes calls, wang handles; on PostgreSQL the tests' login
     is a service login, allowed before the first member (the directory is empty then)."""
     if ledger_url.startswith("postgresql"):
-        assert run(ledger_url, "staff", "allow-login", "postgres", *LEAD).exit_code == 0
+        assert run(ledger_url, "staff", "allow-login", TEST_LOGIN, *LEAD).exit_code == 0
     since = {"from": "2026-01-01T00:00:00+08:00"}
     assert staff_add(ledger_url, "chen", "leadership_group", "leadership", **since).exit_code == 0
     assert (
@@ -119,7 +120,7 @@ def test_each_event_records_how_its_actor_was_proven(staffed: str) -> None:
     note = history(staffed, "TS-S")[-1]
 
     if staffed.startswith("postgresql"):  # the connection's login, a service login here
-        assert (note["actor_method"], note["actor_credential"]) == ("database", "postgres")
+        assert (note["actor_method"], note["actor_credential"]) == ("database", TEST_LOGIN)
     else:
         assert (note["actor_method"], note["actor_credential"]) == ("asserted", None)
     assert (note["actor_id"], note["actor_role"]) == ("li", "customer_service")

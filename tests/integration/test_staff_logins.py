@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_DSN, pg_url
+from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import event_count, jsonl, receive_cmd, run
 
 SCRIPT = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
@@ -24,7 +25,7 @@ def li_login(postgres_schema: str) -> Iterator[tuple[str, str]]:
     """A ledger whose directory maps li to a login of li's own; (owner's URL, li's URL)."""
     owner = pg_url(postgres_schema)
     login = f"li_{uuid.uuid4().hex[:8]}"
-    assert run(owner, "staff", "allow-login", "postgres", *LEAD).exit_code == 0
+    assert run(owner, "staff", "allow-login", TEST_LOGIN, *LEAD).exit_code == 0
     for staff_id, unit, role, extra in (
         ("chen", "leadership_group", "leadership", []),
         ("li", "customer_service", "customer_service", ["--login", login]),
@@ -39,7 +40,7 @@ def li_login(postgres_schema: str) -> Iterator[tuple[str, str]]:
     subprocess.run(["psql", PG_DSN, "-q", *script], check=True, capture_output=True)
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {prefix}writer")
-    yield owner, owner.replace("postgres@", f"{login}@") + "&create_tables=no"
+    yield owner, owner.replace(f"{TEST_LOGIN}@", f"{login}@") + "&create_tables=no"
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         for role in (login, f"{prefix}writer", f"{prefix}reader", f"{prefix}auditor"):
             conn.execute(f"DROP OWNED BY {role} CASCADE")
