@@ -32,12 +32,13 @@ from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound, LedgerError
 from ledger.domain.sealed import KeyChanges
-from ledger.domain.values import reference_id
-from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID
+from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
+from ledger.domain.values import Proof, reference_id
+from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
 
-BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID)
+BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
 
 
@@ -137,6 +138,14 @@ class Batch:
         if self.known_commands is not None:
             return self.known_commands.get(command_id)
         return self.ledger.find_command(command_id)
+
+    def staff_directory(self) -> StaffDirectory | None:
+        """The directory as the batch leaves it: read once a batch (with the publication
+        books), then changed in memory by the batch's own staff commands."""
+        return load_staff_directory(self)
+
+    def proof(self) -> Proof:
+        return self.ledger.proof()
 
     def record(
         self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None

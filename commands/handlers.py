@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from commands.authority import authorise
 from commands.models import (
     AddNote,
     AssignComplaint,
@@ -44,13 +45,14 @@ from commands.models import (
     TriageComplaint,
     WithdrawComplaint,
 )
+from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import CommandIdReused, ConcurrentChange, DuplicateReference
 from ledger.domain.policy import parse_policy, policy_to_dict
-from ledger.domain.roles import check_role
 from ledger.domain.sealed import KeyChanges
-from ledger.domain.values import Actor, Complainant, Remedy, Role, Stamp, reference_id
+from ledger.domain.staff import StaffDirectory
+from ledger.domain.values import Complainant, Proof, Remedy, Stamp, reference_id
 from ledger.store.books import (
     CalendarBook,
     PolicyBook,
@@ -110,6 +112,10 @@ class LedgerPort(Protocol):
         self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
     ) -> None: ...
 
+    def staff_directory(self) -> StaffDirectory | None: ...
+
+    def proof(self) -> Proof: ...
+
 
 C = TypeVar("C", bound=Envelope)
 A = TypeVar("A", bound=Aggregate)
@@ -131,14 +137,20 @@ def handles(
     return register
 
 
-def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -> Outcome:
-    """Validate the actor's role, then apply ``command`` exactly once.
+def handle(
+    ledger: LedgerPort, command: Envelope, now: datetime | None = None, proof: Proof | None = None
+) -> Outcome:
+    """Check who acts (``commands.authority``), then apply ``command`` exactly once.
+
+    ``proof`` is what the way in knows of the caller (a token's member on the HTTP API);
+    without it, what the ledger's connection proves (its login on PostgreSQL, nothing on
+    SQLite). A refusal appends nothing.
 
     A command that loses a race to another writer is decided again on the fresh state, for
     as long as the other writers are making progress (the complaint's version moved since
     the last attempt), up to ``RETRY_SECONDS`` in all: a long history read by two busy
     writers can lose many races in a row, and each lost race means the other one won."""
-    check_role(command.actor.role, command.action)
+    actor = authorise(ledger, command, proof or ledger.proof(), now or datetime.now(UTC))
     fingerprint = command.fingerprint()
     handler = HANDLERS[type(command)]
     deadline = time.monotonic() + RETRY_SECONDS
@@ -150,7 +162,7 @@ def handle(ledger: LedgerPort, command: Envelope, now: datetime | None = None) -
             return _answer_again(ledger, command, previous, fingerprint)
         moment = now or datetime.now(UTC)
         stamp = Stamp(
-            actor=Actor(id=command.actor.id, role=Role(command.actor.role)),
+            actor=actor,
             occurred_at=command.occurred_at or moment,
             command_id=command.command_id,
         )
@@ -353,6 +365,13 @@ def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: date
     return complaint
 
 
+def _directory_vouches(ledger: LedgerPort) -> bool:
+    """Whether ``authorise`` checked ``approved_by`` against the staff directory (it does once
+    the directory has a member): then the approver need not be the one who records."""
+    directory = ledger.staff_directory()
+    return directory is not None and bool(directory.members)
+
+
 @handles(ExtendDeadline)
 def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
@@ -366,6 +385,7 @@ def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime)
         cmd.approved_by,
         policy,
         work_calendar(ledger),
+        approver_vouched=_directory_vouches(ledger),
     )
     return complaint
 
@@ -382,6 +402,7 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
         cmd.approved_by,
         policy_in_force(ledger, complaint.received_at),
         work_calendar(ledger),
+        approver_vouched=_directory_vouches(ledger),
     )
     return complaint
 
@@ -437,3 +458,6 @@ def publish_calendar(
     book = load_calendar_book(ledger) or CalendarBook()
     book.publish(stamp, cmd.year, calendar_to_dict(year))
     return book
+
+
+HANDLERS.update(STAFF_HANDLERS)

@@ -8,12 +8,9 @@ value and what each allows (control characters, time bounds) are in ``commands.f
 
 from __future__ import annotations
 
-import hashlib
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
@@ -21,11 +18,13 @@ from pydantic import (
     model_validator,
 )
 
+from commands.envelope import ActorIn as ActorIn
+from commands.envelope import Envelope as Envelope
+from commands.envelope import _Frozen
 from commands.fields import MAX_CONTENT as MAX_CONTENT  # the importers cut text to these
 from commands.fields import MAX_TEXT as MAX_TEXT
 from commands.fields import (
     Address,
-    CommandId,
     Content,
     Document,
     IdNumber,
@@ -38,24 +37,24 @@ from commands.fields import (
     Text,
     Year,
 )
+from commands.staff_models import (
+    STAFF_COMMANDS,
+    AddStaff,
+    AllowServiceLogin,
+    GrantRole,
+    IssueToken,
+    RequireAuthentication,
+    RevokeRole,
+    RevokeToken,
+)
 from ledger.domain.values import (
     Channel,
     ClockName,
     ContactChannel,
     RemedyKind,
-    Role,
     Severity,
     Substantiated,
 )
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-
-class ActorIn(_Frozen):
-    id: Name
-    role: Role
 
 
 class ComplainantIn(_Frozen):
@@ -75,26 +74,6 @@ class RemedyIn(_Frozen):
         if self.kind is RemedyKind.REFUND and self.amount is None:
             raise ValueError("a refund needs an amount in CNY")
         return self
-
-
-class Envelope(_Frozen):
-    """What every command carries: who, when, and an id that makes it idempotent."""
-
-    action: ClassVar[str]
-
-    command_id: CommandId
-    actor: ActorIn
-    occurred_at: Moment | None = None
-
-    def fingerprint(self) -> str:
-        """Recognises a resubmission: same content, same fingerprint."""
-        body = self.model_dump_json(exclude={"command_id"})
-        return hashlib.sha256(body.encode()).hexdigest()
-
-    @property
-    def target(self) -> str:
-        """The name of the stream the command writes to, for messages."""
-        raise NotImplementedError
 
 
 class Command(Envelope):
@@ -305,7 +284,14 @@ AnyCommand = Annotated[
     | AddNote
     | EraseComplaintData
     | PublishPolicy
-    | PublishCalendar,
+    | PublishCalendar
+    | AddStaff
+    | GrantRole
+    | RevokeRole
+    | IssueToken
+    | RevokeToken
+    | RequireAuthentication
+    | AllowServiceLogin,
     Field(discriminator="command"),
 ]
 
@@ -332,6 +318,7 @@ COMMAND_NAMES = (
     "erase",
     "publish_policy",
     "publish_calendar",
+    *STAFF_COMMANDS,
 )
 
 

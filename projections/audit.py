@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from projections.cases import Rules
@@ -13,7 +14,8 @@ from projections.db import Cursor
 from projections.schema import stamp
 
 AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
-                 "recorded_at", "summary_zh", "summary_en", "backdated")  # fmt: skip
+                 "recorded_at", "summary_zh", "summary_en", "backdated",
+                 "actor_method")  # fmt: skip
 
 CHANNELS_ZH = {
     "phone": "电话", "email": "邮件", "sms": "短信", "online_chat": "在线客服", "letter": "信函",
@@ -97,6 +99,31 @@ SUMMARIES: dict[str, Summary] = {
         f"发布 {e.year} 年工作日历",
         f"Calendar for {e.year} published",
     ),
+    "MemberAdded": lambda e: (
+        f"新增工作人员 {e.staff_id}（{e.unit}），角色：{'、'.join(e.roles)}",
+        f"Staff member {e.staff_id} added ({e.unit}) as {', '.join(e.roles)}",
+    ),
+    "RoleGranted": lambda e: (
+        f"授予 {e.staff_id} 角色 {e.role}",
+        f"Role {e.role} granted to {e.staff_id}",
+    ),
+    "RoleRevoked": lambda e: (
+        f"撤销 {e.staff_id} 的角色 {e.role}",
+        f"Role {e.role} revoked from {e.staff_id}",
+    ),
+    "TokenIssued": lambda e: (
+        f"为 {e.staff_id} 签发令牌 {e.token_hash[:12]}",
+        f"Token {e.token_hash[:12]} issued to {e.staff_id}",
+    ),
+    "TokenRevoked": lambda e: (
+        f"吊销 {e.staff_id} 的令牌 {'、'.join(e.token_ids)}",
+        f"Token {', '.join(e.token_ids)} of {e.staff_id} revoked",
+    ),
+    "AuthenticationRequired": lambda e: ("要求身份认证后方可写入", "Authenticated writes required"),
+    "ServiceLoginAllowed": lambda e: (
+        f"允许服务账号 {e.login} 代为操作",
+        f"Service login {e.login} may act for staff",
+    ),
 }
 
 
@@ -113,6 +140,7 @@ def _streams(cur: Cursor, ids: Sequence[str]) -> dict[str, tuple[str, str | None
         POLICY_BOOK_ID.hex: (POLICY_BOOK_REF, None),
         CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
         SEAL_BOOK_ID.hex: (SEAL_BOOK_REF, None),
+        STAFF_DIRECTORY_ID.hex: (STAFF_REF, None),
     }
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -149,7 +177,8 @@ def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -
         rows.append(
             (position, ref, event.originator_version, type(event).__name__,
              getattr(actor, "id", None), None if actor is None else str(actor.role),
-             stamp(occurred), stamp(event.timestamp), zh, en, int(late))
+             stamp(occurred), stamp(event.timestamp), zh, en, int(late),
+             None if actor is None else str(actor.method))
         )  # fmt: skip
     cur.insert("audit_streams", ("stream_id", "ref", "policy_version"), new_streams)
     cur.insert("audit_trail", AUDIT_COLUMNS, rows)

@@ -153,6 +153,17 @@ class ReadStore:
         with self.datastore.transaction(commit=commit) as raw:
             yield Cursor(raw, self.postgres, names)
 
+    def has_column(self, cur: Cursor, table: str, column: str) -> bool:
+        if self.postgres:
+            cur.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = ? "
+                "AND table_name = ? AND column_name = ?",
+                (self.schema or "public", table, column),
+            )
+            return cur.fetchone() is not None
+        cur.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = ?", (table, column))
+        return cur.fetchone() is not None
+
     def table_exists(self, cur: Cursor, table: str) -> bool:
         if self.postgres:
             cur.execute("SELECT to_regclass(?) AS t", (self.name(table),))

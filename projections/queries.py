@@ -97,4 +97,6 @@ def audit_rows(cur: Cursor, ref: str) -> list[dict[str, Any]]:
     rows = cur.fetchall()
     for row in rows:
         row["backdated"] = bool(row["backdated"])
+        if row["actor_id"] is not None and row.get("actor_method") is None:
+            row["actor_method"] = "asserted"  # projected before methods were recorded
     return rows

@@ -22,7 +22,7 @@ from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore, quoted
 from projections.decoding import decode
-from projections.schema import CASES_SHAPE, DDL, INDEXES, SHAPE_KEY
+from projections.schema import ADDED_COLUMNS, CASES_SHAPE, DDL, INDEXES, SHAPE_KEY
 
 if TYPE_CHECKING:
     from projections.cases import Rules
@@ -122,6 +122,9 @@ class Runner:
                     self._index(cur, table, table)
                     if table == "case_folds":  # new read models have the current shape
                         self._set_shape(cur)
+            for table, column, kind in ADDED_COLUMNS:
+                if not self.store.has_column(cur, table, column):
+                    cur.execute(f"ALTER TABLE {{{table}}} ADD COLUMN {column} {kind}")
         self._ready = True
 
     @staticmethod

@@ -43,7 +43,7 @@ AUDIT = {
         position BIGINT PRIMARY KEY, ref TEXT NOT NULL, version INTEGER NOT NULL,
         action TEXT NOT NULL, actor_id TEXT, actor_role TEXT, occurred_at TEXT,
         recorded_at TEXT NOT NULL, summary_zh TEXT NOT NULL, summary_en TEXT NOT NULL,
-        backdated INTEGER NOT NULL)""",
+        backdated INTEGER NOT NULL, actor_method TEXT)""",
     "audit_streams": """CREATE TABLE IF NOT EXISTS {audit_streams} (
         stream_id TEXT PRIMARY KEY, ref TEXT NOT NULL, policy_version TEXT)""",
 }
@@ -68,6 +68,8 @@ STATISTICS = {
 STATISTICS_INDEXES = [("case_state", "month, channel, category")]
 
 DDL = {**CASES, **AUDIT, **STATISTICS}
+# Columns added to a read model after ledgers had created it: added to their tables as found.
+ADDED_COLUMNS = [("audit_trail", "actor_method", "TEXT")]
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]
 
 

@@ -72,7 +72,7 @@ def history(
         click.echo(
             printable(
                 f"v{row['version']:<3} {row['event']:<20} {row['actor_id'] or '-'} "
-                f"({row['actor_role'] or '-'})  occurred {local_time(row['occurred_at'])}  "
+                f"({_proven(row)})  occurred {local_time(row['occurred_at'])}  "
                 f"recorded {local_time(row['recorded_at'])}"
             )
         )
@@ -87,6 +87,14 @@ def history(
     click.echo(f"State at version {story['version']}{' (' + upto + ')' if upto else ''}:")
     for key, value in (story["state"] or {}).items():
         click.echo(f"{key:>20}: {_value(key, value)}")
+
+
+def _proven(row: dict[str, Any]) -> str:
+    """The role and how the actor was proven: ``handling_team, database wang``."""
+    if row["actor_role"] is None:
+        return "-"
+    credential = f" {row['actor_credential']}" if row["actor_credential"] else ""
+    return f"{row['actor_role']}, {row['actor_method']}{credential}"
 
 
 def _value(key: str, value: Any) -> str:

@@ -35,8 +35,10 @@ SUBCOMMANDS: Mapping[str, str] = {
     "generate": "generate",
     "import": "imports",
     "projections": "projections",
+    "serve": "serve",
     "show": "reads",
     "sla": "sla",
+    "staff": "staff",
 }
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
-from psycopg.sql import SQL, Identifier
 
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
-from ledger.store.root import Ledger, open_ledger
+from ledger.store.root import open_ledger
+from projections.follow import wakeups
 from projections.runner import READ_MODELS, Runner
 
 
@@ -89,7 +88,7 @@ def follow(interval: float, db: str) -> None:
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
         try:
-            for _ in _wakeups(ledger, interval):
+            for _ in wakeups(ledger, interval):
                 applied = runner.catch_up_all()
                 if applied:
                     click.echo(f"applied {applied} event(s)", err=True)
@@ -107,22 +106,6 @@ def _stop_on_signals() -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)
-
-
-def _wakeups(ledger: Ledger, interval: float) -> Iterator[None]:
-    recorder = ledger.recorder
-    channel = getattr(recorder, "channel_name", None)
-    if channel is None:
-        while True:
-            yield
-            time.sleep(interval)
-    datastore = recorder.datastore  # type: ignore[attr-defined]
-    with datastore.get_connection() as conn:
-        conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
-        while True:
-            yield
-            for _ in conn.notifies(timeout=max(interval, 5.0), stop_after=1):
-                pass
 
 
 # What ``rebuild`` takes: a read model's name, or the name ``status`` shows for the projection

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from commands.cli.base import cli
@@ -16,8 +14,7 @@ from commands.cli.output import (
     render_table,
     to_json,
 )
-from ledger.domain.errors import ComplaintNotFound
-from ledger.integrity.views import case_view, happened_by, history_rows, replay_some
+from ledger.integrity.history import complaint_view
 from ledger.store.root import open_ledger
 
 
@@ -42,20 +39,7 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
     moment = parse_time(as_of, "--as-of")
     known = parse_time(known_at, "--known-at")
     with open_ledger(db) as ledger:
-        events = ledger.complaint_events(ref)
-        if known is not None:
-            events = [e for e in events if e.timestamp <= known]
-            if not events:
-                raise ComplaintNotFound(f"{ref} had not been recorded by {known.isoformat()}")
-        if moment is not None:
-            events = happened_by(events, moment)
-            if not events:
-                raise ComplaintNotFound(f"{ref} had not been received by {moment.isoformat()}")
-        current = ledger.get_complaint(ref)
-        complaint = replay_some(events)
-        person = ledger.reveal(current)
-    view: dict[str, Any] = case_view(complaint, person)
-    view["history"] = history_rows(events)
+        view = complaint_view(ledger, ref, moment, known)
     if fmt == "json":
         click.echo(to_json(view))
         return

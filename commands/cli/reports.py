@@ -39,8 +39,9 @@ PAGE = 5_000  # rows of ``list`` read and written at a time
 STATS_COLUMNS = ["month", "channel", "category", "severity", "received", "closed",
                  "closed_on_time", "withdrawn", "median handling", "refund_total",
                  "mean_satisfaction"]  # fmt: skip
-AUDIT_COLUMNS = ["position", "version", "action", "actor_id", "actor_role", "occurred_at",
-                 "recorded_at", "backdated", "summary_zh", "summary_en"]  # fmt: skip
+AUDIT_COLUMNS = ["position", "version", "action", "actor_id", "actor_role", "actor_method",
+                 "occurred_at", "recorded_at", "backdated", "summary_zh",
+                 "summary_en"]  # fmt: skip
 
 
 def emit(

@@ -49,6 +49,14 @@ def write_options(fn: F) -> F:
 
 
 def submit(action: str, ref: str | None, fields: dict[str, Any], opts: dict[str, Any]) -> None:
+    outcome = run_command(action, ref, fields, opts)
+    click.echo(to_json(outcome.as_dict()) if opts["fmt"] == "json" else describe(outcome))
+
+
+def run_command(
+    action: str, ref: str | None, fields: dict[str, Any], opts: dict[str, Any]
+) -> Outcome:
+    """Build the command the options describe (the object ``apply`` would take) and apply it."""
     data: dict[str, Any] = {
         "command": action,
         "command_id": opts["command_id"] or str(uuid.uuid4()),
@@ -61,8 +69,7 @@ def submit(action: str, ref: str | None, fields: dict[str, Any], opts: dict[str,
     data.update({k: v for k, v in fields.items() if v is not None and v != ()})
     command = parse_command(data)
     with open_ledger(opts["db"]) as ledger:
-        outcome = handle(ledger, command)
-    click.echo(to_json(outcome.as_dict()) if opts["fmt"] == "json" else describe(outcome))
+        return handle(ledger, command)
 
 
 def describe(outcome: Outcome) -> str:

@@ -8,6 +8,9 @@ is raised.
     ├── ComplaintNotFound
     ├── DuplicateReference
     ├── RoleNotAllowed
+    │   └── NotAuthorised
+    ├── IdentityNotProven
+    ├── TokenRefused
     ├── CommandIdReused
     ├── ConcurrentChange
     ├── StoreUnavailable
@@ -24,7 +27,8 @@ is raised.
         ├── ExtensionRefused
         ├── CorrectionRefused
         ├── PauseNotAllowed
-        └── AlreadyErased
+        ├── AlreadyErased
+        └── DirectoryRefused
 """
 
 from __future__ import annotations
@@ -44,6 +48,21 @@ class DuplicateReference(LedgerError):
 
 class RoleNotAllowed(LedgerError):
     """The actor's role may not issue this command."""
+
+
+class NotAuthorised(RoleNotAllowed):
+    """The staff directory says the acting member may not act in that role then (not a
+    member, or the role not held when the action happened or when it is recorded)."""
+
+
+class IdentityNotProven(LedgerError):
+    """Who is acting was not proven as the ledger requires (an asserted write after
+    authentication was required, a database login that is nobody's, or a login acting as
+    someone else)."""
+
+
+class TokenRefused(LedgerError):
+    """A bearer token is unknown, expired or revoked."""
 
 
 class CommandIdReused(LedgerError):
@@ -132,3 +151,8 @@ class PauseNotAllowed(RuleViolation):
 
 class AlreadyErased(RuleViolation):
     """The complainant's personal data was already erased."""
+
+
+class DirectoryRefused(RuleViolation):
+    """The staff directory's rules refuse the change (an unknown or duplicate member, a
+    first member who is not a leader, the last leader's role revoked …)."""

@@ -2,7 +2,9 @@
 
 Customer service records what comes in; the handling team works the case;
 leadership may do everything the team may and alone approves extensions and
-erasure. Auditors and operators read; they write nothing to a complaint.
+erasure and keeps the staff directory. The business department may contact the
+complainant and record findings. Auditors and operators read; they write nothing to a
+complaint.
 """
 
 from __future__ import annotations
@@ -27,10 +29,18 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "resume",
     }
 )
+BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"})
+# Who works here, and how they prove it: the leadership group's to decide.
+STAFF_ACTIONS = frozenset(
+    {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",
+     "require_authentication", "allow_service_login"}
+)  # fmt: skip
 # Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
 # the leadership group's decisions.
-LEADERSHIP_ACTIONS = HANDLING_TEAM_ACTIONS | frozenset(
-    {"extend", "correct", "erase", "publish_policy", "publish_calendar"}
+LEADERSHIP_ACTIONS = (
+    HANDLING_TEAM_ACTIONS
+    | frozenset({"extend", "correct", "erase", "publish_policy", "publish_calendar"})
+    | STAFF_ACTIONS
 )
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -39,6 +49,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.LEADERSHIP: LEADERSHIP_ACTIONS,
     Role.AUDITOR: frozenset(),
     Role.OPERATOR: frozenset(),
+    Role.BUSINESS_DEPARTMENT: BUSINESS_DEPARTMENT_ACTIONS,
 }
 
 

@@ -73,6 +73,25 @@ class Role(StrEnum):
     LEADERSHIP = "leadership"
     AUDITOR = "auditor"
     OPERATOR = "operator"
+    BUSINESS_DEPARTMENT = "business_department"
+
+
+class Unit(StrEnum):
+    """The plan's organisation: where a member of staff works."""
+
+    LEADERSHIP_GROUP = "leadership_group"  # 应急领导小组
+    HANDLING_GROUP = "handling_group"  # 处置小组
+    OFFICE = "office"  # 办公室
+    CUSTOMER_SERVICE = "customer_service"  # 客服部
+    BUSINESS_DEPARTMENT = "business_department"  # 业务部门
+
+
+class Method(StrEnum):
+    """How the identity of whoever recorded an event was established."""
+
+    TOKEN = "token"  # a bearer token the staff directory issued (the HTTP API)
+    DATABASE = "database"  # the PostgreSQL login of the connection (session_user)
+    ASSERTED = "asserted"  # whatever the caller said (the single-user SQLite default)
 
 
 class ClockName(StrEnum):
@@ -104,10 +123,25 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who recorded an action, and in which role."""
+    """Who recorded an action, in which role, and how that was proven: ``credential`` is
+    the database login (``database``) or the token's id (``token``) that proved it."""
 
     id: str
     role: Role
+    method: Method = Method.ASSERTED
+    credential: str | None = None
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What the way in knows of who is calling, before the staff directory is asked."""
+
+    method: Method
+    credential: str | None = None  # the database login, or the token's id
+    staff_id: str | None = None  # the member a token was issued to
+
+
+ASSERTED = Proof(Method.ASSERTED)
 
 
 @dataclass(frozen=True)

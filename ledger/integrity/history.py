@@ -20,7 +20,7 @@ from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import Actor, Complainant
-from ledger.integrity.views import case_view, history_rows, person_view
+from ledger.integrity.views import case_view, happened_by, history_rows, person_view, replay_some
 
 if TYPE_CHECKING:
     from ledger.store.root import Ledger
@@ -50,7 +50,7 @@ def plain(value: Any, person: dict[str, str | None]) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Actor):
-        return {"id": value.id, "role": str(value.role)}
+        return {"id": value.id, "role": str(value.role), "method": str(value.method)}
     if is_dataclass(value) and not isinstance(value, type):
         return plain(asdict(value), person)
     if isinstance(value, dict):
@@ -87,6 +87,27 @@ def events_at(
             raise ComplaintNotFound(f"nothing had happened to {ref} by {as_of.isoformat()}")
         events = kept if kept[0] is events[0] else [events[0], *kept]
     return events
+
+
+def complaint_view(
+    ledger: Ledger, ref: str, as_of: datetime | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
+    """What ``show`` shows: the complaint replayed from the actions dated by ``as_of`` among
+    the events recorded by ``known_at`` (all of them without either), with its personal data
+    (as it can be read now) and one row per event."""
+    events = ledger.complaint_events(ref)
+    if known_at is not None:
+        events = [e for e in events if e.timestamp <= known_at]
+        if not events:
+            raise ComplaintNotFound(f"{ref} had not been recorded by {known_at.isoformat()}")
+    if as_of is not None:
+        events = happened_by(events, as_of)
+        if not events:
+            raise ComplaintNotFound(f"{ref} had not been received by {as_of.isoformat()}")
+    person = ledger.reveal(ledger.get_complaint(ref))
+    view: dict[str, Any] = case_view(replay_some(events), person)
+    view["history"] = history_rows(events)
+    return view
 
 
 def history(

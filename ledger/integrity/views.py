@@ -127,6 +127,8 @@ def history_rows(events: Sequence[AggregateEvent]) -> list[dict[str, Any]]:
                 "event": type(e).__name__,
                 "actor_id": actor.id if isinstance(actor, Actor) else None,
                 "actor_role": str(actor.role) if isinstance(actor, Actor) else None,
+                "actor_method": str(actor.method) if isinstance(actor, Actor) else None,
+                "actor_credential": actor.credential if isinstance(actor, Actor) else None,
                 "occurred_at": iso(getattr(e, "occurred_at", None)),
                 "recorded_at": iso(e.timestamp),
                 "command_id": getattr(e, "command_id", None),

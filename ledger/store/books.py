@@ -18,6 +18,7 @@ from ledger.domain.calendar import WorkCalendar, calendar_from_dict
 from ledger.domain.errors import CalendarUnavailable, PolicyInvalid
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
 from ledger.domain.rulebook import Rulebook, rulebook
+from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF, StaffDirectory
 from ledger.domain.topics import keep_topics
 from ledger.domain.values import Actor, Stamp
 
@@ -141,7 +142,11 @@ class HasEvents(Protocol):
 
 def stream_id(ref: str) -> uuid.UUID | None:
     """The id of a publication stream named in the command log, if ``ref`` names one."""
-    return {POLICY_BOOK_REF: POLICY_BOOK_ID, CALENDAR_BOOK_REF: CALENDAR_BOOK_ID}.get(ref)
+    return {
+        POLICY_BOOK_REF: POLICY_BOOK_ID,
+        CALENDAR_BOOK_REF: CALENDAR_BOOK_ID,
+        STAFF_REF: STAFF_DIRECTORY_ID,
+    }.get(ref)
 
 
 def load_policy_book(app: HasRepository) -> PolicyBook | None:
@@ -158,6 +163,15 @@ def load_calendar_book(app: HasRepository) -> CalendarBook | None:
     except AggregateNotFoundError:
         return None
     return book
+
+
+def load_staff_directory(app: HasRepository) -> StaffDirectory | None:
+    """The staff directory as stored, read afresh (a handler may change it)."""
+    try:
+        directory: StaffDirectory = app.repository.get(STAFF_DIRECTORY_ID)
+    except AggregateNotFoundError:
+        return None
+    return directory
 
 
 def policy_version(app: HasRepository, version: str) -> Policy:

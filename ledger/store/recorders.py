@@ -177,6 +177,15 @@ class PostgresLedgerRecorder(PostgresSideQueries, PostgresAuditTables):
                 SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log), records
             )
 
+    def session_login(self) -> str:
+        """The login the connections are made as (``session_user``, not ``current_user``:
+        ``SET ROLE`` changes only the latter)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT session_user AS login")
+            row = curs.fetchone()
+        assert row is not None
+        return str(row["login"])
+
     def select_command(self, command_id: str) -> CommandRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(

@@ -23,7 +23,16 @@ from eventsourcing.utils import Environment, get_topic
 
 from ledger.domain.errors import ComplaintNotFound, IntegrityViolation, StoreUnavailable
 from ledger.domain.sealed import KeyChanges, SealedComplainant
-from ledger.domain.values import Actor, Complainant, Remedy, RemedyKind, Role, reference_id
+from ledger.domain.values import (
+    Actor,
+    Complainant,
+    Method,
+    Proof,
+    Remedy,
+    RemedyKind,
+    Role,
+    reference_id,
+)
 from ledger.store.crypto import open_complainant
 from ledger.store.location import (
     DEFAULT_URL,
@@ -44,20 +53,33 @@ from ledger.store.topics import LedgerMapper
 
 if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
     from ledger.domain.complaint import Complaint
+    from ledger.domain.staff import StaffDirectory
 
 ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
 __all__ = ["DEFAULT_URL", "Ledger", "open_ledger", "persistence_env", "replay"]
 
 
 class ActorAsDict(Transcoding):
+    """An actor as ``{id, role, method[, credential]}``. Events stored before identities
+    were proven have no ``method``: they were recorded on the caller's word, so they read
+    as ``asserted`` (their bytes are never rewritten)."""
+
     type = Actor
     name = "actor"
 
     def encode(self, obj: Actor) -> dict[str, str]:
-        return {"id": obj.id, "role": str(obj.role)}
+        data = {"id": obj.id, "role": str(obj.role), "method": str(obj.method)}
+        if obj.credential is not None:
+            data["credential"] = obj.credential
+        return data
 
     def decode(self, data: dict[str, str]) -> Actor:
-        return Actor(id=data["id"], role=Role(data["role"]))
+        return Actor(
+            id=data["id"],
+            role=Role(data["role"]),
+            method=Method(data.get("method", Method.ASSERTED)),
+            credential=data.get("credential"),
+        )
 
 
 class SealedComplainantAsDict(Transcoding):
@@ -121,6 +143,8 @@ class Ledger(Application[UUID]):
 
     name = "ComplaintLedger"
     appended = 0  # events this process has saved since the last ANALYZE
+    _staff: StaffDirectory | None = None  # the directory as last read, to check roles by
+    _login: str | None = None
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         # Only the URL decides where events go; stray POSTGRES_* variables must not.
@@ -196,6 +220,31 @@ class Ledger(Application[UUID]):
 
     def find_command(self, command_id: str) -> CommandRecord | None:
         return self.ledger_recorder.select_command(command_id)
+
+    def staff_directory(self) -> StaffDirectory | None:
+        """The staff directory to check identities and roles by (not to change: handlers
+        read their own copy). Read again only when its stream has moved, which one query
+        tells, so a busy writer does not replay the directory for every command."""
+        from ledger.domain.staff import STAFF_DIRECTORY_ID
+        from ledger.store.books import load_staff_directory
+
+        version = self.ledger_recorder.stream_versions([STAFF_DIRECTORY_ID]).get(STAFF_DIRECTORY_ID)
+        if version is None:
+            return None
+        cached = self._staff
+        if cached is None or cached.version != version:
+            cached = self._staff = load_staff_directory(self)
+        return cached
+
+    def proof(self) -> Proof:
+        """What this connection proves of its caller: on PostgreSQL the login it connected
+        as (``session_user``, which ``SET ROLE`` cannot change); on SQLite, nothing."""
+        recorder = self.ledger_recorder
+        if not isinstance(recorder, PostgresLedgerRecorder):
+            return Proof(Method.ASSERTED)
+        if self._login is None:
+            self._login = recorder.session_login()
+        return Proof(Method.DATABASE, self._login)
 
     def record(
         self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None

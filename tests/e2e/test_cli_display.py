@@ -88,8 +88,8 @@ def test_audit_table_shows_the_chinese_and_the_english_summary(assigned: str) ->
     lines = run(assigned, "audit", "D").stdout.splitlines()
 
     assert lines[0].split() == ["position", "version", "action", "actor_id", "actor_role",
-                                "occurred_at", "recorded_at", "backdated", "summary_zh",
-                                "summary_en"]  # fmt: skip
+                                "actor_method", "occurred_at", "recorded_at", "backdated",
+                                "summary_zh", "summary_en"]  # fmt: skip
     assert " 2026-09-20 10:05:00 +08:00 " in lines[2]
     assert lines[2].endswith(
         "  yes        受理投诉（电话），类别：harassment  Complaint received by phone, category "
@@ -107,8 +107,8 @@ def test_csv_writes_booleans_as_json_does(assigned: str) -> None:
 
     header = listed[0].split(",")
     assert {row.split(",")[header.index("escalated")] for row in listed[1:]} == {"false"}
-    assert trail[0].endswith(",backdated")
-    assert [row.rsplit(",", 1)[1] for row in trail[1:]] == ["true", "true"]
+    assert trail[0].endswith(",backdated,actor_method")
+    assert [row.split(",")[-2:] for row in trail[1:]] == [["true", "asserted"]] * 2
     assert [row["backdated"] for row in as_json] == [True, True]
 
 

@@ -191,8 +191,8 @@ def test_history_as_a_table_lists_events_then_the_state(lived: tuple[str, list[s
     out = run(url, "history", "TS-H", "--version", "2").stdout.splitlines()
 
     assert out[0] == "TS-H: 2 events (version 2)"
-    assert out[1].startswith("v1   Received             li (customer_service)  occurred ")
-    assert out[3].startswith("v2   Triaged              wang (handling_team)  occurred ")
+    assert out[1].startswith("v1   Received             li (customer_service, asserted)  occurred ")
+    assert out[3].startswith("v2   Triaged              wang (handling_team, asserted)  occurred ")
     assert out[4] == "      set: severity=normal, category=harassment, assessment=一般投诉"
     assert out[5].startswith("      now: stage=investigation, severity=normal, ")
     assert "State at version 2:" in out
@@ -208,8 +208,8 @@ def test_history_table_shows_every_time_in_the_plans_zone_with_its_offset(
 
     assert out[0] == "TS-H: 2 events (happened by 2026-09-24 16:40:00 +08:00, version 2)"
     assert out[1].startswith(
-        "v1   Received             li (customer_service)  occurred 2026-09-24 16:20:00 +08:00  "
-        "recorded 20"
+        "v1   Received             li (customer_service, asserted)  "
+        "occurred 2026-09-24 16:20:00 +08:00  recorded 20"
     )
     assert out[1].endswith(" +08:00")
     assert ", received_at=2026-09-24 16:00:00 +08:00, " in out[2]  # stored in UTC

@@ -1,0 +1,110 @@
+"""The complaint GETs: replayed from the events (``show``, ``history``, ``sla``) or read
+from the read models (``list``, ``audit``), each as its command-line twin answers in JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from commands.fields import Moment, Ref
+from commands.http.auth import CallerDep, LedgerDep
+from commands.http.pages import decode_cursor, encode_cursor
+from commands.http.problems import Problem
+from commands.http.readside import ReadSide
+from ledger.integrity.history import complaint_view
+from ledger.integrity.history import history as replay
+from projections.clocks import clock_report
+from projections.queries import CaseFilter, audit_rows, list_cases
+
+router = APIRouter(prefix="/v1", tags=["complaints"])
+RefPath = Annotated[Ref, Path(description="The case reference, e.g. TS-20261128-0001.")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Stage = Literal["intake", "investigation", "plan", "execution", "summary", "closed", "withdrawn"]
+
+
+def read_side(request: Request) -> ReadSide:
+    side: ReadSide = request.app.state.read_side
+    return side
+
+
+def fresh(request: Request, response: Response) -> int:
+    """The read models' lag, also sent as the ``X-Projection-Lag`` header."""
+    lag = read_side(request).freshness().lag
+    response.headers["X-Projection-Lag"] = str(lag)
+    return lag
+
+
+@router.get("/complaints", summary="List complaints (as complaint-ledger list)")
+def list_complaints(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    open: bool = False,
+    stage: Stage | None = None,
+    severity: Literal["normal", "urgent", "major"] | None = None,
+    team: Annotated[str | None, Query(max_length=100)] = None,
+    breached: bool = False,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> dict[str, Any]:
+    after = decode_cursor(cursor, 2)
+    lag = fresh(request, response)
+    case_filter = CaseFilter(open, stage, severity, team, breached, limit)
+    with read_side(request).query() as cur:
+        rows = list_cases(
+            cur, case_filter, datetime.now(UTC), None if after is None else (after[0], after[1])
+        )
+    last = rows[-1] if len(rows) == limit else None
+    next_cursor = None if last is None else encode_cursor([last["received_at"], last["ref"]])
+    return {"items": rows, "next_cursor": next_cursor, "lag": lag}
+
+
+@router.get("/complaints/{ref}", summary="One complaint (as show --format json)")
+def show(
+    ref: RefPath,
+    who: CallerDep,
+    ledger: LedgerDep,
+    as_of: Moment | None = None,
+    known_at: Moment | None = None,
+) -> dict[str, Any]:
+    """The complaint replayed from its events; ``as_of``: what had happened by then;
+    ``known_at``: what had been recorded by then (as ``show --as-of/--known-at``)."""
+    return complaint_view(ledger, ref, as_of, known_at)
+
+
+@router.get("/complaints/{ref}/history", summary="Every event and the state after it")
+def history(
+    ref: RefPath,
+    who: CallerDep,
+    ledger: LedgerDep,
+    as_of: Moment | None = None,
+    known_at: Moment | None = None,
+) -> dict[str, Any]:
+    return replay(ledger, ref, as_of=as_of, known_at=known_at)
+
+
+@router.get("/complaints/{ref}/sla", summary="Each clock: due, met, status, lateness")
+def sla(
+    ref: RefPath,
+    who: CallerDep,
+    ledger: LedgerDep,
+    as_of: Moment | None = None,
+    known_at: Moment | None = None,
+    policy: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[dict[str, Any]]:
+    """As ``sla --format json``: ``as_of`` what had happened by then (default: ``known_at``,
+    else now), ``known_at`` only what had been recorded by then."""
+    report = clock_report(ledger, ref, as_of or known_at or datetime.now(UTC), policy, known_at)
+    return report.as_dicts()
+
+
+@router.get("/complaints/{ref}/audit", summary="The complaint's audit trail (read model)")
+def audit(request: Request, response: Response, ref: RefPath, who: CallerDep) -> dict[str, Any]:
+    lag = fresh(request, response)
+    with read_side(request).query() as cur:
+        rows = audit_rows(cur, ref)
+    if not rows:
+        raise Problem(404, f"no complaint has reference {ref!r} in the audit trail (lag {lag})")
+    return {"items": rows, "lag": lag}

@@ -1,0 +1,107 @@
+"""Reports from the read models: the SLA report, statistics, and the work queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from commands.fields import Moment
+from commands.http.auth import CallerDep, LedgerDep
+from commands.http.pages import decode_cursor, encode_cursor
+from commands.http.problems import Problem
+from commands.http.reads import Limit, fresh, read_side
+from ledger.domain.values import Unit
+from projections.queries import statistics_rows
+from projections.queue import QueueFilter, queue_rows
+from projections.runner import Runner
+from projections.sla_query import sla_report_at
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+Cursor = Annotated[str | None, Query(max_length=2000)]
+
+
+@router.get("/reports/sla", summary="Breached, overdue and at-risk clocks, worst first")
+def report_sla(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    as_of: Moment | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The report of ``report sla``; pages of ``limit`` items. The cursor keeps the moment
+    of the first page, so the pages of one report agree with each other."""
+    moment, offset = _page(decode_cursor(cursor, 2), as_of)
+    lag = fresh(request, response)
+    side = read_side(request)
+    with side.query():  # 503 while the read models have not been built
+        pass
+    report = sla_report_at(Runner(side.ledger), moment)
+    items = report["items"][offset : offset + limit]
+    more = offset + limit < len(report["items"])
+    return {
+        "as_of": report["as_of"],
+        "items": items,
+        "totals": report["totals"],
+        "next_cursor": encode_cursor([moment.isoformat(), offset + limit]) if more else None,
+        "lag": lag,
+    }
+
+
+def _page(key: list[Any] | None, as_of: datetime | None) -> tuple[datetime, int]:
+    """The moment and offset of a page of the SLA report."""
+    if key is None:
+        return as_of or datetime.now(UTC), 0
+    moment, offset = key
+    try:
+        parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or not isinstance(offset, int) or offset < 0:
+        raise Problem(400, "cursor: not a cursor this API gave out; start again without it")
+    return parsed, offset
+
+
+@router.get("/reports/stats", summary="Monthly figures per channel, category and severity")
+def report_stats(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> dict[str, Any]:
+    lag = fresh(request, response)
+    with read_side(request).query() as cur:
+        rows = statistics_rows(cur, from_, to)
+    return {"items": rows, "lag": lag}
+
+
+@router.get("/queue", summary="Open work by next due clock")
+def queue(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    ledger: LedgerDep,
+    team: Annotated[str | None, Query(max_length=100)] = None,
+    unit: Unit | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Each open complaint at its next deadline (the earliest clock not met yet): ``ref,
+    clock, due_at, status`` (overdue, at_risk or pending), ``handler``; ``unit`` keeps
+    the complaints whose handler is a member of that unit."""
+    after = decode_cursor(cursor, 2)
+    handlers = None
+    if unit is not None:
+        directory = ledger.staff_directory()
+        members = [] if directory is None else directory.members.values()
+        handlers = sorted(m.id for m in members if m.unit is unit)
+    lag = fresh(request, response)
+    f = QueueFilter(team, handlers, limit, None if after is None else (after[0], after[1]))
+    with read_side(request).query() as cur:
+        rows = queue_rows(cur, f, datetime.now(UTC))
+    last = rows[-1] if len(rows) == limit else None
+    next_cursor = None if last is None else encode_cursor([last["due_at"], last["ref"]])
+    return {"items": rows, "next_cursor": next_cursor, "lag": lag}
