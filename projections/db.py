@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTransaction
 from psycopg.rows import tuple_row
 from psycopg.sql import Identifier
 
@@ -134,6 +134,18 @@ class Cursor:
         return None if row is None else dict(row)
 
 
+class _Immediate(SQLiteTransaction):
+    """The library's SQLite transaction, holding the write lock from its start. A transaction
+    that reads first and writes later fails at once, without waiting, when another
+    connection committed in between (SQLite cannot move its snapshot forward): the runner's
+    transactions read before they write, while commands append beside them."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
 class ReadStore:
     """Where the read models live: the ledger's datastore, and the names of their tables."""
 
@@ -149,9 +161,20 @@ class ReadStore:
 
     @contextmanager
     def transaction(self, names: dict[str, str], *, commit: bool = True) -> Iterator[Cursor]:
-        """A transaction whose SQL may name the tables in ``names`` as ``{table}``."""
-        with self.datastore.transaction(commit=commit) as raw:
-            yield Cursor(raw, self.postgres, names)
+        """A transaction whose SQL may name the tables in ``names`` as ``{table}``; without
+        ``commit``, a read that is rolled back."""
+        datastore = self.datastore
+        if self.postgres or not commit:
+            with datastore.transaction(commit=commit) as raw:
+                yield Cursor(raw, self.postgres, names)
+            return
+        assert isinstance(datastore, SQLiteDatastore)
+        with (
+            datastore.get_connection(commit=True) as conn,
+            _Immediate(conn, commit=True) as raw,
+            raw,
+        ):
+            yield Cursor(raw, False, names)
 
     def has_column(self, cur: Cursor, table: str, column: str) -> bool:
         if self.postgres:

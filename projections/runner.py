@@ -106,15 +106,28 @@ class Runner:
         return names
 
     @contextmanager
-    def transaction(self, unit: Unit | None = None, rebuild: bool = False) -> Iterator[Cursor]:
-        with self.store.transaction(self.names(unit, rebuild)) as cur:
+    def transaction(
+        self, unit: Unit | None = None, rebuild: bool = False, commit: bool = True
+    ) -> Iterator[Cursor]:
+        with self.store.transaction(self.names(unit, rebuild), commit=commit) as cur:
             yield cur
 
     def ensure(self) -> None:
         """Create every read-model table that does not exist yet (the schema on first use)."""
         if self._ready:
             return
+        with self.transaction(commit=False) as cur:  # most of the time, all there: no lock
+            tables = [*DDL, POSITIONS]
+            self._ready = all(self.store.table_exists(cur, t) for t in tables)
+        if self._ready:
+            return
         with self.transaction() as cur:
+            if self.store.postgres:
+                # Processes that start together on a new schema take turns: two concurrent
+                # CREATE TABLE IF NOT EXISTS of one table can fail on the catalogue's keys.
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(?))", (self.store.name(POSITIONS),)
+                )
             cur.execute(POSITIONS_DDL)
             for table, ddl in DDL.items():
                 if not self.store.table_exists(cur, table):
@@ -155,7 +168,7 @@ class Runner:
 
     def position(self, name: str) -> int:
         self.ensure()
-        with self.transaction() as cur:
+        with self.transaction(commit=False) as cur:
             cur.execute("SELECT position FROM {positions} WHERE name = ?", (name,))
             row = cur.fetchone()
         return 0 if row is None else int(row["position"])
@@ -180,20 +193,42 @@ class Runner:
         return self.catch_up_all(progress, names=(name,))
 
     def catch_up_all(
-        self, progress: Progress | None = None, names: tuple[str, ...] = ("cases", "audit_trail")
+        self,
+        progress: Progress | None = None,
+        names: tuple[str, ...] = ("cases", "audit_trail"),
+        *,
+        give_way: bool = False,
     ) -> int:
-        """Catch the named units up in one pass over the log, then refresh the statistics."""
+        """Catch the named units up in one pass over the log, then refresh the statistics.
+
+        Another runner moving a unit's position first is not an error: it applied those
+        events. This one carries on after them, or, with ``give_way`` (a read command
+        catching up on its way), stops and leaves the rest to the other."""
         self.ensure()
         if any(n in ("cases", "statistics") for n in names):
             self._upgrade(progress)
         units = [UNITS[n] for n in names if UNITS[n].apply is not None]
-        applied = self._run([(u, u.name) for u in units], rebuild=False, progress=progress)
+        work = [(u, u.name) for u in units]
+        try:
+            applied = self._run(work, rebuild=False, progress=progress, resume=not give_way)
+        except ProjectionBusy:
+            applied = 0
         if any(n in ("cases", "statistics") for n in names):
             self._refresh_statistics()
         return applied
 
-    def _run(self, work: list[tuple[Unit, str]], rebuild: bool, progress: Progress | None) -> int:
-        """One pass over the log for every (unit, position key); each batch in one transaction."""
+    def _run(
+        self,
+        work: list[tuple[Unit, str]],
+        rebuild: bool,
+        progress: Progress | None,
+        resume: bool = False,
+    ) -> int:
+        """One pass over the log for every (unit, position key); each batch in one transaction.
+
+        A batch whose position another runner moved first is not applied for that unit;
+        with ``resume`` the pass goes on from the positions as they now stand, otherwise it
+        ends with ``ProjectionBusy`` (the other units' claimed batches are kept)."""
         if not work:
             return 0
         rules: Rules | None = None
@@ -209,6 +244,7 @@ class Runner:
                 rules = current_rules(self.ledger)
             batch = [(n.id, decode(self.ledger.mapper, n)) for n in notifications]
             end = notifications[-1].id
+            lost, done = [], False
             with self.store.transaction(self._names(work, rebuild)) as cur:
                 for unit, key in work:
                     assert unit.apply is not None
@@ -216,13 +252,19 @@ class Runner:
                     if not mine:
                         continue
                     if not self._claim(cur, key, positions[key], end):
-                        raise ProjectionBusy(f"another runner is updating {unit.name}")
+                        lost.append(unit.name)
+                        continue
                     # Learning a publication twice (once per unit) is harmless: it is idempotent.
                     unit.apply(cur, mine, rules)
-            for _, key in work:
-                positions[key] = max(positions[key], end)
-            applied += len(batch)
-            start = end
+                    done = True
+            applied += len(batch) if done else 0
+            if lost and not resume:
+                raise ProjectionBusy(f"another runner is updating {', '.join(lost)}")
+            if lost:  # the other runner's batches may have published rules: learn them again
+                positions, rules = {key: self.position(key) for _, key in work}, None
+            else:
+                positions = {key: max(p, end) for key, p in positions.items()}
+            start = min(positions.values())
             if progress is not None:
                 progress(end, max(head, end))
 
@@ -236,6 +278,9 @@ class Runner:
     def _refresh_statistics(self) -> int:
         from projections import statistics
 
+        with self.transaction(commit=False) as cur:  # nothing marked: no need to take turns
+            if cur.execute("SELECT 1 FROM {statistics_dirty} LIMIT 1").fetchone() is None:
+                return 0
         with self.transaction() as cur:
             return statistics.refresh(cur)
 
@@ -298,23 +343,6 @@ class Runner:
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 (unit.name, position),
             )
-
-    # ------------------------------------------------------------------ status
-
-    def status(self) -> list[dict[str, Any]]:
-        head = self.head()
-        rows: list[dict[str, Any]] = []
-        for name in ("cases", "audit_trail"):
-            position = self.position(name)
-            rows.append({"projection": name, "position": position, "head": head,
-                         "lag": head - position})  # fmt: skip
-        with self.transaction() as cur:
-            cur.execute("SELECT COUNT(*) AS n FROM {statistics_dirty}")
-            row = cur.fetchone()
-        dirty = 0 if row is None else int(row["n"])
-        rows.append({"projection": "statistics", "position": None, "head": head,
-                     "lag": dirty})  # fmt: skip
-        return rows
 
 
 class ProjectionBusy(LedgerError):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger.domain.values import reference_id
 from projections.db import Cursor
@@ -30,13 +31,22 @@ if TYPE_CHECKING:
     from ledger.domain.rulebook import Rulebook
     from ledger.store.root import Ledger
     from projections.casefold import State
-    from projections.runner import Runner
 
 STATUSES = REPORTED  # in rank order
 RANKS = {status: rank for rank, status in enumerate(REPORTED)}
 Row = tuple[Any, ...]  # ref, clock, rank, due_at, met_at, late, estimated, team, handler,
 #                        channel, changes (JSON text or None)
 Changed = tuple[str, str, str]  # ref, clock, changes (JSON text)
+
+
+class ReadModels(Protocol):
+    """Where the report reads: the query side (``projections.query.Query``), or a runner that
+    has just caught the read models up."""
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    def transaction(self) -> AbstractContextManager[Cursor]: ...
 
 
 def sla_rows(
@@ -148,7 +158,7 @@ def _worked_out(cur: Cursor, refs: set[str]) -> tuple[dict[str, State], dict[str
 
 
 def sla_report_at(
-    runner: Runner,
+    runner: ReadModels,
     as_of: datetime,
     first: date | None = None,
     last: date | None = None,

@@ -35,7 +35,13 @@ def refresh(cur: Cursor) -> int:
     (at least one group), however many a group has: memory stays flat as the log grows
     (chunks of 100 groups held some 6,000 cases for 100,000 complaints, and ten times as
     many for a million).
+
+    Refreshes take turns (on SQLite the write lock does it). Two at once could both work out
+    a group whose mark a runner set again between them, and the second to write it would
+    either fail on the table's key or replace the newer figures with older ones.
     """
+    if cur.postgres:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('{statistics}'))")
     cur.execute(
         "SELECT d.month, d.channel, d.category, d.severity, COUNT(c.ref) AS n"
         " FROM {statistics_dirty} d LEFT JOIN {case_state} c ON c.month = d.month"

@@ -12,8 +12,18 @@
 --                    shredding). It cannot change or delete an event or a chain link (the
 --                    append-only triggers refuse it, and only the owner may disable them).
 --   <prefix>reader   reads the read models only: every other table of the schema, now and
---                    (through default privileges) those the owner creates later.
---   <prefix>auditor  reads everything, the event store and the keys included; writes nothing.
+--                    (through default privileges) those the owner creates later. It runs
+--                    list, report and audit; of the log it learns only the last position
+--                    (complaint_ledger_head(), below), to say how far behind the read models are.
+--   <prefix>auditor  reads everything, the event store and the personal-data keys included
+--                    (show reveals the complainant's name and phone of a complaint not yet
+--                    erased); writes nothing. It runs every read command: show, history, sla,
+--                    verify, export, export-commands, list, report, audit.
+--
+-- Neither reader nor auditor catches the read models up: the owner runs the projection runner
+-- (complaint-ledger projections follow), and read commands read the tables as they stand and
+-- say how far behind the log they are. Both work in a session with
+-- default_transaction_read_only=on and on a hot standby.
 --
 -- Give them to login roles, e.g.  CREATE ROLE app LOGIN IN ROLE ledger_writer;
 -- The application then connects as that role with ?create_tables=no in its URL (only the
@@ -53,3 +63,15 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"reader"
 -- The auditor: everything, read only.
 GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"auditor";
 ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"auditor";
+
+-- The log's last position, for logins that may not read the log: how far behind it the read
+-- models are, and nothing else of it. SECURITY DEFINER runs it as the owner; the search path
+-- is fixed so that no table of the caller's can stand in for the log.
+SELECT format(
+  'CREATE OR REPLACE FUNCTION %1$I.complaint_ledger_head() RETURNS bigint LANGUAGE sql STABLE '
+  'SECURITY DEFINER SET search_path = pg_catalog, pg_temp '
+  'AS $body$ SELECT COALESCE(max(notification_id), 0) FROM %1$I.complaintledger_events $body$',
+  :'schema')
+\gexec
+REVOKE ALL ON FUNCTION complaint_ledger_head() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION complaint_ledger_head() TO :"reader", :"auditor";

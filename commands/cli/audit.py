@@ -19,7 +19,7 @@ from commands.cli.output import (
 )
 from commands.cli.writes import submit, write_options
 from ledger.integrity.history import history as replay
-from ledger.store.root import open_ledger
+from ledger.store.root import open_reader
 
 # Bookkeeping that changes with every event and says nothing on its own.
 QUIET_STATE = frozenset({"version", "last_activity_at"})
@@ -50,7 +50,7 @@ def history(
     if version is not None and (as_of is not None or known_at is not None):
         raise click.UsageError("give --as-of and --known-at, or --version, not both")
     moment, known = parse_time(as_of, "--as-of"), parse_time(known_at, "--known-at")
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         story = replay(ledger, ref, as_of=moment, version=version, known_at=known)
     if fmt == "json":
         click.echo(to_json(story))

@@ -10,7 +10,7 @@ import click
 from commands.cli.base import cli
 from commands.cli.output import db_option
 from commands.export import Exporter
-from ledger.store.root import open_ledger
+from ledger.store.root import open_reader
 
 
 @cli.command("export-commands")
@@ -27,6 +27,6 @@ def export_commands(out: IO[str], db: str) -> None:
     Example:
       complaint-ledger export-commands --out ledger.jsonl
     """
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         for command in Exporter(ledger).commands():
             out.write(json.dumps(command, ensure_ascii=False) + "\n")

@@ -27,7 +27,7 @@ from ledger.integrity.seals import (
     read_digest,
 )
 from ledger.integrity.verify import verify_complaint, verify_ledger
-from ledger.store.root import open_ledger
+from ledger.store.root import open_ledger, open_reader
 
 
 def plural(count: int, word: str) -> str:
@@ -154,7 +154,7 @@ def verify(
         key_file = os.environ.get("LEDGER_SEAL_KEY_FILE") or default_key_file()
         trusted = configured_anchor(os.environ, Path(key_file))
     anchor = trusted or (Anchor(given.public_key, f"the digest {digest}") if given else None)
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         if ref is not None:
             one = verify_complaint(ledger, ref, given, trusted)
             sealed = one.sealed_position > 0
@@ -226,7 +226,7 @@ def export(refs: tuple[str, ...], out: Path, start: str | None, end: str | None,
     begin, finish = parse_time(start, "--from"), parse_time(end, "--to")
     if not refs and (begin is None or finish is None):
         raise click.UsageError("name complaints (REF …) or a range (--from TIME --to TIME)")
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         chosen = list(refs)
         if begin is not None and finish is not None:
             chosen += [r for r in refs_received_between(ledger, begin, finish) if r not in refs]

@@ -13,6 +13,7 @@ from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, render_table, to_json
 from ledger.store.root import open_ledger
 from projections.follow import wakeups
+from projections.query import open_query
 from projections.runner import READ_MODELS, Runner
 
 
@@ -40,14 +41,14 @@ def projections() -> None:
 @db_option
 @format_option("table", "json")
 def status(db: str, fmt: str) -> None:
-    """Show each projection's position in the log and its lag.
+    """Show each projection's position in the log and its lag (reads only).
 
     \b
     Example:
       complaint-ledger projections status
     """
-    with open_ledger(db) as ledger:
-        rows = Runner(ledger).status()
+    with open_query(db, catch_up=False) as query:
+        rows = query.status()
     click.echo(to_json(rows) if fmt == "json" else render_table(rows, list(rows[0])))
 
 

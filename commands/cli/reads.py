@@ -15,7 +15,7 @@ from commands.cli.output import (
     to_json,
 )
 from ledger.integrity.history import complaint_view
-from ledger.store.root import open_ledger
+from ledger.store.root import open_reader
 
 
 @cli.command()
@@ -38,7 +38,7 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
     """
     moment = parse_time(as_of, "--as-of")
     known = parse_time(known_at, "--known-at")
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         view = complaint_view(ledger, ref, moment, known)
     if fmt == "json":
         click.echo(to_json(view))

@@ -1,6 +1,8 @@
 """Reports from the read models: ``list``, ``report sla``, ``report stats``, ``audit``.
 
-Each catches the read models up with the log first, so an action just recorded shows at once.
+Each reads the read models as they stand and says how far behind the log they are. Where the
+connection may write them, the runner catches them up first (unless ``--no-catch-up``), so an
+action just recorded shows at once on the embedded default.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 import orjson
 
 from commands.cli.base import cli
+from commands.cli.freshness import freshness_options, lag_line, say_lag
 from commands.cli.output import (
     csv_rows,
     db_option,
@@ -28,10 +31,8 @@ from commands.cli.output import (
     render_table,
 )
 from commands.cli.report import print_sla_report
-from ledger.store.root import open_ledger
-from projections.queries import CaseFilter, audit_rows, list_cases, statistics_rows
-from projections.runner import Runner
-from projections.sla_query import sla_report_at
+from projections.queries import CaseFilter
+from projections.query import Query, open_query
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
@@ -79,10 +80,12 @@ def _date(value: str | None, option: str) -> date | None:
     "--breached", is_flag=True, help="Only complaints with a breached or overdue clock now."
 )
 @click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
+@freshness_options
 @db_option
 @format_option("table", "json", "csv")
 def list_(open_only: bool, stage: str | None, severity: str | None, team: str | None,
-          breached: bool, limit: int | None, db: str, fmt: str) -> None:  # fmt: skip
+          breached: bool, limit: int | None, no_catch_up: bool, max_lag: int | None, db: str,
+          fmt: str) -> None:  # fmt: skip
     """List complaints from the case_state read model.
 
     \b
@@ -90,26 +93,24 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
       complaint-ledger list --open --breached
     """
     case_filter = CaseFilter(open_only, stage, severity, team, breached, limit)
-    with open_ledger(db) as ledger:
-        runner = Runner(ledger)
-        runner.catch_up("cases")
+    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+        lag = query.lag("cases", max_lag)
         if fmt == "table":  # columns as wide as their widest value: every row first
-            with runner.transaction() as cur:
-                rows = list_cases(cur, case_filter, datetime.now(UTC))
+            rows = query.cases(case_filter, datetime.now(UTC))
             emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
         else:
-            stream(pages(runner, case_filter, datetime.now(UTC)), fmt)
+            stream(pages(query, case_filter, datetime.now(UTC)), fmt)
+    say_lag(lag, fmt)
 
 
-def pages(runner: Runner, f: CaseFilter, as_of: datetime) -> Iterator[list[dict[str, Any]]]:
+def pages(query: Query, f: CaseFilter, as_of: datetime) -> Iterator[list[dict[str, Any]]]:
     """The rows of ``list``, ``PAGE`` at a time, each page read in a transaction of its own
     (so a slow reader of the output holds no transaction open)."""
     left = f.limit
     after: tuple[str, str] | None = None
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
-        with runner.transaction() as cur:
-            rows = list_cases(cur, replace(f, limit=size), as_of, after)
+        rows = query.cases(replace(f, limit=size), as_of, after)
         if rows:
             yield rows
         if len(rows) < size:
@@ -159,10 +160,11 @@ def report() -> None:
 )
 @click.option("--from", "first", metavar="DATE", help="Complaints received on or after DATE.")
 @click.option("--to", "last", metavar="DATE", help="Complaints received on or before DATE.")
+@freshness_options
 @db_option
 @format_option("table", "json", "csv")
 def report_sla(as_of: str | None, known_at: str | None, first: str | None, last: str | None,
-               db: str, fmt: str) -> None:  # fmt: skip
+               no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """Every breached, overdue and at-risk clock, then totals per clock, team and channel.
 
     --as-of asks what had happened by then (by all that is recorded now); --known-at what
@@ -174,39 +176,42 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
     """
     known = parse_time(known_at, "--known-at")
     moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
-    with open_ledger(db) as ledger:
-        runner = Runner(ledger)
-        if known is None:
-            runner.catch_up("cases")
-        data = sla_report_at(runner, moment, _date(first, "--from"), _date(last, "--to"), known)
+    period = _date(first, "--from"), _date(last, "--to")
+    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+        lag = query.lag("cases", max_lag)
+        data = query.sla_report(moment, *period, known)
     if fmt == "json":
-        echo_json(data)
-    elif fmt == "csv":
+        echo_json({**data, "lag": lag.events})
+        return
+    if fmt == "csv":
         items = [{**i, "changes": orjson.dumps(i["changes"]).decode() if i["changes"] else ""}
                  for i in data["items"]]  # fmt: skip
         emit(items, [], "csv")
     else:
         print_sla_report(data)
+    say_lag(lag, fmt)
 
 
 @report.command("stats")
 @click.option("--from", "first", metavar="DATE", help="From this month (a date in it).")
 @click.option("--to", "last", metavar="DATE", help="To this month (a date in it).")
+@freshness_options
 @db_option
 @format_option("table", "json", "csv")
-def report_stats(first: str | None, last: str | None, db: str, fmt: str) -> None:
+def report_stats(first: str | None, last: str | None, no_catch_up: bool, max_lag: int | None,
+                 db: str, fmt: str) -> None:  # fmt: skip
     """Monthly figures per channel, category and severity.
 
     \b
     Example:
       complaint-ledger report stats --from 2026-01-01
     """
-    with open_ledger(db) as ledger:
-        runner = Runner(ledger)
-        runner.catch_up("cases")
-        with runner.transaction() as cur:
-            rows = statistics_rows(cur, _date(first, "--from"), _date(last, "--to"))
+    period = _date(first, "--from"), _date(last, "--to")
+    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+        lag = query.lag("statistics", max_lag)
+        rows = query.statistics(*period)
     emit(rows if fmt != "table" else [_readable_statistics(r) for r in rows], STATS_COLUMNS, fmt)
+    say_lag(lag, fmt)
 
 
 def _readable_statistics(row: dict[str, Any]) -> dict[str, Any]:
@@ -223,20 +228,21 @@ def _readable_statistics(row: dict[str, Any]) -> dict[str, Any]:
 
 @cli.command()
 @click.argument("ref")
+@freshness_options
 @db_option
 @format_option("table", "json", "csv")
-def audit(ref: str, db: str, fmt: str) -> None:
+def audit(ref: str, no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:
     """One complaint's audit trail from the read model.
 
     \b
     Example:
       complaint-ledger audit TS-20261128-0001
     """
-    with open_ledger(db) as ledger:
-        runner = Runner(ledger)
-        runner.catch_up("audit_trail")
-        with runner.transaction() as cur:
-            rows = audit_rows(cur, ref)
+    with open_query(db, catch_up=not no_catch_up, units=("audit_trail",)) as query:
+        lag = query.lag("audit_trail", max_lag)
+        rows = query.audit(ref)
     if not rows:
-        raise click.ClickException(f"no complaint has reference {ref!r}")
+        behind = "" if lag.events == 0 else f" in the read models ({lag_line(lag)})"
+        raise click.ClickException(f"no complaint has reference {ref!r}{behind}")
     emit(rows, AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
+    say_lag(lag, fmt)

@@ -18,7 +18,7 @@ from commands.cli.output import (
     to_json,
 )
 from commands.cli.report import changed_by
-from ledger.store.root import open_ledger
+from ledger.store.root import open_reader
 from projections.clocks import clock_report
 
 
@@ -52,7 +52,7 @@ def sla(
     """
     known = parse_time(known_at, "--known-at")
     moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         report = clock_report(ledger, ref, moment, version, known)
     if fmt == "json":
         click.echo(to_json(report.as_dicts()))

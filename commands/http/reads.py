@@ -29,10 +29,11 @@ def read_side(request: Request) -> ReadSide:
     return side
 
 
-def fresh(request: Request, response: Response) -> int:
-    """The read models' lag, also sent as the ``X-Projection-Lag`` header."""
+def fresh(request: Request, response: Response) -> int | None:
+    """The read models' lag, also sent as the ``X-Projection-Lag`` header (``unknown`` when
+    the server's login may not read how long the log is)."""
     lag = read_side(request).freshness().lag
-    response.headers["X-Projection-Lag"] = str(lag)
+    response.headers["X-Projection-Lag"] = "unknown" if lag is None else str(lag)
     return lag
 
 

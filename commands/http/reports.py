@@ -15,8 +15,6 @@ from commands.http.reads import Limit, fresh, read_side
 from ledger.domain.values import Unit
 from projections.queries import statistics_rows
 from projections.queue import QueueFilter, queue_rows
-from projections.runner import Runner
-from projections.sla_query import sla_report_at
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Cursor = Annotated[str | None, Query(max_length=2000)]
@@ -38,7 +36,7 @@ def report_sla(
     side = read_side(request)
     with side.query():  # 503 while the read models have not been built
         pass
-    report = sla_report_at(Runner(side.ledger), moment)
+    report = side.reads.sla_report(moment)
     items = report["items"][offset : offset + limit]
     more = offset + limit < len(report["items"])
     return {

@@ -30,6 +30,7 @@ from ledger.store.side_queries import COMMAND_LOG
 DEFAULT_URL = "sqlite:///complaints.db"
 CONNECT_TIMEOUT_SECONDS = 5
 SQLITE_EVENTS = "stored_events"
+READ_ONLY = "LEDGER_READ_ONLY"  # in the settings of a SQLite URL given ?mode=ro
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # A name that needs no quoting anywhere: the library looks its composite type up by the
 # unquoted "schema.name", which folds capitals, so a schema with capitals cannot work.
@@ -62,11 +63,16 @@ def persistence_env(url: str) -> dict[str, str]:
             raise StoreUnavailable(
                 f"cannot use {url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
             )
+        # ?mode=ro: only read the file, even where this process could write it.
+        mode = parse_qs(parts.query).get("mode", ["rw"])[0]
+        if mode not in ("ro", "rw"):
+            raise StoreUnavailable(f"cannot use {url!r}: mode must be ro (read only) or rw")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
             "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
+            **({READ_ONLY: "yes"} if mode == "ro" else {}),
         }
     if parts.scheme in ("postgresql", "postgres"):
         return _postgres_env(url)

@@ -36,6 +36,8 @@ from ledger.domain.values import (
 from ledger.store.crypto import open_complainant
 from ledger.store.location import (
     DEFAULT_URL,
+    READ_ONLY,
+    SQLITE_EVENTS,
     check_postgres_schema,
     check_sqlite_file,
     connect_postgres,
@@ -43,6 +45,12 @@ from ledger.store.location import (
     persistence_env,
     refuse_db_functions,
     shown,
+)
+from ledger.store.readonly import (
+    no_ledger,
+    postgres_has_table,
+    sqlite_for_reading,
+    sqlite_has_table,
 )
 from ledger.store.recorders import (
     CommandRecord,
@@ -56,7 +64,7 @@ if TYPE_CHECKING:  # imported when first needed: read commands that decode no ev
     from ledger.domain.staff import StaffDirectory
 
 ANALYZE_AFTER = 10_000  # events appended by one process before it refreshes statistics
-__all__ = ["DEFAULT_URL", "Ledger", "open_ledger", "persistence_env", "replay"]
+__all__ = ["DEFAULT_URL", "Ledger", "open_ledger", "open_reader", "persistence_env", "replay"]
 
 
 class ActorAsDict(Transcoding):
@@ -145,6 +153,7 @@ class Ledger(Application[UUID]):
     appended = 0  # events this process has saved since the last ANALYZE
     _staff: StaffDirectory | None = None  # the directory as last read, to check roles by
     _login: str | None = None
+    read_only = False  # opened on a SQLite file this process may not write
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         # Only the URL decides where events go; stray POSTGRES_* variables must not.
@@ -301,6 +310,8 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
     url = DEFAULT_URL if url is None else url
     env = persistence_env(url)
     env.update({k: str(v) for k, v in extra_env.items()})
+    if READ_ONLY in env:
+        raise StoreUnavailable(f"{shown(url)} is opened read only (mode=ro): this command writes")
     try:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
             check_sqlite_file(env["SQLITE_DBNAME"])
@@ -313,6 +324,37 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"complaint-ledger:{schema}",))
             check_postgres_schema(conn, schema, f"{Ledger.name.lower()}_events")
             return Ledger(env=env)
+    except (PersistenceError, OSError, sqlite3.Error) as e:
+        raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
+    except psycopg.Error as e:
+        reason = libpq_reason(e)
+        raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {reason}") from None
+
+
+def open_reader(url: str | None = None) -> Ledger:
+    """The ledger the URL names, opened to read: no table is created and no DDL runs, a
+    SQLite file this process may not write is opened read-only (``read_only``), and a
+    database that holds no ledger is an error rather than a new, empty ledger."""
+    url = DEFAULT_URL if url is None else url
+    env = {**persistence_env(url), "CREATE_TABLE": "no"}
+    events = f"{Ledger.name.lower()}_events"
+    try:
+        if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+            env["SQLITE_DBNAME"], writable = sqlite_for_reading(
+                env["SQLITE_DBNAME"], url, READ_ONLY in env
+            )
+            ledger = Ledger(env=env)
+            ledger.read_only = not writable
+            if not sqlite_has_table(ledger.recorder.datastore, SQLITE_EVENTS):  # type: ignore[attr-defined]
+                ledger.close()
+                raise no_ledger(url)
+            return ledger
+        with connect_postgres(env) as conn:
+            schema = env["POSTGRES_SCHEMA"] or "public"
+            check_postgres_schema(conn, schema, events)
+            if not postgres_has_table(conn, schema, events):
+                raise no_ledger(url)
+        return Ledger(env=env)
     except (PersistenceError, OSError, sqlite3.Error) as e:
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
     except psycopg.Error as e:

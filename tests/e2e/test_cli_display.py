@@ -65,6 +65,7 @@ def test_sla_report_table_explains_its_statuses_and_totals_per_clock_team_and_ch
         "\n"
         "met only by a late entry (recorded after the deadline): 7 (intake 2, intake_record 4, "
         "investigation 1)\n"
+        "lag: 0 events (read models at position 12, the head of the log)\n"
     )
 
 
@@ -72,7 +73,8 @@ def test_list_and_show_give_times_in_the_plans_zone_with_the_offset(assigned: st
     listed = run(assigned, "list", "--open").stdout.splitlines()
     shown = run(assigned, "show", "A").stdout.splitlines()
 
-    assert listed[-1] == (
+    assert listed[-1] == "lag: 0 events (read models at position 12, the head of the log)"
+    assert listed[-2] == (
         "A    open    investigation  phone    harassment  normal    处置一组  zhao     "
         "2026-09-24 16:00:00 +08:00"
     )

@@ -256,6 +256,8 @@ def test_bad_history_requests_are_refused_in_one_line(
 
 
 def test_history_of_an_unknown_reference_is_refused(ledger_url: str) -> None:
+    run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1", until="receive")))
+
     result = run(ledger_url, "history", "TS-NOPE")
 
     assert (result.exit_code, result.stderr) == (1, "Error: no complaint has reference 'TS-NOPE'\n")

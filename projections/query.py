@@ -1,0 +1,224 @@
+"""The query side: the read models read as they stand, and how far behind the log they are.
+
+Querying never writes and never runs DDL: every read here is a transaction that is rolled
+back, so a login that may only read, a ``default_transaction_read_only`` session, a hot
+standby and a read-only SQLite file can all query. Catching up is the runner's work;
+``open_query`` asks it to run first only where the connection may write the read models,
+and a reader that finds another process catching up reads what is there.
+
+Every answer comes with its ``Lag``: the read models' position in the log and the log's
+head. The two are read before the rows, so the rows are at most ``lag`` events behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ledger.domain.errors import LedgerError
+from ledger.store.root import Ledger, open_reader
+from projections import queries
+from projections.db import Cursor, ReadStore
+from projections.queries import CaseFilter
+from projections.schema import DDL
+
+POSITIONS = "projection_positions"
+# The log's head for a login that may not read the log (sql/roles.sql creates it).
+HEAD_FUNCTION = "complaint_ledger_head"
+# What each read needs: the tables it reads, and the projection whose position it reflects
+# (statistics are worked out from case_state and sla_clocks after each of their batches).
+READS = {
+    "cases": (("case_state", "sla_clocks"), "cases"),
+    "audit_trail": (("audit_trail",), "audit_trail"),
+    "statistics": (("statistics",), "cases"),
+}
+
+
+class ReadModelsMissing(LedgerError):
+    """The read models have not been built in this database yet."""
+
+
+class ReadModelsBehind(LedgerError):
+    """The read models are further behind the log than the reader accepts."""
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far the read models are behind the log, in events."""
+
+    position: int  # the last event the read models reflect
+    head: int | None  # the log's last event; None when this login may not see the log
+
+    @property
+    def events(self) -> int | None:
+        return None if self.head is None else max(self.head - self.position, 0)
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {"lag": self.events, "position": self.position, "head": self.head}
+
+
+class Query:
+    """The read models of one ledger, read as they stand."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.store = ReadStore(ledger)
+        self.names = {t: self.store.name(t) for t in (*DDL, POSITIONS)}
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """A read: rolled back at the end, whatever it did."""
+        with self.store.transaction(self.names, commit=False) as cur:
+            yield cur
+
+    # ------------------------------------------------------------------ freshness
+
+    def may_write(self) -> bool:
+        """Whether this connection may catch the read models up: write them, create those
+        missing, and read the log."""
+        if not self.store.postgres:
+            return not self.ledger.read_only
+        events, tables = self._events_table(), list(self.names.values())
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT current_setting('transaction_read_only') = 'off'"
+                " AND has_table_privilege(?, 'SELECT')"
+                " AND has_database_privilege(current_database(), 'TEMP')"
+                " AND (SELECT bool_and(CASE WHEN to_regclass(t) IS NULL"
+                "  THEN has_schema_privilege(?, 'CREATE')"
+                "  ELSE has_table_privilege(t, 'SELECT') AND has_table_privilege(t, 'INSERT')"
+                "  AND has_table_privilege(t, 'UPDATE') AND has_table_privilege(t, 'DELETE')"
+                "  END) FROM unnest(?::text[]) AS t) AS ok",
+                (events, self.store.schema, tables),
+            )
+            row = cur.fetchone()
+        return bool(row and row["ok"])
+
+    def head(self) -> int | None:
+        """The log's last position; None if this login may read neither the log nor the
+        function that tells its head."""
+        if not self.store.postgres:
+            return self.ledger.count_events()
+        function = f"{self.store.name(HEAD_FUNCTION)}()"
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT has_table_privilege(?, 'SELECT') AS log, CASE WHEN to_regprocedure(?)"
+                " IS NULL THEN false ELSE has_function_privilege(?, 'EXECUTE') END AS function",
+                (self._events_table(), function, function),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            if row["log"] or not row["function"]:
+                found = None
+            else:
+                cur.execute(f"SELECT {function} AS head")
+                found = cur.fetchone()
+        if row["log"]:
+            return self.ledger.count_events()
+        return None if found is None else int(found["head"])
+
+    def lag(self, read: str, max_lag: int | None = None) -> Lag:
+        """How far behind the log the read ``read`` (a key of ``READS``) would be; refused
+        when its tables do not exist, or when it is further behind than ``max_lag``."""
+        tables, unit = READS[read]
+        with self.transaction() as cur:
+            missing = [t for t in (*tables, POSITIONS) if not self.store.table_exists(cur, t)]
+            if missing:
+                raise ReadModelsMissing(
+                    f"the read models have not been built yet (no table {missing[0]}): run "
+                    "complaint-ledger projections run, as a login that may write them"
+                )
+            cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (unit,))
+            row = cur.fetchone()
+        lag = Lag(0 if row is None else int(row["position"]), self.head())
+        if max_lag is not None:
+            if lag.events is None:
+                raise ReadModelsBehind(
+                    "cannot tell how far behind the log the read models are: this login may "
+                    f"not read the log (run sql/roles.sql to give it {HEAD_FUNCTION}), so "
+                    "--max-lag cannot be met"
+                )
+            if lag.events > max_lag:
+                events = f"{lag.events} event{'' if lag.events == 1 else 's'}"
+                raise ReadModelsBehind(
+                    f"the read models are {events} behind the log (position "
+                    f"{lag.position} of {lag.head}), more than --max-lag {max_lag}: run "
+                    "complaint-ledger projections run, or keep projections follow running"
+                )
+        return lag
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each projection's position and lag, and the statistics groups still to work out
+        (nothing yet where the read models have not been built)."""
+        head = self.head()
+        with self.transaction() as cur:
+            built = self.store.table_exists(cur, POSITIONS)
+            found: dict[str, int] = {}
+            if built:
+                cur.execute("SELECT name, position FROM {projection_positions}")
+                found = {row["name"]: int(row["position"]) for row in cur.fetchall()}
+            dirty = 0
+            if self.store.table_exists(cur, "statistics_dirty"):
+                cur.execute("SELECT COUNT(*) AS n FROM {statistics_dirty}")
+                row = cur.fetchone()
+                dirty = 0 if row is None else int(row["n"])
+        rows: list[dict[str, Any]] = []
+        for name in ("cases", "audit_trail"):
+            lag = Lag(found.get(name, 0), head)
+            rows.append({"projection": name, "position": lag.position, "head": head,
+                         "lag": lag.events})  # fmt: skip
+        rows.append({"projection": "statistics", "position": None, "head": head, "lag": dirty})
+        return rows
+
+    def _events_table(self) -> str:
+        return self.store.name(self.ledger.ledger_recorder.events_table_name)
+
+    # ------------------------------------------------------------------ reads
+
+    def cases(
+        self, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Complaints by received time and reference (see ``queries.list_cases``)."""
+        with self.transaction() as cur:
+            return queries.list_cases(cur, f, as_of, after)
+
+    def sla_report(
+        self,
+        as_of: datetime,
+        first: date | None = None,
+        last: date | None = None,
+        known_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The SLA report as of ``as_of`` (see ``projections.sla_query``); with ``known_at``,
+        replayed from the events recorded by then, whatever the read models hold."""
+        from projections.sla_query import sla_report_at
+
+        return sla_report_at(self, as_of, first, last, known_at)
+
+    def statistics(self, first: date | None, last: date | None) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            return queries.statistics_rows(cur, first, last)
+
+    def audit(self, ref: str) -> list[dict[str, Any]]:
+        """One stream's audit trail, in log order."""
+        with self.transaction() as cur:
+            return queries.audit_rows(cur, ref)
+
+
+@contextmanager
+def open_query(
+    url: str, *, catch_up: bool = True, units: tuple[str, ...] = ("cases", "audit_trail")
+) -> Iterator[Query]:
+    """The read models of the ledger at ``url``, opened to read (``open_reader``: nothing is
+    created). With ``catch_up``, and only where the connection may write them, the runner
+    first brings ``units`` up to the log; it gives way to another process doing the same."""
+    with open_reader(url) as ledger:
+        query = Query(ledger)
+        if catch_up and query.may_write():
+            from projections.runner import Runner
+
+            Runner(ledger).catch_up_all(names=units, give_way=True)
+        yield query
