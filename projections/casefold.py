@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.domain.facts import empty_facts, fold_fact
+from projections.schema import stamp
 
 State = dict[str, Any]
 
@@ -60,7 +61,8 @@ def new_state() -> State:
 def fold_case(state: State, event: Any) -> None:
     """Apply one of the complaint's events to its state."""
     kind = type(event).__name__
-    at = (getattr(event, "occurred_at", None) or event.timestamp).isoformat()
+    # In UTC at fixed width: actions may carry different offsets; the latest is found by text order.
+    at = str(stamp(getattr(event, "occurred_at", None) or event.timestamp))
     fold_fact(state["facts"], event)
     state["version"] = event.originator_version
     if state["last_activity_at"] is None or at > state["last_activity_at"]:

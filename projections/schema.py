@@ -35,7 +35,8 @@ CASES_INDEXES = [
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``).
-CASES_SHAPE = 2
+# Shape 3: folds keep action times in UTC (earlier folds kept each action's own offset).
+CASES_SHAPE = 3
 SHAPE_KEY = "shape:cases"
 
 AUDIT = {

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +209,38 @@ def test_case_state_agrees_with_the_aggregate_replayed_from_its_events(
                          row["reopened_count"], row["refund_total"], row["satisfaction"],
                          row["handler"], row["team"], row["version"])  # fmt: skip
             assert projected == replayed, row["ref"]
+            assert times(row) == (c.received_at, c.last_activity_at, c.closed_at, c.withdrawn_at)
     assert {r["stage"] for r in rows} >= {"closed", "execution", "summary"}
+
+
+def times(row: dict[str, Any]) -> tuple[datetime | None, ...]:
+    names = ("received_at", "last_activity_at", "closed_at", "withdrawn_at")
+    return tuple(row[n] and datetime.fromisoformat(row[n]) for n in names)
+
+
+def test_the_latest_activity_is_the_latest_instant_whatever_offset_each_action_carries(
+    ledger_url: str,
+) -> None:
+    """09:00Z is later than 16:05+08:00 (08:05Z), although its text sorts first."""
+    env = {"LEDGER_ACTOR": "li", "LEDGER_ROLE": "customer_service"}
+    received = run(ledger_url, "receive", "--channel", "phone", "--name", "A", "--phone",
+                   "13800000000", "--content", "c", "--category", "harassment",
+                   "--received-at", "2026-11-28T16:00:00+08:00",
+                   "--occurred-at", "2026-11-28T16:05:00+08:00", env=env)  # fmt: skip
+    assert received.exit_code == 0, received.output
+    ref = "TS-20261128-0001"
+    noted = run(ledger_url, "add-note", ref, "--text", "hi", "--occurred-at",
+                "2026-11-28T09:00:00Z", env=env)  # fmt: skip
+    assert noted.exit_code == 0, noted.output
+
+    [row] = json.loads(run(ledger_url, "list", "--format", "json").stdout)
+    assert datetime.fromisoformat(row["last_activity_at"]) == datetime(2026, 11, 28, 9, tzinfo=UTC)
+    with open_ledger(ledger_url) as ledger:
+        assert times(row) == times_of(ledger.get_complaint(ref))
+
+
+def times_of(c: Any) -> tuple[datetime | None, ...]:
+    return (c.received_at, c.last_activity_at, c.closed_at, c.withdrawn_at)
 
 
 def test_statistics_worked_out_a_few_cases_at_a_time_equal_those_in_one_chunk(
