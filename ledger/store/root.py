@@ -349,6 +349,8 @@ def open_reader(url: str | None = None) -> Ledger:
                 ledger.close()
                 raise no_ledger(url)
             return ledger
+        # Refused on every open: the misconfiguration shows at the first command, not a write.
+        refuse_db_functions(env, os.environ)
         with connect_postgres(env) as conn:
             schema = env["POSTGRES_SCHEMA"] or "public"
             check_postgres_schema(conn, schema, events)
