@@ -155,7 +155,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         heads = {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
         links = extend_chain(last, heads, appended)
         # Each column travels as one comma-separated text, split by the server: psycopg dumps
-        # a Python list element by element (34 µs a link for these seven arrays, against 10).
+        # a Python list element by element, which costs more than the split (docs/performance.md).
         # COPY would be cheaper still, but the library runs this insert in a pipeline.
         curs.execute(
             SQL(
