@@ -80,7 +80,7 @@ def register(aggregate: type[Any], versions: Mapping[str, int]) -> None:
     """Register the event classes of ``aggregate``, each with its ``class_version`` as given
     in ``versions`` (event name -> version; every event class, nothing else)."""
     classes = {c.__name__: c for c in event_classes_of(aggregate)}
-    where = aggregate.__qualname__
+    where = aggregate.__name__
     if set(versions) != set(classes):
         missing = sorted(set(classes) - set(versions))
         extra = sorted(set(versions) - set(classes))
@@ -88,14 +88,12 @@ def register(aggregate: type[Any], versions: Mapping[str, int]) -> None:
             f"the event versions of {where} must name each of its events once: "
             f"missing {missing}, not events of {where} {extra}"
         )
-    for short, cls in classes.items():
+    for short, cls in classes.items():  # every check first: a refused table changes nothing
         version = versions[short]
         if not isinstance(version, int) or version < 1:
             raise TypeError(f"{where}.{short}: class_version must be a whole number from 1")
         declared = getattr(cls, "class_version", None)
-        if declared is None:
-            cls.class_version = version
-        elif declared != version:
+        if declared is not None and declared != version:
             raise TypeError(
                 f"{where}.{short} declares class_version {declared} but the table of "
                 f"{where}'s event versions says {version}: change both together"
@@ -106,7 +104,9 @@ def register(aggregate: type[Any], versions: Mapping[str, int]) -> None:
                     f"{where}.{short} is at class_version {version} but has no "
                     f"upcast_v{n}_v{n + 1}: stored events of version {n} could not be read"
                 )
-        entry = EventClass(cls, aggregate, get_topic(cls), version)
+    for short, cls in classes.items():
+        cls.class_version = versions[short]
+        entry = EventClass(cls, aggregate, get_topic(cls), versions[short])
         _BY_CLASS[cls] = entry
         _BY_NAME[entry.name] = entry
         _BY_TOPIC[entry.topic] = entry
