@@ -78,7 +78,10 @@ def event_classes_of(aggregate: type[Any]) -> list[type[Any]]:
 
 def register(aggregate: type[Any], versions: Mapping[str, int]) -> None:
     """Register the event classes of ``aggregate``, each with its ``class_version`` as given
-    in ``versions`` (event name -> version; every event class, nothing else)."""
+    in ``versions`` (event name -> version; every event class, nothing else).
+
+    Call it after ``keep_topics`` (if the aggregate has stored names to keep): it reads each
+    class's topic, which the library remembers from the first time it is asked."""
     classes = {c.__name__: c for c in event_classes_of(aggregate)}
     where = aggregate.__name__
     if set(versions) != set(classes):
