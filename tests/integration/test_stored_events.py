@@ -18,8 +18,8 @@ import pytest
 from eventsourcing.domain import CanInitAggregate
 from eventsourcing.persistence import StoredEvent
 
-from ledger.domain import complaint  # noqa: F401  (registers the complaint's events)
 from ledger.domain import events as registry
+from ledger.domain.complaint import Complaint
 from ledger.domain.facts import case_facts
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import Actor, RemedyKind
@@ -119,6 +119,7 @@ def test_the_v1_complaint_replays_folds_and_is_judged_from_its_stored_events(
         fold_case(state, e)
     facts = case_facts(events)
 
+    assert isinstance(complaint, Complaint)
     assert complaint.ref == state["ref"] == "TS-20261102-0001"
     assert isinstance(complaint.complainant, SealedComplainant)
     assert [r.kind for r in complaint.remedies] == [RemedyKind.REFUND, RemedyKind.APOLOGY]
