@@ -4,9 +4,9 @@ Every event becomes the command that caused it, in log order, with its own comma
 actor and ``occurred_at``; applied to an empty ledger, the commands rebuild the same
 complaints, deadlines and read models. Events a command produces by itself (the escalation
 of an urgent triage, the clocks a reopening restarts, the opening of a register) and the
-ledger's own seals are left out:
-the commands produce them again. Personal data is written decrypted; an erased complaint
-is written without it, followed by its erasure.
+ledger's own seals are left out: the commands produce them again. The staff directory's
+events become its commands. Personal data is written decrypted; an erased complaint is
+written without it, followed by its erasure.
 """
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ from uuid import UUID
 
 import yaml
 
+from ledger.domain.events import Coverage, name_of
 from ledger.store.crypto import open_complainant
 from ledger.store.root import Ledger
 
 Command = dict[str, Any]
-SKIPPED = {"Opened", "LedgerSealed", "ClocksRestarted"}
+# Events a command produces by itself, and the seals, by registered name (ledger.domain.events).
+SKIPPED = frozenset(
+    {"Complaint.ClocksRestarted", "PolicyBook.Opened", "CalendarBook.Opened", "SealBook.Opened",
+     "SealBook.LedgerSealed", "StaffDirectory.Opened"}
+)  # fmt: skip
 
 
 def _common(event: Any, command: str, ref: str) -> Command:
@@ -47,31 +52,37 @@ def _remedies(event: Any) -> dict[str, Any]:
     return {"remedies": remedies}
 
 
-# Event name -> (command, the command's own fields taken from the event).
+# A complaint's event -> (command, the command's own fields taken from the event).
 SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
-    "Triaged": ("triage", lambda e: _fields(e, "severity", "category", "assessment")),
-    "Escalated": ("escalate", lambda e: _fields(e, "reason")),
-    "Assigned": ("assign", lambda e: _fields(e, "handler", "team")),
-    "CustomerContacted": ("contact", lambda e: _fields(e, "channel", "reached", "summary")),
-    "FindingsRecorded": (
+    "Complaint.Triaged": ("triage", lambda e: _fields(e, "severity", "category", "assessment")),
+    "Complaint.Escalated": ("escalate", lambda e: _fields(e, "reason")),
+    "Complaint.Assigned": ("assign", lambda e: _fields(e, "handler", "team")),
+    "Complaint.CustomerContacted": (
+        "contact",
+        lambda e: _fields(e, "channel", "reached", "summary"),
+    ),
+    "Complaint.FindingsRecorded": (
         "record_findings",
         lambda e: _fields(e, "substantiated", "findings", "evidence"),
     ),
-    "ResolutionPlanned": ("plan", _remedies),
-    "ResolutionExecuted": ("execute", lambda e: _fields(e, "detail")),
-    "OutcomeCommunicated": ("notify_outcome", lambda e: _fields(e, "channel", "summary")),
-    "CallbackRecorded": (
+    "Complaint.ResolutionPlanned": ("plan", _remedies),
+    "Complaint.ResolutionExecuted": ("execute", lambda e: _fields(e, "detail")),
+    "Complaint.OutcomeCommunicated": ("notify_outcome", lambda e: _fields(e, "channel", "summary")),
+    "Complaint.CallbackRecorded": (
         "record_callback",
         lambda e: {"satisfaction": e.satisfaction, **({"comment": e.comment} if e.comment else {})},
     ),
-    "Closed": ("close", lambda e: _fields(e, "root_cause", "improvement")),
-    "Reopened": ("reopen", lambda e: _fields(e, "reason")),
-    "Withdrawn": ("withdraw", lambda e: _fields(e, "reason")),
-    "DeadlineExtended": ("extend", lambda e: _fields(e, "clock", "days", "reason", "approved_by")),
-    "ClocksPaused": ("pause", lambda e: _fields(e, "reason")),
-    "ClocksResumed": ("resume", lambda e: _fields(e, "reason")),
-    "NoteAdded": ("add_note", lambda e: _fields(e, "text")),
-    "OccurrenceCorrected": (
+    "Complaint.Closed": ("close", lambda e: _fields(e, "root_cause", "improvement")),
+    "Complaint.Reopened": ("reopen", lambda e: _fields(e, "reason")),
+    "Complaint.Withdrawn": ("withdraw", lambda e: _fields(e, "reason")),
+    "Complaint.DeadlineExtended": (
+        "extend",
+        lambda e: _fields(e, "clock", "days", "reason", "approved_by"),
+    ),
+    "Complaint.ClocksPaused": ("pause", lambda e: _fields(e, "reason")),
+    "Complaint.ClocksResumed": ("resume", lambda e: _fields(e, "reason")),
+    "Complaint.NoteAdded": ("add_note", lambda e: _fields(e, "text")),
+    "Complaint.OccurrenceCorrected": (
         "correct",
         lambda e: {
             "event": e.event,
@@ -79,8 +90,43 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
             **_fields(e, "reason", "approved_by"),
         },
     ),
-    "PersonalDataErased": ("erase", lambda e: _fields(e, "reason")),
+    "Complaint.PersonalDataErased": ("erase", lambda e: _fields(e, "reason")),
 }
+
+
+def _revoked(event: Any) -> dict[str, Any]:
+    # One id: the command named it (or it was the only valid one). Several: the command named
+    # none and revoked every token valid at the time, as the exported command will again.
+    ids = list(event.token_ids)
+    return {"staff_id": event.staff_id, **({"token_id": ids[0]} if len(ids) == 1 else {})}
+
+
+# The staff directory's events -> (command, its fields); these commands name no complaint.
+DIRECTORY: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    "StaffDirectory.MemberAdded": ("add_staff", lambda e: {
+        **_fields(e, "staff_id", "name", "unit", "roles", "login"),
+        **({"email": e.email} if e.email else {}), "effective_from": e.start.isoformat(),
+    }),
+    "StaffDirectory.RoleGranted": ("grant_role", lambda e: {
+        **_fields(e, "staff_id", "role"), "effective_from": e.start.isoformat(),
+    }),
+    "StaffDirectory.RoleRevoked": ("revoke_role", lambda e: {
+        **_fields(e, "staff_id", "role"), "effective_from": e.end.isoformat(),
+    }),
+    "StaffDirectory.TokenIssued": ("issue_token", lambda e: {
+        **_fields(e, "staff_id", "token_hash"), "expires_at": e.expires_at.isoformat(),
+    }),
+    "StaffDirectory.TokenRevoked": ("revoke_token", _revoked),
+    "StaffDirectory.AuthenticationRequired": ("require_authentication", lambda e: {}),
+    "StaffDirectory.ServiceLoginAllowed": ("allow_service_login", lambda e: _fields(e, "login")),
+}  # fmt: skip
+SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "CalendarBook.CalendarPublished")
+COVERAGE = Coverage.of(
+    "export-commands (commands.export)",
+    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
+    handled=[*SIMPLE, *DIRECTORY, *SPECIAL],
+    ignored=SKIPPED,
+)
 
 
 class Exporter:
@@ -104,22 +150,25 @@ class Exporter:
             position = notifications[-1].id
 
     def _keys(self, events: list[Any]) -> dict[str, bytes]:
-        ids = [e.complainant.key_id for e in events if type(e).__name__ == "Received"]
+        ids = [e.complainant.key_id for e in events if name_of(e) == "Complaint.Received"]
         return self.ledger.ledger_recorder.person_keys(ids)
 
     def _command(self, event: Any, keys: dict[str, bytes]) -> Command | None:
-        kind = type(event).__name__
-        if kind in SKIPPED or (kind == "Escalated" and event.automatic):
+        kind = name_of(event)
+        if kind in SKIPPED or (kind == "Complaint.Escalated" and event.automatic):
             return None
-        if kind == "Received":
+        if kind == "Complaint.Received":
             return self._receive(event, keys)
-        if kind == "PolicyPublished":
+        if kind in DIRECTORY:
+            command, fields = DIRECTORY[kind]
+            return self._publication(event, command, fields(event))
+        if kind == "PolicyBook.PolicyPublished":
             return self._publication(event, "publish_policy", {
                 "text": yaml.safe_dump(event.document, allow_unicode=True, sort_keys=False),
                 "format": "yaml",
                 "effective_from": event.effective_from.isoformat(),
             })  # fmt: skip
-        if kind == "CalendarPublished":
+        if kind == "CalendarBook.CalendarPublished":
             document = {"base": "none", **{k: event.document[k] for k in
                                            ("days_off", "working_days", "source")}}  # fmt: skip
             return self._publication(event, "publish_calendar", {

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ledger.domain.events import Coverage, entry_of
 from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
@@ -26,112 +27,138 @@ SUBSTANTIATED_ZH = {"yes": "属实", "partly": "部分属实", "no": "不属实"
 
 Summary = Callable[[Any], tuple[str, str]]
 
+
+def _opened(event: Any) -> tuple[str, str]:
+    return "建立登记簿", "Register opened"
+
+
+# By the event's registered name (ledger.domain.events).
 SUMMARIES: dict[str, Summary] = {
-    "Received": lambda e: (
+    **dict.fromkeys(
+        ("PolicyBook.Opened", "CalendarBook.Opened", "SealBook.Opened", "StaffDirectory.Opened"),
+        _opened,
+    ),
+    "Complaint.Received": lambda e: (
         f"受理投诉（{CHANNELS_ZH.get(str(e.channel), str(e.channel))}），类别：{e.category}",
         f"Complaint received by {e.channel}, category {e.category}",
     ),
-    "Triaged": lambda e: (
+    "Complaint.Triaged": lambda e: (
         f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}",
         f"Triaged as {e.severity}, category {e.category}",
     ),
-    "Escalated": lambda e: (
+    "Complaint.Escalated": lambda e: (
         f"上报应急领导小组：{e.reason}",
         f"Escalated to leadership: {e.reason}",
     ),
-    "Assigned": lambda e: (
+    "Complaint.Assigned": lambda e: (
         f"分派给{e.team}的{e.handler}",
         f"Assigned to {e.handler} ({e.team})",
     ),
-    "CustomerContacted": lambda e: (
+    "Complaint.CustomerContacted": lambda e: (
         f"联系客户（{CHANNELS_ZH.get(str(e.channel), str(e.channel))}）"
         + ("，已联系上" if e.reached else "，未联系上"),
         f"Customer contacted by {e.channel}, " + ("reached" if e.reached else "not reached"),
     ),
-    "FindingsRecorded": lambda e: (
+    "Complaint.FindingsRecorded": lambda e: (
         f"调查核实完成，投诉{SUBSTANTIATED_ZH.get(str(e.substantiated), '')}",
         f"Findings recorded: substantiated {e.substantiated}",
     ),
-    "ResolutionPlanned": lambda e: (
+    "Complaint.ResolutionPlanned": lambda e: (
         "制定处理方案：" + "、".join(str(r.kind) for r in e.remedies),
         "Resolution planned: " + ", ".join(str(r.kind) for r in e.remedies),
     ),
-    "ResolutionExecuted": lambda e: ("处理方案已执行", "Resolution executed"),
-    "OutcomeCommunicated": lambda e: (
+    "Complaint.ResolutionExecuted": lambda e: ("处理方案已执行", "Resolution executed"),
+    "Complaint.OutcomeCommunicated": lambda e: (
         "已向客户反馈处理结果",
         "Outcome communicated to the complainant",
     ),
-    "CallbackRecorded": lambda e: (
+    "Complaint.CallbackRecorded": lambda e: (
         f"回访：满意度 {e.satisfaction}/5",
         f"Callback: satisfaction {e.satisfaction}/5",
     ),
-    "Closed": lambda e: ("投诉办结", "Complaint closed"),
-    "Reopened": lambda e: (f"重新处理：{e.reason}", f"Reopened: {e.reason}"),
-    "Withdrawn": lambda e: (f"客户撤诉：{e.reason}", f"Withdrawn by the complainant: {e.reason}"),
-    "DeadlineExtended": lambda e: (
+    "Complaint.Closed": lambda e: ("投诉办结", "Complaint closed"),
+    "Complaint.Reopened": lambda e: (f"重新处理：{e.reason}", f"Reopened: {e.reason}"),
+    "Complaint.Withdrawn": lambda e: (
+        f"客户撤诉：{e.reason}",
+        f"Withdrawn by the complainant: {e.reason}",
+    ),
+    "Complaint.DeadlineExtended": lambda e: (
         f"{e.clock} 时限延长 {e.days} 天（批准人：{e.approved_by}）",
         f"{e.clock} deadline extended by {e.days} days (approved by {e.approved_by})",
     ),
-    "ClocksRestarted": lambda e: (
+    "Complaint.ClocksRestarted": lambda e: (
         "重新计时：" + "、".join(map(str, e.clocks)),
         "Clocks restarted: " + ", ".join(map(str, e.clocks)),
     ),
-    "OccurrenceCorrected": lambda e: (
+    "Complaint.OccurrenceCorrected": lambda e: (
         f"更正第 {e.event} 条记录的发生时间：{e.previous_occurred_at.isoformat()} → "
         f"{e.corrected_occurred_at.isoformat()}（批准人：{e.approved_by}，原因：{e.reason}）",
         f"Event {e.event} re-dated from {e.previous_occurred_at.isoformat()} to "
         f"{e.corrected_occurred_at.isoformat()} (approved by {e.approved_by}: {e.reason})",
     ),
-    "ClocksPaused": lambda e: (f"等待客户，计时暂停：{e.reason}", f"Clocks paused: {e.reason}"),
-    "ClocksResumed": lambda e: (f"恢复计时：{e.reason}", f"Clocks resumed: {e.reason}"),
-    "NoteAdded": lambda e: ("添加备注", "Note added"),
-    "Opened": lambda e: ("建立登记簿", "Register opened"),
-    "PolicyPublished": lambda e: (f"发布时限政策 {e.version}", f"SLA policy {e.version} published"),
-    "PersonalDataErased": lambda e: (
+    "Complaint.ClocksPaused": lambda e: (
+        f"等待客户，计时暂停：{e.reason}",
+        f"Clocks paused: {e.reason}",
+    ),
+    "Complaint.ClocksResumed": lambda e: (f"恢复计时：{e.reason}", f"Clocks resumed: {e.reason}"),
+    "Complaint.NoteAdded": lambda e: ("添加备注", "Note added"),
+    "PolicyBook.PolicyPublished": lambda e: (
+        f"发布时限政策 {e.version}",
+        f"SLA policy {e.version} published",
+    ),
+    "Complaint.PersonalDataErased": lambda e: (
         f"删除投诉人个人信息：{e.reason}",
         f"Personal data erased: {e.reason}",
     ),
-    "LedgerSealed": lambda e: (
+    "SealBook.LedgerSealed": lambda e: (
         f"账本封存至第 {e.position} 条",
         f"Ledger sealed up to position {e.position}",
     ),
-    "CalendarPublished": lambda e: (
+    "CalendarBook.CalendarPublished": lambda e: (
         f"发布 {e.year} 年工作日历",
         f"Calendar for {e.year} published",
     ),
-    "MemberAdded": lambda e: (
+    "StaffDirectory.MemberAdded": lambda e: (
         f"新增工作人员 {e.staff_id}（{e.unit}），角色：{'、'.join(e.roles)}",
         f"Staff member {e.staff_id} added ({e.unit}) as {', '.join(e.roles)}",
     ),
-    "RoleGranted": lambda e: (
+    "StaffDirectory.RoleGranted": lambda e: (
         f"授予 {e.staff_id} 角色 {e.role}",
         f"Role {e.role} granted to {e.staff_id}",
     ),
-    "RoleRevoked": lambda e: (
+    "StaffDirectory.RoleRevoked": lambda e: (
         f"撤销 {e.staff_id} 的角色 {e.role}",
         f"Role {e.role} revoked from {e.staff_id}",
     ),
-    "TokenIssued": lambda e: (
+    "StaffDirectory.TokenIssued": lambda e: (
         f"为 {e.staff_id} 签发令牌 {e.token_hash[:12]}",
         f"Token {e.token_hash[:12]} issued to {e.staff_id}",
     ),
-    "TokenRevoked": lambda e: (
+    "StaffDirectory.TokenRevoked": lambda e: (
         f"吊销 {e.staff_id} 的令牌 {'、'.join(e.token_ids)}",
         f"Token {', '.join(e.token_ids)} of {e.staff_id} revoked",
     ),
-    "AuthenticationRequired": lambda e: ("要求身份认证后方可写入", "Authenticated writes required"),
-    "ServiceLoginAllowed": lambda e: (
+    "StaffDirectory.AuthenticationRequired": lambda e: (
+        "要求身份认证后方可写入",
+        "Authenticated writes required",
+    ),
+    "StaffDirectory.ServiceLoginAllowed": lambda e: (
         f"允许服务账号 {e.login} 代为操作",
         f"Service login {e.login} may act for staff",
     ),
 }
+COVERAGE = Coverage.of(
+    "audit summaries (projections.audit)",
+    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
+    handled=SUMMARIES,
+)
 
 
 def summarise(event: Any) -> tuple[str, str]:
-    kind = type(event).__name__
-    summary = SUMMARIES.get(kind)
+    entry = entry_of(event)
+    summary = SUMMARIES.get(entry.name)
     if summary is None:
-        return kind, kind  # an event this read model does not describe yet keeps its name
+        return entry.short, entry.short  # one this read model does not describe keeps its name
     return summary(event)
 
 

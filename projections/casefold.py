@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledger.domain.events import Coverage, name_of
 from ledger.domain.facts import empty_facts, fold_fact
 from projections.schema import stamp
 
@@ -60,7 +61,7 @@ def new_state() -> State:
 
 def fold_case(state: State, event: Any) -> None:
     """Apply one of the complaint's events to its state."""
-    kind = type(event).__name__
+    kind = name_of(event)
     # In UTC at fixed width: actions may carry different offsets; the latest is found by text order.
     at = str(stamp(getattr(event, "occurred_at", None) or event.timestamp))
     fold_fact(state["facts"], event)
@@ -137,20 +138,29 @@ def _reopened(s: State, e: Any, at: str) -> None:
 
 
 _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
-    "Received": _received,
-    "Triaged": _triaged,
-    "Escalated": lambda s, e, at: s.update(escalated=True),
-    "Assigned": lambda s, e, at: s.update(handler=e.handler, team=e.team),
-    "FindingsRecorded": lambda s, e, at: s.update(findings=True),
-    "ResolutionPlanned": _planned,
-    "ResolutionExecuted": lambda s, e, at: s.update(executed=True),
-    "OutcomeCommunicated": lambda s, e, at: s.update(outcome=True),
-    "CallbackRecorded": lambda s, e, at: s.update(satisfaction=int(e.satisfaction)),
-    "Closed": _closed,
-    "Reopened": _reopened,
-    "Withdrawn": lambda s, e, at: s.update(
+    "Complaint.Received": _received,
+    "Complaint.Triaged": _triaged,
+    "Complaint.Escalated": lambda s, e, at: s.update(escalated=True),
+    "Complaint.Assigned": lambda s, e, at: s.update(handler=e.handler, team=e.team),
+    "Complaint.FindingsRecorded": lambda s, e, at: s.update(findings=True),
+    "Complaint.ResolutionPlanned": _planned,
+    "Complaint.ResolutionExecuted": lambda s, e, at: s.update(executed=True),
+    "Complaint.OutcomeCommunicated": lambda s, e, at: s.update(outcome=True),
+    "Complaint.CallbackRecorded": lambda s, e, at: s.update(satisfaction=int(e.satisfaction)),
+    "Complaint.Closed": _closed,
+    "Complaint.Reopened": _reopened,
+    "Complaint.Withdrawn": lambda s, e, at: s.update(
         status="withdrawn", withdrawn_at=at, withdrawn_version=e.originator_version
     ),
-    "ClocksRestarted": _restarted,
-    "OccurrenceCorrected": _corrected,
+    "Complaint.ClocksRestarted": _restarted,
+    "Complaint.OccurrenceCorrected": _corrected,
 }
+COVERAGE = Coverage.of(
+    "the case fold (projections.casefold)",
+    ["Complaint"],
+    handled=_FOLDS,
+    # Only their dates count here, through the clock facts (and last_activity_at).
+    ignored=["Complaint.CustomerContacted", "Complaint.DeadlineExtended",
+             "Complaint.ClocksPaused", "Complaint.ClocksResumed", "Complaint.NoteAdded",
+             "Complaint.PersonalDataErased"],
+)  # fmt: skip

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain.errors import ComplaintNotFound
+from ledger.domain.events import name_of
 from ledger.domain.facts import case_facts
 from ledger.domain.marks import Mark, clock_changes
 from ledger.domain.policy import Policy
@@ -41,7 +42,7 @@ def clock_report(
     """The verdicts of ``ref`` at ``as_of`` under the policy in force at its receipt, or
     ``version`` (what-if); with ``known_at``, on what had been recorded by then."""
     events = ledger.complaint_events(ref)
-    if type(events[0]).__name__ != "Received":  # a publication stream (@policies …)
+    if name_of(events[0]) != "Complaint.Received":  # a publication stream (@policies …)
         raise ComplaintNotFound(f"no complaint has reference {ref!r}")
     if known_at is not None:
         events = [e for e in events if e.timestamp <= known_at]

@@ -28,6 +28,7 @@ from ledger.domain.errors import (
     OutOfOrder,
     PauseNotAllowed,
 )
+from ledger.domain.events import register
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
 from ledger.domain.policy import Policy, check_extension
 from ledger.domain.sealed import KeyChanges, PersonKey, SealedComplainant
@@ -714,3 +715,31 @@ def _check_window(window: Window, at: datetime, stopped_by_then: bool) -> None:
 
 # Stored before ledger/ was split into packages; see ledger.domain.topics.
 keep_topics(Complaint, "ledger.complaint")
+
+# The version of each event's stored shape (docs/design.md, "Evolving events"): a new shape
+# bumps it here and on the class, with an upcaster; ledger.domain.events checks both.
+register(
+    Complaint,
+    {
+        "Received": 1,
+        "Triaged": 1,
+        "Escalated": 1,
+        "Assigned": 1,
+        "CustomerContacted": 1,
+        "FindingsRecorded": 1,
+        "ResolutionPlanned": 1,
+        "ResolutionExecuted": 1,
+        "OutcomeCommunicated": 1,
+        "CallbackRecorded": 1,
+        "Closed": 1,
+        "Reopened": 1,
+        "ClocksRestarted": 1,
+        "Withdrawn": 1,
+        "DeadlineExtended": 1,
+        "ClocksPaused": 1,
+        "ClocksResumed": 1,
+        "NoteAdded": 1,
+        "OccurrenceCorrected": 1,
+        "PersonalDataErased": 1,
+    },
+)

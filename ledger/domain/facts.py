@@ -16,31 +16,41 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ledger.domain.events import Coverage, name_of
 from ledger.domain.values import ClockName
 
 Facts = dict[str, Any]
 
-# The kind of fact each event of the complaint is, by the event's class name. Only the kinds
-# in CLOCK_KINDS matter to the clocks; the others are kept by the aggregate for the time rule.
+# The kind of fact each event of the complaint is, by the event's registered name
+# (ledger.domain.events). Only the kinds in CLOCK_KINDS matter to the clocks; the others are
+# kept by the aggregate for the time rule.
 KINDS = {
-    "Received": "received",
-    "Triaged": "triaged",
-    "FindingsRecorded": "findings",
-    "ResolutionPlanned": "planned",
-    "ResolutionExecuted": "executed",
-    "OutcomeCommunicated": "outcome",
-    "Closed": "closed",
-    "Reopened": "reopened",
-    "Withdrawn": "withdrawn",
-    "DeadlineExtended": "extended",
-    "ClocksPaused": "paused",
-    "ClocksResumed": "resumed",
-    "Escalated": "escalated",
-    "Assigned": "assigned",
-    "CustomerContacted": "contact",
-    "CallbackRecorded": "callback",
-    "NoteAdded": "note",
+    "Complaint.Received": "received",
+    "Complaint.Triaged": "triaged",
+    "Complaint.FindingsRecorded": "findings",
+    "Complaint.ResolutionPlanned": "planned",
+    "Complaint.ResolutionExecuted": "executed",
+    "Complaint.OutcomeCommunicated": "outcome",
+    "Complaint.Closed": "closed",
+    "Complaint.Reopened": "reopened",
+    "Complaint.Withdrawn": "withdrawn",
+    "Complaint.DeadlineExtended": "extended",
+    "Complaint.ClocksPaused": "paused",
+    "Complaint.ClocksResumed": "resumed",
+    "Complaint.Escalated": "escalated",
+    "Complaint.Assigned": "assigned",
+    "Complaint.CustomerContacted": "contact",
+    "Complaint.CallbackRecorded": "callback",
+    "Complaint.NoteAdded": "note",
 }
+RESTARTED = "Complaint.ClocksRestarted"  # adds to the reopening it follows
+CORRECTED = "Complaint.OccurrenceCorrected"  # re-dates a fact when the facts are read
+COVERAGE = Coverage.of(
+    "clock facts (ledger.domain.facts)",
+    ["Complaint"],
+    handled=[*KINDS, RESTARTED, CORRECTED],
+    ignored=["Complaint.PersonalDataErased"],  # no action on the case: the clocks ignore it
+)
 CLOCK_KINDS = frozenset(
     {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",
      "withdrawn", "extended", "paused", "resumed"}
@@ -133,7 +143,7 @@ def empty_facts() -> Facts:
 
 def fold_fact(facts: Facts, event: Any) -> None:
     """Apply one event of the complaint to its facts (those the clocks are judged on)."""
-    name = type(event).__name__
+    name = name_of(event)
     kind = KINDS.get(name)
     recorded = event.timestamp.isoformat()
     if kind in CLOCK_KINDS:
@@ -145,12 +155,12 @@ def fold_fact(facts: Facts, event: Any) -> None:
         elif kind == "reopened":
             entry.append([])
         facts["facts"].append(entry)
-    elif name == "ClocksRestarted":
+    elif name == RESTARTED:
         # Recorded with its reopening, which it always follows.
         reopened = [f for f in facts["facts"] if f[0] == "reopened"]
         if reopened:
             reopened[-1][4] = sorted({*reopened[-1][4], *map(str, event.clocks)})
-    elif name == "OccurrenceCorrected":
+    elif name == CORRECTED:
         facts["corrections"].append(
             [event.originator_version, int(event.event),
              event.corrected_occurred_at.isoformat(), recorded]

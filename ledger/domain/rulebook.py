@@ -17,6 +17,7 @@ from typing import Any
 
 from ledger.domain.calendar import WorkCalendar, YearCalendar, calendar_from_dict
 from ledger.domain.errors import PolicyInvalid
+from ledger.domain.events import name_of
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
 
 
@@ -99,12 +100,12 @@ def _prefix(book: Rulebook, count: int) -> Rulebook:
 
 def publication(event: Any, label: str) -> Publication | None:
     """The publication an event of a book stream records (None for other events)."""
-    kind = type(event).__name__
-    if kind == "PolicyPublished":
+    kind = name_of(event)
+    if kind == "PolicyBook.PolicyPublished":
         return Publication(
             event.timestamp, label, policy_from_dict(event.document), event.effective_from
         )
-    if kind == "CalendarPublished":
+    if kind == "CalendarBook.CalendarPublished":
         return Publication(event.timestamp, label, calendar=calendar_from_dict(event.document))
     return None
 

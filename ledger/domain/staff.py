@@ -21,6 +21,7 @@ from ledger.domain.errors import (
     NotAuthorised,
     TokenRefused,
 )
+from ledger.domain.events import register
 from ledger.domain.values import Actor, Method, Proof, Role, Stamp, Unit
 
 STAFF_DIRECTORY_ID = uuid.UUID("4fa01c7b-5c40-5d9e-8f60-1b2c3d4e5f60")
@@ -328,3 +329,19 @@ class StaffDirectory(Aggregate):
 
 def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
     return stamp.actor, stamp.occurred_at, stamp.command_id
+
+
+# The version of each event's stored shape (ledger.domain.events, docs/design.md).
+register(
+    StaffDirectory,
+    {
+        "Opened": 1,
+        "MemberAdded": 1,
+        "RoleGranted": 1,
+        "RoleRevoked": 1,
+        "TokenIssued": 1,
+        "TokenRevoked": 1,
+        "AuthenticationRequired": 1,
+        "ServiceLoginAllowed": 1,
+    },
+)

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.errors import AuditFileUnreadable, IntegrityViolation, SealKeyUnusable
+from ledger.domain.events import topic_of
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import reference_id
 from ledger.integrity.bundle_format import (
@@ -152,7 +153,8 @@ def _check_personal(complaint: dict[str, Any], personal: dict[str, Any]) -> None
         base64.b64decode(sealed_data["nonce"]),
         base64.b64decode(sealed_data["ciphertext"]),
     )
-    erased = any(e["topic"].endswith(".PersonalDataErased") for e in complaint["events"])
+    erased_topic = topic_of("Complaint.PersonalDataErased")
+    erased = any(e["topic"] == erased_topic for e in complaint["events"])
     if erased != (personal["key"] is None):
         raise IntegrityViolation(
             f"{ref}: the personal data is {'missing' if not erased else 'present'} but the "

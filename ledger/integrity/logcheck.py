@@ -29,6 +29,7 @@ from uuid import UUID
 import orjson
 
 from ledger.domain.errors import IntegrityViolation
+from ledger.domain.events import topic_of
 from ledger.domain.values import reference_id
 from ledger.integrity.sealing import event_name
 from ledger.store.books import stream_id
@@ -38,8 +39,15 @@ FLUSH = 10_000  # command ids (or keys) looked up at once
 CHUNK = 500
 _KEYS = {key: (f'"{key}":"'.encode(), f'"{key}"'.encode()) for key in ("command_id", "key_id")}
 T = TypeVar("T")
-_RECEIVED = "ledger.complaint:Complaint.Received"
-_ERASED = "ledger.complaint:Complaint.PersonalDataErased"
+
+
+@lru_cache(maxsize=1)
+def _key_topics() -> tuple[str, str]:
+    """The stored names of the events that bring and destroy a complaint's key."""
+    import ledger.domain.complaint  # noqa: F401  (registers the complaint's events; verify
+    # decodes no event, so the module is imported only when a log is checked)
+
+    return topic_of("Complaint.Received"), topic_of("Complaint.PersonalDataErased")
 
 
 class Recorder(Protocol):
@@ -119,6 +127,7 @@ class SideTables:
         self.received: dict[str, tuple[int, bytes, int]] = {}  # key id: position, oid, version
         self.missing: dict[str, tuple[int, bytes, int]] = {}  # not found, unless erased later
         self.erased: dict[str, tuple[int, bytes]] = {}
+        self.received_topic, self.erased_topic = _key_topics()
 
     def _where(self, position: int, oid: bytes, version: int) -> str:
         return f"position {position} ({self.name(UUID(bytes=oid))} version {version})"
@@ -130,13 +139,13 @@ class SideTables:
                 self._continue(command_id, position, oid, version, topic)
             else:
                 self._start(command_id, position, oid, version, topic)
-        if topic == _RECEIVED:
+        if topic == self.received_topic:
             key_id = _field(state, "key_id")
             if key_id is not None:
                 self.received[key_id] = (position, oid, version)
                 if len(self.received) >= FLUSH:
                     self._check_keys()
-        elif topic == _ERASED:
+        elif topic == self.erased_topic:
             key_id = _field(state, "key_id")
             if key_id is not None:
                 self.erased[key_id] = (position, oid)

@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.events import register
 from ledger.domain.topics import keep_topics
 from ledger.integrity.seals import Digest, Seal
 
@@ -89,3 +90,5 @@ def digest_of(sealed: Any) -> Digest:
 
 # Stored before ledger/ was split into packages; see ledger.domain.topics.
 keep_topics(SealBook, "ledger.sealbook")
+# The version of each event's stored shape (ledger.domain.events, docs/design.md).
+register(SealBook, {"Opened": 1, "LedgerSealed": 1})

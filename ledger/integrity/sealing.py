@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.domain.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
+from ledger.domain.events import topic_of
 from ledger.domain.values import reference_id
 from ledger.integrity.chain import GENESIS, leaf_hash, merkle_root
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
@@ -97,16 +98,16 @@ def stored_seals(ledger: Ledger) -> list[Digest]:
     for appended in ledger.ledger_recorder.stream_events(SEAL_BOOK_ID):
         where = f"position {appended.position} ({SEAL_BOOK_REF} version {appended.version})"
         kind = event_name(appended.topic)
-        expected = "Opened" if appended.version == 1 else "LedgerSealed"
-        if kind != expected:
+        expected = "SealBook.Opened" if appended.version == 1 else "SealBook.LedgerSealed"
+        if appended.topic != topic_of(expected):
             raise IntegrityViolation(
-                f"{where}: {kind} stands where the seal stream holds {expected}: the seal "
-                "event was changed outside the ledger"
+                f"{where}: {kind} stands where the seal stream holds "
+                f"{expected.partition('.')[2]}: the seal event was changed outside the ledger"
             )
         stored = StoredEvent(SEAL_BOOK_ID, appended.version, appended.topic, appended.state)
         try:
             event = ledger.mapper.to_domain_event(stored)
-            if kind == "LedgerSealed":
+            if appended.version > 1:
                 digests.append(digest_of(event))
         except Exception as e:  # whatever the bytes are, they are not a seal
             raise IntegrityViolation(

@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 
 from ledger.domain.complaint import Complaint
+from ledger.domain.events import name_of
 from ledger.domain.sealed import PERSONAL_FIELDS
 from ledger.domain.values import Actor, Complainant
 
@@ -87,14 +88,14 @@ def happened_by(events: Sequence[AggregateEvent], as_of: datetime) -> list[Aggre
     the receipt by when the complaint was received), in version order."""
     dated: dict[int, datetime] = {}
     for e in events:
-        if type(e).__name__ == "OccurrenceCorrected":
+        if name_of(e) == "Complaint.OccurrenceCorrected":
             dated[int(e.event)] = e.corrected_occurred_at  # type: ignore[attr-defined]
     kept, previous = [], None
     for e in events:
-        name = type(e).__name__
-        if name == "Received":
+        name = name_of(e)
+        if name == "Complaint.Received":
             moment = e.received_at  # type: ignore[attr-defined]
-        elif name == "ClocksRestarted":
+        elif name == "Complaint.ClocksRestarted":
             moment = previous  # recorded with its reopening, and moved with it
         else:
             moment = dated.get(e.originator_version, getattr(e, "occurred_at", e.timestamp))

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.calendar import WorkCalendar, calendar_from_dict
 from ledger.domain.errors import CalendarUnavailable, PolicyInvalid
+from ledger.domain.events import register
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
 from ledger.domain.rulebook import Rulebook, rulebook
 from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF, StaffDirectory
@@ -210,3 +211,8 @@ def work_calendar(app: HasRepository) -> WorkCalendar:
     book = load_calendar_book(app)
     years = {} if book is None else {y: calendar_from_dict(d) for y, d in book.years.items()}
     return WorkCalendar(years)
+
+
+# The version of each event's stored shape (ledger.domain.events, docs/design.md).
+register(PolicyBook, {"Opened": 1, "PolicyPublished": 1})
+register(CalendarBook, {"Opened": 1, "CalendarPublished": 1})

@@ -19,9 +19,10 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import JSONTranscoder, Mapper, PersistenceError, Transcoding
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment
 
 from ledger.domain.errors import ComplaintNotFound, IntegrityViolation, StoreUnavailable
+from ledger.domain.events import topic_of
 from ledger.domain.sealed import KeyChanges, SealedComplainant
 from ledger.domain.values import (
     Actor,
@@ -288,9 +289,9 @@ class Ledger(Application[UUID]):
 
     def iter_refs(self) -> Iterator[str]:
         """Every complaint reference, in the order the complaints were received."""
-        from ledger.domain.complaint import Complaint
+        import ledger.domain.complaint  # noqa: F401  (registers the complaint's events)
 
-        received = get_topic(Complaint.Received)  # type: ignore[attr-defined]
+        received = topic_of("Complaint.Received")
         start = 1
         while True:
             batch = self.recorder.select_notifications(start, 500, topics=[received])
