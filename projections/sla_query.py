@@ -79,21 +79,22 @@ def sla_rows(
 def business_lateness(rows: list[Row], as_of: datetime, rules: Callable[[], Rulebook]) -> list[Row]:
     """The rows of ``sla_rows`` with their lateness in business time: stored for a clock that
     ended, worked out for an overdue business-hours clock (the time its schedule was open from
-    its deadline to ``as_of``, by the policy it is judged by), the wall clock's otherwise."""
-    from ledger.domain.clocktime import business_late_seconds
+    its deadline to ``as_of``, by the policy it is judged by), the wall clock's otherwise
+    (None). ``rules`` gives the publications, read only if a clock needs them."""
+    if not any(row[2] == 1 and row[12] is not None for row in rows):
+        return [(*row[:11], row[11] if row[2] == 0 else None) for row in rows]
+    from ledger.domain.clocktime import ClockTime
 
+    book = rules()
     found: list[Row] = []
-    book = None
     for row in rows:
         late_business, schedule, received = row[11:14]
         if row[2] == 1 and schedule is not None:
-            book = book or rules()
             policy = book.policy_for(datetime.fromisoformat(received))
             # None only if a policy was published since the read model caught up
             chosen = next((s for s in policy.schedules if s.name == schedule), None)
-            late_business = business_late_seconds(
-                chosen, book.calendar, policy.zone, datetime.fromisoformat(row[3]), as_of, 0
-            )
+            time = ClockTime(chosen, book.calendar, policy.zone)
+            late_business = time.late_seconds(datetime.fromisoformat(row[3]), as_of)
         elif row[2] != 0:
             late_business = None
         found.append((*row[:11], late_business))

@@ -61,17 +61,3 @@ class ClockTime:
         allowed, _ = self.between(start, due)
         moment, _ = self.add(start, allowed * share)
         return moment
-
-
-def business_late_seconds(
-    schedule: Schedule | None,
-    calendar: WorkCalendar,
-    zone: ZoneInfo,
-    due: datetime,
-    end: datetime,
-    wall_seconds: int,
-) -> int:
-    """Lateness in the clock's own time: open seconds for a schedule, else ``wall_seconds``."""
-    if schedule is None:
-        return wall_seconds
-    return ClockTime(schedule, calendar, zone).late_seconds(due, end)
