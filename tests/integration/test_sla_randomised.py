@@ -17,6 +17,10 @@ rules refuse), the read models are caught up, and then for every history:
 
 Each complaint is received on a day of its own, so ``report sla --from D --to D`` is the
 report of that one complaint.
+
+The same histories (``BUSINESS_HISTORIES``, default 600; env ``SLA_BUSINESS_HISTORIES``) are
+judged again under a policy whose hour clocks count business hours on two schedules (issue
+18): the two agree there too, lateness in business seconds included.
 """
 
 from __future__ import annotations
