@@ -174,3 +174,23 @@ def test_a_pause_and_resume_outside_opening_hours_moves_only_the_open_time(
 
     assert (by_sla["due_at"], by_sla["status"]) == (due, "overdue")
     assert judged(item) == judged(by_sla)
+
+
+def test_the_tables_show_business_lateness_beside_the_wall_clocks(friday_night: str) -> None:
+    as_of = "2026-11-23T14:00:00+08:00"
+
+    shown = run(friday_night, "sla", "BH-1", "--as-of", as_of)
+    report = run(friday_night, "report", "sla", "--as-of", as_of)
+
+    assert shown.exit_code == 0, shown.stderr
+    header, _, *lines = shown.stdout.splitlines()[1:]
+    assert header.split() == ["clock", "status", "due", "met", "late", "by", "business", "late",
+                              "estimated", "marks"]  # fmt: skip
+    intake = next(line.split() for line in lines if line.startswith("intake "))
+    assert intake[:9] == ["intake", "overdue", "2026-11-23", "10:00:00", "+08:00", "-", "4h",
+                          "00m", "2h"]  # fmt: skip
+    assert intake[9] == "30m"
+    assert report.exit_code == 0, report.stderr
+    items = [line.split() for line in report.stdout.splitlines() if line.startswith("BH-1 ")]
+    assert ["BH-1", "intake", "overdue", "2026-11-23", "10:00:00", "+08:00", "4h", "00m", "2h",
+            "30m"] in [line[:10] for line in items]  # fmt: skip
