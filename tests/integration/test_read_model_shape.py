@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from commands.http.problems import Problem
+from commands.http.readside import ReadSide
 from ledger.store.root import open_ledger
 from projections.runner import Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
@@ -55,3 +59,17 @@ def test_read_models_of_the_previous_shape_are_refused_then_rebuilt(ledger_url: 
                     ("intake",))  # fmt: skip
         rows = cur.fetchall()
     assert rows == [{"late_business_seconds": 0, "schedule": None}]
+
+
+def test_the_api_answers_503_on_read_models_of_the_previous_shape(ledger_url: str) -> None:
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    _shape(ledger_url, CASES_SHAPE - 1)
+
+    with open_ledger(ledger_url) as ledger:
+        side = ReadSide(ledger)
+        with pytest.raises(Problem) as refused, side.query():
+            pass
+
+    assert refused.value.status == 503
+    assert "built by an earlier release" in refused.value.detail
