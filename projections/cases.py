@@ -103,13 +103,17 @@ def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
 
     rows = []
     for d in deadlines(facts, policy, rules.calendar):
-        risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
+        risk_at = d.risk_at  # a business-hours clock's, in open time (``ledger.domain.sla``)
+        if risk_at is None:
+            risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
         marks = changes.get(d.clock)
+        schedule = d.time.schedule.name if d.time and d.time.schedule else None
         rows.append(
             (state["ref"], d.clock, text(d.started_at), stamp(d.due_at), stamp(risk_at),
              stamp(d.met_at), d.late_seconds, int(d.cancelled), int(d.estimated), *owner,
              stamp(d.withdrawn_at), text(d.fixed_from), int(d.recorded_after_due),
-             json.dumps(marks, ensure_ascii=False) if marks else None)
+             json.dumps(marks, ensure_ascii=False) if marks else None,
+             d.late_business_seconds, schedule)
         )  # fmt: skip
     return rows
 
@@ -155,7 +159,8 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
 
 CLOCK_COLUMNS = ("ref", "clock", "started_at", "due_at", "risk_at", "met_at", "late_seconds",
                  "cancelled", "estimated", "received_at", "team", "handler", "channel",
-                 "ended_at", "fixed_from", "recorded_after_due", "changes")  # fmt: skip
+                 "ended_at", "fixed_from", "recorded_after_due", "changes",
+                 "late_business_seconds", "schedule")  # fmt: skip
 
 
 def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:

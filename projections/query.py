@@ -23,7 +23,7 @@ from ledger.store.root import Ledger, open_reader
 from projections import queries
 from projections.db import Cursor, ReadStore
 from projections.queries import CaseFilter
-from projections.schema import DDL
+from projections.schema import CASES_SHAPE, DDL, SHAPE_KEY
 
 POSITIONS = "projection_positions"
 # The log's head for a login that may not read the log (sql/roles.sql creates it).
@@ -43,6 +43,11 @@ class ReadModelsMissing(LedgerError):
 
 class ReadModelsBehind(LedgerError):
     """The read models are further behind the log than the reader accepts."""
+
+
+class ReadModelsOutdated(LedgerError):
+    """The case read models were built by an earlier release, in a shape this one cannot
+    read; the runner rebuilds them (``projections run``)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ class Query:
                 )
             cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (unit,))
             row = cur.fetchone()
+            if unit == "cases":
+                self._check_shape(cur)
         lag = Lag(0 if row is None else int(row["position"]), self.head())
         if max_lag is not None:
             if lag.events is None:
@@ -149,6 +156,26 @@ class Query:
                     "complaint-ledger projections run, or keep projections follow running"
                 )
         return lag
+
+    def outdated(self, cur: Cursor) -> str | None:
+        """Why the case read models cannot be read as they stand (None if they can): built by
+        an earlier release, their columns or their meaning differ; reading them would fail or,
+        worse, be silently wrong."""
+        cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (SHAPE_KEY,))
+        row = cur.fetchone()
+        shape = 1 if row is None else int(row["position"])
+        if shape >= CASES_SHAPE:
+            return None
+        return (
+            f"the case read models were built by an earlier release (shape {shape}; this "
+            f"release reads shape {CASES_SHAPE}): run complaint-ledger projections run, as a "
+            "login that may write them, to rebuild them"
+        )
+
+    def _check_shape(self, cur: Cursor) -> None:
+        problem = self.outdated(cur)
+        if problem is not None:
+            raise ReadModelsOutdated(problem)
 
     def status(self) -> list[dict[str, Any]]:
         """Each projection's position and lag, and the statistics groups still to work out

@@ -21,7 +21,8 @@ CASES = {
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
         estimated INTEGER NOT NULL, received_at TEXT NOT NULL, team TEXT, handler TEXT,
         channel TEXT NOT NULL, ended_at TEXT, fixed_from TEXT,
-        recorded_after_due INTEGER NOT NULL, changes TEXT, PRIMARY KEY (ref, clock))""",
+        recorded_after_due INTEGER NOT NULL, changes TEXT, late_business_seconds BIGINT,
+        schedule TEXT, PRIMARY KEY (ref, clock))""",
     "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
     "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
@@ -34,8 +35,10 @@ CASES_INDEXES = [
     ("case_state", "received_at"),
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
-# an older shape rebuilds them before it applies anything (``Runner.catch_up_all``).
-# Shape 3: folds keep action times in UTC (earlier folds kept each action's own offset).
+# an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the
+# query side refuses to read them until then. 3: sla_clocks counts business hours
+# (late_business_seconds, schedule; risk_at in business time), and folds keep action times
+# in UTC (earlier folds kept each action's own offset).
 CASES_SHAPE = 3
 SHAPE_KEY = "shape:cases"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from operator import itemgetter
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 STATUSES = REPORTED  # in rank order
 RANKS = {status: rank for rank, status in enumerate(REPORTED)}
 Row = tuple[Any, ...]  # ref, clock, rank, due_at, met_at, late, estimated, team, handler,
-#                        channel, changes (JSON text or None)
+#                        channel, changes (JSON text or None), late in business seconds (None:
+#                        the same as late, a wall clock's; an overdue clock's is worked out)
 Changed = tuple[str, str, str]  # ref, clock, changes (JSON text)
 
 
@@ -63,15 +64,41 @@ def sla_rows(
     text = cur.binary_order  # sort text by code point, as SQLite does, whatever the locale
     rows = cur.tuples(
         f"SELECT s.ref, s.clock, {rank} AS rank, s.due_at, s.met_at, s.late_seconds,"
-        " s.estimated, s.team, s.handler, s.channel, s.changes,"
+        " s.estimated, s.team, s.handler, s.channel, s.changes, s.late_business_seconds,"
+        " s.schedule, s.received_at,"
         " CASE WHEN s.fixed_from <= ? THEN 1 ELSE 0 END AS exact FROM {sla_clocks} s"
         f" WHERE s.started_at <= ? AND (s.fixed_from IS NULL OR s.fixed_from > ? OR {breached}"
         f" OR ({running} AND s.risk_at <= ?))" + between +
         f" ORDER BY s.ref{text}, s.clock{text}",
         [now, now, now, now, now, now, now, now, now, now, now, *params],
     )  # fmt: skip
-    inexact = {row[0] for row in rows if not row[11]}
-    return [row[:11] for row in rows if row[0] not in inexact], inexact
+    inexact = {row[0] for row in rows if not row[14]}
+    return [row[:14] for row in rows if row[0] not in inexact], inexact
+
+
+def business_lateness(rows: list[Row], as_of: datetime, rules: Callable[[], Rulebook]) -> list[Row]:
+    """The rows of ``sla_rows`` with their lateness in business time: stored for a clock that
+    ended, worked out for an overdue business-hours clock (the time its schedule was open from
+    its deadline to ``as_of``, by the policy it is judged by), the wall clock's otherwise
+    (None). ``rules`` gives the publications, read only if a clock needs them."""
+    if not any(row[2] == 1 and row[12] is not None for row in rows):
+        return [(*row[:11], row[11] if row[2] == 0 else None) for row in rows]
+    from ledger.domain.clocktime import ClockTime
+
+    book = rules()
+    found: list[Row] = []
+    for row in rows:
+        late_business, schedule, received = row[11:14]
+        if row[2] == 1 and schedule is not None:
+            policy = book.policy_for(datetime.fromisoformat(received))
+            # None only if a policy was published since the read model caught up
+            chosen = next((s for s in policy.schedules if s.name == schedule), None)
+            time = ClockTime(chosen, book.calendar, policy.zone)
+            late_business = time.late_seconds(datetime.fromisoformat(row[3]), as_of)
+        elif row[2] != 0:
+            late_business = None
+        found.append((*row[:11], late_business))
+    return found
 
 
 def late_entries(
@@ -132,7 +159,7 @@ def case_rows(
             rows.append(
                 (state["ref"], v.clock, RANKS[v.status], stamp(v.due_at), stamp(v.met_at),
                  v.late_by_seconds, int(v.estimated), state["team"], state["handler"],
-                 state["channel"], text)
+                 state["channel"], text, v.late_business)
             )  # fmt: skip
     return rows, late, changed
 
@@ -172,15 +199,22 @@ def sla_report_at(
         rows, late, changed = _known_rows(runner.ledger, as_of, known_at, first, last)
         return sla_report(rows, as_of, late, changed, known_at)
     with runner.transaction() as cur:
-        rows, inexact = sla_rows(cur, as_of, first, last)
+        stored, inexact = sla_rows(cur, as_of, first, last)
         late = late_entries(cur, as_of, first, last)
         changed = [c for c in changed_clocks(cur, as_of, first, last) if c[0] not in inexact]
         states, marks = _worked_out(cur, inexact) if inexact else ({}, {})
-    if inexact:
-        if book is None:
+    known: list[Rulebook] = [book] if book is not None else []
+
+    def rules() -> Rulebook:
+        if not known:
             from projections.runner import current_rules
 
-            book = current_rules(runner.ledger).book
+            known.append(current_rules(runner.ledger).book)
+        return known[0]
+
+    rows = business_lateness(stored, as_of, rules)
+    if inexact:
+        book = rules()
         for ref in sorted(inexact):
             found, _, marked = case_rows(states[ref], book, as_of, marks.get(ref, {}))
             rows += found
@@ -256,9 +290,10 @@ def sla_report(
         {"ref": ref, "clock": clock, "due_at": due_at, "met_at": met_at,
          "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
          "status": "breached", "late_by_seconds": late_by,
+         "late_by_business_seconds": late_by if business is None else business,
          "changes": marks(changes) if changes else []}
         for ref, clock, rank_, due_at, met_at, late_by, estimated, team, handler, channel,
-        changes in rows
+        changes, business in rows
         if rank_ == 0
     ]  # fmt: skip
     # Overdue: late by the time since the deadline, in whole seconds rounded up.
@@ -266,18 +301,22 @@ def sla_report(
         {"ref": ref, "clock": clock, "due_at": due_at, "met_at": None,
          "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
          "status": "overdue", "late_by_seconds": -((parse(due_at) - as_of) // second),
+         "late_by_business_seconds": business,
          "changes": marks(changes) if changes else []}
         for ref, clock, rank_, due_at, _met, _late, estimated, team, handler, channel,
-        changes in rows
+        changes, business in rows
         if rank_ == 1
     ]  # fmt: skip
+    for item in overdue:  # a wall clock's: the same as late_by_seconds
+        if item["late_by_business_seconds"] is None:
+            item["late_by_business_seconds"] = item["late_by_seconds"]
     at_risk = [
         {"ref": ref, "clock": clock, "due_at": due_at, "met_at": None,
          "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
-         "status": "at_risk", "late_by_seconds": 0,
+         "status": "at_risk", "late_by_seconds": 0, "late_by_business_seconds": 0,
          "changes": marks(changes) if changes else []}
         for ref, clock, rank_, due_at, _met, _late, estimated, team, handler, channel,
-        changes in rows
+        changes, _business in rows
         if rank_ == 2
     ]  # fmt: skip
     # Sorting is stable: within equal lateness or deadline, the order by ref and clock stays.

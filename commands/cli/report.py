@@ -28,6 +28,7 @@ def print_sla_report(report: dict[str, Any]) -> None:
             "status": i["status"],
             "due": due_time(datetime.fromisoformat(i["due_at"])),
             "late by": duration(i["late_by_seconds"]),
+            "business late": duration(i.get("late_by_business_seconds", i["late_by_seconds"])),
             "team": i["team"],
             "handler": i["handler"],
             "changed by": changed_by(i.get("changes", [])),
@@ -38,6 +39,8 @@ def print_sla_report(report: dict[str, Any]) -> None:
         columns = list(rows[0])
         if not any(r["changed by"] for r in rows):
             columns.remove("changed by")
+        if all(r["business late"] == r["late by"] for r in rows):  # only wall clocks late
+            columns.remove("business late")
         click.echo(render_table(rows, columns))
     else:
         click.echo("every clock is on time")

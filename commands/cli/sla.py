@@ -72,14 +72,16 @@ def sla(
             "due": due_time(v.due_at),
             "met": local_time(v.met_at.isoformat() if v.met_at else None),
             "late by": duration(v.late_by_seconds),
+            "business late": duration(v.late_business),
             "estimated": "yes" if v.estimated else "",
             "marks": _marks(v.recorded_after_due, changed_by(report.changes.get(v.clock, []))),
         }
         for v in report.verdicts
     ]
-    click.echo(
-        render_table(rows, ["clock", "status", "due", "met", "late by", "estimated", "marks"])
-    )
+    columns = ["clock", "status", "due", "met", "late by", "estimated", "marks"]
+    if any(rule.schedule for rule in report.policy.rules):
+        columns.insert(5, "business late")  # lateness in business hours, beside the wall clock's
+    click.echo(render_table(rows, columns))
 
 
 def _marks(late_entry: bool, changes: str) -> str:

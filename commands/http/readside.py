@@ -51,6 +51,9 @@ class ReadSide:
                     "the read models have not been built yet: run complaint-ledger projections "
                     "run (or serve with --follow)",
                 )
+            outdated = self.reads.outdated(cur)
+            if outdated is not None:
+                raise Problem(503, outdated)
             yield cur
 
     def freshness(self) -> Freshness:

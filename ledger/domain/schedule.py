@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.domain.calendar import WorkCalendar, local_day
+from ledger.domain.calendar import WorkCalendar, YearCalendar, end_of_day, local_day
 from ledger.domain.errors import CalendarUnavailable
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -33,6 +33,10 @@ DAY_SECONDS = 24 * 3600
 # A span of this many days without an opening means the schedule and the calendars never
 # meet (e.g. a company calendar that makes every weekday a day off): refuse rather than loop.
 _LONGEST_CLOSURE_DAYS = 400
+
+# A span of more local days than this is measured with a per-year table of open time (the
+# SLA report measures how long every overdue clock has been overdue, often months).
+_TABLE_AFTER_DAYS = 7
 
 _INTERVAL = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*")
 
@@ -215,6 +219,14 @@ class Schedule:
         estimated = False
         if end <= start:
             return total, estimated
+        first, last = local_day(start, tz), local_day(end - timedelta(microseconds=1), tz)
+        if (last - first).days > _TABLE_AFTER_DAYS:
+            # The first and last days as below; the whole days between from the year tables.
+            head, head_guessed = self.business_time(start, end_of_day(first, tz), calendar, tz)
+            midnight = datetime.combine(last, time(0), tzinfo=tz)
+            tail, tail_guessed = self.business_time(midnight, end, calendar, tz)
+            middle, guessed = self._whole_days(first + timedelta(days=1), last, calendar, tz)
+            return head + middle + tail, head_guessed or tail_guessed or guessed
         for day, spans, guessed in self._days_from(local_day(start, tz), calendar, tz):
             if datetime.combine(day, time(0), tzinfo=tz) >= end:
                 break
@@ -224,3 +236,38 @@ class Schedule:
                 if hi > lo:
                     total += hi - lo
         return total, estimated
+
+    def _whole_days(
+        self, first: date, stop: date, calendar: WorkCalendar, tz: ZoneInfo
+    ) -> tuple[timedelta, bool]:
+        """Open time of the local days from ``first`` up to (not including) ``stop``."""
+        total, estimated = timedelta(0), False
+        for year in range(first.year, stop.year + 1):
+            lo = first if year == first.year else date(year, 1, 1)
+            hi = stop if year == stop.year else date(year + 1, 1, 1)
+            if hi <= lo:
+                continue
+            table = _open_before(self, year, calendar.years.get(year), tz)
+            start = lo.timetuple().tm_yday - 1
+            end = len(table) - 1 if hi.year > year else hi.timetuple().tm_yday - 1
+            total += table[end] - table[start]
+            estimated = estimated or (self.working_days_only and not calendar.is_published(year))
+        return total, estimated
+
+
+@functools.lru_cache(maxsize=256)
+def _open_before(
+    schedule: Schedule, year: int, published: YearCalendar | None, tz: ZoneInfo
+) -> tuple[timedelta, ...]:
+    """``table[i]``: the open time of the year's local days before its ``i``-th (from 0), for
+    every ``i`` up to the number of days; by the year as published, else as guessed."""
+    calendar = WorkCalendar({year: published} if published is not None else {})
+    total, table = timedelta(0), [timedelta(0)]
+    day = date(year, 1, 1)
+    while day.year == year:
+        intervals, _ = schedule.opening(day, calendar)
+        for opens, closes in _spans(intervals, day, tz):
+            total += closes - opens
+        table.append(total)
+        day += timedelta(days=1)
+    return tuple(table)

@@ -13,12 +13,12 @@ only extensions and pauses dated later than the as-of instant make the two diffe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ledger.domain.calendar import WorkCalendar
+from ledger.domain.clocktime import ClockTime, whole_seconds_up
 from ledger.domain.facts import CaseFacts, Fact
 from ledger.domain.policy import (
     DEFAULT_POLICY,
@@ -62,6 +62,8 @@ class Deadline:
     its deadline it cancels the clock, after it the clock stays breached. ``fixed_from`` is
     the earliest as-of instant from which ``status_at`` on this deadline gives what
     ``evaluate`` gives; None when no instant does (a pause still open while the clock runs).
+    ``time`` is how the clock counts (None: every second); a clock that counts business
+    hours is at risk from ``risk_at`` on.
     """
 
     clock: str
@@ -72,18 +74,39 @@ class Deadline:
     estimated: bool
     recorded_after_due: bool = False
     fixed_from: datetime | None = None
+    risk_at: datetime | None = None
+    time: ClockTime | None = field(default=None, compare=False, repr=False)
 
     @property
     def cancelled(self) -> bool:
         return self.withdrawn_at is not None and self.withdrawn_at <= self.due_at
 
     @property
+    def ended_at(self) -> datetime | None:
+        return self.met_at if self.met_at is not None else self.withdrawn_at
+
+    @property
     def late_seconds(self) -> int | None:
         """How late it ended, once it did (0 on time); None while open."""
-        ended = self.met_at if self.met_at is not None else self.withdrawn_at
+        ended = self.ended_at
         if ended is None:
             return None
-        return max(0, _whole_seconds_up(ended - self.due_at))
+        return max(0, whole_seconds_up(ended - self.due_at))
+
+    @property
+    def late_business_seconds(self) -> int | None:
+        """How late it ended in the time the clock counts (business hours of its schedule,
+        else every second); None while open."""
+        ended = self.ended_at
+        if ended is None:
+            return None
+        return self.late_until(ended, self.late_seconds or 0)
+
+    def late_until(self, moment: datetime, wall_seconds: int) -> int:
+        """Counted seconds from the deadline to ``moment`` (``wall_seconds`` on a wall clock)."""
+        if self.time is None or not self.time.business:
+            return wall_seconds
+        return self.time.late_seconds(self.due_at, moment)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,13 @@ class Verdict:
     late_by_seconds: int
     estimated: bool
     recorded_after_due: bool = False
+    late_by_business_seconds: int | None = None  # None: the same as late_by_seconds
+
+    @property
+    def late_business(self) -> int:
+        """Lateness in the time the clock counts (equal to ``late_by_seconds`` on a wall clock)."""
+        found = self.late_by_business_seconds
+        return self.late_by_seconds if found is None else found
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,25 +135,32 @@ class Verdict:
             "met_at": None if self.met_at is None else self.met_at.astimezone(UTC).isoformat(),
             "status": self.status,
             "late_by_seconds": self.late_by_seconds,
+            "late_by_business_seconds": self.late_business,
             "estimated": self.estimated,
             "recorded_after_due": self.recorded_after_due,
         }
 
 
+def clock_time(rule: ClockRule, policy: Policy, calendar: WorkCalendar) -> ClockTime:
+    """How ``rule``'s clock counts: its schedule's open time for an hour clock that names
+    one, else every second (pauses and lateness of day clocks count every second too)."""
+    schedule = policy.schedule(rule.clock) if rule.unit == "hours" else None
+    return ClockTime(schedule, calendar, policy.zone)
+
+
 def _due(
-    rule: ClockRule, start: datetime, extra_days: int, calendar: WorkCalendar, tz: ZoneInfo
-) -> tuple[datetime, bool]:
+    rule: ClockRule, start: datetime, extra_days: int, time: ClockTime,
+    paused: timedelta = timedelta(0),
+) -> tuple[datetime, bool]:  # fmt: skip
+    """The deadline: the limit and the extensions in the clock's unit, then the time paused
+    (already counted as the clock counts). On a business-hours clock an extension's day is
+    24 business hours, as it is 24 hours on a wall clock."""
     if rule.unit == "hours":
-        # In UTC, so an hour is an elapsed hour even across a daylight-saving change.
-        return start.astimezone(UTC) + timedelta(hours=rule.limit, days=extra_days), False
-    return calendar.add_days(
-        start, rule.limit + extra_days, tz, working=rule.unit == "working_days"
+        return time.add(start, timedelta(hours=rule.limit, days=extra_days) + paused)
+    due, estimated = time.calendar.add_days(
+        start, rule.limit + extra_days, time.zone, working=rule.unit == "working_days"
     )
-
-
-def _whole_seconds_up(delta: timedelta) -> int:
-    """Seconds rounded up, so a breach by a fraction of a second is never reported as 0."""
-    return -(-delta // timedelta(seconds=1))
+    return due + paused, estimated
 
 
 def _dated(fact: Fact | None, as_of: datetime | None) -> Fact | None:
@@ -132,9 +169,10 @@ def _dated(fact: Fact | None, as_of: datetime | None) -> Fact | None:
 
 def _paused(
     lay: Layout, start: datetime, until: datetime | None, as_of: datetime | None,
-    known_before: datetime | None = None,
-) -> timedelta:  # fmt: skip
-    """Time paused while the clock ran, overlapping pauses counted once.
+    time: ClockTime, known_before: datetime | None = None,
+) -> tuple[timedelta, bool]:  # fmt: skip
+    """Time paused while the clock ran, overlapping pauses counted once, in the time the
+    clock counts (a pause while its schedule is closed takes nothing); True if guessed.
 
     As of an instant, a pause not yet over then counts up to it; on every fact, a pause
     never resumed counts up to the clock's end (nothing while it runs). ``known_before``
@@ -156,14 +194,16 @@ def _paused(
         lo = max(pause.at, start)
         if end is not None and end > lo:
             spans.append((lo, end))
-    total, reach = timedelta(0), None
+    total, reach, estimated = timedelta(0), None, False
     for lo, hi in sorted(spans):
         if reach is not None and lo < reach:
             lo = reach
         if hi > lo:
-            total += hi - lo
+            counted, guessed = time.between(lo, hi)
+            total += counted
+            estimated = estimated or guessed
         reach = hi if reach is None else max(reach, hi)
-    return total
+    return total, estimated
 
 
 def _known(fact: Fact, moment: datetime) -> bool:
@@ -191,16 +231,17 @@ def _run_deadline(
         for e in lay.extensions_of(run)
         if (as_of is None or e.at <= as_of) and (until is None or e.at <= until)
     )
-    due, estimated = _due(
-        rule, run.started_at, sum(e.days for e in extensions), calendar, policy.zone
-    )
+    time = clock_time(rule, policy, calendar)
     pausable = rule.pausable and run.clock not in NEVER_PAUSED
-    if pausable:
-        due += _paused(lay, run.started_at, until, as_of)
+    paused, guessed = (
+        _paused(lay, run.started_at, until, as_of, time) if pausable else (timedelta(0), False)
+    )
+    due, estimated = _due(rule, run.started_at, sum(e.days for e in extensions), time, paused)
+    estimated = estimated or guessed
     late_entry = False
     if met is not None and met.at <= due:
         if extensions or pausable:
-            late_entry = _late_entry(lay, run, rule, calendar, policy, met, extensions, until)
+            late_entry = _late_entry(lay, run, rule, time, met, extensions, until)
         else:  # nothing moved the deadline: late if the stop was recorded after it
             late_entry = met.recorded is not None and met.recorded > due
     deadline = Deadline(
@@ -212,8 +253,19 @@ def _run_deadline(
         estimated,
         late_entry,
         _fixed_from(lay, run, extensions, until, pausable) if as_of is None else None,
+        *_risk(time, run.started_at, due, policy),
     )
     return _Judged(deadline, extensions, until)
+
+
+def _risk(
+    time: ClockTime, start: datetime, due: datetime, policy: Policy
+) -> tuple[datetime | None, ClockTime]:
+    """A business-hours clock's at-risk instant (a wall clock's is worked out from its
+    deadline by ``status_at`` and the read model, as before schedules), and its time."""
+    if not time.business:
+        return None, time
+    return time.risk_at(start, due, policy.at_risk_share).astimezone(UTC), time
 
 
 def _fixed_from(
@@ -233,7 +285,7 @@ def _fixed_from(
 
 
 def _late_entry(
-    lay: Layout, run: Run, rule: ClockRule, calendar: WorkCalendar, policy: Policy,
+    lay: Layout, run: Run, rule: ClockRule, time: ClockTime,
     met: Fact, extensions: tuple[Fact, ...], until: datetime | None,
 ) -> bool:  # fmt: skip
     """Whether a met clock was overdue by what the ledger knew at some moment before all it
@@ -245,16 +297,19 @@ def _late_entry(
     recorded = sorted(f.recorded for f in relevant if f.recorded is not None)
     if not recorded:
         return False
-    earliest, _ = _due(rule, run.started_at, 0, calendar, policy.zone)
+    earliest, _ = _due(rule, run.started_at, 0, time)
     if recorded[-1] <= earliest:
         return False  # everything was on record before even the unextended deadline
     for moment in recorded:
         if met.recorded is not None and moment > met.recorded:
             break
         days = sum(e.days for e in extensions if _known(e, moment))
-        due, _ = _due(rule, run.started_at, days, calendar, policy.zone)
-        if pausable:
-            due += _paused(lay, run.started_at, until, moment, known_before=moment)
+        paused, _ = (
+            _paused(lay, run.started_at, until, moment, time, known_before=moment)
+            if pausable
+            else (timedelta(0), False)
+        )
+        due, _ = _due(rule, run.started_at, days, time, paused)
         if moment > due:
             return True
     return False
@@ -263,7 +318,9 @@ def _late_entry(
 def _intake_record(lay: Layout, policy: Policy, calendar: WorkCalendar) -> Deadline:
     """The record itself: due an intake limit after receipt, met when the intake was logged."""
     received = lay.received
-    due, estimated = _due(policy.rule(ClockName.INTAKE), lay.received_at, 0, calendar, policy.zone)
+    rule = policy.rule(ClockName.INTAKE)
+    time = clock_time(rule, policy, calendar)
+    due, estimated = _due(rule, lay.received_at, 0, time)
     late = received.recorded is not None and received.recorded > due >= received.at
     return Deadline(
         INTAKE_RECORD,
@@ -274,6 +331,7 @@ def _intake_record(lay: Layout, policy: Policy, calendar: WorkCalendar) -> Deadl
         estimated,
         late,
         lay.received_at.astimezone(UTC),
+        *_risk(time, lay.received_at, due, policy),
     )
 
 
@@ -291,25 +349,29 @@ def status_at(d: Deadline, as_of: datetime, at_risk_share: float) -> Verdict:
     happened yet."""
     met_at = d.met_at if d.met_at is not None and d.met_at <= as_of else None
     withdrawn = d.withdrawn_at is not None and d.withdrawn_at <= as_of
-    late = 0
+    late, late_end = 0, None
     if met_at is not None:
         status = "met" if met_at <= d.due_at else "breached"
         if status == "breached":
-            late = _whole_seconds_up(met_at - d.due_at)
+            late, late_end = whole_seconds_up(met_at - d.due_at), met_at
     elif withdrawn and d.cancelled:
         status = "cancelled"
     elif withdrawn:
         assert d.withdrawn_at is not None
-        status, late = "breached", _whole_seconds_up(d.withdrawn_at - d.due_at)
+        status, late = "breached", whole_seconds_up(d.withdrawn_at - d.due_at)
+        late_end = d.withdrawn_at
     elif as_of > d.due_at:
         status = "overdue"
-        late = _whole_seconds_up(as_of - d.due_at)
+        late, late_end = whole_seconds_up(as_of - d.due_at), as_of
+    elif d.risk_at is not None:  # business hours: the share of the open time
+        status = "at_risk" if as_of >= d.risk_at else "pending"
     else:
         allowed = d.due_at - d.started_at
         share = (as_of - d.started_at) / allowed if allowed > timedelta(0) else 1.0
         status = "at_risk" if share >= at_risk_share else "pending"
     entry = status == "met" and d.recorded_after_due
-    return Verdict(d.clock, d.due_at, met_at, status, late, d.estimated, entry)
+    business = None if late_end is None else d.late_until(late_end, late)
+    return Verdict(d.clock, d.due_at, met_at, status, late, d.estimated, entry, business)
 
 
 def evaluate(

@@ -101,6 +101,7 @@ def test_sla_json_has_exactly_the_verdict_keys_and_the_hand_computed_deadlines(
             "met_at",
             "status",
             "late_by_seconds",
+            "late_by_business_seconds",
             "estimated",
             "recorded_after_due",
             "changes",

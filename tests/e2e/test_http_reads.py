@@ -58,6 +58,14 @@ def test_list_pages_with_a_cursor(api: Api) -> None:
     assert first["lag"] == 0
 
 
+VERDICT_KEYS = frozenset({"clock", "due_at", "met_at", "status", "late_by_seconds",
+                          "late_by_business_seconds", "estimated", "recorded_after_due",
+                          "changes"})  # fmt: skip
+ITEM_KEYS = frozenset({"ref", "clock", "due_at", "met_at", "estimated", "team", "handler",
+                       "channel", "status", "late_by_seconds", "late_by_business_seconds",
+                       "changes"})  # fmt: skip
+
+
 def test_list_filters_as_the_command_line_does(api: Api) -> None:
     open_only = get(api, "/v1/complaints", open="true")
     planned = get(api, "/v1/complaints", stage="execution")
@@ -71,9 +79,9 @@ def test_a_complaint_its_history_and_its_clocks_answer_as_the_command_line(api: 
     assert get(api, "/v1/complaints/TS-R1/history", as_of=AS_OF) == cli_json(
         api, "history", "TS-R1", "--as-of", AS_OF
     )
-    assert get(api, "/v1/complaints/TS-R2/sla", as_of=AS_OF) == cli_json(
-        api, "sla", "TS-R2", "--as-of", AS_OF
-    )
+    clocks = get(api, "/v1/complaints/TS-R2/sla", as_of=AS_OF)
+    assert clocks == cli_json(api, "sla", "TS-R2", "--as-of", AS_OF)
+    assert {frozenset(c) for c in clocks} == {VERDICT_KEYS}
 
 
 def test_the_audit_trail_shows_how_each_actor_was_proven(api: Api) -> None:
@@ -98,6 +106,7 @@ def test_the_sla_report_pages_keep_the_moment_of_the_first(api: Api) -> None:
 
     assert len(pages) > 1
     assert [i for p in pages for i in p["items"]] == whole["items"]
+    assert {frozenset(i) for i in whole["items"]} == {ITEM_KEYS}
     assert pages[0]["totals"] == whole["totals"]
 
 

@@ -597,6 +597,7 @@ def test_a_verdict_as_dict_has_exactly_the_report_keys_in_utc() -> None:
         "met_at": "2026-09-24T02:20:00+00:00",
         "status": "met",
         "late_by_seconds": 0,
+        "late_by_business_seconds": 0,
         "estimated": False,
         "recorded_after_due": False,
     }
