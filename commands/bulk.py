@@ -31,7 +31,7 @@ from commands.handlers import Outcome, handle
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound, LedgerError
-from ledger.domain.sealed import KeyChanges
+from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
@@ -138,6 +138,16 @@ class Batch:
         if self.known_commands is not None:
             return self.known_commands.get(command_id)
         return self.ledger.find_command(command_id)
+
+    def complaint_key(self, complaint: Complaint, current: bool = False) -> PersonKey | None:
+        """The complaint's key, also when it was made by a command of this batch."""
+        if complaint.personal_data_erased:
+            return None
+        key_id = complaint.complainant.key_id
+        for key in self.keys.new:
+            if key.key_id == key_id:
+                return key
+        return self.ledger.complaint_key(complaint, current)
 
     def staff_directory(self) -> StaffDirectory | None:
         """The directory as the batch leaves it: read once a batch (with the publication

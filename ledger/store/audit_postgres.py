@@ -279,6 +279,14 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         )
         return {r[0]: bytes(r[1]) for r in self._select(query, (list(key_ids),))}
 
+    def destroy_keys(self, key_ids: Sequence[str]) -> None:
+        """Delete keys an erasure destroyed that came back (``Ledger.reapply_erasures``)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self.person_keys_table),
+                (list(key_ids),),
+            )
+
     def purge_destroyed(self) -> None:
         """Reclaim the dead rows of destroyed keys (best effort: needs the table's owner)."""
         with self.datastore.get_connection() as conn:

@@ -229,6 +229,12 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             )
             return {r[0]: bytes(r[1]) for r in c.fetchall()}
 
+    def destroy_keys(self, key_ids: Sequence[str]) -> None:
+        """Delete keys an erasure destroyed that came back (``Ledger.reapply_erasures``)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.executemany(f"DELETE FROM {PERSON_KEYS} WHERE key_id = ?", [(k,) for k in key_ids])
+
     def purge_destroyed(self) -> None:
         """Move committed pages into the file and empty the write-ahead log, so a destroyed
         key survives in neither."""
