@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -322,20 +323,9 @@ class Ledger(Application[UUID]):
 
     def erased_key_ids(self) -> set[str]:
         """The keys the ledger's ``PersonalDataErased`` events destroyed: the register of
-        erasures, which outlives any copy of the key table."""
-        from ledger.domain.complaint import Complaint
-
-        topic = get_topic(Complaint.PersonalDataErased)  # type: ignore[attr-defined]
-        found: set[str] = set()
-        start = 1
-        while True:
-            batch = self.recorder.select_notifications(start, 1000, topics=[topic])
-            for notification in batch:
-                event = self.mapper.to_domain_event(notification)
-                found.add(str(event.key_id))  # type: ignore[attr-defined]
-            if len(batch) < 1000:
-                return found
-            start = batch[-1].id + 1
+        erasures, which outlives any copy of the key table (read through a partial index
+        of those events alone)."""
+        return {str(json.loads(state)["key_id"]) for state in self.ledger_recorder.erasure_states()}
 
     def reapply_erasures(self) -> list[str]:
         """Destroy again every key an erasure destroyed that is back in the key table (a
