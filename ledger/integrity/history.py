@@ -115,8 +115,9 @@ def complaint_view(
         if not events:
             raise ComplaintNotFound(f"{ref} had not been received by {as_of.isoformat()}")
     current = ledger.get_complaint(ref)
-    person = ledger.reveal(current)
-    view: dict[str, Any] = case_view(replay_some(events), person, ledger.text_reader(current))
+    person = ledger.reveal(current, current=True)
+    text = ledger.text_reader(current, current=True)
+    view: dict[str, Any] = case_view(replay_some(events), person, text)
     view["history"] = history_rows(events)
     return view
 
@@ -139,9 +140,9 @@ def history(
             )
         events = [e for e in events if e.originator_version <= version]
     current = ledger.get_complaint(ref)
-    revealed: Complainant | None = ledger.reveal(current)
+    revealed: Complainant | None = ledger.reveal(current, current=True)
     person = person_view(revealed)
-    text = ledger.text_reader(current)
+    text = ledger.text_reader(current, current=True)
     rows = []
     aggregate: Any = None
     for event in events:

@@ -287,16 +287,17 @@ class Ledger(Application[UUID]):
         if keys is not None and keys.destroyed:
             self.ledger_recorder.purge_destroyed()
 
-    def reveal(self, complaint: Complaint) -> Complainant | None:
-        """The complainant's personal data, or None once it was erased (its key destroyed)."""
-        key = self.complaint_key(complaint)
+    def reveal(self, complaint: Complaint, current: bool = False) -> Complainant | None:
+        """The complainant's personal data, or None once it was erased (its key destroyed);
+        ``current`` as for ``complaint_key``."""
+        key = self.complaint_key(complaint, current)
         return (
             None if key is None else open_complainant(complaint.complainant, key.key, complaint.id)
         )
 
-    def text_reader(self, complaint: Complaint) -> TextReader:
+    def text_reader(self, complaint: Complaint, current: bool = False) -> TextReader:
         """What opens the complaint's sealed free text (``[erased]`` once erased)."""
-        key = self.complaint_key(complaint)
+        key = self.complaint_key(complaint, current)
         return TextReader(complaint.id, None if key is None else key.key)
 
     def complaint_key(self, complaint: Complaint, current: bool = False) -> PersonKey | None:
