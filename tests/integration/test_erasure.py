@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -260,3 +261,20 @@ def test_a_key_table_restored_from_a_backup_is_erased_again_on_first_open(writte
     assert key_id not in dict(key_rows(written))
     assert not holds(raw_database(written), key)
     assert run(written, "verify", "--no-anchor").exit_code == 0
+
+
+CFPB = str(Path(__file__).parents[1] / "fixtures" / "cfpb_new.csv")
+
+
+def test_importing_a_file_again_after_an_erasure_skips_the_erased_complaints_row(
+    ledger_url: str,
+) -> None:
+    first = run(ledger_url, "import", "cfpb", CFPB, "--format", "json")
+    erased = run(ledger_url, "erase", "CFPB-9100001", "--reason", "本人要求删除", *LEAD)
+
+    again = run(ledger_url, "import", "cfpb", CFPB, "--format", "json")
+
+    assert (first.exit_code, erased.exit_code) == (0, 0)
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert (summary["imported"], summary["skipped"], summary["rejected"]) == (0, 7, [])
