@@ -338,7 +338,7 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
 @handles(EscalateComplaint)
 def escalate(ledger: LedgerPort, cmd: EscalateComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.escalate(stamp, now, cmd.reason)
+    complaint.escalate(stamp, now, _sealer(ledger, complaint)(cmd.reason))
     return complaint
 
 
@@ -414,14 +414,15 @@ def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) 
 def reopen(ledger: LedgerPort, cmd: ReopenComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_in_force(ledger, complaint.received_at)
-    complaint.reopen(stamp, now, cmd.reason, restarts=policy.reopen_restarts)
+    reason = _sealer(ledger, complaint)(cmd.reason)
+    complaint.reopen(stamp, now, reason, restarts=policy.reopen_restarts)
     return complaint
 
 
 @handles(WithdrawComplaint)
 def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.withdraw(stamp, now, cmd.reason)
+    complaint.withdraw(stamp, now, _sealer(ledger, complaint)(cmd.reason))
     return complaint
 
 
@@ -441,7 +442,7 @@ def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime)
         now,
         cmd.clock,
         cmd.days,
-        cmd.reason,
+        _sealer(ledger, complaint)(cmd.reason),
         cmd.approved_by,
         policy,
         work_calendar(ledger),
@@ -458,7 +459,7 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
         now,
         cmd.event,
         cmd.corrected_occurred_at,
-        cmd.reason,
+        _sealer(ledger, complaint)(cmd.reason),
         cmd.approved_by,
         policy_in_force(ledger, complaint.received_at),
         work_calendar(ledger),
@@ -471,14 +472,15 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
 def pause(ledger: LedgerPort, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_in_force(ledger, complaint.received_at)
-    complaint.pause(stamp, now, cmd.reason, allowed=any(r.pausable for r in policy.rules))
+    reason = _sealer(ledger, complaint)(cmd.reason)
+    complaint.pause(stamp, now, reason, allowed=any(r.pausable for r in policy.rules))
     return complaint
 
 
 @handles(ResumeClocks)
 def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.resume(stamp, now, cmd.reason)
+    complaint.resume(stamp, now, _sealer(ledger, complaint)(cmd.reason))
     return complaint
 
 

@@ -120,6 +120,7 @@ class TriageComplaint(Command):
 class EscalateComplaint(Command):
     action = "escalate"
     command: Literal["escalate"] = "escalate"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
@@ -188,18 +189,21 @@ class CloseComplaint(Command):
 class ReopenComplaint(Command):
     action = "reopen"
     command: Literal["reopen"] = "reopen"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class WithdrawComplaint(Command):
     action = "withdraw"
     command: Literal["withdraw"] = "withdraw"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ExtendDeadline(Command):
     action = "extend"
     command: Literal["extend"] = "extend"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     clock: ClockName
     days: Annotated[StrictInt, Field(ge=1, le=366)]
     reason: Text
@@ -211,6 +215,7 @@ class CorrectOccurrence(Command):
 
     action = "correct"
     command: Literal["correct"] = "correct"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     event: Annotated[StrictInt, Field(ge=1)]
     corrected_occurred_at: Moment
     reason: Text
@@ -220,12 +225,14 @@ class CorrectOccurrence(Command):
 class PauseClocks(Command):
     action = "pause"
     command: Literal["pause"] = "pause"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ResumeClocks(Command):
     action = "resume"
     command: Literal["resume"] = "resume"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 

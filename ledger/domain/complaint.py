@@ -327,14 +327,34 @@ class Complaint(Aggregate):
         self._set_time("triaged_at", occurred_at)
         self._log("triaged", occurred_at)
 
-    def escalate(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def escalate(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
         self._check_open(stamp, now, "escalate")
         self._check_time("escalated", stamp)
         self._escalated(*_parts(stamp), reason=reason, automatic=False)
 
-    @event("Escalated")
+    class Escalated(Aggregate.Event):
+        """Version 2: a person's ``reason`` sealed; an automatic escalation's is the ledger's
+        own words (``triaged as urgent``), kept plain."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text | str
+        automatic: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Escalated)
     def _escalated(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str, automatic: bool
+        self,
+        actor: Actor,
+        occurred_at: datetime,
+        command_id: str,
+        reason: Text | str,
+        automatic: bool,
     ) -> None:
         self.escalated = True
         self._log("escalated", occurred_at)
@@ -595,7 +615,11 @@ class Complaint(Aggregate):
         self._log("closed", occurred_at)
 
     def reopen(
-        self, stamp: Stamp, now: datetime, reason: str, restarts: tuple[ClockName, ...] = ()
+        self,
+        stamp: Stamp,
+        now: datetime,
+        reason: SealedText,
+        restarts: tuple[ClockName, ...] = (),
     ) -> None:
         """Reopen a closed case: a new round of investigation, plan, execution and summary,
         and new runs of the clocks in ``restarts`` (the policy's ``reopen_restarts``); a
@@ -610,8 +634,21 @@ class Complaint(Aggregate):
         if restarts:
             self._clocks_restarted(*_parts(stamp), clocks=[str(c) for c in restarts])
 
-    @event("Reopened")
-    def _reopened(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
+    class Reopened(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Reopened)
+    def _reopened(self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text) -> None:
         self.status = Status.OPEN
         self.reopened_count += 1
         self._set_time("reopened_at", occurred_at)
@@ -629,13 +666,28 @@ class Complaint(Aggregate):
         if ClockName.INTAKE in restarted:
             self._set_time("triaged_at", None)  # the reopened complaint is judged again
 
-    def withdraw(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def withdraw(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
         self._check_open(stamp, now, "withdraw")
         self._check_time("withdrawn", stamp)
         self._withdrawn(*_parts(stamp), reason=reason)
 
-    @event("Withdrawn")
-    def _withdrawn(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
+    class Withdrawn(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Withdrawn)
+    def _withdrawn(
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
+    ) -> None:
         self.status = Status.WITHDRAWN
         self._set_time("withdrawn_at", occurred_at)
         self._log("withdrawn", occurred_at)
@@ -646,7 +698,7 @@ class Complaint(Aggregate):
         now: datetime,
         clock: ClockName,
         days: int,
-        reason: str,
+        reason: SealedText,
         approved_by: str,
         policy: Policy,
         calendar: WorkCalendar,
@@ -667,7 +719,23 @@ class Complaint(Aggregate):
             *_parts(stamp), clock=clock, days=days, reason=reason, approved_by=approved_by
         )
 
-    @event("DeadlineExtended")
+    class DeadlineExtended(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        clock: str
+        days: int
+        reason: Text
+        approved_by: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(DeadlineExtended)
     def _deadline_extended(
         self,
         actor: Actor,
@@ -675,13 +743,13 @@ class Complaint(Aggregate):
         command_id: str,
         clock: str,
         days: int,
-        reason: str,
+        reason: Text,
         approved_by: str,
     ) -> None:
         self.extensions.append((ClockName(clock), days, self.reopened_count))
         self._log("extended", occurred_at, clock=ClockName(clock), days=days)
 
-    def pause(self, stamp: Stamp, now: datetime, reason: str, allowed: bool) -> None:
+    def pause(self, stamp: Stamp, now: datetime, reason: SealedText, allowed: bool) -> None:
         self._check_open(stamp, now, "pause")
         if not allowed:
             raise PauseNotAllowed(
@@ -692,23 +760,49 @@ class Complaint(Aggregate):
         self._check_time("paused", stamp)
         self._clocks_paused(*_parts(stamp), reason=reason)
 
-    @event("ClocksPaused")
+    class ClocksPaused(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(ClocksPaused)
     def _clocks_paused(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
     ) -> None:
         self._set_time("paused_since", occurred_at)
         self._log("paused", occurred_at)
 
-    def resume(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def resume(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
         self._check_open(stamp, now, "resume")
         if self.paused_since is None:
             raise OutOfOrder(f"{self.ref}: clocks are not paused")
         self._check_time("resumed", stamp)
         self._clocks_resumed(*_parts(stamp), reason=reason)
 
-    @event("ClocksResumed")
+    class ClocksResumed(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(ClocksResumed)
     def _clocks_resumed(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
     ) -> None:
         self._set_time("paused_since", None)
         self._log("resumed", occurred_at)
@@ -742,7 +836,7 @@ class Complaint(Aggregate):
         now: datetime,
         version: int,
         corrected_at: datetime,
-        reason: str,
+        reason: SealedText,
         approved_by: str,
         policy: Policy,
         calendar: WorkCalendar,
@@ -786,7 +880,24 @@ class Complaint(Aggregate):
             approved_by=approved_by,
         )
 
-    @event("OccurrenceCorrected")
+    class OccurrenceCorrected(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        event: int
+        corrected_occurred_at: datetime
+        previous_occurred_at: datetime
+        reason: Text
+        approved_by: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(OccurrenceCorrected)
     def _occurrence_corrected(
         self,
         actor: Actor,
@@ -795,7 +906,7 @@ class Complaint(Aggregate):
         event: int,
         corrected_occurred_at: datetime,
         previous_occurred_at: datetime,
-        reason: str,
+        reason: Text,
         approved_by: str,
     ) -> None:
         self.corrections.append(Correction(self.version + 1, event, corrected_occurred_at))

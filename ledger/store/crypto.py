@@ -122,9 +122,9 @@ class TextReader:
         self.aggregate_id = aggregate_id
         self.key = key  # None once erased
 
-    def __call__(self, value: Text | None) -> str | None:
-        if value is None:
-            return None
+    def __call__(self, value: Text | str | None) -> str | None:
+        if value is None or isinstance(value, str):
+            return value  # the ledger's own words (an automatic escalation's reason)
         if self.key is None:
             return ERASED
         if isinstance(value, LegacyText):

@@ -27,6 +27,7 @@ PHRASE = "债务人说催收员威胁去女儿就读的第三中学闹事"  # in
 NOTE = "客户透露其丈夫在市二医院住院"
 FINDINGS = "录音证实催收员泄露了客户住址"
 ACCOUNT = "LN-7788-PERSONAL"
+REASON = "客户称将向其工作单位投诉催收员"  # an escalation's reason
 LEAD = ["--actor", "chen", "--role", "leadership"]
 TEAM = ["--actor", "wang", "--role", "handling_team"]
 
@@ -42,6 +43,8 @@ def text_commands() -> list[dict[str, Any]]:
         {"command": "triage", "command_id": "e-triage", "ref": "TS-E", "actor": team,
          "severity": "normal", "category": "harassment", "assessment": "一般投诉",
          "occurred_at": "2026-09-24T16:40:00+08:00"},
+        {"command": "escalate", "command_id": "e-escalate", "ref": "TS-E", "actor": team,
+         "reason": REASON, "occurred_at": "2026-09-24T16:50:00+08:00"},
         {"command": "record_findings", "command_id": "e-findings", "ref": "TS-E",
          "actor": team, "substantiated": "yes", "findings": FINDINGS,
          "occurred_at": "2026-09-25T10:00:00+08:00"},
@@ -66,7 +69,7 @@ def complaint_key(url: str) -> tuple[str, bytes]:
     return key.key_id, key.key
 
 
-SECRETS = (PHONE, PHRASE, NOTE, FINDINGS, ACCOUNT)
+SECRETS = (PHONE, PHRASE, NOTE, FINDINGS, ACCOUNT, REASON)
 
 
 def test_after_erase_no_phone_phrase_or_note_is_found_in_any_file_or_dump(written: str) -> None:
@@ -112,6 +115,7 @@ def test_show_history_and_export_read_erased_after_the_erasure(written: str, tmp
     fields = {e["event"]: e["fields"] for e in story["events"]}
     assert fields["NoteAdded"]["text"] == "[erased]"
     assert fields["Received"]["content"] == "[erased]"
+    assert fields["Escalated"]["reason"] == "[erased]"
     assert fields["PersonalDataErased"]["reason"] == "本人要求删除"
     assert exported.exit_code == 0, exported.output
     assert not any(s in exported.stdout for s in SECRETS)
@@ -128,6 +132,7 @@ def test_text_reads_in_full_while_the_key_exists(written: str) -> None:
     assert fields["NoteAdded"]["text"] == NOTE
     assert fields["Received"]["content"] == PHRASE
     assert fields["FindingsRecorded"]["findings"] == FINDINGS
+    assert fields["Escalated"]["reason"] == REASON
     assert all(s in exported for s in (PHRASE, NOTE, FINDINGS, ACCOUNT, PHONE))
 
 
