@@ -415,6 +415,7 @@ def open_reader(url: str | None = None) -> Ledger:
                 ledger.close()
                 raise no_ledger(url)
             return ledger
+        refuse_db_functions(env, os.environ)
         with connect_postgres(env) as conn:
             schema = env["POSTGRES_SCHEMA"] or "public"
             check_postgres_schema(conn, schema, events)
