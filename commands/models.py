@@ -8,7 +8,7 @@ value and what each allows (control characters, time bounds) are in ``commands.f
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -89,6 +89,7 @@ class Command(Envelope):
 class ReceiveComplaint(Command):
     action = "receive"
     command: Literal["receive"] = "receive"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"complainant", "account_ref", "content"})
     ref: Ref | None = None  # type: ignore[assignment]
     channel: Channel
     received_at: Moment
@@ -110,6 +111,7 @@ class ReceiveComplaint(Command):
 class TriageComplaint(Command):
     action = "triage"
     command: Literal["triage"] = "triage"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
     severity: Severity
     category: Name
     assessment: Text
@@ -118,6 +120,7 @@ class TriageComplaint(Command):
 class EscalateComplaint(Command):
     action = "escalate"
     command: Literal["escalate"] = "escalate"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
@@ -131,6 +134,7 @@ class AssignComplaint(Command):
 class ContactCustomer(Command):
     action = "contact"
     command: Literal["contact"] = "contact"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
     channel: ContactChannel
     reached: StrictBool
     summary: Text
@@ -139,6 +143,7 @@ class ContactCustomer(Command):
 class RecordFindings(Command):
     action = "record_findings"
     command: Literal["record_findings"] = "record_findings"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"findings"})
     substantiated: Substantiated
     findings: Text
     evidence: tuple[Name, ...] = Field(default=(), max_length=100)
@@ -153,12 +158,14 @@ class PlanResolution(Command):
 class ExecuteResolution(Command):
     action = "execute"
     command: Literal["execute"] = "execute"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"detail"})
     detail: Text
 
 
 class NotifyOutcome(Command):
     action = "notify_outcome"
     command: Literal["notify_outcome"] = "notify_outcome"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
     channel: ContactChannel
     summary: Text
 
@@ -166,6 +173,7 @@ class NotifyOutcome(Command):
 class RecordCallback(Command):
     action = "record_callback"
     command: Literal["record_callback"] = "record_callback"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"comment"})
     satisfaction: Annotated[StrictInt, Field(ge=1, le=5)]
     comment: Text | None = None
 
@@ -173,6 +181,7 @@ class RecordCallback(Command):
 class CloseComplaint(Command):
     action = "close"
     command: Literal["close"] = "close"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"root_cause", "improvement"})
     root_cause: Text
     improvement: Text
 
@@ -180,18 +189,21 @@ class CloseComplaint(Command):
 class ReopenComplaint(Command):
     action = "reopen"
     command: Literal["reopen"] = "reopen"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class WithdrawComplaint(Command):
     action = "withdraw"
     command: Literal["withdraw"] = "withdraw"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ExtendDeadline(Command):
     action = "extend"
     command: Literal["extend"] = "extend"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     clock: ClockName
     days: Annotated[StrictInt, Field(ge=1, le=366)]
     reason: Text
@@ -203,6 +215,7 @@ class CorrectOccurrence(Command):
 
     action = "correct"
     command: Literal["correct"] = "correct"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     event: Annotated[StrictInt, Field(ge=1)]
     corrected_occurred_at: Moment
     reason: Text
@@ -212,18 +225,21 @@ class CorrectOccurrence(Command):
 class PauseClocks(Command):
     action = "pause"
     command: Literal["pause"] = "pause"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ResumeClocks(Command):
     action = "resume"
     command: Literal["resume"] = "resume"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class AddNote(Command):
     action = "add_note"
     command: Literal["add_note"] = "add_note"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
     text: Text
 
 

@@ -91,7 +91,15 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
     )
     assert registry.topic_of("SealBook.LedgerSealed") == "ledger.sealbook:SealBook.LedgerSealed"
     assert len({e.topic for e in opened}) == 4  # four "Opened", four stored names
-    assert {e.class_version for e in ENTRIES} == {1}  # today's shapes are all version 1
+    # Version 2: the complaint's events whose free text is sealed (docs/audit.md, "Erasure").
+    sealed_text = {"Received", "Triaged", "Escalated", "CustomerContacted", "FindingsRecorded",
+                   "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
+                   "Reopened", "Withdrawn", "DeadlineExtended", "ClocksPaused", "ClocksResumed",
+                   "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
+    assert {e.name for e in ENTRIES if e.class_version == 2} == {
+        f"Complaint.{n}" for n in sealed_text
+    }
+    assert {e.class_version for e in ENTRIES} == {1, 2}
     assert len(ENTRIES) == 34
 
 
