@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import WorkCalendar
 from ledger.domain.errors import (
     AlreadyErased,
@@ -671,6 +672,38 @@ class Complaint(Aggregate):
     ) -> None:
         self.personal_data_erased = True
 
+    # ------------------------------------------------------------------ alerts
+
+    def record_alert(
+        self, stamp: Stamp, now: datetime, alert: AlertFields, sent: bool, error: str | None
+    ) -> None:
+        """Record that an alert about this complaint was sent (or failed for good): allowed
+        in any status, and no action on the case (the clocks and the time rule ignore it)."""
+        _check_not_future(stamp.occurred_at, now)
+        if stamp.occurred_at < self.received_at:
+            raise OccurredTooEarly(
+                f"occurred_at {stamp.occurred_at.isoformat()} is before the complaint was "
+                f"received ({self.received_at.isoformat()})"
+            )
+        if sent:
+            self._alert_sent(*_parts(stamp), **alert.as_fields())
+        else:
+            self._alert_failed(*_parts(stamp), **alert.as_fields(), error=error or "")
+
+    @event("AlertSent")
+    def _alert_sent(
+        self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
+        recipient: str, address: str, channel: str, attempts: int,
+    ) -> None:  # fmt: skip
+        """No state of the case changes: the alert is part of its history only."""
+
+    @event("AlertFailed")
+    def _alert_failed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
+        recipient: str, address: str, channel: str, attempts: int, error: str,
+    ) -> None:  # fmt: skip
+        """No state of the case changes: the failure is part of its history only."""
+
 
 def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
     return stamp.actor, stamp.occurred_at, stamp.command_id
@@ -741,5 +774,7 @@ register(
         "NoteAdded": 1,
         "OccurrenceCorrected": 1,
         "PersonalDataErased": 1,
+        "AlertSent": 1,
+        "AlertFailed": 1,
     },
 )
