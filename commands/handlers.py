@@ -441,9 +441,7 @@ def erase(ledger: LedgerPort, cmd: EraseComplaintData, stamp: Stamp, now: dateti
 @handles(RecordAlert)
 def record_alert(ledger: LedgerPort, cmd: RecordAlert, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    alert = AlertFields(
-        cmd.rule, cmd.clock, cmd.recipient, cmd.address, cmd.channel, cmd.attempts
-    )
+    alert = AlertFields(cmd.rule, cmd.clock, cmd.recipient, cmd.address, cmd.channel, cmd.attempts)
     complaint.record_alert(stamp, now, alert, cmd.outcome == "sent", cmd.error)
     return complaint
 

@@ -176,6 +176,8 @@ class Complaint(Aggregate):
         self.notes = 0
         self.last_activity_at = occurred_at
         self.personal_data_erased = False
+        # The alerts recorded (sent or failed for good), by rule, clock, recipient, channel.
+        self.alerted: set[tuple[str, str, str, str]] = set()
         # Every action by version and date, for the time rule and the clocks' facts; which
         # event set each of the times above, so that a correction can move it.
         self.timeline: list[Fact] = [Fact("received", 1, occurred_at)]
@@ -695,14 +697,14 @@ class Complaint(Aggregate):
         self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
         recipient: str, address: str, channel: str, attempts: int,
     ) -> None:  # fmt: skip
-        """No state of the case changes: the alert is part of its history only."""
+        self.alerted.add((rule, clock, recipient, channel))  # the case's state is unchanged
 
     @event("AlertFailed")
     def _alert_failed(
         self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
         recipient: str, address: str, channel: str, attempts: int, error: str,
     ) -> None:  # fmt: skip
-        """No state of the case changes: the failure is part of its history only."""
+        self.alerted.add((rule, clock, recipient, channel))
 
 
 def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
