@@ -75,9 +75,7 @@ class SmtpSink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         message = message_from_bytes(content, policy=default)
         self.mails.append(Mail(str(envelope.mail_from), list(envelope.rcpt_tos), message))
