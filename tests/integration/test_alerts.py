@@ -80,7 +80,8 @@ def test_an_overdue_clock_tells_the_leadership_group_too_and_an_escalation_tells
     staffed: str,
 ) -> None:
     escalated = run(staffed, "escalate", "TS-A1", "--reason", "媒体关注", "--actor", "wang",
-                    "--role", "handling_team", "--occurred-at", "2026-09-24T17:10:00+08:00")  # fmt: skip
+                    "--role", "handling_team", "--occurred-at",
+                    "2026-09-24T17:10:00+08:00")  # fmt: skip
     assert escalated.exit_code == 0, escalated.output
 
     with smtp_server() as smtp:
@@ -169,7 +170,8 @@ def test_an_smtp_server_refusing_the_recipient_leaves_only_the_failure_recorded(
                             "--mail-from", "ledger@example.com", "--tries", "2")  # fmt: skip
 
     assert (report["sent"], report["failed"]) == (0, 2)
-    assert smtp.rcpt_attempts == 4 and smtp.mails == []
+    assert smtp.rcpt_attempts == 4
+    assert smtp.mails == []
     events = alert_events(staffed, "TS-A1")
     assert [(e["event"], e["recipient"], e["attempts"]) for e in events] == [
         ("AlertFailed", "wang", 2),
@@ -199,7 +201,8 @@ def test_a_policy_without_alert_rules_sends_nothing(ledger_url: str, tmp_path: A
     policy.write_text(example.split("\n# Alerts (docs/alerts.md)")[0].replace(
         "default-2026.1", "quiet-2026.1"), encoding="utf-8")  # fmt: skip
     published = run(ledger_url, "policy", "publish", str(policy), "--effective-from",
-                    "2026-01-01T00:00:00+08:00", "--actor", "chen", "--role", "leadership")  # fmt: skip
+                    "2026-01-01T00:00:00+08:00", "--actor", "chen",
+                    "--role", "leadership")  # fmt: skip
     assert published.exit_code == 0, published.output
     apply(ledger_url, complaint_cmds("TS-Q1", RECEIVED))
 
@@ -207,4 +210,5 @@ def test_a_policy_without_alert_rules_sends_nothing(ledger_url: str, tmp_path: A
         report = alerts_run(ledger_url, "--as-of", OVERDUE, "--smtp", f"127.0.0.1:{smtp.port}",
                             "--mail-from", "ledger@example.com")  # fmt: skip
 
-    assert report["sent"] == 0 and smtp.mails == []
+    assert report["sent"] == 0
+    assert smtp.mails == []
