@@ -4,7 +4,6 @@ every command, identity from the token, roles from the directory, problems as RF
 from __future__ import annotations
 
 import hashlib
-
 import json
 from collections.abc import Iterator
 from pathlib import Path
