@@ -18,9 +18,11 @@ from tests.helpers import event_count, run
 LEAD = ["--actor", "chen", "--role", "leadership"]
 SMTP = ["--smtp", "127.0.0.1:2525", "--mail-from", "ledger@example.com"]
 USAGE = {
-    "no channel": (["alerts", "run"], "Error: give a channel: --smtp HOST:PORT and/or --webhook URL"),
+    "no channel": (["alerts", "run"],
+                   "Error: give a channel: --smtp HOST:PORT and/or --webhook URL"),
     "no port": (["alerts", "run", "--smtp", "mail.example.com", "--mail-from", "a@b.c"],
-                "Error: --smtp must be HOST:PORT, e.g. smtp.example.com:587, not 'mail.example.com'"),
+                "Error: --smtp must be HOST:PORT, e.g. smtp.example.com:587, "
+                "not 'mail.example.com'"),
     "no sender": (["alerts", "follow", "--smtp", "mail.example.com:25"],
                   "Error: --smtp needs --mail-from ADDR"),
     "not a web address": (["alerts", "run", "--webhook", "ftp://robot"],
