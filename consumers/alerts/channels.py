@@ -75,8 +75,13 @@ def send_mail(settings: SmtpSettings, message: EmailMessage, commit: Commit) -> 
     except (OSError, smtplib.SMTPException) as e:
         _drop(smtp)
         raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_said(e)}", False) from e
-    if not commit():
-        _drop(smtp)  # the DATA never ends: the server keeps nothing
+    try:
+        recorded = commit()
+    except BaseException:
+        _drop(smtp)  # refused or interrupted: the DATA never ends, the server keeps nothing
+        raise
+    if not recorded:
+        _drop(smtp)  # another runner has it: the DATA never ends, the server keeps nothing
         return False
     try:
         smtp.send(b".\r\n")
