@@ -212,3 +212,26 @@ def test_a_policy_without_alert_rules_sends_nothing(ledger_url: str, tmp_path: A
 
     assert report["sent"] == 0
     assert smtp.mails == []
+
+
+def test_alerts_verify_and_export_into_commands_that_record_them_again(
+    staffed: str, second_url: str, tmp_path: Path
+) -> None:
+    with smtp_server(refuse_rcpt=True) as refusing:
+        alerts_run(staffed, "--as-of", AT_RISK, "--smtp", f"127.0.0.1:{refusing.port}",
+                   "--mail-from", "ledger@example.com", "--tries", "1")  # fmt: skip
+    with webhook_server() as hook:
+        alerts_run(staffed, "--as-of", OVERDUE, "--webhook", hook.url)
+    exported = tmp_path / "ledger.jsonl"
+
+    verified = run(staffed, "verify", "--no-anchor")
+    written = run(staffed, "export-commands", "--out", str(exported))
+    applied = run(second_url, "apply", "--bulk", str(exported))
+
+    assert verified.exit_code == 0, verified.output
+    assert (written.exit_code, applied.exit_code) == (0, 0), applied.output
+    commands = [json.loads(line) for line in exported.read_text("utf-8").splitlines()]
+    assert [(c["outcome"], c["channel"]) for c in commands if c["command"] == "record_alert"] == [
+        ("failed", "email"), ("failed", "email"), ("sent", "webhook"),
+    ]  # fmt: skip
+    assert alert_events(second_url, "TS-A1") == alert_events(staffed, "TS-A1")
