@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import jsonl, run
@@ -82,11 +82,31 @@ class SmtpSink:
         return "250 Message accepted for delivery"
 
 
+def _password_of(login: str, password: str) -> Any:
+    """An authenticator that lets in ``login`` with ``password`` (over plain text: a test)."""
+
+    def authenticate(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            login.encode(),
+            password.encode(),
+        )
+        return AuthResult(success=ok)
+
+    return authenticate
+
+
 @contextmanager
-def smtp_server(**settings: Any) -> Iterator[SmtpSink]:
+def smtp_server(login: tuple[str, str] | None = None, **settings: Any) -> Iterator[SmtpSink]:
+    """An SMTP server; with ``login`` (user, password), one that requires that login."""
     sink = SmtpSink(**settings)
     sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    auth: dict[str, Any] = {}
+    if login is not None:
+        auth = {"authenticator": _password_of(*login), "auth_required": True,
+                "auth_require_tls": False}  # fmt: skip
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, **auth)
     controller.start()
     try:
         yield sink
