@@ -7,7 +7,6 @@ The command line is where a consumer is started, so this module (and ``serve``) 
 from __future__ import annotations
 
 import functools
-import signal
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -147,12 +146,13 @@ def follow(interval: float, db: str, **o: Any) -> None:
         --webhook 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY'
     """
     from consumers.alerts.alerter import follow as following
+    from consumers.alerts.stopping import stop_on_signals
     from ledger.store.root import open_ledger
     from projections.follow import wakeups
 
     settings = settings_from(o)
     assert settings is not None
-    _stop_on_signals()
+    stop_on_signals()
     with open_ledger(db) as ledger:
         try:
             for report in following(ledger, settings, interval, wakeups(ledger, interval)):
@@ -172,14 +172,3 @@ def _show(report: PassReport, fmt: str) -> None:
 def _line(report: PassReport) -> str:
     counts = report.as_dict()
     return f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}"
-
-
-def _stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM end ``follow`` between alerts or inside one (an alert whose record
-    was not committed is not delivered: its message is never finished)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)

@@ -15,12 +15,15 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
 import httpx
+
+from consumers.alerts.stopping import uninterrupted
 
 Commit = Callable[[], bool]  # records the alert; False when another runner already had
 
@@ -75,20 +78,21 @@ def send_mail(settings: SmtpSettings, message: EmailMessage, commit: Commit) -> 
     except (OSError, smtplib.SMTPException) as e:
         _drop(smtp)
         raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_said(e)}", False) from e
-    try:
-        recorded = commit()
-    except BaseException:
-        _drop(smtp)  # refused or interrupted: the DATA never ends, the server keeps nothing
-        raise
-    if not recorded:
-        _drop(smtp)  # another runner has it: the DATA never ends, the server keeps nothing
-        return False
-    try:
-        smtp.send(b".\r\n")
-        _expect(smtp.getreply(), (250,), "end of DATA")
-    except (OSError, smtplib.SMTPException) as e:
-        _drop(smtp)
-        raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_said(e)}", True) from e
+    with uninterrupted():  # a stop signal waits until the message is finished
+        try:
+            recorded = commit()
+        except BaseException:
+            _drop(smtp)  # refused: the DATA never ends, the server keeps nothing
+            raise
+        if not recorded:
+            _drop(smtp)  # another runner has it: the DATA never ends, the server keeps nothing
+            return False
+        try:
+            smtp.send(b".\r\n")
+            _expect(smtp.getreply(), (250,), "end of DATA")
+        except (OSError, smtplib.SMTPException) as e:
+            _drop(smtp)
+            raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_said(e)}", True) from e
     try:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
@@ -128,10 +132,14 @@ def post_webhook(
     message, and another ``errcode`` when it did not: both are read."""
     body = json.dumps(payload, ensure_ascii=False).encode()
     committed = False
+    # Entered in the body, before the record, and left once the request is over: a stop
+    # signal waits until the message is finished.
+    section = ExitStack()
 
     def stream() -> Iterator[bytes]:
         nonlocal committed
         yield body[:-1]
+        section.enter_context(uninterrupted())
         if not commit():
             raise _Abandoned
         committed = True
@@ -142,13 +150,14 @@ def post_webhook(
         "Content-Length": str(len(body)),
         "X-Alert-Id": alert_id,
     }
-    try:
-        with httpx.Client(timeout=timeout) as client:
-            response = client.post(url, content=stream(), headers=headers)
-    except _Abandoned:
-        return False
-    except httpx.HTTPError as e:
-        raise DeliveryFailed(f"webhook: {type(e).__name__}: {e}", committed) from e
+    with section:
+        try:
+            with httpx.Client(timeout=timeout) as client:
+                response = client.post(url, content=stream(), headers=headers)
+        except _Abandoned:
+            return False
+        except httpx.HTTPError as e:
+            raise DeliveryFailed(f"webhook: {type(e).__name__}: {e}", committed) from e
     if not response.is_success:
         raise DeliveryFailed(f"webhook answered HTTP {response.status_code}", True)
     errcode = _errcode(response)
