@@ -22,6 +22,7 @@ from consumers.alerts import messages
 from consumers.alerts.channels import DeliveryFailed, SmtpSettings, post_webhook, send_mail
 from consumers.alerts.due import DEFAULT_HORIZON, Channels, Due, due_alerts
 from consumers.alerts.messages import WebhookFormat
+from consumers.alerts.watch import Watch
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import CommandIdReused, LedgerError
 from ledger.domain.values import Role
@@ -64,10 +65,18 @@ class PassReport:
 
 
 class Alerter:
+    """Sends the alerts due; with ``watch``, judges only the complaints that may still call
+    for one (``consumers.alerts.watch``: for a long-running alerter), else every complaint."""
+
     def __init__(
-        self, ledger: Ledger, settings: AlertSettings, sleep: Callable[[float], None] = time.sleep
+        self,
+        ledger: Ledger,
+        settings: AlertSettings,
+        sleep: Callable[[float], None] = time.sleep,
+        watch: bool = False,
     ) -> None:
         self.ledger, self.settings, self.sleep = ledger, settings, sleep
+        self.watch = Watch(ledger, settings.horizon) if watch else None
 
     def run_pass(self, as_of: datetime | None = None) -> PassReport:
         """Send and record every alert due at ``as_of`` (now) that no one has recorded."""
@@ -75,13 +84,16 @@ class Alerter:
         report = PassReport()
         book = load_rulebook(self.ledger)
         directory = self.ledger.staff_directory()
-        for complaints in self._complaints():
+        batches = self._complaints() if self.watch is None else self.watch.complaints()
+        for complaints in batches:
             found = due_alerts(
                 complaints, book, directory, self.settings.channels, moment,
                 self.settings.horizon,
             )  # fmt: skip
             for due in found:
                 self._deliver(due, moment, report)
+            if self.watch is not None:
+                self.watch.keep(complaints, moment)
         return report
 
     def _complaints(self) -> Iterator[list[Complaint]]:
@@ -165,7 +177,7 @@ def follow(
     ledger: Ledger, settings: AlertSettings, interval: float, wakeups: Iterator[None]
 ) -> Iterator[PassReport]:
     """A pass at every wake-up, for ever; a pass that fails is logged and the next one runs."""
-    alerter = Alerter(ledger, settings)
+    alerter = Alerter(ledger, settings, watch=True)
     for _ in wakeups:
         try:
             yield alerter.run_pass()

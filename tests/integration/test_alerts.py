@@ -257,3 +257,33 @@ def test_an_smtp_server_requiring_a_login_takes_the_password_from_the_environmen
         errors = [str(e.error) for e in ledger.complaint_events("TS-A1")  # type: ignore[attr-defined]
                   if type(e).__name__ == "AlertFailed"]  # fmt: skip
     assert "530" in errors[0]  # authentication required
+
+
+def test_a_following_alerter_judges_again_only_open_complaints_and_those_with_new_events(
+    staffed: str,
+) -> None:
+    from consumers.alerts.alerter import Alerter, AlertSettings
+    from tests.helpers import life_cmds
+
+    apply(staffed, life_cmds("TS-W2", until="close"))
+    closed = complaint_id("TS-W2")
+
+    with webhook_server() as hook, open_ledger(staffed) as ledger:
+        alerter = Alerter(ledger, AlertSettings(webhook=hook.url, backoff=0), watch=True)
+        assert alerter.watch is not None
+        alerter.run_pass()
+        after_first = set(alerter.watch.kept)
+        noted = run(staffed, "add-note", "TS-W2", "--text", "归档", "--actor", "li",
+                    "--role", "customer_service")  # fmt: skip
+        judged = [c.ref for batch in alerter.watch.complaints() for c in batch]
+
+    assert noted.exit_code == 0, noted.output
+    assert after_first == {complaint_id("TS-A1")}  # open; TS-W2 is closed and quiet
+    assert sorted(judged) == ["TS-A1", "TS-W2"]  # TS-W2 has a new event
+    assert closed in alerter.watch.kept  # until a pass has judged it
+
+
+def complaint_id(ref: str) -> Any:
+    from ledger.domain.values import reference_id
+
+    return reference_id(ref)
