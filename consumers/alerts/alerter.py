@@ -164,7 +164,7 @@ class Alerter:
             channel=due.channel,  # type: ignore[arg-type]
             outcome=outcome,  # type: ignore[arg-type]
             attempts=attempts,
-            error=error[:4000] if error else None,
+            error=_printable(error)[:4000] if error else None,
         )
         try:
             outcome_ = handle(self.ledger, command)
@@ -184,3 +184,9 @@ def follow(
         except LedgerError as e:
             log.warning("alerts pass refused: %s", e)
             time.sleep(interval)
+
+
+def _printable(error: str) -> str:
+    """A receiver's words as the ledger may keep them: its control characters (a webhook's
+    answer may hold any) become spaces."""
+    return "".join(c if c.isprintable() or c in "\n\t" else " " for c in error).strip() or "?"

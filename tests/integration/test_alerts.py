@@ -287,3 +287,18 @@ def complaint_id(ref: str) -> Any:
     from ledger.domain.values import reference_id
 
     return reference_id(ref)
+
+
+def test_a_group_robot_refusing_with_an_errcode_is_a_failed_try(staffed: str) -> None:
+    refusal = {"errcode": 93000, "errmsg": "invalid webhook url"}
+
+    with webhook_server(answer=refusal) as hook:
+        report = alerts_run(staffed, "--as-of", AT_RISK, "--webhook", hook.url,
+                            "--webhook-format", "wecom", "--tries", "2")  # fmt: skip
+
+    assert (report["sent"], report["failed"], hook.requests) == (0, 1, 2)
+    with open_ledger(staffed) as ledger:
+        [failed] = [
+            e for e in ledger.complaint_events("TS-A1") if type(e).__name__ == "AlertFailed"
+        ]
+    assert failed.error.startswith("webhook answered errcode 93000: ")  # type: ignore[attr-defined]
