@@ -1,7 +1,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := $(wildcard ledger commands projections tests bench)
+SOURCES := $(wildcard ledger commands projections consumers tests bench)
 # Every dependency (and pip) at the version a fresh install resolved, so that installs are
 # repeatable; `make constraints` resolves them afresh (docs/design.md, "Dependencies").
 CONSTRAINTS := constraints.txt

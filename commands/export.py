@@ -54,6 +54,7 @@ def _remedies(event: Any) -> dict[str, Any]:
     return {"remedies": remedies}
 
 
+ALERT_FIELDS = ("rule", "clock", "recipient", "address", "channel", "attempts")
 # A complaint's event -> (command, the command's own fields taken from the event).
 SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.Triaged": ("triage", lambda e: _fields(e, "severity", "category", "assessment")),
@@ -93,7 +94,13 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
         },
     ),
     "Complaint.PersonalDataErased": ("erase", lambda e: _fields(e, "reason")),
-}
+    "Complaint.AlertSent": ("record_alert", lambda e: {
+        **_fields(e, *ALERT_FIELDS), "outcome": "sent",
+    }),
+    "Complaint.AlertFailed": ("record_alert", lambda e: {
+        **_fields(e, *ALERT_FIELDS, "error"), "outcome": "failed",
+    }),
+}  # fmt: skip
 
 
 def _revoked(event: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from commands.models import (
     PublishCalendar,
     PublishPolicy,
     ReceiveComplaint,
+    RecordAlert,
     RecordCallback,
     RecordFindings,
     ReopenComplaint,
@@ -47,6 +48,7 @@ from commands.models import (
     WithdrawComplaint,
 )
 from commands.staff_handlers import STAFF_HANDLERS
+from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import (
@@ -495,6 +497,14 @@ def add_note(ledger: LedgerPort, cmd: AddNote, stamp: Stamp, now: datetime) -> C
 def erase(ledger: LedgerPort, cmd: EraseComplaintData, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.erase_personal_data(stamp, now, cmd.reason)
+    return complaint
+
+
+@handles(RecordAlert)
+def record_alert(ledger: LedgerPort, cmd: RecordAlert, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    alert = AlertFields(cmd.rule, cmd.clock, cmd.recipient, cmd.address, cmd.channel, cmd.attempts)
+    complaint.record_alert(stamp, now, alert, cmd.outcome == "sent", cmd.error)
     return complaint
 
 

@@ -28,6 +28,7 @@ from commands.fields import (
     Content,
     Document,
     IdNumber,
+    Line,
     Moment,
     Money,
     Name,
@@ -251,6 +252,29 @@ class EraseComplaintData(Command):
     reason: Text
 
 
+class RecordAlert(Command):
+    """Record an alert about the complaint as sent (or as failed after its last try); the
+    alerter's command (``consumers.alerts``), under an id made of the rule, clock, recipient
+    and channel, so that an alert is recorded once however often it is submitted."""
+
+    action = "record_alert"
+    command: Literal["record_alert"] = "record_alert"
+    rule: Name
+    clock: Name
+    recipient: Name
+    address: Line
+    channel: Literal["email", "webhook"]
+    outcome: Literal["sent", "failed"] = "sent"
+    attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    error: Text | None = None
+
+    @model_validator(mode="after")
+    def _error_for_failures(self) -> RecordAlert:
+        if (self.outcome == "failed") != (self.error is not None):
+            raise ValueError("a failed alert needs its error, and a sent one has none")
+        return self
+
+
 class PublishPolicy(Envelope):
     """Publish a revision of the SLA policy (a TOML or YAML document)."""
 
@@ -299,6 +323,7 @@ AnyCommand = Annotated[
     | ResumeClocks
     | AddNote
     | EraseComplaintData
+    | RecordAlert
     | PublishPolicy
     | PublishCalendar
     | AddStaff
@@ -332,6 +357,7 @@ COMMAND_NAMES = (
     "resume",
     "add_note",
     "erase",
+    "record_alert",
     "publish_policy",
     "publish_calendar",
     *STAFF_COMMANDS,

@@ -119,6 +119,16 @@ SUMMARIES: dict[str, Summary] = {
         f"删除投诉人个人信息：{e.reason}",
         f"Personal data erased: {e.reason}",
     ),
+    "Complaint.AlertSent": lambda e: (
+        f"已发送提醒（{e.rule}，{e.clock}）给 {e.recipient}，渠道 {e.channel}：{e.address}",
+        f"Alert {e.rule} ({e.clock}) sent to {e.recipient} by {e.channel}: {e.address}",
+    ),
+    "Complaint.AlertFailed": lambda e: (
+        f"提醒发送失败（{e.rule}，{e.clock}）给 {e.recipient}，渠道 {e.channel}，"
+        f"尝试 {e.attempts} 次：{e.error}",
+        f"Alert {e.rule} ({e.clock}) to {e.recipient} by {e.channel} failed after "
+        f"{e.attempts} tries: {e.error}",
+    ),
     "SealBook.LedgerSealed": lambda e: (
         f"账本封存至第 {e.position} 条",
         f"Ledger sealed up to position {e.position}",

@@ -26,6 +26,7 @@ WRITES = ("add-note assign close contact correct escalate execute extend notify-
 SUBCOMMANDS: Mapping[str, str] = {
     **dict.fromkeys(WRITES.split(), "writes"),
     **dict.fromkeys(["audit", "list", "report"], "reports"),
+    "alerts": "alerts",
     **dict.fromkeys(["calendar", "policy"], "publish"),
     **dict.fromkeys(["erase", "history"], "audit"),
     **dict.fromkeys(["export", "seal", "verify", "verify-bundle"], "integrity"),

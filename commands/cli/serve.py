@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from commands.cli.alerts import channel_options, settings_from
 from commands.cli.base import cli
 from commands.cli.output import db_option
 from ledger.store.root import open_ledger
@@ -18,11 +21,19 @@ from ledger.store.root import open_ledger
     show_default=True,
     help="Keep the read models fresh in the background (else run projections follow).",
 )
+@click.option(
+    "--alerts",
+    "with_alerts",
+    is_flag=True,
+    help="Also run the alerter (alerts follow) with the channel options below.",
+)
+@channel_options
 @db_option
-def serve(host: str, port: int, follow: bool, db: str) -> None:
+def serve(host: str, port: int, follow: bool, with_alerts: bool, db: str, **o: Any) -> None:
     """Serve the HTTP API: commands at POST /v1/commands, reads under /v1, /openapi.json.
 
-    Callers authenticate with a token from `staff token`; the token's member acts.
+    Callers authenticate with a token from `staff token`; the token's member acts. With
+    --alerts, alerts are sent as they fall due (docs/alerts.md).
 
     \b
     Example:
@@ -32,6 +43,20 @@ def serve(host: str, port: int, follow: bool, db: str) -> None:
 
     from commands.http.app import create_app
 
+    settings = settings_from(o, required=with_alerts)
+    if settings is not None and not with_alerts:
+        raise click.UsageError("the channel options take effect with --alerts")
+    alerter = None
+    if settings is not None:
+        from consumers.alerts.process import AlertFollower
+
+        alerter = AlertFollower(db, settings)
     with open_ledger(db) as ledger:
         app = create_app(ledger, follow=db if follow else None)
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        if alerter is not None:
+            alerter.start()
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        finally:
+            if alerter is not None:
+                alerter.stop()

@@ -19,6 +19,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import WorkCalendar
 from ledger.domain.errors import (
     AlreadyErased,
@@ -209,6 +210,8 @@ class Complaint(Aggregate):
         self.notes = 0
         self.last_activity_at = occurred_at
         self.personal_data_erased = False
+        # The alerts recorded (sent or failed for good), by rule, clock, recipient, channel.
+        self.alerted: set[tuple[str, str, str, str]] = set()
         # Every action by version and date, for the time rule and the clocks' facts; which
         # event set each of the times above, so that a correction can move it.
         self.timeline: list[Fact] = [Fact("received", 1, occurred_at)]
@@ -938,6 +941,38 @@ class Complaint(Aggregate):
     ) -> None:
         self.personal_data_erased = True
 
+    # ------------------------------------------------------------------ alerts
+
+    def record_alert(
+        self, stamp: Stamp, now: datetime, alert: AlertFields, sent: bool, error: str | None
+    ) -> None:
+        """Record that an alert about this complaint was sent (or failed for good): allowed
+        in any status, and no action on the case (the clocks and the time rule ignore it)."""
+        _check_not_future(stamp.occurred_at, now)
+        if stamp.occurred_at < self.received_at:
+            raise OccurredTooEarly(
+                f"occurred_at {stamp.occurred_at.isoformat()} is before the complaint was "
+                f"received ({self.received_at.isoformat()})"
+            )
+        if sent:
+            self._alert_sent(*_parts(stamp), **alert.as_fields())
+        else:
+            self._alert_failed(*_parts(stamp), **alert.as_fields(), error=error or "")
+
+    @event("AlertSent")
+    def _alert_sent(
+        self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
+        recipient: str, address: str, channel: str, attempts: int,
+    ) -> None:  # fmt: skip
+        self.alerted.add((rule, clock, recipient, channel))  # the case's state is unchanged
+
+    @event("AlertFailed")
+    def _alert_failed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, rule: str, clock: str,
+        recipient: str, address: str, channel: str, attempts: int, error: str,
+    ) -> None:  # fmt: skip
+        self.alerted.add((rule, clock, recipient, channel))
+
 
 def _parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
     return stamp.actor, stamp.occurred_at, stamp.command_id
@@ -1008,5 +1043,7 @@ register(
         "NoteAdded": 2,
         "OccurrenceCorrected": 2,
         "PersonalDataErased": 1,
+        "AlertSent": 1,
+        "AlertFailed": 1,
     },
 )

@@ -49,7 +49,8 @@ COVERAGE = Coverage.of(
     "clock facts (ledger.domain.facts)",
     ["Complaint"],
     handled=[*KINDS, RESTARTED, CORRECTED],
-    ignored=["Complaint.PersonalDataErased"],  # no action on the case: the clocks ignore it
+    # No action on the case: the clocks ignore them.
+    ignored=["Complaint.PersonalDataErased", "Complaint.AlertSent", "Complaint.AlertFailed"],
 )
 CLOCK_KINDS = frozenset(
     {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",

@@ -21,6 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.domain.alerting import (
+    DEFAULT_ALERTS,
+    AlertName,
+    AlertRule,
+    AlertRuleDoc,
+    alert_to_dict,
+    alerts_from_doc,
+)
 from ledger.domain.calendar import Format, explain, load_document
 from ledger.domain.errors import ExtensionRefused, PolicyInvalid
 from ledger.domain.schedule import Schedule
@@ -54,7 +62,8 @@ class ClockRule:
 
 @dataclass(frozen=True)
 class Policy:
-    """A version of the complaint plan: one rule per clock, report settings, named schedules."""
+    """A version of the complaint plan: one rule per clock, report settings, named schedules
+    and the alert rules (none in a document without ``[alerts]``)."""
 
     version: str
     timezone: str
@@ -63,6 +72,7 @@ class Policy:
     rules: tuple[ClockRule, ...]
     schedules: tuple[Schedule, ...] = ()
     reopen_restarts: tuple[ClockName, ...] = RESTARTABLE
+    alerts: tuple[AlertRule, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.schedules]
@@ -108,6 +118,7 @@ DEFAULT_POLICY = Policy(
         ClockRule(ClockName.SUMMARY, 15, "working_days", False, (15,)),
         ClockRule(ClockName.REGULATORY, 15, "days", False, (15, 30)),
     ),
+    alerts=DEFAULT_ALERTS,
 )
 
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
@@ -143,6 +154,7 @@ class _PolicyDoc(BaseModel):
     # Before clocks, so the clocks' validator sees the schedules they may name.
     schedules: dict[Annotated[str, Field(min_length=1, pattern=r"\S")], ScheduleDoc] = {}
     clocks: dict[ClockName, _RuleDoc]
+    alerts: dict[AlertName, AlertRuleDoc] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -199,6 +211,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         ),
         schedules=tuple(schedule.build(name) for name, schedule in doc.schedules.items()),
         reopen_restarts=tuple(c for c in RESTARTABLE if c in doc.reopen_restarts),
+        alerts=alerts_from_doc(doc.alerts),
     )
 
 
@@ -228,9 +241,10 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
     """JSON-safe plain data that ``policy_from_dict`` turns back into an equal policy.
 
     A clock without a schedule has no ``schedule`` key, as in copies stored before
-    schedules existed.
+    schedules existed; a policy without alert rules has no ``alerts`` key, as in copies
+    stored before alerts existed.
     """
-    return {
+    data: dict[str, Any] = {
         "version": policy.version,
         "timezone": policy.timezone,
         "at_risk_share": policy.at_risk_share,
@@ -239,6 +253,9 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "schedules": {s.name: schedule_to_dict(s) for s in policy.schedules},
         "clocks": {str(rule.clock): _rule_to_dict(rule) for rule in policy.rules},
     }
+    if policy.alerts:
+        data["alerts"] = {rule.name: alert_to_dict(rule) for rule in policy.alerts}
+    return data
 
 
 def check_extension(

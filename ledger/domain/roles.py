@@ -3,8 +3,8 @@
 Customer service records what comes in; the handling team works the case;
 leadership may do everything the team may and alone approves extensions and
 erasure and keeps the staff directory. The business department may contact the
-complainant and record findings. Auditors and operators read; they write nothing to a
-complaint.
+complainant and record findings. Auditors read; operators read and run the alerter, whose
+only write is the record of an alert sent (``record_alert``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.HANDLING_TEAM: HANDLING_TEAM_ACTIONS,
     Role.LEADERSHIP: LEADERSHIP_ACTIONS,
     Role.AUDITOR: frozenset(),
-    Role.OPERATOR: frozenset(),
+    Role.OPERATOR: frozenset({"record_alert"}),
     Role.BUSINESS_DEPARTMENT: BUSINESS_DEPARTMENT_ACTIONS,
 }
 

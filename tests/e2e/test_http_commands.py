@@ -3,6 +3,7 @@ every command, identity from the token, roles from the directory, problems as RF
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,14 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
         ("li", "customer_service", {"command": "add_note", "ref": "TS-A", "text": "回访"}),
         ("li", "customer_service", {"command": "withdraw", "ref": "TS-A", "reason": "撤诉"}),
         ("chen", "leadership", {"command": "erase", "ref": "TS-A", "reason": "保存期满"}),
+        ("chen", "leadership", {"command": "add_staff", "staff_id": "ops", "name": "alerter",
+                                "unit": "office", "roles": ["operator"]}),
+        ("chen", "leadership", {"command": "issue_token", "staff_id": "ops",
+                                "token_hash": hashlib.sha256(b"ops-token").hexdigest(),
+                                "expires_at": "2099-01-01T00:00:00+08:00"}),
+        ("ops", "operator", {"command": "record_alert", "ref": "TS-A", "rule": "escalated",
+                             "clock": "escalated@20", "recipient": "chen",
+                             "address": "chen@example.com", "channel": "email"}),
         ("chen", "leadership", {"command": "add_staff", "staff_id": "sun", "name": "孙",
                                 "unit": "office", "roles": ["customer_service"],
                                 "email": "sun@example.com"}),
@@ -95,6 +104,7 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
         ("chen", "leadership", {"command": "require_authentication"}),
     ]  # fmt: skip
     answered = []
+    api.tokens["ops"] = "ops-token"  # issued by a step below
 
     for who, role, command in steps:
         answer = post(api, who, role, command)
@@ -109,8 +119,9 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
         ("li", "token"),
         ("zhao", "token"),
         ("chen", "token"),
+        ("ops", "token"),
     }
-    assert events[-1]["event"] == "PersonalDataErased"
+    assert [e["event"] for e in events[-2:]] == ["PersonalDataErased", "AlertSent"]
 
 
 def test_a_resubmission_answers_the_same_and_appends_nothing(api: Api) -> None:

@@ -38,6 +38,9 @@ def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
         {"command": "erase", "reason": "x", "actor": lead},
         {"command": "correct", "event": 2, "corrected_occurred_at": "2026-09-24T16:30:00+08:00",
          "reason": "x", "approved_by": "chen", "actor": lead},
+        {"command": "record_alert", "rule": "escalated", "clock": "escalated@3",
+         "recipient": "chen", "address": "chen@example.com", "channel": "email",
+         "actor": actor("operator", "alerts")},
     ]  # fmt: skip
     for step in more:
         steps[step["command"]] = {

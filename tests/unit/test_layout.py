@@ -12,10 +12,15 @@ ROOT = Path(__file__).parent.parent.parent
 
 # package -> prefixes its modules may not import
 FORBIDDEN = {
-    "ledger": ("commands", "projections"),
-    "ledger/domain": ("ledger.store.root", "ledger.integrity.verify", "commands", "projections"),
-    "projections": ("commands",),
-}
+    "ledger": ("commands", "projections", "consumers"),
+    "ledger/domain": (
+        "ledger.store.root", "ledger.integrity.verify", "commands", "projections", "consumers",
+    ),
+    "projections": ("commands", "consumers"),
+}  # fmt: skip
+# Consumers (alerts) are started from the command line; nothing else under commands/ may
+# import them: commands -> projections -> ledger, consumers -> commands/projections -> ledger.
+STARTERS = ("commands/cli",)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -45,6 +50,20 @@ def test_module_imports_only_what_its_layer_may(module: str, forbidden: tuple[st
     )
 
     assert wrong == []
+
+
+COMMAND_MODULES = [
+    str(path.relative_to(ROOT))
+    for path in sorted((ROOT / "commands").rglob("*.py"))
+    if not str(path.relative_to(ROOT)).startswith(STARTERS)
+]
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
+def test_only_the_command_line_starts_consumers(module: str) -> None:
+    imported = imported_modules(ROOT / module)
+
+    assert sorted(n for n in imported if n == "consumers" or n.startswith("consumers.")) == []
 
 
 def test_every_module_of_ledger_lives_in_one_of_its_three_packages() -> None:
