@@ -23,7 +23,7 @@ from ledger.store.root import Ledger, open_reader
 from projections import queries
 from projections.db import Cursor, ReadStore
 from projections.queries import CaseFilter
-from projections.schema import CASES_SHAPE, DDL, SHAPE_KEY
+from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY
 
 POSITIONS = "projection_positions"
 # The log's head for a login that may not read the log (sql/roles.sql creates it).
@@ -63,6 +63,13 @@ class Lag:
 
     def as_dict(self) -> dict[str, int | None]:
         return {"lag": self.events, "position": self.position, "head": self.head}
+
+
+# Each unit's shape key, the shape this release reads, and what to call it in a refusal.
+SHAPES = {
+    "cases": (SHAPE_KEY, CASES_SHAPE, "the case read models were"),
+    "audit_trail": (AUDIT_SHAPE_KEY, AUDIT_SHAPE, "the audit trail was"),
+}
 
 
 class Query:
@@ -138,8 +145,7 @@ class Query:
                 )
             cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (unit,))
             row = cur.fetchone()
-            if unit == "cases":
-                self._check_shape(cur)
+            self._check_shape(cur, unit)
         lag = Lag(0 if row is None else int(row["position"]), self.head())
         if max_lag is not None:
             if lag.events is None:
@@ -157,23 +163,28 @@ class Query:
                 )
         return lag
 
-    def outdated(self, cur: Cursor) -> str | None:
-        """Why the case read models cannot be read as they stand (None if they can): built by
-        an earlier release, their columns or their meaning differ; reading them would fail or,
-        worse, be silently wrong."""
-        cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (SHAPE_KEY,))
-        row = cur.fetchone()
-        shape = 1 if row is None else int(row["position"])
-        if shape >= CASES_SHAPE:
-            return None
-        return (
-            f"the case read models were built by an earlier release (shape {shape}; this "
-            f"release reads shape {CASES_SHAPE}): run complaint-ledger projections run, as a "
-            "login that may write them, to rebuild them"
-        )
+    def outdated(
+        self, cur: Cursor, units: tuple[str, ...] = ("cases", "audit_trail")
+    ) -> str | None:
+        """Why the read models of ``units`` cannot be read as they stand (None if they can):
+        built by an earlier release, their columns or their meaning differ; reading them would
+        fail or, worse, be silently wrong (an old audit trail holds reasons copied in plain,
+        which an erasure could not reach)."""
+        for unit in units:
+            key, current, what = SHAPES[unit]
+            cur.execute("SELECT position FROM {projection_positions} WHERE name = ?", (key,))
+            row = cur.fetchone()
+            shape = 1 if row is None else int(row["position"])
+            if shape < current:
+                return (
+                    f"{what} built by an earlier release (shape {shape}; this release reads "
+                    f"shape {current}): run complaint-ledger projections run, as a login that "
+                    "may write them, to rebuild them"
+                )
+        return None
 
-    def _check_shape(self, cur: Cursor) -> None:
-        problem = self.outdated(cur)
+    def _check_shape(self, cur: Cursor, unit: str) -> None:
+        problem = self.outdated(cur, (unit,))
         if problem is not None:
             raise ReadModelsOutdated(problem)
 

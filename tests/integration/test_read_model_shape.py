@@ -12,8 +12,8 @@ from commands.http.problems import Problem
 from commands.http.readside import ReadSide
 from ledger.store.root import open_ledger
 from projections.runner import Runner
-from projections.schema import CASES_SHAPE, SHAPE_KEY
-from tests.helpers import event_count, jsonl, life_cmds, run
+from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, SHAPE_KEY
+from tests.helpers import actor, event_count, jsonl, life_cmds, run
 
 
 def _shape(url: str, shape: int | None = None) -> int:
@@ -73,3 +73,36 @@ def test_the_api_answers_503_on_read_models_of_the_previous_shape(ledger_url: st
 
     assert refused.value.status == 503
     assert "built by an earlier release" in refused.value.detail
+
+
+def test_an_audit_trail_of_the_shape_that_copied_reasons_is_refused_until_rebuilt(
+    ledger_url: str,
+) -> None:
+    """An audit trail of shape 1 copied reasons in plain, which an erasure cannot reach: a read
+    that may not catch up refuses it, rather than showing what was erased (issue 13)."""
+    escalate = {"command": "escalate", "command_id": "TS-1-escalate", "ref": "TS-1",
+                "actor": actor("handling_team", "wang"), "reason": "媒体关注 private words",
+                "occurred_at": "2026-09-24T16:50:00+08:00"}  # fmt: skip
+    cmds = [*life_cmds("TS-1", until="assign"), escalate]
+    assert run(ledger_url, "apply", "-", input=jsonl(cmds)).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("UPDATE {positions} SET position = 1 WHERE name = ?", (AUDIT_SHAPE_KEY,))
+        # What that release wrote: the reason in the summary.
+        cur.execute("UPDATE {audit_trail} SET summary_en = ? WHERE action = ?",
+                    ("Escalated to leadership: 媒体关注 private words", "Escalated"))  # fmt: skip
+
+    refused = run(ledger_url, "audit", "TS-1", "--no-catch-up")
+    ran = run(ledger_url, "projections", "run")
+    shown = run(ledger_url, "audit", "TS-1", "--no-catch-up", "--format", "json")
+
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        f"Error: the audit trail was built by an earlier release (shape 1; this release reads "
+        f"shape {AUDIT_SHAPE}): run complaint-ledger projections run, as a login that may "
+        "write them, to rebuild them\n"
+    )
+    assert ran.exit_code == 0, ran.stderr
+    assert shown.exit_code == 0, shown.stderr
+    assert "Escalated" in shown.stdout
+    assert "private words" not in shown.stdout
