@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -42,7 +43,8 @@ def stacked_bars(
     left, bottom, top, legend_w = 44, 28, 12, 150
     plot_w, plot_h = width - left - legend_w, height - bottom - top
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
-    peak = max([*totals, 1])
+    tick_step = max(1, math.ceil(max([*totals, 1]) / 4))
+    peak = tick_step * 4  # whole-number ticks, the tallest bar under the top one
     step = plot_w / max(len(labels), 1)
     bar = max(step * 0.7, 2)
     out = [
@@ -50,7 +52,7 @@ def stacked_bars(
         f' width="{width}" height="{height}" role="img" aria-label="{escape(title)}">'
     ]
     for tick in range(5):
-        value = peak * tick / 4
+        value = tick_step * tick
         y = top + plot_h - plot_h * tick / 4
         out.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
