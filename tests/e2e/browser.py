@@ -16,8 +16,6 @@ from playwright.sync_api import Browser, sync_playwright
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-# Set to a folder (docs/screenshots) to keep a screenshot of each page the tests open.
-SCREENSHOTS_ENV = "CONSOLE_SCREENSHOTS"
 
 
 def require_chromium() -> str:
@@ -39,12 +37,3 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
-
-
-def screenshot_dir() -> Path | None:
-    folder = os.environ.get(SCREENSHOTS_ENV)
-    if not folder:
-        return None
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path

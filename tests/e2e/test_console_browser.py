@@ -2,19 +2,17 @@
 backends: sign in, the dashboard, a figure to its list, the work queue, a case, an action
 through a form onto the timeline; CSRF refusal; a role that may not act; the language switch.
 
-With ``CONSOLE_SCREENSHOTS=docs/screenshots`` the SQLite run keeps a screenshot of each page
-(the README shows them)."""
+The README's screenshots are taken by ``tests/e2e/console_screenshots.py``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import chromium, screenshot_dir
+from tests.e2e.browser import chromium
 from tests.e2e.console_ledger import console_ledger
 from tests.e2e.http_server import Api, serving
 from tests.helpers import event_count
@@ -47,25 +45,17 @@ def sign_in(page: Page, api: Api, who: str, role: str = "") -> None:
     expect(page.locator("#who")).to_contain_text(who)
 
 
-def shot(page: Page, api: Api, name: str) -> None:
-    folder = screenshot_dir()
-    if folder is not None and api.url.startswith("sqlite"):
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
 def test_a_handler_follows_a_figure_opens_a_case_and_records_an_action(
     console: Api, browser: Browser
 ) -> None:
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
     page.goto(f"{console.base}/console/login")
-    shot(page, console, "login")
     sign_in(page, console, "wang", "handling_team")
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator('[data-figure="stage-intake"]')).to_have_text("1")
     expect(page.locator('[data-figure="clock-overdue"]')).not_to_have_text("0")
     expect(page.locator("svg.chart").first).to_be_visible()
     expect(page.locator("#lag")).to_contain_text("0")
-    shot(page, console, "dashboard")
 
     page.click('[data-figure="stage-intake"]')
     expect(page.locator("#cases tbody tr")).to_have_count(1)
@@ -74,12 +64,10 @@ def test_a_handler_follows_a_figure_opens_a_case_and_records_an_action(
     page.click('[data-figure="clock-overdue"]')
     expect(page.locator("#filters")).to_contain_text("clock_status = overdue")
     expect(page.locator("#cases")).to_contain_text("TS-R3")
-    shot(page, console, "cases")
 
     page.click("text=Work queue")
     expect(page.locator("#queue tbody tr")).to_have_count(1)  # the handling group's: TS-R2
     expect(page.locator("#queue")).to_contain_text("TS-R2")
-    shot(page, console, "queue")
 
     page.click("#queue >> text=TS-R2")
     expect(page.locator("#ref")).to_have_text("TS-R2")
@@ -96,17 +84,15 @@ def test_a_handler_follows_a_figure_opens_a_case_and_records_an_action(
     expect(added).to_contain_text("wang (handling_team)")
     expect(added).to_contain_text("token")
     assert event_count(console.url) == before + 1
-    shot(page, console, "case")
 
-    for path, name in (
-        ("/console/reports/sla", "sla-report"),
-        ("/console/reports/stats", "statistics"),
-        ("/console/reports/monthly?from=2026-09&to=2026-10", "monthly"),
+    for path in (
+        "/console/reports/sla",
+        "/console/reports/stats",
+        "/console/reports/monthly?from=2026-09&to=2026-10",
     ):
         answer = page.goto(console.base + path)
         assert answer is not None
         assert answer.status == 200
-        shot(page, console, name)
     expect(page.locator("section.month-page")).to_have_count(1)  # only September had cases
 
 
@@ -144,7 +130,6 @@ def test_the_language_follows_the_browser_and_the_switch(console: Api, browser: 
     page = browser.new_page(locale="zh-CN")
     sign_in(page, console, "chen")
     expect(page.locator("h1")).to_have_text("总览")
-    shot(page, console, "dashboard-zh")
     page.click("#lang-switch")
     expect(page.locator("h1")).to_have_text("Dashboard")
     page.click("text=Work queue")  # the choice sticks (a cookie)

@@ -96,6 +96,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "open": ("在办", "Open"),
     "estimated": ("估算", "estimated"),
     "generated_at": ("生成时间", "Generated at"),
+    "clocks": ("各项时限", "Clocks"),
+    "stage_intake": ("受理", "intake"),
+    "stage_investigation": ("调查核实", "investigation"),
+    "stage_plan": ("制定方案", "plan"),
+    "stage_execution": ("执行", "execution"),
+    "stage_summary": ("总结回访", "summary"),
 }
 
 
