@@ -6,9 +6,9 @@ at the server (uvicorn on 127.0.0.1, the app of ``serve``) over loopback HTTP.
 
 Fills a fresh ledger with synthetic complaints first (bulk path, dropped at the end) and
 catches its read models up, unless ``--db`` names one already filled; adds a leader to an
-empty staff directory (the pages need a signed-in member) and issues a token. Then, in the same run, each page and its
-baseline are fetched ``--runs`` times, alternating: the dashboard beside the one way the API
-had to tell the same clock figures (``GET /v1/reports/sla``, which works out the whole SLA
+empty staff directory (the pages need a signed-in member) and issues a token. Then, in the
+same run, each page and its baseline are fetched ``--runs`` times, alternating: the
+dashboard beside the one way the API had to tell the same clock figures (``GET /v1/reports/sla``, which works out the whole SLA
 report), and ``/healthz`` as the floor of a round trip. Prints each median (JSON last).
 """
 
