@@ -8,8 +8,9 @@ Fills a fresh ledger with synthetic complaints first (bulk path, dropped at the 
 catches its read models up, unless ``--db`` names one already filled; adds a leader to an
 empty staff directory (the pages need a signed-in member) and issues a token. Then, in the
 same run, each page and its baseline are fetched ``--runs`` times, alternating: the
-dashboard beside the one way the API had to tell the same clock figures (``GET /v1/reports/sla``, which works out the whole SLA
-report), and ``/healthz`` as the floor of a round trip. Prints each median (JSON last).
+dashboard beside the one way the API had to tell the same clock figures
+(``GET /v1/reports/sla``, which works out the whole SLA report), and ``/healthz`` as the
+floor of a round trip. Prints each median (JSON last).
 """
 
 from __future__ import annotations
