@@ -128,3 +128,17 @@ def test_the_sla_csv_holds_the_report_of_the_command_line(still: Api) -> None:
     assert answer.headers["content-type"].startswith("text/csv")
     assert bad.status_code == 400
     assert len(re.findall(r'id="error">Error: ', bad.text)) == 1
+
+
+def test_the_work_queue_is_the_api_queue_of_the_members_unit(
+    still: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with still.client("wang", "handling_team") as client:
+        api = client.get("/v1/queue", params={"unit": "handling_group"}).json()["items"]
+        small = client.get("/console/queue").text
+        monkeypatch.setattr("projections.console.SMALL_UNIT", 0)  # a busy unit's way
+        busy = client.get("/console/queue").text
+
+    shown = [re.findall(r'<a href="/console/cases/([^"]+)">', page) for page in (small, busy)]
+    assert api
+    assert shown == [[i["ref"] for i in api]] * 2

@@ -19,7 +19,6 @@ from ledger.domain.values import Stage
 from ledger.integrity.history import complaint_view, history
 from projections import console
 from projections.clocks import clock_report
-from projections.queue import QueueFilter, queue_rows
 from projections.schema import CLOCKS
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -127,7 +126,7 @@ def queue(request: Request) -> HTMLResponse:
     now = datetime.now(UTC)
     lag = side(request).freshness().lag
     with side(request).query() as cur:
-        rows = queue_rows(cur, QueueFilter(None, handlers, 200), now)
+        rows = console.unit_queue(cur, handlers, now)
     return page(request, "queue.html", who, lag=lag, rows=rows, unit=unit, now=now)
 
 
