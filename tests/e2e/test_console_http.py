@@ -55,6 +55,9 @@ def test_every_page_answers_a_bearer_token_and_never_writes(still: Api) -> None:
 
     assert {path: a.status_code for path, a in answers.items()} == dict.fromkeys(PAGES, 200)
     assert "Read models behind by 0 events" in answers["/console/"].text
+    html = "".join(a.text for p, a in answers.items() if "csv" not in p)
+    assert re.findall(r'(?:src|href|action)="(?:https?:)?//[^"]*', html) == []  # no CDN
+    assert html.count("<svg") >= 4 + 3  # the dashboard's charts, the monthly report's
     assert answers["/console/reports/sla?format=csv"].headers["X-Projection-Lag"] == "0"
     assert event_count(still.url) == events
     with still.client() as anonymous:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from commands.http.console import charts, forms, session
 from commands.http.console.i18n import lang_of, translator
@@ -50,6 +51,7 @@ def dashboard(request: Request) -> HTMLResponse:
         clocks = console.clocks_now(cur, now)
         months = console.monthly(cur, first)
         by_channel = console.volume(cur, "channel", first)
+        by_category = console.volume(cur, "category", first)
     t = translator(lang_of(request))
     labels = [m["month"] for m in months]
     breaches = charts.stacked_bars(
@@ -60,14 +62,8 @@ def dashboard(request: Request) -> HTMLResponse:
         ),
         t["breaches_per_month"],
     )
-    channels = sorted({r["key"] for r in by_channel})
-    counts = {(r["month"], r["key"]): r["n"] for r in by_channel}
-    volume = charts.stacked_bars(
-        labels,
-        [charts.Series(c, c, [counts.get((m, c), 0) for m in labels]) for c in channels],
-        lambda month, channel: link("/console/cases", month=month, channel=channel),
-        t["volume_channel"],
-    )
+    volume = _volume_chart(labels, by_channel, "channel", t["volume_channel"])
+    volume_category = _volume_chart(labels, by_category, "category", t["volume_category"])
     satisfaction = charts.line(labels, [m["mean_satisfaction"] for m in months], t["satisfaction"])
     return page(
         request,
@@ -80,7 +76,20 @@ def dashboard(request: Request) -> HTMLResponse:
         months=months,
         breaches_chart=breaches,
         volume_chart=volume,
+        volume_category_chart=volume_category,
         satisfaction_chart=satisfaction,
+    )
+
+
+def _volume_chart(labels: list[str], rows: list[dict[str, Any]], by: str, title: str) -> Markup:
+    """Complaints received per month, stacked by ``by``; each segment links to its list."""
+    keys = sorted({r["key"] for r in rows})
+    counts = {(r["month"], r["key"]): r["n"] for r in rows}
+    return charts.stacked_bars(
+        labels,
+        [charts.Series(k, k, [counts.get((m, k), 0) for m in labels]) for k in keys],
+        lambda month, key: link("/console/cases", month=month, **{by: key}),
+        title,
     )
 
 
