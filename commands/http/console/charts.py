@@ -40,12 +40,15 @@ def stacked_bars(
 ) -> Markup:
     """Bars per label, each stacked from the series; ``link(label, key)`` makes each segment
     a link (to the list behind the figure)."""
-    left, bottom, top, legend_w = 44, 28, 12, 150
+    left, top, legend_w = 44, 12, 150
+    step = (width - left - legend_w) / max(len(labels), 1)
+    # Labels wider than their bar's room are slanted (and the plot left room below for them).
+    slant = max((len(label) * 6 for label in labels), default=0) > step
+    bottom = 28 + (max(len(label) for label in labels) * 4 if slant else 0)
     plot_w, plot_h = width - left - legend_w, height - bottom - top
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     tick_step = max(1, math.ceil(max([*totals, 1]) / 4))
     peak = tick_step * 4  # whole-number ticks, the tallest bar under the top one
-    step = plot_w / max(len(labels), 1)
     bar = max(step * 0.7, 2)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}"'
@@ -79,7 +82,13 @@ def stacked_bars(
             if link is not None:
                 rect = f'<a href="{escape(link(label, s.key))}">{rect}</a>'
             out.append(rect)
-        if i % every == 0:
+        if i % every == 0 and slant:
+            cx, cy = x + bar / 2, top + plot_h + 12
+            out.append(
+                f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" font-size="10"'
+                f' transform="rotate(-35 {cx:.1f} {cy:.1f})">{escape(label)}</text>'
+            )
+        elif i % every == 0:
             out.append(
                 f'<text x="{x + bar / 2:.1f}" y="{height - 10}" text-anchor="middle"'
                 f' font-size="10">{escape(label)}</text>'

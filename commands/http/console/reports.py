@@ -155,7 +155,7 @@ def monthly(
             _breaches_of(name),
             t["breaches_per_month"],
             width=640,
-            height=220,
+            height=270,
         )
         for key, rows in (("channel_chart", channels), ("category_chart", categories)):
             mine = [r for r in rows if r["month"] == name]
@@ -165,7 +165,7 @@ def monthly(
                 None,
                 t["volume_channel" if key == "channel_chart" else "volume_category"],
                 width=640,
-                height=200,
+                height=300,
             )
     return page(
         request,
