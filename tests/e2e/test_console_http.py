@@ -145,3 +145,36 @@ def test_the_work_queue_is_the_api_queue_of_the_members_unit(
     shown = [re.findall(r'<a href="/console/cases/([^"]+)">', page) for page in (small, busy)]
     assert api
     assert shown == [[i["ref"] for i in api]] * 2
+
+
+def test_a_form_with_bad_values_or_refused_by_a_rule_changes_nothing(still: Api) -> None:
+    events = event_count(still.url)
+    path = "/console/cases/TS-R2/actions"
+    with still.client("chen") as client:
+        answers = [
+            client.post(path, data={"command": "extend", "clock": "regulatory", "days": "many",
+                                    "reason": "x", "approved_by": "chen"}),
+            client.post(path, data={"command": "erase_everything"}),
+            client.post(path, data={"command": "record_callback", "satisfaction": "5"}),
+            client.post("/console/cases/TS-NONE/actions", data={"command": "add_note",
+                                                                "text": "x"}),
+        ]  # fmt: skip
+
+    assert [a.status_code for a in answers] == [400, 400, 422, 404]
+    for answer in answers:
+        assert len(re.findall(r'id="error">Error: ', answer.text)) == 1
+        assert "Traceback" not in answer.text
+    assert event_count(still.url) == events
+
+
+def test_a_triage_through_its_form_is_on_the_timeline_with_its_member(still: Api) -> None:
+    with still.client("wang", "handling_team") as client:
+        done = client.post("/console/cases/TS-R3/actions",
+                           data={"command": "triage", "severity": "urgent",
+                                 "category": "harassment", "assessment": "夜间来电"})  # fmt: skip
+        page = client.get("/console/cases/TS-R3")
+
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/console/cases/TS-R3?done=triage")
+    assert 'data-event="Triaged"' in page.text
+    assert "wang (handling_team)" in page.text
