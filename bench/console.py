@@ -135,9 +135,12 @@ def measure(url: str, args: argparse.Namespace) -> None:
         "case list (overdue)": "/console/cases?clock_status=overdue",
         "floor: GET /healthz": "/healthz",
     }
-    samples: dict[str, list[float]] = {name: [] for name in pages}
     headers = {"Authorization": f"Bearer {token}"}
     with served(url) as base, httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+        ref = client.get("/v1/complaints", params={"open": "true", "limit": 1}).json()
+        pages["case page"] = f"/console/cases/{ref['items'][0]['ref']}"
+        pages["monthly report (3 months)"] = "/console/reports/monthly"
+        samples: dict[str, list[float]] = {name: [] for name in pages}
         for path in pages.values():
             timed(client, path)  # warm: imports, templates, the database's cache
         for _ in range(args.runs):
