@@ -38,15 +38,18 @@ def login(
     try:
         session.sign_in(request, response, token, _role(role))
     except Problem as e:
-        held = _held_roles(request, e)
+        several = session.roles_to_choose(request, token) if e.status == 400 else []
+        detail = e.detail
+        if several:
+            detail = f"you hold the roles {', '.join(several)}: choose the one to act in"
         return page(
             request,
             "login.html",
             None,
             status=e.status,
-            error=e.detail,
+            error=f"Error: {detail}",
             next=_safe(next),
-            roles=held,
+            roles=several,
         )
     return response
 
@@ -84,11 +87,3 @@ def _role(value: str) -> Role | None:
         return Role(value)
     except ValueError:
         raise Problem(400, f"{value!r} is not a role") from None
-
-
-def _held_roles(request: Request, error: Problem) -> list[str]:
-    """The roles to offer when the member holds several and named none."""
-    if error.status != 400 or "X-Acting-Role" not in error.detail:
-        return []
-    held = error.detail.split("holds the roles ", 1)[1].split(";", 1)[0]
-    return [r.strip() for r in held.split(",")]

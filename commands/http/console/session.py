@@ -19,6 +19,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -26,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from commands.http.auth import Caller, authenticate
 from commands.http.problems import Problem
+from ledger.domain.errors import LedgerError
 from ledger.domain.values import Role
 from ledger.store.root import Ledger
 
@@ -99,11 +101,24 @@ def keep(request: Request, response: Response) -> None:
 
 def sign_in(request: Request, response: Response, token: str, role: Role | None) -> Caller:
     """Check ``token`` (and ``role``) as the API would, and start a session for it."""
-    token_hash = hashlib.sha256(token.strip().encode()).hexdigest()
+    token_hash = _hash(token)
     caller = authenticate(ledger_of(request), token_hash, role)
     session = Session(secrets.token_urlsafe(24), token_hash, str(caller.role))
     save(request, response, session)
     return caller
+
+
+def roles_to_choose(request: Request, token: str) -> list[str]:
+    """The roles the token's member holds now, when there are several to choose from."""
+    directory = ledger_of(request).staff_directory()
+    if directory is None:
+        return []
+    now = datetime.now(UTC)
+    try:
+        held = directory.authenticate(_hash(token), now).roles_at(now)
+    except LedgerError:
+        return []
+    return [str(r) for r in held] if len(held) > 1 else []
 
 
 def sign_out(request: Request, response: Response) -> None:
@@ -116,7 +131,7 @@ def viewer(request: Request) -> Caller | None:
     refused as the API refuses it."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        token_hash = hashlib.sha256(header[7:].strip().encode()).hexdigest()
+        token_hash = _hash(header[7:])
         role = request.headers.get("x-acting-role")
         return authenticate(ledger_of(request), token_hash, _role(role))
     session = session_of(request)
@@ -149,6 +164,10 @@ def check_csrf(request: Request, given: str | None) -> None:
 def ledger_of(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
 def _role(value: str | None) -> Role | None:

@@ -20,6 +20,7 @@ from ledger.domain.values import Stage
 from ledger.integrity.history import complaint_view, history
 from projections import console
 from projections.clocks import clock_report
+from projections.queries import audit_rows
 from projections.schema import CLOCKS
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -151,8 +152,6 @@ def case(request: Request, ref: str, done: str | None = None) -> HTMLResponse:
     events = history(ledger, ref)["events"]
     lag = side(request).freshness().lag
     with side(request).query() as cur:
-        from projections.queries import audit_rows
-
         trail = audit_rows(cur, ref)
     timeline = _timeline(events, {row["version"]: row for row in trail}, lang_of(request))
     return page(
