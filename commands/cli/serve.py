@@ -30,10 +30,12 @@ from ledger.store.root import open_ledger
 @channel_options
 @db_option
 def serve(host: str, port: int, follow: bool, with_alerts: bool, db: str, **o: Any) -> None:
-    """Serve the HTTP API: commands at POST /v1/commands, reads under /v1, /openapi.json.
+    """Serve the HTTP API: commands at POST /v1/commands, reads under /v1, /openapi.json;
+    and the supervisor console at /console/ (docs/console.md).
 
-    Callers authenticate with a token from `staff token`; the token's member acts. With
-    --alerts, alerts are sent as they fall due (docs/alerts.md).
+    Callers authenticate with a token from `staff token`; the token's member acts. The
+    console's sessions are signed with LEDGER_CONSOLE_SECRET (else a key of this process).
+    With --alerts, alerts are sent as they fall due (docs/alerts.md).
 
     \b
     Example:

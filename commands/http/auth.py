@@ -45,7 +45,13 @@ def caller(
     if credentials is None:
         raise unauthorised("an Authorization: Bearer token is required")
     token_hash = hashlib.sha256(credentials.credentials.encode()).hexdigest()
-    directory = ledger_of(request).staff_directory()
+    return authenticate(ledger_of(request), token_hash, acting_role)
+
+
+def authenticate(ledger: Ledger, token_hash: str, acting_role: Role | None) -> Caller:
+    """The member whose token has the SHA-256 ``token_hash``, acting in ``acting_role`` (or
+    the one role they hold now): the API's check, shared by the console's session."""
+    directory = ledger.staff_directory()
     if directory is None:
         raise unauthorised("the staff directory is empty: no token is valid")
     now = datetime.now(UTC)
