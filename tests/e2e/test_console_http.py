@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e.console_ledger import console_ledger
-from tests.e2e.http_server import LEAD, Api, serving
-from tests.helpers import event_count, run
+from tests.e2e.http_server import LEAD, SINCE, Api, serving
+from tests.helpers import event_count, jsonl, run
 
 PAGES = [
     "/console/",
@@ -178,3 +178,36 @@ def test_a_triage_through_its_form_is_on_the_timeline_with_its_member(still: Api
     assert done.headers["location"].startswith("/console/cases/TS-R3?done=triage")
     assert 'data-event="Triaged"' in page.text
     assert "wang (handling_team)" in page.text
+
+
+def test_an_alert_sent_and_one_that_failed_show_on_the_case_page(ledger_url: str) -> None:
+    """Issue 16: a failed delivery shows on the case page (and so does a sent one), as the
+    alerter records them: AlertSent and AlertFailed in the complaint's timeline."""
+    tokens = console_ledger(ledger_url)
+    added = run(ledger_url, "staff", "add", "ops", "--name", "值班", "--unit", "office",
+                "--grant", "operator", *SINCE, *LEAD)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    alert = {"command": "record_alert", "ref": "TS-R3", "rule": "overdue", "clock": "intake",
+             "recipient": "li", "address": "li@example.com", "channel": "email",
+             "actor": {"id": "ops", "role": "operator"}}  # fmt: skip
+    failed = {**alert, "channel": "webhook", "recipient": "webhook", "outcome": "failed",
+              "address": "http://127.0.0.1:9/robot", "attempts": 3,
+              "error": "webhook answered HTTP 500"}  # fmt: skip
+    both = [{**alert, "command_id": "alert-mail"}, {**failed, "command_id": "alert-hook"}]
+    applied = run(ledger_url, "apply", "-", input=jsonl(both))
+    assert applied.exit_code == 0, applied.output
+    assert run(ledger_url, "projections", "run").exit_code == 0
+
+    with (
+        serving(ledger_url, follow=False) as base,
+        Api(ledger_url, base, tokens).client("chen") as client,
+    ):
+        page = client.get("/console/cases/TS-R3", headers={"Accept-Language": "en"})
+
+    assert page.status_code == 200
+    rows = re.findall(r'<tr data-event="(Alert\w+)">.*?</td><td>([^<]*)</td></tr>', page.text)
+    assert rows == [
+        ("AlertSent", "Alert overdue (intake) sent to li by email: li@example.com"),
+        ("AlertFailed", "Alert overdue (intake) to webhook by webhook failed after 3 tries: "
+                        "webhook answered HTTP 500"),
+    ]  # fmt: skip
