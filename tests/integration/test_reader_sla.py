@@ -39,8 +39,9 @@ def pausable_policy(tmp_path: Path) -> Path:
 
 def paused(ref: str) -> list[dict[str, Any]]:
     """A complaint assigned, then paused (waiting on the customer) and never resumed."""
+    team = actor("handling_team", "wang")
     pause = {"command": "pause", "ref": ref, "command_id": f"{ref}-pause", "reason": "等待",
-             "actor": actor("handling_team", "wang"), "occurred_at": "2026-09-25T10:00:00+08:00"}  # fmt: skip
+             "actor": team, "occurred_at": "2026-09-25T10:00:00+08:00"}  # fmt: skip
     return [*life_cmds(ref, until="assign"), pause]
 
 
