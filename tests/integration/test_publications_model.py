@@ -10,6 +10,7 @@ from ledger.store.books import load_rulebook
 from ledger.store.root import open_ledger
 from projections.publications import stored_rulebook
 from projections.runner import Runner
+from projections.schema import SHAPE_KEY
 from tests.helpers import jsonl, life_cmds, run
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy-business-hours.toml"
@@ -35,3 +36,30 @@ def test_the_stored_rulebook_is_the_logs(ledger_url: str) -> None:
     assert [p.label for p in logged] == ["@policies v2", "@calendars v2"]
     assert caught_up == logged
     assert rebuilt == logged
+
+
+def test_read_models_of_shape_3_get_their_publications_without_a_rebuild(ledger_url: str) -> None:
+    assert run(ledger_url, "policy", "publish", str(POLICY), *LEAD).exit_code == 0
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("DROP TABLE {publications}")
+        cur.execute("UPDATE {positions} SET position = 3 WHERE name = ?", (SHAPE_KEY,))
+        # A mark no rebuild would keep: the upgrade must leave the clocks as they are.
+        cur.execute("UPDATE {sla_clocks} SET changes = 'kept' WHERE clock = 'intake'")
+
+    ran = run(ledger_url, "projections", "run")
+
+    assert ran.exit_code == 0, ran.stderr
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction() as cur:
+            stored = stored_rulebook(cur).publications
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
+            shape = cur.fetchone()
+            cur.execute("SELECT changes FROM {sla_clocks} WHERE clock = 'intake'")
+            marks = cur.fetchall()
+        assert stored == load_rulebook(ledger).publications
+    assert [p.label for p in stored] == ["@policies v2"]
+    assert shape == {"position": 4}
+    assert marks == [{"changes": "kept"}]
