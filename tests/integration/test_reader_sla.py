@@ -30,8 +30,9 @@ def pausable_policy(tmp_path: Path) -> Path:
     """docs/policy-business-hours.toml with its investigation and plan clocks pausable."""
     text = (ROOT / "docs" / "policy-business-hours.toml").read_text(encoding="utf-8")
     for clock in ("investigation", "plan"):
-        head, _, tail = text.partition(f"[clocks.{clock}]")
-        text = head + f"[clocks.{clock}]" + tail.replace("pausable = false", "pausable = true", 1)
+        # The table itself, at a line's start: the file's comments show an example of it.
+        head, _, tail = text.partition(f"\n[clocks.{clock}]")
+        text = head + f"\n[clocks.{clock}]" + tail.replace("pausable = false", "pausable = true", 1)
     path = tmp_path / "business-hours-pausable.toml"
     path.write_text(text.replace("business-hours-2026.1", "business-hours-pause"), "utf-8")
     return path
