@@ -21,6 +21,7 @@ from ledger.domain.sla import deadlines
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_REF
 from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
+from projections.publications import keep_publications
 from projections.schema import stamp
 
 CASE_COLUMNS = (
@@ -44,6 +45,7 @@ class Rules:
 
     def __init__(self, book: Rulebook | None = None) -> None:
         self.book = book or Rulebook()
+        self.kept: set[str] = set()  # labels written to ``publications`` by this runner
 
     @property
     def policies(self) -> dict[str, Policy]:
@@ -151,6 +153,7 @@ def apply_events(cur: Cursor, events: Iterable[Any], rules: Rules) -> None:
             fold_case(state, event)
         dirty.add(group_key(state))
     write_states(cur, states, rules)
+    keep_publications(cur, rules)
     cur.insert("statistics_dirty", ("month", "channel", "category", "severity"), sorted(dirty),
                conflict="month, channel, category, severity")  # fmt: skip
     if recompute_all:

@@ -73,7 +73,10 @@ def _apply_audit(cur: Cursor, batch: Batch, rules: Rules) -> None:
 
 UNITS = {
     "cases": Unit(
-        "cases", ("case_state", "sla_clocks", "case_folds"), ("statistics_dirty",), _apply_cases
+        "cases",
+        ("case_state", "sla_clocks", "case_folds", "publications"),
+        ("statistics_dirty",),
+        _apply_cases,
     ),
     "audit_trail": Unit("audit_trail", ("audit_trail", "audit_streams"), (), _apply_audit),
     "statistics": Unit(
@@ -167,7 +170,14 @@ class Runner:
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
         upgrade of the ledger) before applying anything to them: they cannot be patched."""
-        if self._shape(SHAPE_KEY) < CASES_SHAPE:
+        shape = self._shape(SHAPE_KEY)
+        if shape == 3:  # 4 added only the publications: they are written, nothing rebuilt
+            from projections.publications import keep_publications
+
+            with self.transaction() as cur:
+                keep_publications(cur, current_rules(self.ledger))
+                self._set_shape(cur)
+        elif shape < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
 
     def _upgrade_audit(self, progress: Progress | None) -> None:

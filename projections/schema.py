@@ -25,6 +25,11 @@ CASES = {
         schedule TEXT, PRIMARY KEY (ref, clock))""",
     "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
+    # The policies and calendars the clocks above were worked out by: the query side builds
+    # its rulebook from them, as a login that may not read the log (ledger_reader) must.
+    "publications": """CREATE TABLE IF NOT EXISTS {publications} (
+        label TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, kind TEXT NOT NULL,
+        effective_from TEXT, document TEXT NOT NULL)""",
     "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
         month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
         severity TEXT NOT NULL, PRIMARY KEY (month, channel, category, severity))""",
@@ -38,8 +43,10 @@ CASES_INDEXES = [
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the
 # query side refuses to read them until then. 3: sla_clocks counts business hours
 # (late_business_seconds, schedule; risk_at in business time), and folds keep action times
-# in UTC (earlier folds kept each action's own offset).
-CASES_SHAPE = 3
+# in UTC (earlier folds kept each action's own offset). 4: the publications the clocks were
+# worked out by are kept in ``publications`` (filled from the log on upgrade from 3, with no
+# rebuild: nothing else changed).
+CASES_SHAPE = 4
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).

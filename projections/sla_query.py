@@ -76,12 +76,23 @@ def sla_rows(
     return [row[:14] for row in rows if row[0] not in inexact], inexact
 
 
+def needs_rules(rows: list[Row]) -> bool:
+    """Whether a row of ``sla_rows`` is an overdue business-hours clock, whose lateness in
+    business time is worked out with the publications."""
+    return any(row[2] == 1 and row[12] is not None for row in rows)
+
+
+def _given(book: Rulebook | None) -> Rulebook:
+    assert book is not None  # read in the report's transaction whenever a clock needs it
+    return book
+
+
 def business_lateness(rows: list[Row], as_of: datetime, rules: Callable[[], Rulebook]) -> list[Row]:
     """The rows of ``sla_rows`` with their lateness in business time: stored for a clock that
     ended, worked out for an overdue business-hours clock (the time its schedule was open from
     its deadline to ``as_of``, by the policy it is judged by), the wall clock's otherwise
     (None). ``rules`` gives the publications, read only if a clock needs them."""
-    if not any(row[2] == 1 and row[12] is not None for row in rows):
+    if not needs_rules(rows):
         return [(*row[:11], row[11] if row[2] == 0 else None) for row in rows]
     from ledger.domain.clocktime import ClockTime
 
@@ -203,18 +214,15 @@ def sla_report_at(
         late = late_entries(cur, as_of, first, last)
         changed = [c for c in changed_clocks(cur, as_of, first, last) if c[0] not in inexact]
         states, marks = _worked_out(cur, inexact) if inexact else ({}, {})
-    known: list[Rulebook] = [book] if book is not None else []
+        if book is None and (inexact or needs_rules(stored)):
+            # The rules the stored clocks were worked out by, from the read model (never
+            # the log, which a ledger_reader login may not read), in the same snapshot.
+            from projections.publications import stored_rulebook
 
-    def rules() -> Rulebook:
-        if not known:
-            from projections.runner import current_rules
-
-            known.append(current_rules(runner.ledger).book)
-        return known[0]
-
-    rows = business_lateness(stored, as_of, rules)
+            book = stored_rulebook(cur)
+    rows = business_lateness(stored, as_of, lambda: _given(book))
     if inexact:
-        book = rules()
+        book = _given(book)
         for ref in sorted(inexact):
             found, _, marked = case_rows(states[ref], book, as_of, marks.get(ref, {}))
             rows += found

@@ -18,7 +18,8 @@
 --   <prefix>auditor  reads everything, the event store and the personal-data keys included
 --                    (show reveals the complainant's name and phone of a complaint not yet
 --                    erased); writes nothing. It runs every read command: show, history, sla,
---                    verify, export, export-commands, list, report, audit.
+--                    verify, export, export-commands, list, report, audit, and the books'
+--                    listings (staff list, policy list|show, calendar list).
 --
 -- Neither reader nor auditor catches the read models up: the owner runs the projection runner
 -- (complaint-ledger projections follow), and read commands read the tables as they stand and

@@ -15,7 +15,7 @@ from commands.handlers import handle
 from commands.models import Envelope, PublishCalendar, PublishPolicy
 from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
 from ledger.store.books import load_calendar_book, load_policy_book, policy_version
-from ledger.store.root import open_ledger
+from ledger.store.root import open_ledger, open_reader
 
 
 def _submit(model: type[Envelope], fields: dict[str, Any], opts: dict[str, Any]) -> None:
@@ -77,7 +77,7 @@ def policy_publish(file: str, effective_from: str | None, **o: Any) -> None:
 @format_option("table", "json")
 def policy_list(db: str, fmt: str) -> None:
     """List the policy versions and when each took effect. Example: complaint-ledger policy list"""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         book = load_policy_book(ledger)
     rows = [{"version": DEFAULT_POLICY.version, "effective_from": None, "source": "built in"}]
     for effective_from, version in book.effective if book else []:
@@ -104,7 +104,7 @@ def policy_list(db: str, fmt: str) -> None:
 @db_option
 def policy_show(version: str, db: str) -> None:
     """Show one policy version as JSON. Example: complaint-ledger policy show default-2026.1"""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         click.echo(to_json(policy_to_dict(policy_version(ledger, version))))
 
 
@@ -139,7 +139,7 @@ def calendar_publish(year: int, file: str | None, **o: Any) -> None:
 @format_option("table", "json")
 def calendar_list(db: str, fmt: str) -> None:
     """List the published years. Example: complaint-ledger calendar list"""
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         book = load_calendar_book(ledger)
     published = book.years if book else {}
     revisions = book.revisions if book else {}

@@ -28,7 +28,7 @@ from commands.cli.writes import describe, run_command, submit, write_options
 from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Role, Unit
 from ledger.store.books import load_staff_directory
-from ledger.store.root import open_ledger
+from ledger.store.root import open_reader
 
 ROLES = click.Choice([str(r) for r in Role])
 TOKEN_PREFIX = "clt_"  # recognisable in a leaked file or a log, like other services' tokens
@@ -171,7 +171,7 @@ def list_staff(db: str, fmt: str) -> None:
     Example:
       complaint-ledger staff list --format json
     """
-    with open_ledger(db) as ledger:
+    with open_reader(db) as ledger:
         directory = load_staff_directory(ledger)
     rows = directory_rows(directory)
     if fmt == "json":

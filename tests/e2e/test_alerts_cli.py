@@ -85,6 +85,7 @@ def test_an_alerter_the_directory_does_not_know_delivers_and_records_nothing(
 
 
 def test_policy_show_prints_the_alert_rules(ledger_url: str) -> None:
+    apply(ledger_url, complaint_cmds("TS-P", hours_ago(2)))  # a ledger to read: reads create none
     result = run(ledger_url, "policy", "show", "default-2026.1")
 
     assert result.exit_code == 0, result.output

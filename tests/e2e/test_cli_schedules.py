@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import event_count, run
+from tests.helpers import event_count, jsonl, life_cmds, run
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
 DOCS = Path(__file__).parents[2] / "docs"
@@ -61,7 +61,14 @@ def test_policy_show_prints_the_schedules_and_the_clocks_that_follow_them(
 
 
 def test_policy_show_of_the_default_policy_has_no_schedules(ledger_url: str) -> None:
+    # A ledger to read (reading creates none): the built-in policy is shown from any ledger.
+    assert (
+        run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1", until="receive"))).exit_code
+        == 0
+    )
     shown = run(ledger_url, "policy", "show", "default-2026.1")
+
+    assert shown.exit_code == 0, shown.stderr
 
     document = json.loads(shown.stdout)
     assert document["schedules"] == {}

@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers import jsonl, life_cmds, run
 
+POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy-business-hours.toml"
 BEHIND = "lag: 1 event behind the log (read models at position 8 of 9)"
 
 
@@ -83,6 +84,36 @@ def test_an_unwritable_sqlite_ledger_is_read_as_it_stands(unwritable: tuple[str,
     assert listed.stdout.splitlines()[-1] == BEHIND
     assert json.loads(shown.stdout)["history"][-1]["event"] == "NoteAdded"
     assert verified.exit_code == 0, verified.stderr
+    assert snapshot(folder) == before
+
+
+def test_the_books_of_an_unwritable_sqlite_ledger_are_listed_as_they_stand(
+    unwritable: tuple[str, Path],
+) -> None:
+    url, folder = unwritable
+    lead = ["--actor", "chen", "--role", "leadership"]
+    assert run(writable(url), "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    published = run(writable(url), "policy", "publish", str(POLICY), *lead)
+    assert published.exit_code == 0, published.stderr
+    assert run(writable(url), "calendar", "publish", "2026", *lead).exit_code == 0
+    make_unwritable(url, folder)
+    before = snapshot(folder)
+
+    staff = run(url, "staff", "list", "--format", "json")
+    policies = run(url, "policy", "list", "--format", "json")
+    shown = run(url, "policy", "show", "business-hours-2026.1")
+    years = run(url, "calendar", "list", "--format", "json")
+
+    assert [r.exit_code for r in (staff, policies, shown, years)] == [0, 0, 0, 0], [
+        r.stderr for r in (staff, policies, shown, years)
+    ]
+    assert json.loads(staff.stdout) == []
+    assert [p["version"] for p in json.loads(policies.stdout)] == [
+        "default-2026.1",
+        "business-hours-2026.1",
+    ]
+    assert json.loads(shown.stdout)["version"] == "business-hours-2026.1"
+    assert [y["year"] for y in json.loads(years.stdout)] == [2026]
     assert snapshot(folder) == before
 
 

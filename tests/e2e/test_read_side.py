@@ -29,6 +29,10 @@ READS = {
     "export": ["export", "TS-1", "--out", "bundle"],
     "export-commands": ["export-commands"],
     "projections status": ["projections", "status"],
+    "staff list": ["staff", "list"],
+    "policy list": ["policy", "list"],
+    "policy show": ["policy", "show", "default-2026.1"],
+    "calendar list": ["calendar", "list"],
 }
 
 

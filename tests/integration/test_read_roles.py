@@ -33,6 +33,10 @@ LOG = {
     "sla": ["sla", "TS-R", "--format", "json"],
     "verify": ["verify", "--no-anchor"],
     "export-commands": ["export-commands"],
+    "staff list": ["staff", "list", "--format", "json"],
+    "policy list": ["policy", "list", "--format", "json"],
+    "policy show": ["policy", "show", "default-2026.1"],
+    "calendar list": ["calendar", "list", "--format", "json"],
 }
 HEAD = 15  # two complaints' 13 events, the seal book and its seal
 
@@ -112,6 +116,10 @@ def test_the_auditor_runs_every_command_that_reads_the_log(
     assert json.loads(results["show"].stdout)["complainant"]["phone"] == "13800000000"
     assert results["verify"].stdout.startswith(f"verified {HEAD} events")
     assert len(results["export-commands"].stdout.splitlines()) == 8 + 5
+    assert json.loads(results["staff list"].stdout) == []
+    assert [p["version"] for p in json.loads(results["policy list"].stdout)] == ["default-2026.1"]
+    assert json.loads(results["policy show"].stdout)["version"] == "default-2026.1"
+    assert json.loads(results["calendar list"].stdout) == []
     assert run("", "verify-bundle", str(tmp_path / "bundle")).exit_code == 0
 
 

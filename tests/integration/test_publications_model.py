@@ -1,0 +1,65 @@
+"""The ``publications`` read model holds the rulebook the runner judged clocks by: the query
+side rebuilds from it the very policies and calendars the log holds, after catching up and
+after a rebuild alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger.store.books import load_rulebook
+from ledger.store.root import open_ledger
+from projections.publications import stored_rulebook
+from projections.runner import Runner
+from projections.schema import SHAPE_KEY
+from tests.helpers import jsonl, life_cmds, run
+
+POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy-business-hours.toml"
+LEAD = ["--actor", "chen", "--role", "leadership"]
+
+
+def test_the_stored_rulebook_is_the_logs(ledger_url: str) -> None:
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
+               "2026-01-01T00:00:00+08:00", *LEAD).exit_code == 0  # fmt: skip
+    assert run(ledger_url, "calendar", "publish", "2026", *LEAD).exit_code == 0
+
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up_all()
+        with runner.transaction() as cur:
+            caught_up = stored_rulebook(cur).publications
+        runner.rebuild(("cases",))
+        with runner.transaction() as cur:
+            rebuilt = stored_rulebook(cur).publications
+        logged = load_rulebook(ledger).publications
+
+    assert [p.label for p in logged] == ["@policies v2", "@calendars v2"]
+    assert caught_up == logged
+    assert rebuilt == logged
+
+
+def test_read_models_of_shape_3_get_their_publications_without_a_rebuild(ledger_url: str) -> None:
+    assert run(ledger_url, "policy", "publish", str(POLICY), *LEAD).exit_code == 0
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("DROP TABLE {publications}")
+        cur.execute("UPDATE {positions} SET position = 3 WHERE name = ?", (SHAPE_KEY,))
+        # A mark no rebuild would keep: the upgrade must leave the clocks as they are.
+        cur.execute("UPDATE {sla_clocks} SET changes = 'kept' WHERE clock = 'intake'")
+
+    ran = run(ledger_url, "projections", "run")
+
+    assert ran.exit_code == 0, ran.stderr
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction() as cur:
+            stored = stored_rulebook(cur).publications
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
+            shape = cur.fetchone()
+            cur.execute("SELECT changes FROM {sla_clocks} WHERE clock = 'intake'")
+            marks = cur.fetchall()
+        assert stored == load_rulebook(ledger).publications
+    assert [p.label for p in stored] == ["@policies v2"]
+    assert shape == {"position": 4}
+    assert marks == [{"changes": "kept"}]
