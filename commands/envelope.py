@@ -30,9 +30,16 @@ class Envelope(_Frozen):
     actor: ActorIn
     occurred_at: Moment | None = None
 
+    # Optional fields added after commands of the kind had been logged: left out of the
+    # fingerprint while at their default, so that a resubmission of a command logged before
+    # they existed is still recognised as the same command.
+    added_fields: ClassVar[frozenset[str]] = frozenset()
+
     def fingerprint(self) -> str:
         """Recognises a resubmission: same content, same fingerprint."""
-        body = self.model_dump_json(exclude={"command_id"})
+        fields = type(self).model_fields
+        unset = {n for n in self.added_fields if getattr(self, n) == fields[n].default}
+        body = self.model_dump_json(exclude={"command_id", *unset})
         return hashlib.sha256(body.encode()).hexdigest()
 
     @property

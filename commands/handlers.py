@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.authority import authorise
 from commands.models import (
+    AcknowledgeEscalation,
     AddNote,
     AssignComplaint,
     CloseComplaint,
@@ -32,27 +33,35 @@ from commands.models import (
     EscalateComplaint,
     ExecuteResolution,
     ExtendDeadline,
+    InstructComplaint,
     NotifyOutcome,
     PauseClocks,
     PlanResolution,
     PublishCalendar,
     PublishPolicy,
     ReceiveComplaint,
+    RecordAccountability,
     RecordCallback,
     RecordFindings,
     ReopenComplaint,
     ResumeClocks,
+    SignOff,
     TriageComplaint,
     WithdrawComplaint,
 )
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.domain.complaint import Complaint
-from ledger.domain.errors import CommandIdReused, ConcurrentChange, DuplicateReference
+from ledger.domain.complaint import LEADERSHIP_GROUP, Complaint
+from ledger.domain.errors import (
+    CommandIdReused,
+    ConcurrentChange,
+    DirectoryRefused,
+    DuplicateReference,
+)
 from ledger.domain.policy import parse_policy, policy_to_dict
 from ledger.domain.sealed import KeyChanges
 from ledger.domain.staff import StaffDirectory
-from ledger.domain.values import Complainant, Proof, Remedy, Stamp, reference_id
+from ledger.domain.values import Complainant, Proof, Remedy, Stamp, Unit, reference_id
 from ledger.store.books import (
     CalendarBook,
     PolicyBook,
@@ -233,7 +242,7 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         Complainant(person.name, person.phone, person.id_number, person.address),
         reference_id(ref),
     )
-    return Complaint.receive(
+    complaint = Complaint.receive(
         ref=ref,
         stamp=stamp,
         now=now,
@@ -249,6 +258,10 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         referral_number=cmd.referral_number,
         policy_version=policy_in_force(ledger, cmd.received_at).version,
     )
+    if cmd.public_attention:  # media or public-opinion risk escalates at once
+        to = _addressee(ledger, cmd.escalate_to or LEADERSHIP_GROUP)
+        complaint.raise_escalation(stamp, "public attention (舆情)", to, True, automatic=True)
+    return complaint
 
 
 def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
@@ -276,14 +289,74 @@ def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
 @handles(TriageComplaint)
 def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.triage(stamp, now, cmd.severity, cmd.category, cmd.assessment)
+    to = None if cmd.escalate_to is None else _addressee(ledger, cmd.escalate_to)
+    complaint.triage(
+        stamp, now, cmd.severity, cmd.category, cmd.assessment, to, cmd.public_attention
+    )
     return complaint
+
+
+def _addressee(ledger: LedgerPort, to: str) -> str:
+    """Who an escalation goes to: a unit of the plan's organisation, or (once the staff
+    directory has members) one of them."""
+    if to in {str(u) for u in Unit}:
+        return to
+    directory = ledger.staff_directory()
+    if directory is not None and directory.members and to not in directory.members:
+        units = ", ".join(str(u) for u in Unit)
+        raise DirectoryRefused(
+            f"an escalation goes to a unit ({units}) or a member of staff; {to!r} is neither"
+        )
+    return to
 
 
 @handles(EscalateComplaint)
 def escalate(ledger: LedgerPort, cmd: EscalateComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.escalate(stamp, now, cmd.reason)
+    to = cmd.to
+    if to is None and cmd.public_attention:
+        to = LEADERSHIP_GROUP
+    to = None if to is None else _addressee(ledger, to)
+    complaint.escalate(stamp, now, cmd.reason, to, cmd.public_attention)
+    return complaint
+
+
+@handles(AcknowledgeEscalation)
+def acknowledge(
+    ledger: LedgerPort, cmd: AcknowledgeEscalation, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.acknowledge(stamp, now)
+    return complaint
+
+
+@handles(InstructComplaint)
+def instruct(ledger: LedgerPort, cmd: InstructComplaint, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.instruct(stamp, now, cmd.text)
+    return complaint
+
+
+@handles(SignOff)
+def sign_off(ledger: LedgerPort, cmd: SignOff, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.sign_off(stamp, now, cmd.text)
+    return complaint
+
+
+@handles(RecordAccountability)
+def record_accountability(
+    ledger: LedgerPort, cmd: RecordAccountability, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    directory = ledger.staff_directory()
+    team = cmd.team or complaint.team
+    if directory is not None and directory.members:
+        member = directory.members.get(cmd.staff)
+        if member is None:
+            raise DirectoryRefused(f"staff: {cmd.staff!r} is not in the staff directory")
+        team = team or str(member.unit)
+    complaint.record_accountability(stamp, now, cmd.staff, team, cmd.finding, cmd.decision)
     return complaint
 
 

@@ -87,6 +87,7 @@ class Command(Envelope):
 
 
 class ReceiveComplaint(Command):
+    added_fields = frozenset({"public_attention", "escalate_to"})
     action = "receive"
     command: Literal["receive"] = "receive"
     ref: Ref | None = None  # type: ignore[assignment]
@@ -99,26 +100,70 @@ class ReceiveComplaint(Command):
     category: Name
     tags: tuple[Tag, ...] = Field(default=(), max_length=20)
     referral_number: Name | None = None
+    public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates at once
+    escalate_to: Name | None = None  # who a public-attention escalation goes to
 
     @model_validator(mode="after")
     def _referral_number_for_referrals(self) -> ReceiveComplaint:
         if self.channel is Channel.REGULATOR_REFERRAL and not self.referral_number:
             raise ValueError("a regulator_referral needs its referral_number")
+        if self.escalate_to is not None and not self.public_attention:
+            raise ValueError("escalate_to on receipt goes with public_attention")
         return self
 
 
 class TriageComplaint(Command):
+    added_fields = frozenset({"public_attention", "escalate_to"})
     action = "triage"
     command: Literal["triage"] = "triage"
     severity: Severity
     category: Name
     assessment: Text
+    escalate_to: Name | None = None  # a unit or member; starts the acknowledgement clock
+    public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
 
 
 class EscalateComplaint(Command):
+    added_fields = frozenset({"to", "public_attention"})
     action = "escalate"
     command: Literal["escalate"] = "escalate"
     reason: Text
+    to: Name | None = None  # a unit or member; starts the acknowledgement clock
+    public_attention: StrictBool = False
+
+
+class AcknowledgeEscalation(Command):
+    """The leadership group acknowledges the escalation (stops the acknowledgement clock)."""
+
+    action = "acknowledge"
+    command: Literal["acknowledge"] = "acknowledge"
+
+
+class InstructComplaint(Command):
+    """A leadership instruction (批示)."""
+
+    action = "instruct"
+    command: Literal["instruct"] = "instruct"
+    text: Text
+
+
+class SignOff(Command):
+    """The leadership group was reported the result and signs it off."""
+
+    action = "sign_off"
+    command: Literal["sign_off"] = "sign_off"
+    text: Text
+
+
+class RecordAccountability(Command):
+    """Accountability (责任追究) for a member of staff: finding and decision (leadership)."""
+
+    action = "record_accountability"
+    command: Literal["record_accountability"] = "record_accountability"
+    staff: Name
+    team: Name | None = None  # default: the complaint's handling team
+    finding: Text
+    decision: Text
 
 
 class AssignComplaint(Command):
@@ -267,6 +312,10 @@ AnyCommand = Annotated[
     ReceiveComplaint
     | TriageComplaint
     | EscalateComplaint
+    | AcknowledgeEscalation
+    | InstructComplaint
+    | SignOff
+    | RecordAccountability
     | AssignComplaint
     | ContactCustomer
     | RecordFindings
@@ -300,6 +349,10 @@ COMMAND_NAMES = (
     "receive",
     "triage",
     "escalate",
+    "acknowledge",
+    "instruct",
+    "sign_off",
+    "record_accountability",
     "assign",
     "contact",
     "record_findings",

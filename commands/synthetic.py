@@ -89,16 +89,27 @@ class _Builder:
         return True
 
 
-def lifecycles(count: int, now: datetime, seed: int = 2026, days: int = 21) -> Iterator[Lifecycle]:
-    """``count`` complaints received over the ``days`` before ``now``, oldest first."""
+def lifecycles(
+    count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False
+) -> Iterator[Lifecycle]:
+    """``count`` complaints received over the ``days`` before ``now``, oldest first.
+
+    The leadership group acknowledges every escalation, instructs on major cases, signs off
+    the result of urgent and major ones and records accountability for cases late at every
+    stage. ``addressed``: escalations name who they go to (the leadership group), which
+    starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
+    public attention. The loop's steps draw nothing from the random stream, so the same seed
+    gives the same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0))
+        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
 
 
-def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecycle:
+def _lifecycle(
+    b: _Builder, rng: random.Random, received_at: datetime, addressed: bool = False
+) -> Lifecycle:
     category = rng.choice(list(CONTENT))
     channel = rng.choice([*CHANNELS, "regulator_referral"])
     cs = (rng.choice(CUSTOMER_SERVICE), "customer_service")
@@ -125,6 +136,9 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
             ["夜间来电", "多次投诉", "媒体关注", "老年客户", "外包机构"], k=rng.randint(0, 2)
         ),
     }
+    public = addressed and "媒体关注" in receive["tags"]
+    if public:
+        receive["public_attention"] = True
     if channel == "regulator_referral":
         receive["referral_number"] = f"12378-{received_at:%Y%m%d}-{rng.randrange(10**4):04d}"
     life = Lifecycle(receive)
@@ -143,6 +157,8 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         "urgent": "涉嫌违规催收，需优先处理",
         "major": "可能引发监管关注，立即上报",
     }
+    escalating = severity in ("urgent", "major")
+    address = {"escalate_to": "leadership_group"} if addressed and escalating else {}
     if not b.step(
         life,
         later(0.1, 0.5),
@@ -151,8 +167,15 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         severity=severity,
         category=category,
         assessment=assessment[severity],
+        **address,
     ):
         return life
+    leader = (LEADER, "leadership")
+    if escalating or public:  # acknowledged within the hour, mostly (slow cases: later)
+        b.step(life, t + timedelta(minutes=95 if slow else 20), "acknowledge", leader)
+    if severity == "major":
+        b.step(life, t + timedelta(minutes=40 if not slow else 110), "instruct", leader,
+               text="请处置小组立即核查，24小时内上报进展")  # fmt: skip
     b.step(life, later(0.05, 0.3), "assign", team_actor, handler=handler, team=team)
     if rng.random() < 0.08:
         b.step(life, later(2, 30), "withdraw", cs, reason="客户表示问题已自行解决，撤回投诉")
@@ -224,15 +247,23 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         satisfaction=rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 3])[0],
         comment="回访完成",
     )
+    closing = later(2, 48)
+    if escalating:  # the result is reported to the leadership group before closure
+        b.step(life, closing - timedelta(hours=1), "sign_off", leader,
+               text="处理结果已上报应急领导小组，同意办结")  # fmt: skip
     if not b.step(
         life,
-        later(2, 48),
+        closing,
         "close",
         team_actor,
         root_cause="催收人员未遵守作业规范",
         improvement="加强合规培训与录音抽检",
     ):
         return life
+    if slow:
+        b.step(life, closing + timedelta(hours=12), "record_accountability", leader,
+               staff=handler, team=team, finding="各环节均超出预案时限",
+               decision="通报批评，限期整改")  # fmt: skip
     if rng.random() < 0.2:
         b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
     return life

@@ -35,11 +35,15 @@ STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",
      "require_authentication", "allow_service_login"}
 )  # fmt: skip
+# The leadership group's side of the escalation loop (issue 15): acknowledging an
+# escalation, instructing (批示), signing off the result, and accountability (责任追究).
+ESCALATION_LOOP_ACTIONS = frozenset({"acknowledge", "instruct", "sign_off", "record_accountability"})
 # Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
 # the leadership group's decisions.
 LEADERSHIP_ACTIONS = (
     HANDLING_TEAM_ACTIONS
     | frozenset({"extend", "correct", "erase", "publish_policy", "publish_calendar"})
+    | ESCALATION_LOOP_ACTIONS
     | STAFF_ACTIONS
 )
 

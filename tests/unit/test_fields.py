@@ -36,6 +36,11 @@ def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
         {"command": "resume", "reason": "x"},
         {"command": "add_note", "text": "x"},
         {"command": "erase", "reason": "x", "actor": lead},
+        {"command": "acknowledge", "actor": lead},
+        {"command": "instruct", "text": "x", "actor": lead},
+        {"command": "sign_off", "text": "x", "actor": lead},
+        {"command": "record_accountability", "staff": "wang", "finding": "x", "decision": "x",
+         "actor": lead},
         {"command": "correct", "event": 2, "corrected_occurred_at": "2026-09-24T16:30:00+08:00",
          "reason": "x", "approved_by": "chen", "actor": lead},
     ]  # fmt: skip
