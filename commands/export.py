@@ -105,6 +105,7 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
 # Recorded beside the Escalated event of the command (receive, triage or escalate) that
 # named who the escalation goes to: folded back into that command's fields.
 ADDRESSED = "Complaint.EscalationAddressed"
+AGENCY = "Complaint.AgencyNamed"  # likewise, the agency named at receipt or triage
 ADDRESS_FIELDS = {
     "receive": ("escalate_to", "public_attention"),
     "triage": ("escalate_to", "public_attention"),
@@ -142,12 +143,15 @@ SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "CalendarBook.Cal
 COVERAGE = Coverage.of(
     "export-commands (commands.export)",
     ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
-    handled=[*SIMPLE, *DIRECTORY, *SPECIAL, ADDRESSED],
+    handled=[*SIMPLE, *DIRECTORY, *SPECIAL, ADDRESSED, AGENCY],
     ignored=SKIPPED,
 )
 
 
 def _address(command: Command, event: Any) -> None:
+    if name_of(event) == AGENCY:
+        command["agency"] = event.agency
+        return
     to_field, flag = ADDRESS_FIELDS[command["command"]]
     command[to_field] = event.to
     if event.public_attention:
@@ -169,10 +173,10 @@ class Exporter:
                 if held is not None:
                     yield held
                 return
-            events = [self.ledger.mapper.to_domain_event(n) for n in notifications]
+            events: list[Any] = [self.ledger.mapper.to_domain_event(n) for n in notifications]
             keys = self._keys(events)
             for event in events:
-                if name_of(event) == ADDRESSED:
+                if name_of(event) in (ADDRESSED, AGENCY):
                     if held is not None and held["command_id"] == event.command_id:
                         _address(held, event)
                     continue

@@ -258,6 +258,8 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         referral_number=cmd.referral_number,
         policy_version=policy_in_force(ledger, cmd.received_at).version,
     )
+    if cmd.agency is not None:
+        complaint.name_agency(stamp, cmd.agency)
     if cmd.public_attention:  # media or public-opinion risk escalates at once
         to = _addressee(ledger, cmd.escalate_to or LEADERSHIP_GROUP)
         complaint.raise_escalation(stamp, "public attention (舆情)", to, True, automatic=True)
@@ -293,6 +295,8 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
     complaint.triage(
         stamp, now, cmd.severity, cmd.category, cmd.assessment, to, cmd.public_attention
     )
+    if cmd.agency is not None:
+        complaint.name_agency(stamp, cmd.agency)
     return complaint
 
 

@@ -87,7 +87,7 @@ class Command(Envelope):
 
 
 class ReceiveComplaint(Command):
-    added_fields = frozenset({"public_attention", "escalate_to"})
+    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "receive"
     command: Literal["receive"] = "receive"
     ref: Ref | None = None  # type: ignore[assignment]
@@ -102,6 +102,7 @@ class ReceiveComplaint(Command):
     referral_number: Name | None = None
     public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates at once
     escalate_to: Name | None = None  # who a public-attention escalation goes to
+    agency: Name | None = None  # the outsourced collection agency complained about
 
     @model_validator(mode="after")
     def _referral_number_for_referrals(self) -> ReceiveComplaint:
@@ -113,7 +114,7 @@ class ReceiveComplaint(Command):
 
 
 class TriageComplaint(Command):
-    added_fields = frozenset({"public_attention", "escalate_to"})
+    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "triage"
     command: Literal["triage"] = "triage"
     severity: Severity
@@ -121,6 +122,7 @@ class TriageComplaint(Command):
     assessment: Text
     escalate_to: Name | None = None  # a unit or member; starts the acknowledgement clock
     public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
+    agency: Name | None = None  # the outsourced collection agency, when found at triage
 
 
 class EscalateComplaint(Command):

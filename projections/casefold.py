@@ -43,6 +43,7 @@ def new_state() -> State:
         "instructions": 0,
         "signed_off": False,
         "accountability": [],
+        "agency": None,
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -178,6 +179,7 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "Complaint.LeadershipInstructed": lambda s, e, at: s.update(instructions=s["instructions"] + 1),
     "Complaint.SignedOff": lambda s, e, at: s.update(signed_off=True),
     "Complaint.AccountabilityRecorded": _accountability,
+    "Complaint.AgencyNamed": lambda s, e, at: s.update(agency=e.agency),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",

@@ -28,7 +28,7 @@ CASE_COLUMNS = (
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
     "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
-    "instructions", "signed_off", "accountability",
+    "instructions", "signed_off", "accountability", "agency",
 )  # fmt: skip
 
 
@@ -87,7 +87,8 @@ def case_row(state: State, rules: Rules) -> tuple[Any, ...]:
         "signed_off": int(state["signed_off"]),
         "accountability": (
             json.dumps(state["accountability"], ensure_ascii=False)
-            if state["accountability"] else None
+            if state["accountability"]
+            else None
         ),
         # The policy the clocks are judged by: in force at receipt, by every publication.
         "policy_version": rules.book.policy_for(datetime.fromisoformat(received)).version,

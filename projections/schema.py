@@ -17,7 +17,7 @@ CASES = {
         refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
         closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL,
         escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
-        instructions INTEGER, signed_off INTEGER, accountability TEXT)""",
+        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -41,9 +41,9 @@ CASES_INDEXES = [
 # query side refuses to read them until then. 3: sla_clocks counts business hours
 # (late_business_seconds, schedule; risk_at in business time), and folds keep action times
 # in UTC (earlier folds kept each action's own offset). 4: the escalation loop (issue 15):
-# case_state's escalated_to, acknowledged, public_attention, instructions, signed_off and
-# accountability, folds with the escalation and acknowledgement facts, the acknowledgement
-# clock in sla_clocks.
+# case_state's escalated_to, acknowledged, public_attention, instructions, signed_off,
+# accountability and agency, folds with the escalation and acknowledgement facts, the
+# acknowledgement clock in sla_clocks.
 CASES_SHAPE = 4
 SHAPE_KEY = "shape:cases"
 
@@ -83,6 +83,7 @@ ADDED_COLUMNS = [
     *(("case_state", column, kind) for column, kind in (
         ("escalated_to", "TEXT"), ("acknowledged", "INTEGER"), ("public_attention", "INTEGER"),
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
+        ("agency", "TEXT"),
     )),
 ]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]

@@ -53,7 +53,9 @@ def generate(
     end = parse_time(until, "--until")
     assert isinstance(end, datetime)
     out = sys.stdout
-    for n, life in enumerate(lifecycles(complaints, end, seed=seed, days=days, addressed=addressed_escalations), start=1):
+    for n, life in enumerate(
+        lifecycles(complaints, end, seed=seed, days=days, addressed=addressed_escalations), start=1
+    ):
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")

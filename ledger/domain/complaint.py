@@ -161,6 +161,7 @@ class Complaint(Aggregate):
         self.instructions = 0
         self.signed_off_at: datetime | None = None
         self.accountability = 0
+        self.agency: str | None = None  # the outsourced collection agency, once named
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -345,6 +346,19 @@ class Complaint(Aggregate):
         self.public_attention = self.public_attention or public_attention
         self._log("addressed", occurred_at)
 
+    def name_agency(self, stamp: Stamp, agency: str) -> None:
+        """The outsourced collection agency the complaint is about (at receipt or triage)."""
+        if agency != self.agency:
+            self._agency_named(*_parts(stamp), agency=agency)
+
+    @event("AgencyNamed")
+    def _agency_named(
+        self, actor: Actor, occurred_at: datetime, command_id: str, agency: str
+    ) -> None:
+        # Its own event beside Received or Triaged (whose stored shapes stay as they were).
+        self.agency = agency
+        self._log("agency", occurred_at)
+
     def acknowledge(self, stamp: Stamp, now: datetime) -> None:
         """The leadership group acknowledges the escalations not yet acknowledged."""
         self._check_open(stamp, now, "acknowledge")
@@ -356,7 +370,9 @@ class Complaint(Aggregate):
         self._escalation_acknowledged(*_parts(stamp))
 
     @event("EscalationAcknowledged")
-    def _escalation_acknowledged(self, actor: Actor, occurred_at: datetime, command_id: str) -> None:
+    def _escalation_acknowledged(
+        self, actor: Actor, occurred_at: datetime, command_id: str
+    ) -> None:
         self.acknowledged = self.escalations
         self._log("acknowledged", occurred_at)
 
@@ -873,5 +889,6 @@ register(
         "LeadershipInstructed": 1,
         "SignedOff": 1,
         "AccountabilityRecorded": 1,
+        "AgencyNamed": 1,
     },
 )

@@ -47,6 +47,7 @@ KINDS = {
     "Complaint.LeadershipInstructed": "instructed",
     "Complaint.SignedOff": "signed_off",
     "Complaint.AccountabilityRecorded": "accountability",
+    "Complaint.AgencyNamed": "agency",
 }
 RESTARTED = "Complaint.ClocksRestarted"  # adds to the reopening it follows
 CORRECTED = "Complaint.OccurrenceCorrected"  # re-dates a fact when the facts are read

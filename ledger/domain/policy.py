@@ -121,6 +121,7 @@ def default_rule(clock: ClockName, intake: ClockRule) -> ClockRule:
     assert clock in OPTIONAL_CLOCKS
     return ClockRule(clock, 1, "hours", False, (), intake.schedule)
 
+
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 

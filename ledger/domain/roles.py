@@ -37,7 +37,9 @@ STAFF_ACTIONS = frozenset(
 )  # fmt: skip
 # The leadership group's side of the escalation loop (issue 15): acknowledging an
 # escalation, instructing (批示), signing off the result, and accountability (责任追究).
-ESCALATION_LOOP_ACTIONS = frozenset({"acknowledge", "instruct", "sign_off", "record_accountability"})
+ESCALATION_LOOP_ACTIONS = frozenset(
+    {"acknowledge", "instruct", "sign_off", "record_accountability"}
+)
 # Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
 # the leadership group's decisions.
 LEADERSHIP_ACTIONS = (

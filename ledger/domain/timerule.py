@@ -28,7 +28,7 @@ WORDS = {
     "callback": "the callback", "note": "the note",
     "addressed": "the escalation", "acknowledged": "the acknowledgement",
     "instructed": "the instruction", "signed_off": "the sign-off",
-    "accountability": "the accountability record",
+    "accountability": "the accountability record", "agency": "the agency",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
