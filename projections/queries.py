@@ -127,16 +127,18 @@ BREACH_KEYS = ("handler", "team", "collector", "agency")
 
 
 def breach_rows(cur: Cursor, by: str, now: str) -> list[dict[str, Any]]:
-    """Clocks breached (ended after their deadline) and overdue (still open past it at
-    ``now``, a stamp), per ``by`` (one of ``BREACH_KEYS``), most first; cases without one
+    """Clocks breached (met, or ended by a withdrawal, after their deadline: the read
+    model's rule, docs/read-models.md) and overdue (still running past it at ``now``, a
+    stamp), per ``by`` (one of ``BREACH_KEYS``), most first; cases without one
     count under None."""
     if by not in BREACH_KEYS:
         raise ValueError(f"breaches are counted by {', '.join(BREACH_KEYS)}, not {by!r}")
     cur.execute(
         f"SELECT c.{by} AS key, "
-        "SUM(CASE WHEN s.ended_at IS NOT NULL AND s.cancelled = 0 AND s.late_seconds > 0 "
+        "SUM(CASE WHEN s.late_seconds > 0 AND (s.met_at IS NOT NULL OR s.cancelled = 0) "
         "THEN 1 ELSE 0 END) AS breached, "
-        "SUM(CASE WHEN s.ended_at IS NULL AND s.due_at < ? THEN 1 ELSE 0 END) AS overdue, "
+        "SUM(CASE WHEN s.met_at IS NULL AND s.ended_at IS NULL AND s.due_at < ? "
+        "THEN 1 ELSE 0 END) AS overdue, "
         "COUNT(*) AS clocks, COUNT(DISTINCT c.ref) AS complaints "
         "FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref GROUP BY c." + by,
         (now,),
