@@ -148,7 +148,8 @@ def test_public_attention_at_receipt_escalates_at_once(ledger_url: str) -> None:
     ack = clocks(url, "TS-P1", "2026-09-24T16:30:00+08:00")["acknowledgement"]
     assert ack["due_at"] == "2026-09-24T09:05:00+00:00"
     audit = ok(url, "audit", "TS-P1")
-    assert "leadership_group" in audit and "public attention" in audit
+    assert "leadership_group" in audit
+    assert "public attention" in audit
 
 
 def test_refusals_give_one_error_line_and_append_nothing(ledger_url: str) -> None:
