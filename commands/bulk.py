@@ -31,7 +31,7 @@ from commands.handlers import Outcome, handle
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound, LedgerError
-from ledger.domain.sealed import KeyChanges
+from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
@@ -81,6 +81,8 @@ class Batch:
         self.known_commands: dict[str, CommandRecord] | None = None
         self.known_streams: set[UUID] | None = None
         self.loaded: dict[UUID, Complaint] = {}
+        # The keys of the complaints the batch acts on, read in one query (by key id).
+        self.known_keys: dict[str, bytes] = {}
         # Complaints as this process last saved them, least recently saved first.
         self.cache: OrderedDict[UUID, Complaint] = OrderedDict()
         self.cache_size = cache_size
@@ -99,6 +101,20 @@ class Batch:
             for r in acted_on
             if r and reference_id(r) not in self.staged and reference_id(r) not in self.cache
         )
+        streams = {reference_id(r) for r in acted_on if r}
+        pools: list[dict[UUID, Any]] = [self.loaded, self.cache, self.staged]
+        key_ids = sorted(
+            {
+                c.complainant.key_id
+                for pool in pools
+                for stream, c in pool.items()
+                if stream in streams and isinstance(c, Complaint)
+            }
+        )
+        recorder = self.ledger.ledger_recorder
+        self.known_keys = {}
+        for start in range(0, len(key_ids), 500):
+            self.known_keys.update(recorder.person_keys(key_ids[start : start + 500]))
 
     def get_complaint(self, ref: str, version: int | None = None) -> Complaint:
         staged = self.staged.get(reference_id(ref))
@@ -139,6 +155,18 @@ class Batch:
             return self.known_commands.get(command_id)
         return self.ledger.find_command(command_id)
 
+    def complaint_key(self, complaint: Complaint, current: bool = False) -> PersonKey | None:
+        """The complaint's key, also when it was made by a command of this batch."""
+        if complaint.personal_data_erased:
+            return None
+        key_id = complaint.complainant.key_id
+        for key in self.keys.new:
+            if key.key_id == key_id:
+                return key
+        if key_id in self.known_keys:
+            return PersonKey(key_id, self.known_keys[key_id])
+        return self.ledger.complaint_key(complaint, current)
+
     def staff_directory(self) -> StaffDirectory | None:
         """The directory as the batch leaves it: read once a batch (with the publication
         books), then changed in memory by the batch's own staff commands."""
@@ -169,6 +197,7 @@ class Batch:
         self.repository.books.clear()
         self.known_commands = self.known_streams = None
         self.loaded = {}
+        self.known_keys = {}
 
     def _drop_stale(self, cached: set[UUID]) -> None:
         """Forget the cached complaints another writer has appended to since this process
@@ -193,6 +222,7 @@ class Batch:
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
+        self.known_keys = {}
         self.cache.clear()
         self.repository.books.clear()
 

@@ -25,6 +25,9 @@ class Envelope(_Frozen):
     """What every command carries: who, when, and an id that makes it idempotent."""
 
     action: ClassVar[str]
+    # The fields sealed under the complaint's key in the events (personal data, free text):
+    # left out of the public part of the fingerprint (``commands.fingerprints``).
+    sealed_fields: ClassVar[frozenset[str]] = frozenset()
 
     command_id: CommandId
     actor: ActorIn
@@ -36,11 +39,24 @@ class Envelope(_Frozen):
     added_fields: ClassVar[frozenset[str]] = frozenset()
 
     def fingerprint(self) -> str:
-        """Recognises a resubmission: same content, same fingerprint."""
+        """Recognises a resubmission: same content, same fingerprint. Unkeyed: kept for the
+        commands that touch no complaint, and for command-log rows written before the
+        fingerprints of complaints' commands were keyed (``commands.fingerprints``)."""
+        return hashlib.sha256(self.body()).hexdigest()
+
+    def _unset_added(self) -> set[str]:
         fields = type(self).model_fields
-        unset = {n for n in self.added_fields if getattr(self, n) == fields[n].default}
-        body = self.model_dump_json(exclude={"command_id", *unset})
-        return hashlib.sha256(body.encode()).hexdigest()
+        return {n for n in self.added_fields if getattr(self, n) == fields[n].default}
+
+    def body(self) -> bytes:
+        """The command's content, as fingerprinted."""
+        return self.model_dump_json(exclude={"command_id", *self._unset_added()}).encode()
+
+    def public_fingerprint(self) -> str:
+        """SHA-256 of the content without its sealed fields: what the events show anyway."""
+        excluded = {"command_id", *self.sealed_fields, *self._unset_added()}
+        public = self.model_dump_json(exclude=excluded)
+        return hashlib.sha256(public.encode()).hexdigest()
 
     @property
     def target(self) -> str:

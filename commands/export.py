@@ -5,8 +5,9 @@ actor and ``occurred_at``; applied to an empty ledger, the commands rebuild the 
 complaints, deadlines and read models. Events a command produces by itself (the escalation
 of an urgent triage, the clocks a reopening restarts, the opening of a register) and the
 ledger's own seals are left out: the commands produce them again. The staff directory's
-events become its commands. Personal data is written decrypted; an erased complaint is
-written without it, followed by its erasure.
+events become its commands. Personal data and free text are written decrypted; an erased
+complaint is written without its personal data and with ``[erased]`` for its text, followed
+by its erasure.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from uuid import UUID
 import yaml
 
 from ledger.domain.events import Coverage, name_of
-from ledger.store.crypto import open_complainant
+from ledger.domain.sealed import LegacyText, SealedText
+from ledger.store.crypto import TextReader, open_complainant
 from ledger.store.root import Ledger
 
 Command = dict[str, Any]
@@ -70,7 +72,7 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.OutcomeCommunicated": ("notify_outcome", lambda e: _fields(e, "channel", "summary")),
     "Complaint.CallbackRecorded": (
         "record_callback",
-        lambda e: {"satisfaction": e.satisfaction, **({"comment": e.comment} if e.comment else {})},
+        lambda e: {"satisfaction": e.satisfaction, "comment": e.comment},
     ),
     "Complaint.Closed": ("close", lambda e: _fields(e, "root_cause", "improvement")),
     "Complaint.Reopened": ("reopen", lambda e: _fields(e, "reason")),
@@ -162,6 +164,9 @@ class Exporter:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.refs: dict[UUID, str] = {}
+        self.texts: dict[UUID, TextReader] = {}
+        # A key an erasure destroyed opens nothing, even if a restored backup brought it back.
+        self.erased = ledger.erased_key_ids()
 
     def commands(self, batch_size: int = 2000) -> Iterator[Command]:
         """Every command of the ledger, in log order."""
@@ -189,7 +194,8 @@ class Exporter:
 
     def _keys(self, events: list[Any]) -> dict[str, bytes]:
         ids = [e.complainant.key_id for e in events if name_of(e) == "Complaint.Received"]
-        return self.ledger.ledger_recorder.person_keys(ids)
+        found = self.ledger.ledger_recorder.person_keys(ids)
+        return {k: v for k, v in found.items() if k not in self.erased}
 
     def _command(self, event: Any, keys: dict[str, bytes]) -> Command | None:
         kind = name_of(event)
@@ -214,17 +220,29 @@ class Exporter:
                 "text": yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
             })  # fmt: skip
         command, fields = SIMPLE[kind]
-        return {**_common(event, command, self.refs[event.originator_id]), **fields(event)}
+        opened = self._opened(event.originator_id, fields(event))
+        if kind == "CallbackRecorded" and not opened["comment"]:
+            del opened["comment"]
+        return {**_common(event, command, self.refs[event.originator_id]), **opened}
+
+    def _opened(self, stream: UUID, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields with their sealed text opened (``[erased]`` once erased)."""
+        reader = self.texts[stream]
+        return {
+            k: reader(v) if isinstance(v, SealedText | LegacyText) else v for k, v in fields.items()
+        }
 
     def _receive(self, event: Any, keys: dict[str, bytes]) -> Command:
         self.refs[event.originator_id] = event.ref
         key = keys.get(event.complainant.key_id)
+        self.texts[event.originator_id] = TextReader(event.originator_id, key)
         person: dict[str, Any] = {}
         if key is not None:
             opened = open_complainant(event.complainant, key, event.originator_id)
             person = {k: v for k, v in vars(opened).items() if v is not None}
-        fields = _fields(event, "channel", "account_ref", "collector", "content", "category",
-                         "tags", "referral_number")  # fmt: skip
+        fields = self._opened(event.originator_id, _fields(
+            event, "channel", "account_ref", "collector", "content", "category", "tags",
+            "referral_number"))  # fmt: skip
         return {
             **_common(event, "receive", event.ref),
             "received_at": event.received_at.isoformat(),

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from commands import fingerprints
 from commands.authority import authorise
 from commands.models import (
     AcknowledgeEscalation,
@@ -51,15 +52,17 @@ from commands.models import (
 )
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.domain.complaint import LEADERSHIP_GROUP, Complaint
+from ledger.domain.complaint import LEADERSHIP_GROUP, PUBLIC_ATTENTION, Complaint
 from ledger.domain.errors import (
+    CommandIdAfterErasure,
     CommandIdReused,
     ConcurrentChange,
     DirectoryRefused,
     DuplicateReference,
+    LedgerError,
 )
 from ledger.domain.policy import parse_policy, policy_to_dict
-from ledger.domain.sealed import KeyChanges
+from ledger.domain.sealed import KeyChanges, PersonKey, SealedText
 from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Complainant, Proof, Remedy, Stamp, Unit, reference_id
 from ledger.store.books import (
@@ -71,7 +74,7 @@ from ledger.store.books import (
     policy_in_force,
     work_calendar,
 )
-from ledger.store.crypto import seal_complainant
+from ledger.store.crypto import seal_complainant, seal_text, withheld_text
 from ledger.store.recorders import CommandRecord
 
 RETRY_SECONDS = 120.0  # how long a command keeps losing races to writers making progress
@@ -117,6 +120,8 @@ class LedgerPort(Protocol):
 
     def find_command(self, command_id: str) -> CommandRecord | None: ...
 
+    def complaint_key(self, complaint: Complaint, current: bool = False) -> PersonKey | None: ...
+
     def record(
         self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
     ) -> None: ...
@@ -160,7 +165,6 @@ def handle(
     the last attempt), up to ``RETRY_SECONDS`` in all: a long history read by two busy
     writers can lose many races in a row, and each lost race means the other one won."""
     actor = authorise(ledger, command, proof or ledger.proof(), now or datetime.now(UTC))
-    fingerprint = command.fingerprint()
     handler = HANDLERS[type(command)]
     deadline = time.monotonic() + RETRY_SECONDS
     attempt = stalls = 0
@@ -168,7 +172,7 @@ def handle(
     while True:
         previous = ledger.find_command(command.command_id)
         if previous is not None:
-            return _answer_again(ledger, command, previous, fingerprint)
+            return _answer_again(ledger, command, previous)
         moment = now or datetime.now(UTC)
         stamp = Stamp(
             actor=actor,
@@ -182,8 +186,12 @@ def handle(
             for e in target.pending_events
             if getattr(e, "command_id", None) == command.command_id
         )
+        if isinstance(target, Complaint):
+            fingerprint = fingerprints.keyed(command, _fingerprint_key(ledger, target))
+            keys: KeyChanges | None = target.take_key_changes()
+        else:
+            fingerprint, keys = command.fingerprint(), None
         record = CommandRecord(command.command_id, target.ref, fingerprint, target.version)
-        keys = target.take_key_changes() if isinstance(target, Complaint) else None
         try:
             ledger.record(target, record, keys)
         except IntegrityError:
@@ -210,13 +218,41 @@ def handle(
     )
 
 
-def _answer_again(
-    ledger: LedgerPort, command: Envelope, previous: CommandRecord, fingerprint: str
-) -> Outcome:
-    if previous.fingerprint != fingerprint:
+def _fingerprint_key(ledger: LedgerPort, complaint: Complaint) -> bytes | None:
+    """The key the command's fingerprint is keyed with: the complaint's, None when the
+    command destroys it (or it was destroyed before)."""
+    if complaint.key_changes.new:
+        return complaint.key_changes.new[0].key
+    if complaint.key_changes.destroyed:
+        return None
+    key = ledger.complaint_key(complaint, current=True)
+    return None if key is None else key.key
+
+
+def key_of(ledger: LedgerPort, ref: str) -> bytes | None:
+    """The key of complaint ``ref`` now (None once erased, or when ``ref`` is no complaint)."""
+    try:
+        complaint = ledger.get_complaint(ref)
+    except LedgerError:
+        return None
+    key = ledger.complaint_key(complaint, current=True)
+    return None if key is None else key.key
+
+
+def _answer_again(ledger: LedgerPort, command: Envelope, previous: CommandRecord) -> Outcome:
+    match = fingerprints.compare(
+        command, previous.fingerprint, lambda: key_of(ledger, previous.ref)
+    )
+    if match is fingerprints.Match.DIFFERENT:
         raise CommandIdReused(
             f"command_id {command.command_id!r} was already used for a different command "
             f"(on {previous.ref}); use a new command_id"
+        )
+    if match is fingerprints.Match.UNKNOWABLE:
+        raise CommandIdAfterErasure(
+            f"command_id {command.command_id!r} was already applied to {previous.ref}, whose "
+            "personal data has since been erased: whether this is the same command can no "
+            "longer be told, and it was not applied again"
         )
     events = tuple(
         type(e).__name__
@@ -242,6 +278,10 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         Complainant(person.name, person.phone, person.id_number, person.address),
         reference_id(ref),
     )
+
+    def seal(text: str) -> SealedText:
+        return seal_text(text, key, reference_id(ref))
+
     complaint = Complaint.receive(
         ref=ref,
         stamp=stamp,
@@ -250,9 +290,9 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         received_at=cmd.received_at.astimezone(UTC),
         complainant=sealed,
         person_key=key,
-        account_ref=cmd.account_ref,
+        account_ref=None if cmd.account_ref is None else seal(cmd.account_ref),
         collector=cmd.collector,
-        content=cmd.content,
+        content=seal(cmd.content),
         category=cmd.category,
         tags=cmd.tags,
         referral_number=cmd.referral_number,
@@ -262,7 +302,7 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         complaint.name_agency(stamp, cmd.agency)
     if cmd.public_attention:  # media or public-opinion risk escalates at once
         to = _addressee(ledger, cmd.escalate_to or LEADERSHIP_GROUP)
-        complaint.raise_escalation(stamp, "public attention (舆情)", to, True, automatic=True)
+        complaint.raise_escalation(stamp, PUBLIC_ATTENTION, to, True, automatic=True)
     return complaint
 
 
@@ -288,12 +328,23 @@ def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
     return f"TS-{day}-{high:04d}"
 
 
+def _sealer(ledger: LedgerPort, complaint: Complaint) -> Callable[[str], SealedText]:
+    """Seals free text under the complaint's key before any event exists; once the key is
+    destroyed, text given is withheld (never kept), as the complaint's other text reads."""
+    key = ledger.complaint_key(complaint, current=True)
+    if key is None:
+        key_id = complaint.complainant.key_id
+        return lambda _text: withheld_text(key_id)
+    return lambda text: seal_text(text, key, complaint.id)
+
+
 @handles(TriageComplaint)
 def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
+    seal = _sealer(ledger, complaint)
     to = None if cmd.escalate_to is None else _addressee(ledger, cmd.escalate_to)
     complaint.triage(
-        stamp, now, cmd.severity, cmd.category, cmd.assessment, to, cmd.public_attention
+        stamp, now, cmd.severity, cmd.category, seal(cmd.assessment), to, cmd.public_attention
     )
     if cmd.agency is not None:
         complaint.name_agency(stamp, cmd.agency)
@@ -321,7 +372,7 @@ def escalate(ledger: LedgerPort, cmd: EscalateComplaint, stamp: Stamp, now: date
     if to is None and cmd.public_attention:
         to = LEADERSHIP_GROUP
     to = None if to is None else _addressee(ledger, to)
-    complaint.escalate(stamp, now, cmd.reason, to, cmd.public_attention)
+    complaint.escalate(stamp, now, _sealer(ledger, complaint)(cmd.reason), to, cmd.public_attention)
     return complaint
 
 
@@ -337,14 +388,14 @@ def acknowledge(
 @handles(InstructComplaint)
 def instruct(ledger: LedgerPort, cmd: InstructComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.instruct(stamp, now, cmd.text)
+    complaint.instruct(stamp, now, _sealer(ledger, complaint)(cmd.text))
     return complaint
 
 
 @handles(SignOff)
 def sign_off(ledger: LedgerPort, cmd: SignOff, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.sign_off(stamp, now, cmd.text)
+    complaint.sign_off(stamp, now, _sealer(ledger, complaint)(cmd.text))
     return complaint
 
 
@@ -360,7 +411,10 @@ def record_accountability(
         if member is None:
             raise DirectoryRefused(f"staff: {cmd.staff!r} is not in the staff directory")
         team = team or str(member.unit)
-    complaint.record_accountability(stamp, now, cmd.staff, team, cmd.finding, cmd.decision)
+    seal = _sealer(ledger, complaint)
+    complaint.record_accountability(
+        stamp, now, cmd.staff, team, seal(cmd.finding), seal(cmd.decision)
+    )
     return complaint
 
 
@@ -374,7 +428,8 @@ def assign(ledger: LedgerPort, cmd: AssignComplaint, stamp: Stamp, now: datetime
 @handles(ContactCustomer)
 def contact(ledger: LedgerPort, cmd: ContactCustomer, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.contact(stamp, now, cmd.channel, cmd.reached, cmd.summary)
+    seal = _sealer(ledger, complaint)
+    complaint.contact(stamp, now, cmd.channel, cmd.reached, seal(cmd.summary))
     return complaint
 
 
@@ -383,7 +438,8 @@ def record_findings(
     ledger: LedgerPort, cmd: RecordFindings, stamp: Stamp, now: datetime
 ) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.record_findings(stamp, now, cmd.substantiated, cmd.findings, cmd.evidence)
+    seal = _sealer(ledger, complaint)
+    complaint.record_findings(stamp, now, cmd.substantiated, seal(cmd.findings), cmd.evidence)
     return complaint
 
 
@@ -398,7 +454,7 @@ def plan(ledger: LedgerPort, cmd: PlanResolution, stamp: Stamp, now: datetime) -
 @handles(ExecuteResolution)
 def execute(ledger: LedgerPort, cmd: ExecuteResolution, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.execute(stamp, now, cmd.detail)
+    complaint.execute(stamp, now, _sealer(ledger, complaint)(cmd.detail))
     return complaint
 
 
@@ -407,7 +463,8 @@ def notify_outcome(
     ledger: LedgerPort, cmd: NotifyOutcome, stamp: Stamp, now: datetime
 ) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.notify_outcome(stamp, now, cmd.channel, cmd.summary)
+    seal = _sealer(ledger, complaint)
+    complaint.notify_outcome(stamp, now, cmd.channel, seal(cmd.summary))
     return complaint
 
 
@@ -416,14 +473,16 @@ def record_callback(
     ledger: LedgerPort, cmd: RecordCallback, stamp: Stamp, now: datetime
 ) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.record_callback(stamp, now, cmd.satisfaction, cmd.comment or "")
+    seal = _sealer(ledger, complaint)
+    complaint.record_callback(stamp, now, cmd.satisfaction, seal(cmd.comment or ""))
     return complaint
 
 
 @handles(CloseComplaint)
 def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.close(stamp, now, cmd.root_cause, cmd.improvement)
+    seal = _sealer(ledger, complaint)
+    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement))
     return complaint
 
 
@@ -431,14 +490,15 @@ def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) 
 def reopen(ledger: LedgerPort, cmd: ReopenComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_in_force(ledger, complaint.received_at)
-    complaint.reopen(stamp, now, cmd.reason, restarts=policy.reopen_restarts)
+    reason = _sealer(ledger, complaint)(cmd.reason)
+    complaint.reopen(stamp, now, reason, restarts=policy.reopen_restarts)
     return complaint
 
 
 @handles(WithdrawComplaint)
 def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.withdraw(stamp, now, cmd.reason)
+    complaint.withdraw(stamp, now, _sealer(ledger, complaint)(cmd.reason))
     return complaint
 
 
@@ -458,7 +518,7 @@ def extend(ledger: LedgerPort, cmd: ExtendDeadline, stamp: Stamp, now: datetime)
         now,
         cmd.clock,
         cmd.days,
-        cmd.reason,
+        _sealer(ledger, complaint)(cmd.reason),
         cmd.approved_by,
         policy,
         work_calendar(ledger),
@@ -475,7 +535,7 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
         now,
         cmd.event,
         cmd.corrected_occurred_at,
-        cmd.reason,
+        _sealer(ledger, complaint)(cmd.reason),
         cmd.approved_by,
         policy_in_force(ledger, complaint.received_at),
         work_calendar(ledger),
@@ -488,21 +548,22 @@ def correct(ledger: LedgerPort, cmd: CorrectOccurrence, stamp: Stamp, now: datet
 def pause(ledger: LedgerPort, cmd: PauseClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     policy = policy_in_force(ledger, complaint.received_at)
-    complaint.pause(stamp, now, cmd.reason, allowed=any(r.pausable for r in policy.rules))
+    reason = _sealer(ledger, complaint)(cmd.reason)
+    complaint.pause(stamp, now, reason, allowed=any(r.pausable for r in policy.rules))
     return complaint
 
 
 @handles(ResumeClocks)
 def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.resume(stamp, now, cmd.reason)
+    complaint.resume(stamp, now, _sealer(ledger, complaint)(cmd.reason))
     return complaint
 
 
 @handles(AddNote)
 def add_note(ledger: LedgerPort, cmd: AddNote, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.add_note(stamp, now, cmd.text)
+    complaint.add_note(stamp, now, _sealer(ledger, complaint)(cmd.text))
     return complaint
 
 

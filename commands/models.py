@@ -8,7 +8,7 @@ value and what each allows (control characters, time bounds) are in ``commands.f
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -90,6 +90,7 @@ class ReceiveComplaint(Command):
     added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "receive"
     command: Literal["receive"] = "receive"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"complainant", "account_ref", "content"})
     ref: Ref | None = None  # type: ignore[assignment]
     channel: Channel
     received_at: Moment
@@ -117,6 +118,7 @@ class TriageComplaint(Command):
     added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "triage"
     command: Literal["triage"] = "triage"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
     severity: Severity
     category: Name
     assessment: Text
@@ -129,6 +131,7 @@ class EscalateComplaint(Command):
     added_fields = frozenset({"to", "public_attention"})
     action = "escalate"
     command: Literal["escalate"] = "escalate"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
     to: Name | None = None  # a unit or member; starts the acknowledgement clock
     public_attention: StrictBool = False
@@ -144,6 +147,7 @@ class AcknowledgeEscalation(Command):
 class InstructComplaint(Command):
     """A leadership instruction (批示)."""
 
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
     action = "instruct"
     command: Literal["instruct"] = "instruct"
     text: Text
@@ -152,6 +156,7 @@ class InstructComplaint(Command):
 class SignOff(Command):
     """The leadership group was reported the result and signs it off."""
 
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
     action = "sign_off"
     command: Literal["sign_off"] = "sign_off"
     text: Text
@@ -160,6 +165,7 @@ class SignOff(Command):
 class RecordAccountability(Command):
     """Accountability (责任追究) for a member of staff: finding and decision (leadership)."""
 
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"finding", "decision"})
     action = "record_accountability"
     command: Literal["record_accountability"] = "record_accountability"
     staff: Name
@@ -178,6 +184,7 @@ class AssignComplaint(Command):
 class ContactCustomer(Command):
     action = "contact"
     command: Literal["contact"] = "contact"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
     channel: ContactChannel
     reached: StrictBool
     summary: Text
@@ -186,6 +193,7 @@ class ContactCustomer(Command):
 class RecordFindings(Command):
     action = "record_findings"
     command: Literal["record_findings"] = "record_findings"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"findings"})
     substantiated: Substantiated
     findings: Text
     evidence: tuple[Name, ...] = Field(default=(), max_length=100)
@@ -200,12 +208,14 @@ class PlanResolution(Command):
 class ExecuteResolution(Command):
     action = "execute"
     command: Literal["execute"] = "execute"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"detail"})
     detail: Text
 
 
 class NotifyOutcome(Command):
     action = "notify_outcome"
     command: Literal["notify_outcome"] = "notify_outcome"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
     channel: ContactChannel
     summary: Text
 
@@ -213,6 +223,7 @@ class NotifyOutcome(Command):
 class RecordCallback(Command):
     action = "record_callback"
     command: Literal["record_callback"] = "record_callback"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"comment"})
     satisfaction: Annotated[StrictInt, Field(ge=1, le=5)]
     comment: Text | None = None
 
@@ -220,6 +231,7 @@ class RecordCallback(Command):
 class CloseComplaint(Command):
     action = "close"
     command: Literal["close"] = "close"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"root_cause", "improvement"})
     root_cause: Text
     improvement: Text
 
@@ -227,18 +239,21 @@ class CloseComplaint(Command):
 class ReopenComplaint(Command):
     action = "reopen"
     command: Literal["reopen"] = "reopen"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class WithdrawComplaint(Command):
     action = "withdraw"
     command: Literal["withdraw"] = "withdraw"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ExtendDeadline(Command):
     action = "extend"
     command: Literal["extend"] = "extend"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     clock: ClockName
     days: Annotated[StrictInt, Field(ge=1, le=366)]
     reason: Text
@@ -250,6 +265,7 @@ class CorrectOccurrence(Command):
 
     action = "correct"
     command: Literal["correct"] = "correct"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     event: Annotated[StrictInt, Field(ge=1)]
     corrected_occurred_at: Moment
     reason: Text
@@ -259,18 +275,21 @@ class CorrectOccurrence(Command):
 class PauseClocks(Command):
     action = "pause"
     command: Literal["pause"] = "pause"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class ResumeClocks(Command):
     action = "resume"
     command: Literal["resume"] = "resume"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
 
 
 class AddNote(Command):
     action = "add_note"
     command: Literal["add_note"] = "add_note"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
     text: Text
 
 

@@ -1,4 +1,9 @@
-"""Read model ``audit_trail``: one row per event, with a one-line summary in Chinese and English."""
+"""Read model ``audit_trail``: one row per event, with a one-line summary in Chinese and English.
+
+A summary is made of the event's unsealed fields only: text sealed under the complaint's key
+(reasons, notes, findings…) is never copied here, not even from events written before it was
+sealed, so an erasure leaves nothing to drop and a rebuild nothing to bring back
+(docs/read-models.md). Read it with ``show`` or ``history``."""
 
 from __future__ import annotations
 
@@ -32,6 +37,19 @@ def _opened(event: Any) -> tuple[str, str]:
     return "建立登记簿", "Register opened"
 
 
+def _plain(reason: Any, zh: str, en: str) -> tuple[str, str]:
+    """A reason only when it is the ledger's own words (plain ``str``); sealed ones are left out."""
+    return ("", "") if not isinstance(reason, str) else (f"{zh}{reason}", f"{en}{reason}")
+
+
+def _with_reason(zh: str, en: str) -> Summary:
+    def summary(e: Any) -> tuple[str, str]:
+        said_zh, said_en = _plain(e.reason, "：", ": ")
+        return zh + said_zh, en + said_en
+
+    return summary
+
+
 # By the event's registered name (ledger.domain.events).
 SUMMARIES: dict[str, Summary] = {
     "Complaint.EscalationAddressed": lambda e: (
@@ -58,10 +76,7 @@ SUMMARIES: dict[str, Summary] = {
         f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}",
         f"Triaged as {e.severity}, category {e.category}",
     ),
-    "Complaint.Escalated": lambda e: (
-        f"上报应急领导小组：{e.reason}",
-        f"Escalated to leadership: {e.reason}",
-    ),
+    "Complaint.Escalated": _with_reason("上报应急领导小组", "Escalated to leadership"),
     "Complaint.Assigned": lambda e: (
         f"分派给{e.team}的{e.handler}",
         f"Assigned to {e.handler} ({e.team})",
@@ -89,11 +104,8 @@ SUMMARIES: dict[str, Summary] = {
         f"Callback: satisfaction {e.satisfaction}/5",
     ),
     "Complaint.Closed": lambda e: ("投诉办结", "Complaint closed"),
-    "Complaint.Reopened": lambda e: (f"重新处理：{e.reason}", f"Reopened: {e.reason}"),
-    "Complaint.Withdrawn": lambda e: (
-        f"客户撤诉：{e.reason}",
-        f"Withdrawn by the complainant: {e.reason}",
-    ),
+    "Complaint.Reopened": _with_reason("重新处理", "Reopened"),
+    "Complaint.Withdrawn": _with_reason("客户撤诉", "Withdrawn by the complainant"),
     "Complaint.DeadlineExtended": lambda e: (
         f"{e.clock} 时限延长 {e.days} 天（批准人：{e.approved_by}）",
         f"{e.clock} deadline extended by {e.days} days (approved by {e.approved_by})",
@@ -104,15 +116,12 @@ SUMMARIES: dict[str, Summary] = {
     ),
     "Complaint.OccurrenceCorrected": lambda e: (
         f"更正第 {e.event} 条记录的发生时间：{e.previous_occurred_at.isoformat()} → "
-        f"{e.corrected_occurred_at.isoformat()}（批准人：{e.approved_by}，原因：{e.reason}）",
+        f"{e.corrected_occurred_at.isoformat()}（批准人：{e.approved_by}）",
         f"Event {e.event} re-dated from {e.previous_occurred_at.isoformat()} to "
-        f"{e.corrected_occurred_at.isoformat()} (approved by {e.approved_by}: {e.reason})",
+        f"{e.corrected_occurred_at.isoformat()} (approved by {e.approved_by})",
     ),
-    "Complaint.ClocksPaused": lambda e: (
-        f"等待客户，计时暂停：{e.reason}",
-        f"Clocks paused: {e.reason}",
-    ),
-    "Complaint.ClocksResumed": lambda e: (f"恢复计时：{e.reason}", f"Clocks resumed: {e.reason}"),
+    "Complaint.ClocksPaused": _with_reason("等待客户，计时暂停", "Clocks paused"),
+    "Complaint.ClocksResumed": _with_reason("恢复计时", "Clocks resumed"),
     "Complaint.NoteAdded": lambda e: ("添加备注", "Note added"),
     "PolicyBook.PolicyPublished": lambda e: (
         f"发布时限政策 {e.version}",

@@ -146,8 +146,10 @@ def _addressed(s: State, e: Any, at: str) -> None:
 
 def _accountability(s: State, e: Any, at: str) -> None:
     s["accountability"].append(
+        # Who and when; the finding and decision stay sealed in the event (read models never
+        # hold sealed text): ``show REF`` opens them.
         {"version": e.originator_version, "staff": e.staff, "team": e.team, "at": at,
-         "by": e.actor.id, "finding": e.finding, "decision": e.decision}
+         "by": e.actor.id}
     )  # fmt: skip
 
 

@@ -22,7 +22,15 @@ from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore, quoted
 from projections.decoding import decode
-from projections.schema import ADDED_COLUMNS, CASES_SHAPE, DDL, INDEXES, SHAPE_KEY
+from projections.schema import (
+    ADDED_COLUMNS,
+    AUDIT_SHAPE,
+    AUDIT_SHAPE_KEY,
+    CASES_SHAPE,
+    DDL,
+    INDEXES,
+    SHAPE_KEY,
+)
 
 if TYPE_CHECKING:
     from projections.cases import Rules
@@ -135,27 +143,38 @@ class Runner:
                     self._index(cur, table, table)
                     if table == "case_folds":  # new read models have the current shape
                         self._set_shape(cur)
+                    if table == "audit_trail":
+                        self._set_shape(cur, AUDIT_SHAPE_KEY, AUDIT_SHAPE)
             for table, column, kind in ADDED_COLUMNS:
                 if not self.store.has_column(cur, table, column):
                     cur.execute(f"ALTER TABLE {{{table}}} ADD COLUMN {column} {kind}")
         self._ready = True
 
     @staticmethod
-    def _set_shape(cur: Cursor) -> None:
+    def _set_shape(cur: Cursor, key: str = SHAPE_KEY, shape: int = CASES_SHAPE) -> None:
         cur.execute(
             "INSERT INTO {positions} VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-            (SHAPE_KEY, CASES_SHAPE),
+            (key, shape),
         )
+
+    def _shape(self, key: str) -> int:
+        with self.transaction() as cur:
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (key,))
+            row = cur.fetchone()
+        return 0 if row is None else int(row["position"])
 
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
         upgrade of the ledger) before applying anything to them: they cannot be patched."""
-        with self.transaction() as cur:
-            cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
-            row = cur.fetchone()
-        if row is None or int(row["position"]) < CASES_SHAPE:
+        if self._shape(SHAPE_KEY) < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
+
+    def _upgrade_audit(self, progress: Progress | None) -> None:
+        """Rebuild an audit trail written before its summaries left sealed text out: its
+        rows may hold reasons copied in plain, which an erasure could not reach."""
+        if self._shape(AUDIT_SHAPE_KEY) < AUDIT_SHAPE:
+            self.rebuild(("audit_trail",), progress)
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
         for indexed, column in INDEXES:
@@ -207,6 +226,8 @@ class Runner:
         self.ensure()
         if any(n in ("cases", "statistics") for n in names):
             self._upgrade(progress)
+        if "audit_trail" in names:
+            self._upgrade_audit(progress)
         units = [UNITS[n] for n in names if UNITS[n].apply is not None]
         work = [(u, u.name) for u in units]
         try:
@@ -307,6 +328,8 @@ class Runner:
                 self._swap(cur, unit)
             if any(u.name == "cases" for u in units):
                 self._set_shape(cur)
+            if any(u.name == "audit_trail" for u in units):
+                self._set_shape(cur, AUDIT_SHAPE_KEY, AUDIT_SHAPE)
             if any(u.name in ("cases", "statistics") for u in units):
                 live = Cursor(cur.raw, cur.postgres, self.names())  # the swapped-in tables
                 live.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "

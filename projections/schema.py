@@ -46,6 +46,10 @@ CASES_INDEXES = [
 # acknowledgement clock in sla_clocks.
 CASES_SHAPE = 4
 SHAPE_KEY = "shape:cases"
+# The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
+# complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
+AUDIT_SHAPE = 2
+AUDIT_SHAPE_KEY = "shape:audit_trail"
 
 AUDIT = {
     "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (

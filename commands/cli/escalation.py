@@ -19,7 +19,8 @@ from commands.cli.writes import submit, write_options
 from projections.queries import BREACH_KEYS
 from projections.query import open_query
 
-ACCOUNTABILITY_COLUMNS = ["staff", "team", "ref", "version", "at", "by", "finding", "decision"]
+# The finding and decision are sealed under the complaint's key: ``show REF`` opens them.
+ACCOUNTABILITY_COLUMNS = ["staff", "team", "ref", "version", "at", "by"]
 
 
 @cli.command()

@@ -9,7 +9,9 @@ row is rejected, and the chunk is decided again without it.
 A row that was imported before is recognised by its command ids: all of them recorded with the
 same content, it is skipped without being decided again; some of them new (a newer export of a
 complaint that was still in progress), only the new ones are applied; any of them recorded with
-other content, the row is rejected and the ledger keeps what it has.
+other content, the row is rejected and the ledger keeps what it has. Once the complaint's
+personal data was erased its commands' sealed fields cannot be compared any more: such a row
+is skipped (``commands.fingerprints``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
+from commands import fingerprints
 from commands.bulk import apply_in_batches
-from commands.handlers import Outcome
+from commands.handlers import Outcome, key_of
 from commands.importers.records import Rejection, Row
 from ledger.store.root import Ledger
 
@@ -75,12 +79,23 @@ def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
 def _unrecorded(ledger: Ledger, rows: list[Row]) -> Iterator[Row | RowResult]:
     """Each row with only the commands the ledger has not recorded yet (one query)."""
     known = ledger.ledger_recorder.select_commands([c.command_id for r in rows for c in r.commands])
+    keys: dict[str, bytes | None] = {}
+
+    def key(ref: str) -> bytes | None:
+        if ref not in keys:
+            keys[ref] = key_of(ledger, ref)
+        return keys[ref]
+
     for row in rows:
         fresh = [c for c in row.commands if c.command_id not in known]
         changed = [
             c.command_id
             for c in row.commands
-            if c.command_id in known and known[c.command_id].fingerprint != c.fingerprint()
+            if c.command_id in known
+            and fingerprints.compare(
+                c, known[c.command_id].fingerprint, partial(key, known[c.command_id].ref)
+            )
+            is fingerprints.Match.DIFFERENT
         ]
         if changed:
             yield RowResult(

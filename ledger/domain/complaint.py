@@ -3,6 +3,10 @@
 Public methods check the rules and raise a ``LedgerError`` subclass before
 anything happens; the ``@event`` bodies only apply facts, because they run
 again on every replay.
+
+Free text reaches the aggregate already sealed under the complaint's key (``SealedText``);
+events written before that (class version 1) held it in plain and are upcast to
+``LegacyText`` as they are read: their stored bytes never change.
 """
 
 from __future__ import annotations
@@ -32,7 +36,14 @@ from ledger.domain.errors import (
 from ledger.domain.events import register
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
 from ledger.domain.policy import Policy, check_extension
-from ledger.domain.sealed import KeyChanges, PersonKey, SealedComplainant
+from ledger.domain.sealed import (
+    KeyChanges,
+    PersonKey,
+    SealedComplainant,
+    SealedText,
+    Text,
+    legacy_text,
+)
 from ledger.domain.sla import Window, extension_window
 from ledger.domain.timerule import WORDS, check_correction, check_new
 from ledger.domain.topics import keep_topics
@@ -57,6 +68,8 @@ CLOCK_SKEW = timedelta(seconds=60)
 
 ESCALATING_SEVERITIES = frozenset({Severity.URGENT, Severity.MAJOR})
 LEADERSHIP_GROUP = "leadership_group"  # the unit escalations go to unless another is named
+# The reason of an escalation for public attention: the ledger's own words, kept plain.
+PUBLIC_ATTENTION = "public attention (舆情)"
 
 
 class Complaint(Aggregate):
@@ -79,9 +92,9 @@ class Complaint(Aggregate):
         received_at: datetime,
         complainant: SealedComplainant,
         person_key: PersonKey | None,
-        account_ref: str | None,
+        account_ref: SealedText | None,
         collector: str | None,
-        content: str,
+        content: SealedText,
         category: str,
         tags: tuple[str, ...],
         referral_number: str | None,
@@ -117,7 +130,30 @@ class Complaint(Aggregate):
             complaint.key_changes.new.append(person_key)
         return complaint
 
-    @event("Received")
+    class Received(Aggregate.Created):
+        """Version 2: ``content`` and ``account_ref`` sealed (version 1 held them in plain)."""
+
+        class_version = 2
+        ref: str
+        channel: str
+        received_at: datetime
+        complainant: SealedComplainant
+        account_ref: Text | None
+        collector: str | None
+        content: Text
+        category: str
+        tags: list[str]
+        referral_number: str | None
+        policy_version: str
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "account_ref", "content")
+
+    @event(Received)
     def __init__(
         self,
         *,
@@ -125,9 +161,9 @@ class Complaint(Aggregate):
         channel: str,
         received_at: datetime,
         complainant: SealedComplainant,
-        account_ref: str | None,
+        account_ref: Text | None,
         collector: str | None,
-        content: str,
+        content: Text,
         category: str,
         tags: list[str],
         referral_number: str | None,
@@ -150,7 +186,7 @@ class Complaint(Aggregate):
         self.intake_recorded_at = occurred_at
         self.status = Status.OPEN
         self.severity: Severity | None = None
-        self.assessment: str | None = None
+        self.assessment: Text | None = None
         self.escalated = False
         # The escalation loop (issue 15): escalations, those acknowledged, to whom the last
         # one went, and whether leadership signed off the result of the current round.
@@ -167,7 +203,7 @@ class Complaint(Aggregate):
         self.contacts = 0
         self.triaged_at: datetime | None = None
         self.substantiated: Substantiated | None = None
-        self.findings: str | None = None
+        self.findings: Text | None = None
         self.evidence: list[str] = []
         self.findings_at: datetime | None = None
         self.remedies: list[Remedy] = []
@@ -177,8 +213,8 @@ class Complaint(Aggregate):
         self.outcome_ever_communicated = False
         self.satisfaction: int | None = None
         self.closed_at: datetime | None = None
-        self.root_cause: str | None = None
-        self.improvement: str | None = None
+        self.root_cause: Text | None = None
+        self.improvement: Text | None = None
         self.reopened_count = 0
         self.reopened_at: datetime | None = None
         self.withdrawn_at: datetime | None = None
@@ -272,7 +308,7 @@ class Complaint(Aggregate):
         now: datetime,
         severity: Severity,
         category: str,
-        assessment: str,
+        assessment: SealedText,
         escalate_to: str | None = None,
         public_attention: bool = False,
     ) -> None:
@@ -283,7 +319,7 @@ class Complaint(Aggregate):
         self._triaged(*_parts(stamp), severity=severity, category=category, assessment=assessment)
         if public_attention:
             self.raise_escalation(
-                stamp, "public attention (舆情)", escalate_to or LEADERSHIP_GROUP, True, True
+                stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True
             )
         elif severity in ESCALATING_SEVERITIES and not self.escalated:
             self._escalated(*_parts(stamp), reason=f"triaged as {severity}", automatic=True)
@@ -292,7 +328,22 @@ class Complaint(Aggregate):
         elif escalate_to is not None:
             self.raise_escalation(stamp, f"triaged as {severity}", escalate_to, False, True)
 
-    @event("Triaged")
+    class Triaged(Aggregate.Event):
+        """Version 2: ``assessment`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        severity: str
+        category: str
+        assessment: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "assessment")
+
+    @event(Triaged)
     def _triaged(
         self,
         actor: Actor,
@@ -300,7 +351,7 @@ class Complaint(Aggregate):
         command_id: str,
         severity: str,
         category: str,
-        assessment: str,
+        assessment: Text,
     ) -> None:
         self.severity = Severity(severity)
         self.category = category
@@ -312,7 +363,7 @@ class Complaint(Aggregate):
         self,
         stamp: Stamp,
         now: datetime,
-        reason: str,
+        reason: SealedText,
         to: str | None = None,
         public_attention: bool = False,
     ) -> None:
@@ -322,15 +373,40 @@ class Complaint(Aggregate):
         self.raise_escalation(stamp, reason, to, public_attention, automatic=False)
 
     def raise_escalation(
-        self, stamp: Stamp, reason: str, to: str | None, public_attention: bool, automatic: bool
+        self,
+        stamp: Stamp,
+        reason: SealedText | str,
+        to: str | None,
+        public_attention: bool,
+        automatic: bool,
     ) -> None:
         self._escalated(*_parts(stamp), reason=reason, automatic=automatic)
         if to is not None:
             self._escalation_addressed(*_parts(stamp), to=to, public_attention=public_attention)
 
-    @event("Escalated")
+    class Escalated(Aggregate.Event):
+        """Version 2: a person's ``reason`` sealed; an automatic escalation's is the ledger's
+        own words (``triaged as urgent``), kept plain."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text | str
+        automatic: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Escalated)
     def _escalated(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str, automatic: bool
+        self,
+        actor: Actor,
+        occurred_at: datetime,
+        command_id: str,
+        reason: Text | str,
+        automatic: bool,
     ) -> None:
         self.escalated = True
         self.escalations += 1
@@ -376,7 +452,7 @@ class Complaint(Aggregate):
         self.acknowledged = self.escalations
         self._log("acknowledged", occurred_at)
 
-    def instruct(self, stamp: Stamp, now: datetime, text: str) -> None:
+    def instruct(self, stamp: Stamp, now: datetime, text: SealedText) -> None:
         """A leadership instruction (批示) on an escalated complaint, also after closure."""
         self._check_recordable(stamp, now, "instruct")
         if not self.escalated:
@@ -388,12 +464,12 @@ class Complaint(Aggregate):
 
     @event("LeadershipInstructed")
     def _leadership_instructed(
-        self, actor: Actor, occurred_at: datetime, command_id: str, text: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, text: Text
     ) -> None:
         self.instructions += 1
         self._log("instructed", occurred_at)
 
-    def sign_off(self, stamp: Stamp, now: datetime, text: str) -> None:
+    def sign_off(self, stamp: Stamp, now: datetime, text: SealedText) -> None:
         """The leadership group was reported the result and signs it off (before closure)."""
         self._check_open(stamp, now, "sign-off")
         if self.executed_at is None:
@@ -404,13 +480,13 @@ class Complaint(Aggregate):
         self._signed_off(*_parts(stamp), text=text)
 
     @event("SignedOff")
-    def _signed_off(self, actor: Actor, occurred_at: datetime, command_id: str, text: str) -> None:
+    def _signed_off(self, actor: Actor, occurred_at: datetime, command_id: str, text: Text) -> None:
         self._set_time("signed_off_at", occurred_at)
         self._log("signed_off", occurred_at)
 
     def record_accountability(
-        self, stamp: Stamp, now: datetime, staff: str, team: str | None, finding: str,
-        decision: str,
+        self, stamp: Stamp, now: datetime, staff: str, team: str | None, finding: SealedText,
+        decision: SealedText,
     ) -> None:  # fmt: skip
         """Accountability (责任追究): a finding about a member of staff and the decision."""
         self._check_recordable(stamp, now, "accountability record")
@@ -422,7 +498,7 @@ class Complaint(Aggregate):
     @event("AccountabilityRecorded")
     def _accountability_recorded(
         self, actor: Actor, occurred_at: datetime, command_id: str, staff: str,
-        team: str | None, finding: str, decision: str,
+        team: str | None, finding: Text, decision: Text,
     ) -> None:  # fmt: skip
         self.accountability += 1
         self._log("accountability", occurred_at)
@@ -441,13 +517,33 @@ class Complaint(Aggregate):
         self._log("assigned", occurred_at)
 
     def contact(
-        self, stamp: Stamp, now: datetime, channel: ContactChannel, reached: bool, summary: str
+        self,
+        stamp: Stamp,
+        now: datetime,
+        channel: ContactChannel,
+        reached: bool,
+        summary: SealedText,
     ) -> None:
         self._check_open(stamp, now, "contact")
         self._check_time("contact", stamp)
         self._contacted(*_parts(stamp), channel=channel, reached=reached, summary=summary)
 
-    @event("CustomerContacted")
+    class CustomerContacted(Aggregate.Event):
+        """Version 2: ``summary`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        channel: str
+        reached: bool
+        summary: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "summary")
+
+    @event(CustomerContacted)
     def _contacted(
         self,
         actor: Actor,
@@ -455,7 +551,7 @@ class Complaint(Aggregate):
         command_id: str,
         channel: str,
         reached: bool,
-        summary: str,
+        summary: Text,
     ) -> None:
         self.contacts += 1
         self._log("contact", occurred_at)
@@ -465,7 +561,7 @@ class Complaint(Aggregate):
         stamp: Stamp,
         now: datetime,
         substantiated: Substantiated,
-        findings: str,
+        findings: SealedText,
         evidence: tuple[str, ...],
     ) -> None:
         self._check_open(stamp, now, "record-findings")
@@ -478,14 +574,29 @@ class Complaint(Aggregate):
             *_parts(stamp), substantiated=substantiated, findings=findings, evidence=list(evidence)
         )
 
-    @event("FindingsRecorded")
+    class FindingsRecorded(Aggregate.Event):
+        """Version 2: ``findings`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        substantiated: str
+        findings: Text
+        evidence: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "findings")
+
+    @event(FindingsRecorded)
     def _findings_recorded(
         self,
         actor: Actor,
         occurred_at: datetime,
         command_id: str,
         substantiated: str,
-        findings: str,
+        findings: Text,
         evidence: list[str],
     ) -> None:
         self.substantiated = Substantiated(substantiated)
@@ -510,7 +621,7 @@ class Complaint(Aggregate):
         self._set_time("executed_at", None)
         self._log("planned", occurred_at)
 
-    def execute(self, stamp: Stamp, now: datetime, detail: str) -> None:
+    def execute(self, stamp: Stamp, now: datetime, detail: SealedText) -> None:
         self._check_open(stamp, now, "execute")
         if self.planned_at is None:
             raise OutOfOrder(f"{self.ref} has no resolution plan; plan before executing")
@@ -519,15 +630,28 @@ class Complaint(Aggregate):
         self._check_time("executed", stamp)
         self._resolution_executed(*_parts(stamp), detail=detail)
 
-    @event("ResolutionExecuted")
+    class ResolutionExecuted(Aggregate.Event):
+        """Version 2: ``detail`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        detail: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "detail")
+
+    @event(ResolutionExecuted)
     def _resolution_executed(
-        self, actor: Actor, occurred_at: datetime, command_id: str, detail: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, detail: Text
     ) -> None:
         self._set_time("executed_at", occurred_at)
         self._log("executed", occurred_at)
 
     def notify_outcome(
-        self, stamp: Stamp, now: datetime, channel: ContactChannel, summary: str
+        self, stamp: Stamp, now: datetime, channel: ContactChannel, summary: SealedText
     ) -> None:
         self._check_open(stamp, now, "notify-outcome")
         if self.planned_at is None:
@@ -537,15 +661,31 @@ class Complaint(Aggregate):
         self._check_time("outcome", stamp)
         self._outcome_communicated(*_parts(stamp), channel=channel, summary=summary)
 
-    @event("OutcomeCommunicated")
+    class OutcomeCommunicated(Aggregate.Event):
+        """Version 2: ``summary`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        channel: str
+        summary: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "summary")
+
+    @event(OutcomeCommunicated)
     def _outcome_communicated(
-        self, actor: Actor, occurred_at: datetime, command_id: str, channel: str, summary: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, channel: str, summary: Text
     ) -> None:
         self._set_time("outcome_at", occurred_at)
         self.outcome_ever_communicated = True
         self._log("outcome", occurred_at)
 
-    def record_callback(self, stamp: Stamp, now: datetime, satisfaction: int, comment: str) -> None:
+    def record_callback(
+        self, stamp: Stamp, now: datetime, satisfaction: int, comment: SealedText
+    ) -> None:
         self._check_recordable(stamp, now, "record-callback")
         if not self.outcome_ever_communicated:
             raise OutOfOrder(
@@ -554,14 +694,30 @@ class Complaint(Aggregate):
         self._check_time("callback", stamp)
         self._callback_recorded(*_parts(stamp), satisfaction=satisfaction, comment=comment)
 
-    @event("CallbackRecorded")
+    class CallbackRecorded(Aggregate.Event):
+        """Version 2: ``comment`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        satisfaction: int
+        comment: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "comment")
+
+    @event(CallbackRecorded)
     def _callback_recorded(
-        self, actor: Actor, occurred_at: datetime, command_id: str, satisfaction: int, comment: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, satisfaction: int, comment: Text
     ) -> None:
         self.satisfaction = satisfaction
         self._log("callback", occurred_at)
 
-    def close(self, stamp: Stamp, now: datetime, root_cause: str, improvement: str) -> None:
+    def close(
+        self, stamp: Stamp, now: datetime, root_cause: SealedText, improvement: SealedText
+    ) -> None:
         self._check_open(stamp, now, "close")
         if self.executed_at is None:
             raise OutOfOrder(f"{self.ref}: the resolution has not been executed; cannot close")
@@ -578,14 +734,28 @@ class Complaint(Aggregate):
         self._check_time("closed", stamp)
         self._closed(*_parts(stamp), root_cause=root_cause, improvement=improvement)
 
-    @event("Closed")
+    class Closed(Aggregate.Event):
+        """Version 2: ``root_cause`` and ``improvement`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        root_cause: Text
+        improvement: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "root_cause", "improvement")
+
+    @event(Closed)
     def _closed(
         self,
         actor: Actor,
         occurred_at: datetime,
         command_id: str,
-        root_cause: str,
-        improvement: str,
+        root_cause: Text,
+        improvement: Text,
     ) -> None:
         self.status = Status.CLOSED
         self._set_time("closed_at", occurred_at)
@@ -594,7 +764,11 @@ class Complaint(Aggregate):
         self._log("closed", occurred_at)
 
     def reopen(
-        self, stamp: Stamp, now: datetime, reason: str, restarts: tuple[ClockName, ...] = ()
+        self,
+        stamp: Stamp,
+        now: datetime,
+        reason: SealedText,
+        restarts: tuple[ClockName, ...] = (),
     ) -> None:
         """Reopen a closed case: a new round of investigation, plan, execution and summary,
         and new runs of the clocks in ``restarts`` (the policy's ``reopen_restarts``); a
@@ -609,8 +783,21 @@ class Complaint(Aggregate):
         if restarts:
             self._clocks_restarted(*_parts(stamp), clocks=[str(c) for c in restarts])
 
-    @event("Reopened")
-    def _reopened(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
+    class Reopened(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Reopened)
+    def _reopened(self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text) -> None:
         self.status = Status.OPEN
         self.reopened_count += 1
         self._set_time("reopened_at", occurred_at)
@@ -630,13 +817,28 @@ class Complaint(Aggregate):
         if ClockName.INTAKE in restarted:
             self._set_time("triaged_at", None)  # the reopened complaint is judged again
 
-    def withdraw(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def withdraw(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
         self._check_open(stamp, now, "withdraw")
         self._check_time("withdrawn", stamp)
         self._withdrawn(*_parts(stamp), reason=reason)
 
-    @event("Withdrawn")
-    def _withdrawn(self, actor: Actor, occurred_at: datetime, command_id: str, reason: str) -> None:
+    class Withdrawn(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(Withdrawn)
+    def _withdrawn(
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
+    ) -> None:
         self.status = Status.WITHDRAWN
         self._set_time("withdrawn_at", occurred_at)
         self._log("withdrawn", occurred_at)
@@ -647,7 +849,7 @@ class Complaint(Aggregate):
         now: datetime,
         clock: ClockName,
         days: int,
-        reason: str,
+        reason: SealedText,
         approved_by: str,
         policy: Policy,
         calendar: WorkCalendar,
@@ -668,7 +870,23 @@ class Complaint(Aggregate):
             *_parts(stamp), clock=clock, days=days, reason=reason, approved_by=approved_by
         )
 
-    @event("DeadlineExtended")
+    class DeadlineExtended(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        clock: str
+        days: int
+        reason: Text
+        approved_by: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(DeadlineExtended)
     def _deadline_extended(
         self,
         actor: Actor,
@@ -676,13 +894,13 @@ class Complaint(Aggregate):
         command_id: str,
         clock: str,
         days: int,
-        reason: str,
+        reason: Text,
         approved_by: str,
     ) -> None:
         self.extensions.append((ClockName(clock), days, self.reopened_count))
         self._log("extended", occurred_at, clock=ClockName(clock), days=days)
 
-    def pause(self, stamp: Stamp, now: datetime, reason: str, allowed: bool) -> None:
+    def pause(self, stamp: Stamp, now: datetime, reason: SealedText, allowed: bool) -> None:
         self._check_open(stamp, now, "pause")
         if not allowed:
             raise PauseNotAllowed(
@@ -693,34 +911,73 @@ class Complaint(Aggregate):
         self._check_time("paused", stamp)
         self._clocks_paused(*_parts(stamp), reason=reason)
 
-    @event("ClocksPaused")
+    class ClocksPaused(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(ClocksPaused)
     def _clocks_paused(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
     ) -> None:
         self._set_time("paused_since", occurred_at)
         self._log("paused", occurred_at)
 
-    def resume(self, stamp: Stamp, now: datetime, reason: str) -> None:
+    def resume(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
         self._check_open(stamp, now, "resume")
         if self.paused_since is None:
             raise OutOfOrder(f"{self.ref}: clocks are not paused")
         self._check_time("resumed", stamp)
         self._clocks_resumed(*_parts(stamp), reason=reason)
 
-    @event("ClocksResumed")
+    class ClocksResumed(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        reason: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(ClocksResumed)
     def _clocks_resumed(
-        self, actor: Actor, occurred_at: datetime, command_id: str, reason: str
+        self, actor: Actor, occurred_at: datetime, command_id: str, reason: Text
     ) -> None:
         self._set_time("paused_since", None)
         self._log("resumed", occurred_at)
 
-    def add_note(self, stamp: Stamp, now: datetime, text: str) -> None:
+    def add_note(self, stamp: Stamp, now: datetime, text: SealedText) -> None:
         self._check_recordable(stamp, now, "add-note")
         self._check_time("note", stamp)
         self._note_added(*_parts(stamp), text=text)
 
-    @event("NoteAdded")
-    def _note_added(self, actor: Actor, occurred_at: datetime, command_id: str, text: str) -> None:
+    class NoteAdded(Aggregate.Event):
+        """Version 2: ``text`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        text: Text
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "text")
+
+    @event(NoteAdded)
+    def _note_added(self, actor: Actor, occurred_at: datetime, command_id: str, text: Text) -> None:
         self.notes += 1
         self._log("note", occurred_at)
 
@@ -730,7 +987,7 @@ class Complaint(Aggregate):
         now: datetime,
         version: int,
         corrected_at: datetime,
-        reason: str,
+        reason: SealedText,
         approved_by: str,
         policy: Policy,
         calendar: WorkCalendar,
@@ -774,7 +1031,24 @@ class Complaint(Aggregate):
             approved_by=approved_by,
         )
 
-    @event("OccurrenceCorrected")
+    class OccurrenceCorrected(Aggregate.Event):
+        """Version 2: ``reason`` sealed."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        event: int
+        corrected_occurred_at: datetime
+        previous_occurred_at: datetime
+        reason: Text
+        approved_by: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            legacy_text(state, "reason")
+
+    @event(OccurrenceCorrected)
     def _occurrence_corrected(
         self,
         actor: Actor,
@@ -783,7 +1057,7 @@ class Complaint(Aggregate):
         event: int,
         corrected_occurred_at: datetime,
         previous_occurred_at: datetime,
-        reason: str,
+        reason: Text,
         approved_by: str,
     ) -> None:
         self.corrections.append(Correction(self.version + 1, event, corrected_occurred_at))
@@ -864,25 +1138,25 @@ keep_topics(Complaint, "ledger.complaint")
 register(
     Complaint,
     {
-        "Received": 1,
-        "Triaged": 1,
-        "Escalated": 1,
+        "Received": 2,
+        "Triaged": 2,
+        "Escalated": 2,
         "Assigned": 1,
-        "CustomerContacted": 1,
-        "FindingsRecorded": 1,
+        "CustomerContacted": 2,
+        "FindingsRecorded": 2,
         "ResolutionPlanned": 1,
-        "ResolutionExecuted": 1,
-        "OutcomeCommunicated": 1,
-        "CallbackRecorded": 1,
-        "Closed": 1,
-        "Reopened": 1,
+        "ResolutionExecuted": 2,
+        "OutcomeCommunicated": 2,
+        "CallbackRecorded": 2,
+        "Closed": 2,
+        "Reopened": 2,
         "ClocksRestarted": 1,
-        "Withdrawn": 1,
-        "DeadlineExtended": 1,
-        "ClocksPaused": 1,
-        "ClocksResumed": 1,
-        "NoteAdded": 1,
-        "OccurrenceCorrected": 1,
+        "Withdrawn": 2,
+        "DeadlineExtended": 2,
+        "ClocksPaused": 2,
+        "ClocksResumed": 2,
+        "NoteAdded": 2,
+        "OccurrenceCorrected": 2,
         "PersonalDataErased": 1,
         "EscalationAddressed": 1,
         "EscalationAcknowledged": 1,

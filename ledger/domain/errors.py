@@ -12,6 +12,7 @@ is raised.
     ├── IdentityNotProven
     ├── TokenRefused
     ├── CommandIdReused
+    │   └── CommandIdAfterErasure
     ├── ConcurrentChange
     ├── StoreUnavailable
     ├── PolicyInvalid
@@ -67,6 +68,11 @@ class TokenRefused(LedgerError):
 
 class CommandIdReused(LedgerError):
     """A command id was submitted again with different content."""
+
+
+class CommandIdAfterErasure(CommandIdReused):
+    """A command id is submitted again after its complaint's personal data was erased: its
+    sealed fields can no longer be compared with what was applied."""
 
 
 class ConcurrentChange(LedgerError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
+ERASED = "[erased]"  # what every sealed value reads once its key is destroyed
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,43 @@ class KeyChanges:
     def extend(self, other: KeyChanges) -> None:
         self.new.extend(other.new)
         self.destroyed.extend(other.destroyed)
+
+
+@dataclass(frozen=True)
+class SealedText:
+    """Free text (complaint content, notes, findings…) as stored from event class version 2:
+    sealed under the complaint's personal-data key, so that erasing the key erases it.
+
+    An empty ``nonce`` marks text recorded after the key was destroyed: it was never kept.
+    """
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+    @property
+    def withheld(self) -> bool:
+        return not self.nonce
+
+
+@dataclass(frozen=True)
+class LegacyText:
+    """Free text stored in plain by a release before text was sealed (event class version 1).
+
+    Its bytes stay in the log (stored events are never rewritten), but it is shown only while
+    the complaint's personal data is not erased. It has no transcoding on purpose: it can be
+    read from the store, never written to it.
+    """
+
+    text: str
+
+
+Text = SealedText | LegacyText
+
+
+def legacy_text(state: dict[str, object], *names: str) -> None:
+    """Upcast the plain-text fields ``names`` of a version-1 event's state to ``LegacyText``."""
+    for name in names:
+        value = state.get(name)
+        if isinstance(value, str):
+            state[name] = LegacyText(value)

@@ -94,7 +94,7 @@ def export_bundle(ledger: Ledger, refs: list[str], out: Path) -> Exported:
             }
         )
         complaint: Complaint = ledger.get_complaint(ref)
-        person = ledger.reveal(complaint)
+        person = ledger.reveal(complaint, current=True)
         key = recorder.person_keys([complaint.complainant.key_id]).get(complaint.complainant.key_id)
         personal[ref] = {
             "complainant": person_view(person),

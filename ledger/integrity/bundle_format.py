@@ -8,7 +8,8 @@ verifier can demand it byte for byte:
                     ``[erased]`` once erased), checkable against the sealed ciphertext;
 * ``proof.json``    the seal (the digest) and, per complaint, the Merkle path from its head
                     to the sealed root;
-* ``trail.csv``     the readable trail, derived from the two files above;
+* ``trail.csv``     the readable trail, derived from the two files above (free text opened
+                    with the complaint's key, ``[erased]`` once erased);
 * ``manifest.json`` the SHA-256 of each of the other files.
 """
 
@@ -18,7 +19,12 @@ import csv
 import hashlib
 import io
 import json
+from base64 import b64decode
 from typing import Any
+from uuid import UUID
+
+from ledger.domain.sealed import ERASED, SealedText
+from ledger.store.crypto import PersonalDataUnreadable, open_text
 
 BUNDLE_FORMAT = "complaint-ledger-bundle/1"
 EVENTS, PERSONAL, PROOF, TRAIL, MANIFEST = (
@@ -79,16 +85,35 @@ def state_bytes(text: str, encoding: str) -> bytes:
     raise ValueError(f"unknown state encoding {encoding!r}")
 
 
-def _unwrap(value: Any, person: dict[str, Any]) -> Any:
+class _Opener:
+    """Opens one complaint's sealed text with the key ``personal.json`` gives (none once erased)."""
+
+    def __init__(self, key_hex: str | None, originator_id: str) -> None:
+        self.key = None if key_hex is None else bytes.fromhex(key_hex)
+        self.stream = UUID(originator_id)
+
+    def __call__(self, data: dict[str, str]) -> str:
+        sealed = SealedText(data["key_id"], b64decode(data["nonce"]), b64decode(data["ciphertext"]))
+        if self.key is None or sealed.withheld:
+            return ERASED
+        try:
+            return open_text(sealed, self.key, self.stream)
+        except PersonalDataUnreadable:
+            return "[unreadable]"
+
+
+def _unwrap(value: Any, person: dict[str, Any], text: _Opener) -> Any:
     """The library's ``{"_type_", "_data_"}`` wrappers removed; sealed data replaced."""
     if isinstance(value, dict):
         if set(value) == {"_type_", "_data_"}:
             if value["_type_"] == "sealed_complainant":
                 return person
-            return _unwrap(value["_data_"], person)
-        return {k: _unwrap(v, person) for k, v in value.items()}
+            if value["_type_"] == "sealed_text":
+                return text(value["_data_"])
+            return _unwrap(value["_data_"], person, text)
+        return {k: _unwrap(v, person, text) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unwrap(v, person) for v in value]
+        return [_unwrap(v, person, text) for v in value]
     return value
 
 
@@ -99,9 +124,10 @@ def trail_csv(complaints: list[dict[str, Any]], personal: dict[str, Any]) -> byt
     writer.writerow(TRAIL_COLUMNS)
     for complaint in complaints:
         person = personal[complaint["ref"]]["complainant"]
+        text = _Opener(personal[complaint["ref"]]["key"], complaint["originator_id"])
         for event in complaint["events"]:
             state = json.loads(state_bytes(event["state"], event["state_encoding"]))
-            data = _unwrap(state, person)
+            data = _unwrap(state, person, text)
             actor = data.get("actor") or {}
             fields = {k: v for k, v in data.items() if k not in ENVELOPE}
             writer.writerow(

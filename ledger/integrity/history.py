@@ -18,9 +18,16 @@ from eventsourcing.domain import AggregateEvent
 
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound
-from ledger.domain.sealed import SealedComplainant
+from ledger.domain.sealed import LegacyText, SealedComplainant, SealedText
 from ledger.domain.values import Actor, Complainant
-from ledger.integrity.views import case_view, happened_by, history_rows, person_view, replay_some
+from ledger.integrity.views import (
+    TextOpener,
+    case_view,
+    happened_by,
+    history_rows,
+    person_view,
+    replay_some,
+)
 
 if TYPE_CHECKING:
     from ledger.store.root import Ledger
@@ -39,10 +46,13 @@ ENVELOPE = frozenset(
 )
 
 
-def plain(value: Any, person: dict[str, str | None]) -> Any:
-    """A field value as JSON-safe data; sealed personal data shown decrypted or erased."""
+def plain(value: Any, person: dict[str, str | None], text: TextOpener) -> Any:
+    """A field value as JSON-safe data; sealed personal data and text shown decrypted or
+    erased."""
     if isinstance(value, SealedComplainant):
         return person
+    if isinstance(value, SealedText | LegacyText):
+        return text(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -52,11 +62,11 @@ def plain(value: Any, person: dict[str, str | None]) -> Any:
     if isinstance(value, Actor):
         return {"id": value.id, "role": str(value.role), "method": str(value.method)}
     if is_dataclass(value) and not isinstance(value, type):
-        return plain(asdict(value), person)
+        return plain(asdict(value), person, text)
     if isinstance(value, dict):
-        return {str(k): plain(v, person) for k, v in value.items()}
+        return {str(k): plain(v, person, text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v, person) for v in value]
+        return [plain(v, person, text) for v in value]
     return value
 
 
@@ -104,8 +114,10 @@ def complaint_view(
         events = happened_by(events, as_of)
         if not events:
             raise ComplaintNotFound(f"{ref} had not been received by {as_of.isoformat()}")
-    person = ledger.reveal(ledger.get_complaint(ref))
-    view: dict[str, Any] = case_view(replay_some(events), person)
+    current = ledger.get_complaint(ref)
+    person = ledger.reveal(current, current=True)
+    text = ledger.text_reader(current, current=True)
+    view: dict[str, Any] = case_view(replay_some(events), person, text)
     view["history"] = history_rows(events)
     return view
 
@@ -128,8 +140,9 @@ def history(
             )
         events = [e for e in events if e.originator_version <= version]
     current = ledger.get_complaint(ref)
-    revealed: Complainant | None = ledger.reveal(current)
+    revealed: Complainant | None = ledger.reveal(current, current=True)
     person = person_view(revealed)
+    text = ledger.text_reader(current, current=True)
     rows = []
     aggregate: Any = None
     for event in events:
@@ -139,12 +152,12 @@ def history(
             # is not, so the versions kept can have gaps, which the library's check refuses.
             aggregate.version = event.originator_version - 1
         aggregate = event.mutate(aggregate)
-        state = case_view(aggregate, revealed) if isinstance(aggregate, Complaint) else None
+        state = case_view(aggregate, revealed, text) if isinstance(aggregate, Complaint) else None
         rows.append(
             {
                 **history_rows([event])[0],
                 "fields": {
-                    k: plain(v, person) for k, v in vars(event).items() if k not in ENVELOPE
+                    k: plain(v, person, text) for k, v in vars(event).items() if k not in ENVELOPE
                 },
                 "state_after": state,
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +10,12 @@ from eventsourcing.domain import AggregateEvent
 
 from ledger.domain.complaint import Complaint
 from ledger.domain.events import name_of
-from ledger.domain.sealed import PERSONAL_FIELDS
+from ledger.domain.sealed import ERASED, PERSONAL_FIELDS, Text
 from ledger.domain.values import Actor, Complainant
 
-ERASED = "[erased]"
+__all__ = ["ERASED", "TextOpener", "case_view", "person_view"]
+
+TextOpener = Callable[[Text | None], str | None]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -27,9 +29,10 @@ def person_view(person: Complainant | None) -> dict[str, str | None]:
     return {name: getattr(person, name) for name in PERSONAL_FIELDS}
 
 
-def case_view(complaint: Complaint, person: Complainant | None) -> dict[str, Any]:
+def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener) -> dict[str, Any]:
     """The complaint's state as plain JSON-safe data; ``person`` is its decrypted personal
-    data (``Ledger.reveal``), None once erased."""
+    data (``Ledger.reveal``), None once erased; ``text`` opens its sealed free text
+    (``Ledger.text_reader``)."""
     c = complaint
     return {
         "ref": c.ref,
@@ -40,19 +43,19 @@ def case_view(complaint: Complaint, person: Complainant | None) -> dict[str, Any
         "referral_number": c.referral_number,
         "complainant": person_view(person),
         "personal_data_erased": c.personal_data_erased,
-        "account_ref": c.account_ref,
+        "account_ref": text(c.account_ref),
         "collector": c.collector,
-        "content": c.content,
+        "content": text(c.content),
         "category": c.category,
         "tags": list(c.tags),
         "severity": None if c.severity is None else str(c.severity),
-        "assessment": c.assessment,
+        "assessment": text(c.assessment),
         "escalated": c.escalated,
         "handler": c.handler,
         "team": c.team,
         "contacts": c.contacts,
         "substantiated": None if c.substantiated is None else str(c.substantiated),
-        "findings": c.findings,
+        "findings": text(c.findings),
         "evidence": list(c.evidence),
         "remedies": [
             {
@@ -70,8 +73,8 @@ def case_view(complaint: Complaint, person: Complainant | None) -> dict[str, Any
         "outcome_at": iso(c.outcome_at),
         "satisfaction": c.satisfaction,
         "closed_at": iso(c.closed_at),
-        "root_cause": c.root_cause,
-        "improvement": c.improvement,
+        "root_cause": text(c.root_cause),
+        "improvement": text(c.improvement),
         "reopened_count": c.reopened_count,
         "withdrawn_at": iso(c.withdrawn_at),
         "extensions": [{"clock": str(clock), "days": days} for clock, days, _ in c.extensions],

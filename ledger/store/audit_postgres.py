@@ -18,11 +18,12 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.domain.errors import StoreUnavailable
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.store.topics import ERASURE_TOPIC
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"
@@ -79,6 +80,12 @@ class PostgresAuditTables(PostgresApplicationRecorder):
             ).format(self.person_keys_table),
             *self._append_only(self.events_table, refuse),
             *self._append_only(self.chain_links, refuse),
+            # Only the erasure events: every write-open reads them (``erasure_states``).
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {} (notification_id) WHERE topic = {}").format(
+                Identifier(f"{events_table_name}_erasures"),
+                self.events_table,
+                Literal(ERASURE_TOPIC),
+            ),
         ]
 
     @staticmethod
@@ -278,6 +285,21 @@ class PostgresAuditTables(PostgresApplicationRecorder):
             self.person_keys_table
         )
         return {r[0]: bytes(r[1]) for r in self._select(query, (list(key_ids),))}
+
+    def erasure_states(self) -> list[bytes]:
+        """The stored state of every erasure event (through the partial index)."""
+        query = SQL("SELECT state FROM {} WHERE topic = {}").format(
+            self.events_table, Literal(ERASURE_TOPIC)
+        )
+        return [bytes(r[0]) for r in self._select(query, ())]
+
+    def destroy_keys(self, key_ids: Sequence[str]) -> None:
+        """Delete keys an erasure destroyed that came back (``Ledger.reapply_erasures``)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self.person_keys_table),
+                (list(key_ids),),
+            )
 
     def purge_destroyed(self) -> None:
         """Reclaim the dead rows of destroyed keys (best effort: needs the table's owner)."""

@@ -19,6 +19,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.store.topics import ERASURE_TOPIC
 
 CHAIN_LINKS = "chain_links"
 PERSON_KEYS = "person_keys"
@@ -55,6 +56,9 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             *append_only_triggers(CHAIN_LINKS),
             f"CREATE TABLE IF NOT EXISTS {PERSON_KEYS} "
             "(key_id TEXT PRIMARY KEY, key BLOB NOT NULL)",
+            # Only the erasure events: every write-open reads them (``erasure_states``).
+            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_erasures "
+            f"ON {self.events_table_name} (originator_id) WHERE topic = '{ERASURE_TOPIC}'",
         ]
 
     def create_table(self) -> None:
@@ -228,6 +232,18 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
                 list(key_ids),
             )
             return {r[0]: bytes(r[1]) for r in c.fetchall()}
+
+    def erasure_states(self) -> list[bytes]:
+        """The stored state of every erasure event (through the partial index)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT state FROM {self.events_table_name} WHERE topic = '{ERASURE_TOPIC}'")
+            return [bytes(r[0]) for r in c.fetchall()]
+
+    def destroy_keys(self, key_ids: Sequence[str]) -> None:
+        """Delete keys an erasure destroyed that came back (``Ledger.reapply_erasures``)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.executemany(f"DELETE FROM {PERSON_KEYS} WHERE key_id = ?", [(k,) for k in key_ids])
 
     def purge_destroyed(self) -> None:
         """Move committed pages into the file and empty the write-ahead log, so a destroyed

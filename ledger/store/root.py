@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,7 +24,7 @@ from eventsourcing.utils import Environment
 
 from ledger.domain.errors import ComplaintNotFound, IntegrityViolation, StoreUnavailable
 from ledger.domain.events import topic_of
-from ledger.domain.sealed import KeyChanges, SealedComplainant
+from ledger.domain.sealed import KeyChanges, PersonKey, SealedComplainant, SealedText
 from ledger.domain.values import (
     Actor,
     Complainant,
@@ -34,7 +35,7 @@ from ledger.domain.values import (
     Role,
     reference_id,
 )
-from ledger.store.crypto import open_complainant
+from ledger.store.crypto import TextReader, open_complainant
 from ledger.store.location import (
     DEFAULT_URL,
     READ_ONLY,
@@ -113,6 +114,27 @@ class SealedComplainantAsDict(Transcoding):
         )
 
 
+class SealedTextAsDict(Transcoding):
+    """Free text as stored from event class version 2: sealed under the complaint's key."""
+
+    type = SealedText
+    name = "sealed_text"
+
+    def encode(self, obj: SealedText) -> dict[str, str]:
+        return {
+            "key_id": obj.key_id,
+            "nonce": base64.b64encode(obj.nonce).decode(),
+            "ciphertext": base64.b64encode(obj.ciphertext).decode(),
+        }
+
+    def decode(self, data: dict[str, str]) -> SealedText:
+        return SealedText(
+            key_id=data["key_id"],
+            nonce=base64.b64decode(data["nonce"]),
+            ciphertext=base64.b64decode(data["ciphertext"]),
+        )
+
+
 class RemedyAsDict(Transcoding):
     type = Remedy
     name = "remedy"
@@ -135,6 +157,7 @@ def register_value_transcodings(transcoder: JSONTranscoder) -> None:
     """The ledger's own value types, as its events store them."""
     transcoder.register(ActorAsDict())
     transcoder.register(SealedComplainantAsDict())
+    transcoder.register(SealedTextAsDict())
     transcoder.register(RemedyAsDict())
 
 
@@ -265,24 +288,56 @@ class Ledger(Application[UUID]):
         if keys is not None and keys.destroyed:
             self.ledger_recorder.purge_destroyed()
 
-    def reveal(self, complaint: Complaint) -> Complainant | None:
-        """The complainant's personal data, or None once it was erased (its key destroyed).
+    def reveal(self, complaint: Complaint, current: bool = False) -> Complainant | None:
+        """The complainant's personal data, or None once it was erased (its key destroyed);
+        ``current`` as for ``complaint_key``."""
+        key = self.complaint_key(complaint, current)
+        return (
+            None if key is None else open_complainant(complaint.complainant, key.key, complaint.id)
+        )
 
-        A key is only ever destroyed by an erasure, which is an event: a key missing
-        without one (in the complaint as it stands now, which may be later than
-        ``complaint``) was deleted behind the ledger's back, and is not shown as erased."""
-        sealed = complaint.complainant
+    def text_reader(self, complaint: Complaint, current: bool = False) -> TextReader:
+        """What opens the complaint's sealed free text (``[erased]`` once erased)."""
+        key = self.complaint_key(complaint, current)
+        return TextReader(complaint.id, None if key is None else key.key)
+
+    def complaint_key(self, complaint: Complaint, current: bool = False) -> PersonKey | None:
+        """The key of the complaint's personal data and free text, None once erased.
+
+        Whether it was erased is asked of the complaint as it stands now (``complaint`` may
+        be an earlier version of it), so a key put back by restoring a backup never opens
+        an erased complaint's data, even on a read-only connection. A key is only ever
+        destroyed by an erasure, which is an event: a key missing without one was deleted
+        behind the ledger's back, and is not shown as erased. ``current``: the caller holds
+        the complaint as it stands (a handler), so it need not be read again."""
+        key_id = complaint.complainant.key_id
         if complaint.personal_data_erased:
             return None
-        key = self.ledger_recorder.person_keys([sealed.key_id]).get(sealed.key_id)
-        if key is not None:
-            return open_complainant(sealed, key, complaint.id)
-        if self.get_complaint(complaint.ref).personal_data_erased:
+        key = self.ledger_recorder.person_keys([key_id]).get(key_id)
+        if not current and self.get_complaint(complaint.ref).personal_data_erased:
             return None
+        if key is not None:
+            return PersonKey(key_id, key)
         raise IntegrityViolation(
             f"{complaint.ref}: the key of the complainant's personal data is missing, but no "
             "erasure was recorded: it was deleted outside the ledger (run complaint-ledger verify)"
         )
+
+    def erased_key_ids(self) -> set[str]:
+        """The keys the ledger's ``PersonalDataErased`` events destroyed: the register of
+        erasures, which outlives any copy of the key table (read through a partial index
+        of those events alone)."""
+        return {str(json.loads(state)["key_id"]) for state in self.ledger_recorder.erasure_states()}
+
+    def reapply_erasures(self) -> list[str]:
+        """Destroy again every key an erasure destroyed that is back in the key table (a
+        restored backup of it); the ids of those destroyed."""
+        erased = sorted(self.erased_key_ids())
+        back = sorted(self.ledger_recorder.person_keys(erased)) if erased else []
+        if back:
+            self.ledger_recorder.destroy_keys(back)
+            self.ledger_recorder.purge_destroyed()
+        return back
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -316,7 +371,7 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
     try:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
             check_sqlite_file(env["SQLITE_DBNAME"])
-            return Ledger(env=env)
+            return _erasures_reapplied(Ledger(env=env))
         refuse_db_functions(env, os.environ)
         # Concurrent CREATE ... IF NOT EXISTS / CREATE OR REPLACE FUNCTION statements can fail
         # with "tuple concurrently updated": processes that start together take turns here.
@@ -324,12 +379,23 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
             schema = env["POSTGRES_SCHEMA"] or "public"
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"complaint-ledger:{schema}",))
             check_postgres_schema(conn, schema, f"{Ledger.name.lower()}_events")
-            return Ledger(env=env)
+            return _erasures_reapplied(Ledger(env=env))
     except (PersistenceError, OSError, sqlite3.Error) as e:
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
     except psycopg.Error as e:
         reason = libpq_reason(e)
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {reason}") from None
+
+
+def _erasures_reapplied(ledger: Ledger) -> Ledger:
+    """A ledger opened to write first re-applies its erasures: a key table restored from a
+    backup taken before an erasure must not bring the destroyed key back."""
+    try:
+        ledger.reapply_erasures()
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger
 
 
 def open_reader(url: str | None = None) -> Ledger:

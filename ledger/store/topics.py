@@ -20,6 +20,9 @@ STORED_MODULES = {
     "ledger.sealbook": "ledger.integrity.sealbook",
 }
 _loaded: set[str] = set()
+# The stored name of the erasure event, spelled out for the partial index and the query that
+# find erasures without decoding the log (tests/unit/test_erasure_topic.py pins it).
+ERASURE_TOPIC = "ledger.complaint:Complaint.PersonalDataErased"
 
 
 def load_classes_of(topic: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ledger.store.root import open_ledger
 from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import actor, event_count, jsonl, life_cmds, run
 
@@ -69,6 +70,21 @@ def resolve(url: str, ref: str) -> None:
 
 
 CLOSE = ["--root-cause", "违规", "--improvement", "培训"]
+LOOP_EVENTS = ("LeadershipInstructed", "SignedOff", "AccountabilityRecorded")
+
+
+def sealed_fields(url: str, ref: str) -> dict[str, dict[str, Any]]:
+    shown = json.loads(ok(url, "history", ref, "--format", "json"))
+    return {e["event"]: e["fields"] for e in shown["events"] if e["event"] in LOOP_EVENTS}
+
+
+def stored_text(url: str) -> str:
+    """Every stored event's state, as text (both backends)."""
+    with open_ledger(url) as ledger:
+        return " ".join(
+            bytes(n.state).decode("utf-8", "replace")
+            for n in ledger.recorder.select_notifications(1, 10_000)
+        )
 
 
 def test_the_escalation_loop_from_triage_to_sign_off_and_accountability(ledger_url: str) -> None:
@@ -102,9 +118,22 @@ def test_the_escalation_loop_from_triage_to_sign_off_and_accountability(ledger_u
     assert {"EscalationAddressed", "EscalationAcknowledged", "LeadershipInstructed",
             "SignedOff", "AccountabilityRecorded"} <= set(kinds)  # fmt: skip
     listed = json.loads(ok(url, "accountability", "list", "--staff", "zhao", "--format", "json"))
-    found = [(r["ref"], r["staff"], r["team"], r["by"], r["finding"], r["decision"])
-             for r in listed]  # fmt: skip
-    assert found == [("TS-E1", "zhao", "处置一组", "chen", "未按时回访", "通报批评")]
+    assert [(r["ref"], r["staff"], r["team"], r["by"]) for r in listed] == [
+        ("TS-E1", "zhao", "处置一组", "chen")
+    ]
+    # The free text is sealed under the complaint's key: history opens it, erasure ends it.
+    assert sealed_fields(url, "TS-E1") == {
+        "LeadershipInstructed": {"text": "24小时内上报进展"},
+        "SignedOff": {"text": "同意办结"},
+        "AccountabilityRecorded": {"staff": "zhao", "team": "处置一组",
+                                   "finding": "未按时回访", "decision": "通报批评"},
+    }  # fmt: skip
+    stored = stored_text(url)
+    assert "处置一组" in stored  # the team is plain ...
+    assert "未按时回访" not in stored  # ... the finding is not
+    ok(url, "erase", "TS-E1", "--reason", "保存期满", *LEAD)
+    assert sealed_fields(url, "TS-E1")["AccountabilityRecorded"]["finding"] == "[erased]"
+    assert sealed_fields(url, "TS-E1")["SignedOff"] == {"text": "[erased]"}
     by_team = json.loads(
         ok(url, "accountability", "list", "--team", "处置一组", "--format", "json")
     )

@@ -83,7 +83,9 @@ def test_read_models_show_a_stored_nul_as_the_replacement_character(with_nul: st
     trail = json.loads(audit.stdout)
     assert trail[0]["actor_id"] == "l\ufffdi"
     assert trail[0]["summary_en"] == "Complaint received by phone, category harass\ufffdment"
-    assert trail[-1]["summary_en"] == "Escalated to leadership: 媒体\ufffd关注"
+    # The escalation's reason is free text, which the read models never copy (it is sealed
+    # from event class version 2; this one was stored in plain by version 1).
+    assert trail[-1]["summary_en"] == "Escalated to leadership"
     assert [row["category"] for row in json.loads(stats.stdout)] == ["harass\ufffdment"]
 
 

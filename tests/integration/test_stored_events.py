@@ -26,7 +26,7 @@ from ledger.domain.values import Actor, RemedyKind
 from ledger.integrity import sealbook  # noqa: F401  (registers the seal stream's events)
 from ledger.store import books  # noqa: F401  (registers the publication books' events)
 from ledger.store.root import Ledger, open_ledger
-from projections.audit import summarise
+from projections.audit import SUMMARIES, summarise
 from projections.casefold import fold_case, new_state
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "stored-events"
@@ -95,7 +95,9 @@ def test_a_stored_event_decodes_into_its_current_class_and_shape(
         assert isinstance(decoded.actor, Actor)
         assert isinstance(decoded.occurred_at, datetime)
     assert entry.class_version >= 1
-    assert summarise(decoded)[1] != entry.short  # the audit trail describes it
+    # The audit trail describes it (a reason sealed since version 2 is left out of the summary).
+    assert entry.name in SUMMARIES
+    assert summarise(decoded)[1]
 
 
 def _decoded(ledger: Ledger, topic_prefix: str) -> list[Any]:
@@ -135,7 +137,8 @@ def test_the_v1_complaint_replays_folds_and_is_judged_from_its_stored_events(
 
 
 def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger: Ledger) -> None:
-    by_name = {registry.name_of(e): e for _, r in RECORDS for e in [decode(ledger, r)]}
+    first = [r for v, r in RECORDS if v == "v1"]
+    by_name = {registry.name_of(e): e for r in first for e in [decode(ledger, r)]}
 
     policy = by_name["PolicyBook.PolicyPublished"]
     calendar = by_name["CalendarBook.CalendarPublished"]
@@ -146,7 +149,7 @@ def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger:
     assert policy.document["version"] == "fixture-2026.3"
     assert policy.effective_from.isoformat() == "2026-09-30T16:00:00+00:00"
     assert calendar.year == 2026
-    assert seal.position == len(RECORDS) - 2  # all but the seal stream's opening and itself
+    assert seal.position == len(first) - 2  # all but the seal stream's opening and itself
     assert len(seal.signature) == 128
     assert revoked.token_ids == ["abababababab"]
     assert erased.reason == "retention period ended"

@@ -91,8 +91,17 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
     )
     assert registry.topic_of("SealBook.LedgerSealed") == "ledger.sealbook:SealBook.LedgerSealed"
     assert len({e.topic for e in opened}) == 4  # four "Opened", four stored names
-    assert {e.class_version for e in ENTRIES} == {1}  # today's shapes are all version 1
-    assert len(ENTRIES) == 40  # issue 15 added six: the escalation loop and the agency
+    # Version 2: the complaint's events whose free text is sealed (docs/audit.md, "Erasure").
+    sealed_text = {"Received", "Triaged", "Escalated", "CustomerContacted", "FindingsRecorded",
+                   "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
+                   "Reopened", "Withdrawn", "DeadlineExtended", "ClocksPaused", "ClocksResumed",
+                   "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
+    assert {e.name for e in ENTRIES if e.class_version == 2} == {
+        f"Complaint.{n}" for n in sealed_text
+    }
+    assert {e.class_version for e in ENTRIES} == {1, 2}
+    # Issue 15 added six, sealed from their first version: the escalation loop and the agency.
+    assert len(ENTRIES) == 40
 
 
 def test_an_unregistered_event_is_named_as_such() -> None:
