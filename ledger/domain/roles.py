@@ -1,6 +1,7 @@
 """Who may do what, following the plan's organisation.
 
-Customer service records what comes in; the handling team works the case;
+Customer service records what comes in and makes the initial judgment (triage, escalate);
+the handling team works the case;
 leadership may do everything the team may and alone approves extensions and
 erasure and keeps the staff directory. The business department may contact the
 complainant and record findings. Auditors and operators read; they write nothing to a
@@ -12,9 +13,11 @@ from __future__ import annotations
 from ledger.domain.errors import RoleNotAllowed
 from ledger.domain.values import Role
 
+# Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
-    {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note"}
-)
+    {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
+     "escalate"}
+)  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
         "triage",
