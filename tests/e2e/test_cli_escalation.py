@@ -114,6 +114,14 @@ def test_the_escalation_loop_from_triage_to_sign_off_and_accountability(ledger_u
 
     shown = json.loads(ok(url, "show", "TS-E1", "--format", "json"))
     kinds = [e["event"] for e in shown["history"]]
+    case = shown
+    assert (case["escalated_to"], case["awaiting_acknowledgement"], case["instructions"]) == (
+        "leadership_group",
+        False,
+        1,
+    )
+    assert case["signed_off_at"] == "2026-09-26T15:00:00+08:00"
+    assert (case["agency"], case["accountability_records"]) == ("信达催收外包一部", 1)
     assert kinds[:4] == ["Received", "AgencyNamed", "Triaged", "Escalated"]
     assert {"EscalationAddressed", "EscalationAcknowledged", "LeadershipInstructed",
             "SignedOff", "AccountabilityRecorded"} <= set(kinds)  # fmt: skip
