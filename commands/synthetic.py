@@ -47,6 +47,7 @@ CHANNELS = ["phone"] * 5 + ["online_chat"] * 2 + ["sms", "email", "letter", "vis
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明"]
 AGENCIES = ["信达催收外包一部", "华融委外团队", "诚信资产管理", "安和信息咨询", "自营催收二组"]
+OUTSOURCED = frozenset(AGENCIES) - {"自营催收二组"}  # the in-house team is no agency
 CUSTOMER_SERVICE = ["cs-liu", "cs-sun", "cs-zhou"]
 HANDLERS = [("zhao", "处置一组"), ("qian", "处置一组"), ("wu", "处置二组"), ("zheng", "处置二组")]
 LEADER = "lead-chen"
@@ -136,6 +137,8 @@ def _lifecycle(
             ["夜间来电", "多次投诉", "媒体关注", "老年客户", "外包机构"], k=rng.randint(0, 2)
         ),
     }
+    if receive["collector"] in OUTSOURCED:  # drawn already: nothing more from the stream
+        receive["agency"] = receive["collector"]
     public = addressed and "媒体关注" in receive["tags"]
     if public:
         receive["public_attention"] = True

@@ -109,7 +109,7 @@ def list_records(
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
         rows = query.accountability(staff, team)
-    emit(rows, ACCOUNTABILITY_COLUMNS, fmt)
+    emit(rows, ACCOUNTABILITY_COLUMNS, fmt, times=("at",))
     say_lag(lag, fmt)
 
 
