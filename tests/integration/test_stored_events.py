@@ -36,6 +36,8 @@ RECORDS = [
     for line in path.read_text(encoding="utf-8").splitlines()
 ]
 LIBRARY_FIELDS = {"originator_id", "originator_version", "timestamp"}
+LOOP_EVENTS = ("EscalationAddressed", "EscalationAcknowledged", "LeadershipInstructed",
+               "SignedOff", "AccountabilityRecorded", "AgencyNamed")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +69,16 @@ def current_fields(cls: type[Any]) -> set[str]:
     )
 
 
-def test_every_registered_event_class_has_a_stored_event_in_the_first_fixture() -> None:
+def test_every_registered_event_class_has_a_stored_event_in_the_fixture_of_its_release() -> None:
     stored = {record["topic"] for version, record in RECORDS if version == "v1"}
     ours = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
+    # Issue 15's six events of the escalation loop came with v3.
+    loop = {f"Complaint.{n}" for n in LOOP_EVENTS}
+    third = {record["topic"] for version, record in RECORDS if version == "v3"}
 
-    assert len(ours) == 34
-    assert sorted(e.topic for e in ours if e.topic not in stored) == []
+    assert len(ours) == 40
+    assert sorted(e.topic for e in ours if e.name not in loop and e.topic not in stored) == []
+    assert sorted(e.topic for e in ours if e.name in loop and e.topic not in third) == []
 
 
 @pytest.mark.parametrize(
