@@ -29,8 +29,9 @@ def policy_file(tmp_path: Path, version: str, **changes: str) -> Path:
     text = text.replace('version = "default-2026.1"', f'version = "{version}"')
     for clock, edit in changes.items():
         old, new = edit.split("=>")
-        head, _, tail = text.partition(f"[clocks.{clock}]")
-        text = head + f"[clocks.{clock}]" + tail.replace(old, new, 1)
+        # The section itself, at a line's start: the example's comments name sections too.
+        head, _, tail = text.partition(f"\n[clocks.{clock}]")
+        text = head + f"\n[clocks.{clock}]" + tail.replace(old, new, 1)
     path = tmp_path / f"{version}.toml"
     path.write_text(text, encoding="utf-8")
     return path
