@@ -173,12 +173,7 @@ def _lifecycle(
         **address,
     ):
         return life
-    leader = (LEADER, "leadership")
-    if escalating or public:  # acknowledged within the hour, mostly (slow cases: later)
-        b.step(life, t + timedelta(minutes=95 if slow else 20), "acknowledge", leader)
-    if severity == "major":
-        b.step(life, t + timedelta(minutes=40 if not slow else 110), "instruct", leader,
-               text="请处置小组立即核查，24小时内上报进展")  # fmt: skip
+    triaged = t
     b.step(life, later(0.05, 0.3), "assign", team_actor, handler=handler, team=team)
     if rng.random() < 0.08:
         b.step(life, later(2, 30), "withdraw", cs, reason="客户表示问题已自行解决，撤回投诉")
@@ -193,6 +188,14 @@ def _lifecycle(
         summary="告知已受理并在调查中",
     ):
         return life
+    # Listed after the first contact (dated from the triage): a lifecycle starts receive,
+    # triage, assign, contact as it always did.
+    leader = (LEADER, "leadership")
+    if escalating or public:  # acknowledged within the hour, mostly (slow cases: later)
+        b.step(life, triaged + timedelta(minutes=95 if slow else 20), "acknowledge", leader)
+    if severity == "major":
+        b.step(life, triaged + timedelta(minutes=110 if slow else 40), "instruct", leader,
+               text="请处置小组立即核查，24小时内上报进展")  # fmt: skip
     if rng.random() < 0.15:
         b.step(
             life,
@@ -263,10 +266,10 @@ def _lifecycle(
         improvement="加强合规培训与录音抽检",
     ):
         return life
-    if slow:
+    if rng.random() < 0.2:
+        b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
+    elif slow:  # a case that stays closed: leadership holds the handler to account
         b.step(life, closing + timedelta(hours=12), "record_accountability", leader,
                staff=handler, team=team, finding="各环节均超出预案时限",
                decision="通报批评，限期整改")  # fmt: skip
-    if rng.random() < 0.2:
-        b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
     return life
