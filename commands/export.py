@@ -100,7 +100,26 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.AlertFailed": ("record_alert", lambda e: {
         **_fields(e, *ALERT_FIELDS, "error"), "outcome": "failed",
     }),
+    "Complaint.EscalationAcknowledged": ("acknowledge", lambda e: {}),
+    "Complaint.LeadershipInstructed": ("instruct", lambda e: _fields(e, "text")),
+    "Complaint.SignedOff": ("sign_off", lambda e: _fields(e, "text")),
+    "Complaint.AccountabilityRecorded": (
+        "record_accountability",
+        lambda e: {
+            **_fields(e, "staff", "finding", "decision"),
+            **({"team": e.team} if e.team else {}),
+        },
+    ),
 }  # fmt: skip
+# Recorded beside the Escalated event of the command (receive, triage or escalate) that
+# named who the escalation goes to: folded back into that command's fields.
+ADDRESSED = "Complaint.EscalationAddressed"
+AGENCY = "Complaint.AgencyNamed"  # likewise, the agency named at receipt or triage
+ADDRESS_FIELDS = {
+    "receive": ("escalate_to", "public_attention"),
+    "triage": ("escalate_to", "public_attention"),
+    "escalate": ("to", "public_attention"),
+}
 
 
 def _revoked(event: Any) -> dict[str, Any]:
@@ -133,9 +152,19 @@ SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "CalendarBook.Cal
 COVERAGE = Coverage.of(
     "export-commands (commands.export)",
     ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
-    handled=[*SIMPLE, *DIRECTORY, *SPECIAL],
+    handled=[*SIMPLE, *DIRECTORY, *SPECIAL, ADDRESSED, AGENCY],
     ignored=SKIPPED,
 )
+
+
+def _address(command: Command, event: Any) -> None:
+    if name_of(event) == AGENCY:
+        command["agency"] = event.agency
+        return
+    to_field, flag = ADDRESS_FIELDS[command["command"]]
+    command[to_field] = event.to
+    if event.public_attention:
+        command[flag] = True
 
 
 class Exporter:
@@ -149,16 +178,25 @@ class Exporter:
     def commands(self, batch_size: int = 2000) -> Iterator[Command]:
         """Every command of the ledger, in log order."""
         position = 0
+        held: Command | None = None  # the last command, until no later event adds to it
         while True:
             notifications = self.ledger.recorder.select_notifications(position + 1, batch_size)
             if not notifications:
+                if held is not None:
+                    yield held
                 return
-            events = [self.ledger.mapper.to_domain_event(n) for n in notifications]
+            events: list[Any] = [self.ledger.mapper.to_domain_event(n) for n in notifications]
             keys = self._keys(events)
             for event in events:
+                if name_of(event) in (ADDRESSED, AGENCY):
+                    if held is not None and held["command_id"] == event.command_id:
+                        _address(held, event)
+                    continue
                 command = self._command(event, keys)
                 if command is not None:
-                    yield command
+                    if held is not None:
+                        yield held
+                    held = command
             position = notifications[-1].id
 
     def _keys(self, events: list[Any]) -> dict[str, bytes]:

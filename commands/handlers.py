@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 from commands import fingerprints
 from commands.authority import authorise
 from commands.models import (
+    AcknowledgeEscalation,
     AddNote,
     AssignComplaint,
     CloseComplaint,
@@ -33,35 +34,39 @@ from commands.models import (
     EscalateComplaint,
     ExecuteResolution,
     ExtendDeadline,
+    InstructComplaint,
     NotifyOutcome,
     PauseClocks,
     PlanResolution,
     PublishCalendar,
     PublishPolicy,
     ReceiveComplaint,
+    RecordAccountability,
     RecordAlert,
     RecordCallback,
     RecordFindings,
     ReopenComplaint,
     ResumeClocks,
+    SignOff,
     TriageComplaint,
     WithdrawComplaint,
 )
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
-from ledger.domain.complaint import Complaint
+from ledger.domain.complaint import LEADERSHIP_GROUP, PUBLIC_ATTENTION, Complaint
 from ledger.domain.errors import (
     CommandIdAfterErasure,
     CommandIdReused,
     ConcurrentChange,
+    DirectoryRefused,
     DuplicateReference,
     LedgerError,
 )
 from ledger.domain.policy import parse_policy, policy_to_dict
 from ledger.domain.sealed import KeyChanges, PersonKey, SealedText
 from ledger.domain.staff import StaffDirectory
-from ledger.domain.values import Complainant, Proof, Remedy, Stamp, reference_id
+from ledger.domain.values import Complainant, Proof, Remedy, Stamp, Unit, reference_id
 from ledger.store.books import (
     CalendarBook,
     PolicyBook,
@@ -279,7 +284,7 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
     def seal(text: str) -> SealedText:
         return seal_text(text, key, reference_id(ref))
 
-    return Complaint.receive(
+    complaint = Complaint.receive(
         ref=ref,
         stamp=stamp,
         now=now,
@@ -295,6 +300,12 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         referral_number=cmd.referral_number,
         policy_version=policy_in_force(ledger, cmd.received_at).version,
     )
+    if cmd.agency is not None:
+        complaint.name_agency(stamp, cmd.agency)
+    if cmd.public_attention:  # media or public-opinion risk escalates at once
+        to = _addressee(ledger, cmd.escalate_to or LEADERSHIP_GROUP)
+        complaint.raise_escalation(stamp, PUBLIC_ATTENTION, to, True, automatic=True)
+    return complaint
 
 
 def next_reference(ledger: LedgerPort, received_at: datetime) -> str:
@@ -333,14 +344,79 @@ def _sealer(ledger: LedgerPort, complaint: Complaint) -> Callable[[str], SealedT
 def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
-    complaint.triage(stamp, now, cmd.severity, cmd.category, seal(cmd.assessment))
+    to = None if cmd.escalate_to is None else _addressee(ledger, cmd.escalate_to)
+    complaint.triage(
+        stamp, now, cmd.severity, cmd.category, seal(cmd.assessment), to, cmd.public_attention
+    )
+    if cmd.agency is not None:
+        complaint.name_agency(stamp, cmd.agency)
     return complaint
+
+
+def _addressee(ledger: LedgerPort, to: str) -> str:
+    """Who an escalation goes to: a unit of the plan's organisation, or (once the staff
+    directory has members) one of them."""
+    if to in {str(u) for u in Unit}:
+        return to
+    directory = ledger.staff_directory()
+    if directory is not None and directory.members and to not in directory.members:
+        units = ", ".join(str(u) for u in Unit)
+        raise DirectoryRefused(
+            f"an escalation goes to a unit ({units}) or a member of staff; {to!r} is neither"
+        )
+    return to
 
 
 @handles(EscalateComplaint)
 def escalate(ledger: LedgerPort, cmd: EscalateComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
-    complaint.escalate(stamp, now, _sealer(ledger, complaint)(cmd.reason))
+    to = cmd.to
+    if to is None and cmd.public_attention:
+        to = LEADERSHIP_GROUP
+    to = None if to is None else _addressee(ledger, to)
+    complaint.escalate(stamp, now, _sealer(ledger, complaint)(cmd.reason), to, cmd.public_attention)
+    return complaint
+
+
+@handles(AcknowledgeEscalation)
+def acknowledge(
+    ledger: LedgerPort, cmd: AcknowledgeEscalation, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.acknowledge(stamp, now)
+    return complaint
+
+
+@handles(InstructComplaint)
+def instruct(ledger: LedgerPort, cmd: InstructComplaint, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.instruct(stamp, now, _sealer(ledger, complaint)(cmd.text))
+    return complaint
+
+
+@handles(SignOff)
+def sign_off(ledger: LedgerPort, cmd: SignOff, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.sign_off(stamp, now, _sealer(ledger, complaint)(cmd.text))
+    return complaint
+
+
+@handles(RecordAccountability)
+def record_accountability(
+    ledger: LedgerPort, cmd: RecordAccountability, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    directory = ledger.staff_directory()
+    team = cmd.team or complaint.team
+    if directory is not None and directory.members:
+        member = directory.members.get(cmd.staff)
+        if member is None:
+            raise DirectoryRefused(f"staff: {cmd.staff!r} is not in the staff directory")
+        team = team or str(member.unit)
+    seal = _sealer(ledger, complaint)
+    complaint.record_accountability(
+        stamp, now, cmd.staff, team, seal(cmd.finding), seal(cmd.decision)
+    )
     return complaint
 
 

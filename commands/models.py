@@ -88,6 +88,7 @@ class Command(Envelope):
 
 
 class ReceiveComplaint(Command):
+    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "receive"
     command: Literal["receive"] = "receive"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"complainant", "account_ref", "content"})
@@ -101,28 +102,77 @@ class ReceiveComplaint(Command):
     category: Name
     tags: tuple[Tag, ...] = Field(default=(), max_length=20)
     referral_number: Name | None = None
+    public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates at once
+    escalate_to: Name | None = None  # who a public-attention escalation goes to
+    agency: Name | None = None  # the outsourced collection agency complained about
 
     @model_validator(mode="after")
     def _referral_number_for_referrals(self) -> ReceiveComplaint:
         if self.channel is Channel.REGULATOR_REFERRAL and not self.referral_number:
             raise ValueError("a regulator_referral needs its referral_number")
+        if self.escalate_to is not None and not self.public_attention:
+            raise ValueError("escalate_to on receipt goes with public_attention")
         return self
 
 
 class TriageComplaint(Command):
+    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
     action = "triage"
     command: Literal["triage"] = "triage"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
     severity: Severity
     category: Name
     assessment: Text
+    escalate_to: Name | None = None  # a unit or member; starts the acknowledgement clock
+    public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
+    agency: Name | None = None  # the outsourced collection agency, when found at triage
 
 
 class EscalateComplaint(Command):
+    added_fields = frozenset({"to", "public_attention"})
     action = "escalate"
     command: Literal["escalate"] = "escalate"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: Text
+    to: Name | None = None  # a unit or member; starts the acknowledgement clock
+    public_attention: StrictBool = False
+
+
+class AcknowledgeEscalation(Command):
+    """The leadership group acknowledges the escalation (stops the acknowledgement clock)."""
+
+    action = "acknowledge"
+    command: Literal["acknowledge"] = "acknowledge"
+
+
+class InstructComplaint(Command):
+    """A leadership instruction (批示)."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+    action = "instruct"
+    command: Literal["instruct"] = "instruct"
+    text: Text
+
+
+class SignOff(Command):
+    """The leadership group was reported the result and signs it off."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+    action = "sign_off"
+    command: Literal["sign_off"] = "sign_off"
+    text: Text
+
+
+class RecordAccountability(Command):
+    """Accountability (责任追究) for a member of staff: finding and decision (leadership)."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"finding", "decision"})
+    action = "record_accountability"
+    command: Literal["record_accountability"] = "record_accountability"
+    staff: Name
+    team: Name | None = None  # default: the complaint's handling team
+    finding: Text
+    decision: Text
 
 
 class AssignComplaint(Command):
@@ -307,6 +357,10 @@ AnyCommand = Annotated[
     ReceiveComplaint
     | TriageComplaint
     | EscalateComplaint
+    | AcknowledgeEscalation
+    | InstructComplaint
+    | SignOff
+    | RecordAccountability
     | AssignComplaint
     | ContactCustomer
     | RecordFindings
@@ -341,6 +395,10 @@ COMMAND_NAMES = (
     "receive",
     "triage",
     "escalate",
+    "acknowledge",
+    "instruct",
+    "sign_off",
+    "record_accountability",
     "assign",
     "contact",
     "record_findings",

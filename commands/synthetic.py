@@ -47,6 +47,7 @@ CHANNELS = ["phone"] * 5 + ["online_chat"] * 2 + ["sms", "email", "letter", "vis
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明"]
 AGENCIES = ["信达催收外包一部", "华融委外团队", "诚信资产管理", "安和信息咨询", "自营催收二组"]
+OUTSOURCED = frozenset(AGENCIES) - {"自营催收二组"}  # the in-house team is no agency
 CUSTOMER_SERVICE = ["cs-liu", "cs-sun", "cs-zhou"]
 HANDLERS = [("zhao", "处置一组"), ("qian", "处置一组"), ("wu", "处置二组"), ("zheng", "处置二组")]
 LEADER = "lead-chen"
@@ -89,16 +90,27 @@ class _Builder:
         return True
 
 
-def lifecycles(count: int, now: datetime, seed: int = 2026, days: int = 21) -> Iterator[Lifecycle]:
-    """``count`` complaints received over the ``days`` before ``now``, oldest first."""
+def lifecycles(
+    count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False
+) -> Iterator[Lifecycle]:
+    """``count`` complaints received over the ``days`` before ``now``, oldest first.
+
+    The leadership group acknowledges every escalation, instructs on major cases, signs off
+    the result of urgent and major ones and records accountability for cases late at every
+    stage. ``addressed``: escalations name who they go to (the leadership group), which
+    starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
+    public attention. The loop's steps draw nothing from the random stream, so the same seed
+    gives the same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0))
+        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
 
 
-def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecycle:
+def _lifecycle(
+    b: _Builder, rng: random.Random, received_at: datetime, addressed: bool = False
+) -> Lifecycle:
     category = rng.choice(list(CONTENT))
     channel = rng.choice([*CHANNELS, "regulator_referral"])
     cs = (rng.choice(CUSTOMER_SERVICE), "customer_service")
@@ -125,6 +137,11 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
             ["夜间来电", "多次投诉", "媒体关注", "老年客户", "外包机构"], k=rng.randint(0, 2)
         ),
     }
+    if receive["collector"] in OUTSOURCED:  # drawn already: nothing more from the stream
+        receive["agency"] = receive["collector"]
+    public = addressed and "媒体关注" in receive["tags"]
+    if public:
+        receive["public_attention"] = True
     if channel == "regulator_referral":
         receive["referral_number"] = f"12378-{received_at:%Y%m%d}-{rng.randrange(10**4):04d}"
     life = Lifecycle(receive)
@@ -143,6 +160,8 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         "urgent": "涉嫌违规催收，需优先处理",
         "major": "可能引发监管关注，立即上报",
     }
+    escalating = severity in ("urgent", "major")
+    address = {"escalate_to": "leadership_group"} if addressed and escalating else {}
     if not b.step(
         life,
         later(0.1, 0.5),
@@ -151,8 +170,10 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         severity=severity,
         category=category,
         assessment=assessment[severity],
+        **address,
     ):
         return life
+    triaged = t
     b.step(life, later(0.05, 0.3), "assign", team_actor, handler=handler, team=team)
     if rng.random() < 0.08:
         b.step(life, later(2, 30), "withdraw", cs, reason="客户表示问题已自行解决，撤回投诉")
@@ -167,6 +188,14 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         summary="告知已受理并在调查中",
     ):
         return life
+    # Listed after the first contact (dated from the triage): a lifecycle starts receive,
+    # triage, assign, contact as it always did.
+    leader = (LEADER, "leadership")
+    if escalating or public:  # acknowledged within the hour, mostly (slow cases: later)
+        b.step(life, triaged + timedelta(minutes=95 if slow else 20), "acknowledge", leader)
+    if severity == "major":
+        b.step(life, triaged + timedelta(minutes=110 if slow else 40), "instruct", leader,
+               text="请处置小组立即核查，24小时内上报进展")  # fmt: skip
     if rng.random() < 0.15:
         b.step(
             life,
@@ -224,9 +253,13 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         satisfaction=rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 3])[0],
         comment="回访完成",
     )
+    closing = later(2, 48)
+    if escalating:  # the result is reported to the leadership group before closure
+        b.step(life, closing - timedelta(hours=1), "sign_off", leader,
+               text="处理结果已上报应急领导小组，同意办结")  # fmt: skip
     if not b.step(
         life,
-        later(2, 48),
+        closing,
         "close",
         team_actor,
         root_cause="催收人员未遵守作业规范",
@@ -235,4 +268,8 @@ def _lifecycle(b: _Builder, rng: random.Random, received_at: datetime) -> Lifecy
         return life
     if rng.random() < 0.2:
         b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
+    elif slow:  # a case that stays closed: leadership holds the handler to account
+        b.step(life, closing + timedelta(hours=12), "record_accountability", leader,
+               staff=handler, team=team, finding="各环节均超出预案时限",
+               decision="通报批评，限期整改")  # fmt: skip
     return life

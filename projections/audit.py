@@ -52,6 +52,18 @@ def _with_reason(zh: str, en: str) -> Summary:
 
 # By the event's registered name (ledger.domain.events).
 SUMMARIES: dict[str, Summary] = {
+    "Complaint.EscalationAddressed": lambda e: (
+        f"升级至 {e.to}" + ("（舆情）" if e.public_attention else ""),
+        f"Escalated to {e.to}" + (" (public attention)" if e.public_attention else ""),
+    ),
+    "Complaint.AgencyNamed": lambda e: (f"外包机构：{e.agency}", f"Agency: {e.agency}"),
+    "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
+    "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
+    "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),
+    "Complaint.AccountabilityRecorded": lambda e: (
+        f"责任追究：{e.staff}",
+        f"Accountability recorded: {e.staff}",
+    ),
     **dict.fromkeys(
         ("PolicyBook.Opened", "CalendarBook.Opened", "SealBook.Opened", "StaffDirectory.Opened"),
         _opened,

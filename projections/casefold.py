@@ -37,6 +37,13 @@ def new_state() -> State:
         "month": None,
         "last_activity_at": None,
         "escalated": False,
+        "escalated_to": None,
+        "acknowledged": True,  # nothing waits for the leadership group until an escalation
+        "public_attention": False,
+        "instructions": 0,
+        "signed_off": False,
+        "accountability": [],
+        "agency": None,
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -131,8 +138,23 @@ def _corrected(s: State, e: Any, at: str) -> None:
             s[f"{field}_at"] = moved
 
 
+def _addressed(s: State, e: Any, at: str) -> None:
+    s.update(escalated_to=e.to, acknowledged=False)
+    if e.public_attention:
+        s["public_attention"] = True
+
+
+def _accountability(s: State, e: Any, at: str) -> None:
+    s["accountability"].append(
+        # Who and when; the finding and decision stay sealed in the event (read models never
+        # hold sealed text): ``show REF`` opens them.
+        {"version": e.originator_version, "staff": e.staff, "team": e.team, "at": at,
+         "by": e.actor.id}
+    )  # fmt: skip
+
+
 def _reopened(s: State, e: Any, at: str) -> None:
-    s.update(status="open", closed_at=None, closed_version=None)
+    s.update(status="open", closed_at=None, closed_version=None, signed_off=False)
     s["reopened_count"] += 1
     s.update(dict.fromkeys(_ROUND_FLAGS, False))
 
@@ -154,6 +176,12 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     ),
     "Complaint.ClocksRestarted": _restarted,
     "Complaint.OccurrenceCorrected": _corrected,
+    "Complaint.EscalationAddressed": _addressed,
+    "Complaint.EscalationAcknowledged": lambda s, e, at: s.update(acknowledged=True),
+    "Complaint.LeadershipInstructed": lambda s, e, at: s.update(instructions=s["instructions"] + 1),
+    "Complaint.SignedOff": lambda s, e, at: s.update(signed_off=True),
+    "Complaint.AccountabilityRecorded": _accountability,
+    "Complaint.AgencyNamed": lambda s, e, at: s.update(agency=e.agency),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",

@@ -28,7 +28,8 @@ CASE_COLUMNS = (
     "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
-    "handling_seconds", "version",
+    "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
+    "instructions", "signed_off", "accountability", "agency",
 )  # fmt: skip
 
 
@@ -83,6 +84,14 @@ def case_row(state: State, rules: Rules) -> tuple[Any, ...]:
         "closed_at": _stamp_text(state["closed_at"]),
         "withdrawn_at": _stamp_text(state["withdrawn_at"]),
         "handling_seconds": handling,
+        "acknowledged": int(state["acknowledged"]),
+        "public_attention": int(state["public_attention"]),
+        "signed_off": int(state["signed_off"]),
+        "accountability": (
+            json.dumps(state["accountability"], ensure_ascii=False)
+            if state["accountability"]
+            else None
+        ),
         # The policy the clocks are judged by: in force at receipt, by every publication.
         "policy_version": rules.book.policy_for(datetime.fromisoformat(received)).version,
     }

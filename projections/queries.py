@@ -4,6 +4,7 @@ is in ``projections.sla_query``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -100,3 +101,51 @@ def audit_rows(cur: Cursor, ref: str) -> list[dict[str, Any]]:
         if row["actor_id"] is not None and row.get("actor_method") is None:
             row["actor_method"] = "asserted"  # projected before methods were recorded
     return rows
+
+
+def accountability_rows(
+    cur: Cursor, staff: str | None = None, team: str | None = None
+) -> list[dict[str, Any]]:
+    """Accountability records (issue 15), by staff member then complaint and version; only
+    those of ``staff`` or ``team`` when given."""
+    cur.execute(
+        "SELECT ref, accountability FROM {case_state} WHERE accountability IS NOT NULL ORDER BY ref"
+    )
+    rows = [
+        {"ref": row["ref"], **record}
+        for row in cur.fetchall()
+        for record in json.loads(row["accountability"])
+    ]
+    rows = [
+        r for r in rows
+        if (staff is None or r["staff"] == staff) and (team is None or r["team"] == team)
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r["staff"], r["ref"], r["version"]))
+
+
+BREACH_KEYS = ("handler", "team", "collector", "agency")
+
+
+def breach_rows(cur: Cursor, by: str, now: str) -> list[dict[str, Any]]:
+    """Clocks breached (met, or ended by a withdrawal, after their deadline: the read
+    model's rule, docs/read-models.md) and overdue (still running past it at ``now``, a
+    stamp), per ``by`` (one of ``BREACH_KEYS``), most first; cases without one
+    count under None."""
+    if by not in BREACH_KEYS:
+        raise ValueError(f"breaches are counted by {', '.join(BREACH_KEYS)}, not {by!r}")
+    cur.execute(
+        f"SELECT c.{by} AS key, "
+        "SUM(CASE WHEN s.late_seconds > 0 AND (s.met_at IS NOT NULL OR s.cancelled = 0) "
+        "THEN 1 ELSE 0 END) AS breached, "
+        "SUM(CASE WHEN s.met_at IS NULL AND s.ended_at IS NULL AND s.due_at < ? "
+        "THEN 1 ELSE 0 END) AS overdue, "
+        "COUNT(*) AS clocks, COUNT(DISTINCT c.ref) AS complaints "
+        "FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref GROUP BY c." + by,
+        (now,),
+    )
+    rows = [
+        {by: r["key"], "breached": int(r["breached"] or 0), "overdue": int(r["overdue"] or 0),
+         "clocks": int(r["clocks"]), "complaints": int(r["complaints"])}
+        for r in cur.fetchall()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (-(r["breached"] + r["overdue"]), str(r[by] or "")))

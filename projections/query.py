@@ -23,7 +23,7 @@ from ledger.store.root import Ledger, open_reader
 from projections import queries
 from projections.db import Cursor, ReadStore
 from projections.queries import CaseFilter
-from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY
+from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY, stamp
 
 POSITIONS = "projection_positions"
 # The log's head for a login that may not read the log (sql/roles.sql creates it).
@@ -239,6 +239,14 @@ class Query:
     def statistics(self, first: date | None, last: date | None) -> list[dict[str, Any]]:
         with self.transaction() as cur:
             return queries.statistics_rows(cur, first, last)
+
+    def accountability(self, staff: str | None, team: str | None) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            return queries.accountability_rows(cur, staff, team)
+
+    def breaches(self, by: str, now: datetime) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            return queries.breach_rows(cur, by, str(stamp(now)))
 
     def audit(self, ref: str) -> list[dict[str, Any]]:
         """One stream's audit trail, in log order."""

@@ -170,14 +170,7 @@ class Runner:
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
         upgrade of the ledger) before applying anything to them: they cannot be patched."""
-        shape = self._shape(SHAPE_KEY)
-        if shape == 3:  # 4 added only the publications: they are written, nothing rebuilt
-            from projections.publications import keep_publications
-
-            with self.transaction() as cur:
-                keep_publications(cur, current_rules(self.ledger))
-                self._set_shape(cur)
-        elif shape < CASES_SHAPE:
+        if self._shape(SHAPE_KEY) < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
 
     def _upgrade_audit(self, progress: Progress | None) -> None:

@@ -15,7 +15,9 @@ CASES = {
         received_at TEXT NOT NULL, month TEXT NOT NULL, last_activity_at TEXT NOT NULL,
         escalated INTEGER NOT NULL, reopened_count INTEGER NOT NULL, remedies TEXT NOT NULL,
         refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
-        closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL)""",
+        closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL,
+        escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
+        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -44,9 +46,11 @@ CASES_INDEXES = [
 # query side refuses to read them until then. 3: sla_clocks counts business hours
 # (late_business_seconds, schedule; risk_at in business time), and folds keep action times
 # in UTC (earlier folds kept each action's own offset). 4: the publications the clocks were
-# worked out by are kept in ``publications`` (filled from the log on upgrade from 3, with no
-# rebuild: nothing else changed).
-CASES_SHAPE = 4
+# worked out by are kept in ``publications``. 5: the escalation loop (issue 15): case_state's
+# escalated_to, acknowledged, public_attention, instructions, signed_off, accountability and
+# agency, folds with the escalation and acknowledgement facts, the acknowledgement clock in
+# sla_clocks.
+CASES_SHAPE = 5
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
@@ -84,7 +88,14 @@ STATISTICS_INDEXES = [("case_state", "month, channel, category")]
 
 DDL = {**CASES, **AUDIT, **STATISTICS}
 # Columns added to a read model after ledgers had created it: added to their tables as found.
-ADDED_COLUMNS = [("audit_trail", "actor_method", "TEXT")]
+ADDED_COLUMNS = [
+    ("audit_trail", "actor_method", "TEXT"),
+    *(("case_state", column, kind) for column, kind in (
+        ("escalated_to", "TEXT"), ("acknowledged", "INTEGER"), ("public_attention", "INTEGER"),
+        ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
+        ("agency", "TEXT"),
+    )),
+]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]
 
 

@@ -30,6 +30,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     **dict.fromkeys(["calendar", "policy"], "publish"),
     **dict.fromkeys(["erase", "history"], "audit"),
     **dict.fromkeys(["export", "seal", "verify", "verify-bundle"], "integrity"),
+    **dict.fromkeys(["acknowledge", "instruct", "sign-off", "accountability"], "escalation"),
     "apply": "apply",
     "demo": "demo",
     "export-commands": "exporting",

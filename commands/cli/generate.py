@@ -30,11 +30,21 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     "--days", default=90, show_default=True, help="Complaints arrive over this many days."
 )
 @click.option("--prefix", default="GEN", show_default=True, help="Reference prefix.")
-def generate(complaints: int, seed: int, until: str, days: int, prefix: str) -> None:
+@click.option(
+    "--addressed-escalations",
+    is_flag=True,
+    help="Escalations name the leadership group (starting their acknowledgement clock), and "
+    "complaints tagged 媒体关注 arrive with public attention.",
+)
+def generate(
+    complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool
+) -> None:
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
     Several channels, Chinese content, severities, team workloads, a share of late stages,
-    escalations, reopenings, extensions and withdrawals.
+    escalations, reopenings, extensions and withdrawals; the leadership group acknowledges
+    escalations, instructs on major cases, signs off urgent and major results and records
+    accountability for cases late at every stage.
 
     \b
     Example:
@@ -43,7 +53,9 @@ def generate(complaints: int, seed: int, until: str, days: int, prefix: str) -> 
     end = parse_time(until, "--until")
     assert isinstance(end, datetime)
     out = sys.stdout
-    for n, life in enumerate(lifecycles(complaints, end, seed=seed, days=days), start=1):
+    for n, life in enumerate(
+        lifecycles(complaints, end, seed=seed, days=days, addressed=addressed_escalations), start=1
+    ):
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")

@@ -97,6 +97,17 @@ def describe(outcome: Outcome) -> str:
 @click.option("--category", help="Primary category, e.g. harassment.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--referral-number", help="The regulator's referral number (12378 referrals).")
+@click.option("--agency", help="The outsourced collection agency complained about.")
+@click.option(
+    "--public-attention",
+    is_flag=True,
+    help="Media or public-opinion risk (舆情): escalates at once to the leadership group.",
+)
+@click.option(
+    "--escalate-to",
+    metavar="UNIT|STAFF",
+    help="Who a public-attention escalation goes to (default leadership_group).",
+)
 @write_options
 def receive(**o: Any) -> None:
     """Record a new complaint.
@@ -118,8 +129,11 @@ def receive(**o: Any) -> None:
             "category",
             "tags",
             "referral_number",
+            "escalate_to",
+            "agency",
         )
     }
+    fields["public_attention"] = o["public_attention"] or None
     person = {k: o[k] for k in ("name", "phone", "id_number", "address") if o[k] is not None}
     fields["complainant"] = person or None
     submit("receive", o["ref"], fields, o)
@@ -130,6 +144,17 @@ def receive(**o: Any) -> None:
 @click.option("--severity", help="normal, urgent or major (urgent and major escalate).")
 @click.option("--category", help="Category after the initial judgment.")
 @click.option("--assessment", help="The initial judgment.")
+@click.option(
+    "--escalate-to",
+    metavar="UNIT|STAFF",
+    help="Who the escalation goes to (starts the acknowledgement clock).",
+)
+@click.option(
+    "--public-attention",
+    is_flag=True,
+    help="Media or public-opinion risk (舆情): escalates at once.",
+)
+@click.option("--agency", help="The outsourced collection agency, when found at triage.")
 @write_options
 def triage(ref: str, **o: Any) -> None:
     """Record the initial judgment.
@@ -139,21 +164,31 @@ def triage(ref: str, **o: Any) -> None:
       complaint-ledger triage TS-1 --severity urgent --category harassment \\
         --assessment "涉嫌暴力催收" --actor wang --role handling_team
     """
-    submit("triage", ref, _pick(o, "severity", "category", "assessment"), o)
+    fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency")
+    submit("triage", ref, {**fields, "public_attention": o["public_attention"] or None}, o)
 
 
 @cli.command()
 @click.argument("ref")
 @click.option("--reason", help="Why the leadership group must take it.")
+@click.option(
+    "--to",
+    metavar="UNIT|STAFF",
+    help="Who it goes to: a unit (leadership_group …) or a member; starts the "
+    "acknowledgement clock.",
+)
+@click.option("--public-attention", is_flag=True, help="Media or public-opinion risk (舆情).")
 @write_options
 def escalate(ref: str, **o: Any) -> None:
-    """Escalate to the leadership group.
+    """Escalate to the leadership group (or the unit or member named by --to).
 
     \b
     Example:
-      complaint-ledger escalate TS-1 --reason "媒体关注" --actor wang --role handling_team
+      complaint-ledger escalate TS-1 --reason "媒体关注" --to leadership_group \
+        --actor wang --role handling_team
     """
-    submit("escalate", ref, _pick(o, "reason"), o)
+    fields = _pick(o, "reason", "to")
+    submit("escalate", ref, {**fields, "public_attention": o["public_attention"] or None}, o)
 
 
 @cli.command()

@@ -32,6 +32,7 @@ from ledger.domain.errors import (
     OccurredTooEarly,
     OutOfOrder,
     PauseNotAllowed,
+    SignOffRequired,
 )
 from ledger.domain.events import register
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
@@ -67,6 +68,9 @@ from ledger.domain.values import (
 CLOCK_SKEW = timedelta(seconds=60)
 
 ESCALATING_SEVERITIES = frozenset({Severity.URGENT, Severity.MAJOR})
+LEADERSHIP_GROUP = "leadership_group"  # the unit escalations go to unless another is named
+# The reason of an escalation for public attention: the ledger's own words, kept plain.
+PUBLIC_ATTENTION = "public attention (舆情)"
 
 
 class Complaint(Aggregate):
@@ -185,6 +189,16 @@ class Complaint(Aggregate):
         self.severity: Severity | None = None
         self.assessment: Text | None = None
         self.escalated = False
+        # The escalation loop (issue 15): escalations, those acknowledged, to whom the last
+        # one went, and whether leadership signed off the result of the current round.
+        self.escalations = 0
+        self.acknowledged = 0
+        self.escalated_to: str | None = None
+        self.public_attention = False
+        self.instructions = 0
+        self.signed_off_at: datetime | None = None
+        self.accountability = 0
+        self.agency: str | None = None  # the outsourced collection agency, once named
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -292,13 +306,30 @@ class Complaint(Aggregate):
     # ------------------------------------------------------------------ commands
 
     def triage(
-        self, stamp: Stamp, now: datetime, severity: Severity, category: str, assessment: SealedText
+        self,
+        stamp: Stamp,
+        now: datetime,
+        severity: Severity,
+        category: str,
+        assessment: SealedText,
+        escalate_to: str | None = None,
+        public_attention: bool = False,
     ) -> None:
+        """The initial judgment. An urgent or major one escalates (to ``escalate_to``, which
+        starts the acknowledgement clock, when given); public attention escalates at once."""
         self._check_open(stamp, now, "triage")
         self._check_time("triaged", stamp)
         self._triaged(*_parts(stamp), severity=severity, category=category, assessment=assessment)
-        if severity in ESCALATING_SEVERITIES and not self.escalated:
+        if public_attention:
+            self.raise_escalation(
+                stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True
+            )
+        elif severity in ESCALATING_SEVERITIES and not self.escalated:
             self._escalated(*_parts(stamp), reason=f"triaged as {severity}", automatic=True)
+            if escalate_to is not None:
+                self._escalation_addressed(*_parts(stamp), to=escalate_to, public_attention=False)
+        elif escalate_to is not None:
+            self.raise_escalation(stamp, f"triaged as {severity}", escalate_to, False, True)
 
     class Triaged(Aggregate.Event):
         """Version 2: ``assessment`` sealed."""
@@ -331,10 +362,30 @@ class Complaint(Aggregate):
         self._set_time("triaged_at", occurred_at)
         self._log("triaged", occurred_at)
 
-    def escalate(self, stamp: Stamp, now: datetime, reason: SealedText) -> None:
+    def escalate(
+        self,
+        stamp: Stamp,
+        now: datetime,
+        reason: SealedText,
+        to: str | None = None,
+        public_attention: bool = False,
+    ) -> None:
+        """Escalate; one that names who it goes to starts the acknowledgement clock."""
         self._check_open(stamp, now, "escalate")
         self._check_time("escalated", stamp)
-        self._escalated(*_parts(stamp), reason=reason, automatic=False)
+        self.raise_escalation(stamp, reason, to, public_attention, automatic=False)
+
+    def raise_escalation(
+        self,
+        stamp: Stamp,
+        reason: SealedText | str,
+        to: str | None,
+        public_attention: bool,
+        automatic: bool,
+    ) -> None:
+        self._escalated(*_parts(stamp), reason=reason, automatic=automatic)
+        if to is not None:
+            self._escalation_addressed(*_parts(stamp), to=to, public_attention=public_attention)
 
     class Escalated(Aggregate.Event):
         """Version 2: a person's ``reason`` sealed; an automatic escalation's is the ledger's
@@ -361,7 +412,99 @@ class Complaint(Aggregate):
         automatic: bool,
     ) -> None:
         self.escalated = True
+        self.escalations += 1
         self._log("escalated", occurred_at)
+
+    @event("EscalationAddressed")
+    def _escalation_addressed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, to: str,
+        public_attention: bool,
+    ) -> None:  # fmt: skip
+        # Its own event beside Escalated (whose stored shape stays as it was): the addressee.
+        self.escalated_to = to
+        self.public_attention = self.public_attention or public_attention
+        self._log("addressed", occurred_at)
+
+    def name_agency(self, stamp: Stamp, agency: str) -> None:
+        """The outsourced collection agency the complaint is about (at receipt or triage)."""
+        if agency != self.agency:
+            self._agency_named(*_parts(stamp), agency=agency)
+
+    @event("AgencyNamed")
+    def _agency_named(
+        self, actor: Actor, occurred_at: datetime, command_id: str, agency: str
+    ) -> None:
+        # Its own event beside Received or Triaged (whose stored shapes stay as they were).
+        self.agency = agency
+        self._log("agency", occurred_at)
+
+    def acknowledge(self, stamp: Stamp, now: datetime) -> None:
+        """The leadership group acknowledges the escalations not yet acknowledged."""
+        self._check_open(stamp, now, "acknowledge")
+        if not self.escalated:
+            raise OutOfOrder(f"{self.ref} has not been escalated; there is nothing to acknowledge")
+        if self.acknowledged >= self.escalations:
+            raise OutOfOrder(f"{self.ref}: every escalation has already been acknowledged")
+        self._check_time("acknowledged", stamp)
+        self._escalation_acknowledged(*_parts(stamp))
+
+    @event("EscalationAcknowledged")
+    def _escalation_acknowledged(
+        self, actor: Actor, occurred_at: datetime, command_id: str
+    ) -> None:
+        self.acknowledged = self.escalations
+        self._log("acknowledged", occurred_at)
+
+    def instruct(self, stamp: Stamp, now: datetime, text: SealedText) -> None:
+        """A leadership instruction (批示) on an escalated complaint, also after closure."""
+        self._check_recordable(stamp, now, "instruct")
+        if not self.escalated:
+            raise OutOfOrder(
+                f"{self.ref} has not been escalated; instructions are given on escalated cases"
+            )
+        self._check_time("instructed", stamp)
+        self._leadership_instructed(*_parts(stamp), text=text)
+
+    @event("LeadershipInstructed")
+    def _leadership_instructed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, text: Text
+    ) -> None:
+        self.instructions += 1
+        self._log("instructed", occurred_at)
+
+    def sign_off(self, stamp: Stamp, now: datetime, text: SealedText) -> None:
+        """The leadership group was reported the result and signs it off (before closure)."""
+        self._check_open(stamp, now, "sign-off")
+        if self.executed_at is None:
+            raise OutOfOrder(
+                f"{self.ref}: the resolution has not been executed; there is no result to sign off"
+            )
+        self._check_time("signed_off", stamp)
+        self._signed_off(*_parts(stamp), text=text)
+
+    @event("SignedOff")
+    def _signed_off(self, actor: Actor, occurred_at: datetime, command_id: str, text: Text) -> None:
+        self._set_time("signed_off_at", occurred_at)
+        self._log("signed_off", occurred_at)
+
+    def record_accountability(
+        self, stamp: Stamp, now: datetime, staff: str, team: str | None, finding: SealedText,
+        decision: SealedText,
+    ) -> None:  # fmt: skip
+        """Accountability (责任追究): a finding about a member of staff and the decision."""
+        self._check_recordable(stamp, now, "accountability record")
+        self._check_time("accountability", stamp)
+        self._accountability_recorded(
+            *_parts(stamp), staff=staff, team=team, finding=finding, decision=decision
+        )
+
+    @event("AccountabilityRecorded")
+    def _accountability_recorded(
+        self, actor: Actor, occurred_at: datetime, command_id: str, staff: str,
+        team: str | None, finding: Text, decision: Text,
+    ) -> None:  # fmt: skip
+        self.accountability += 1
+        self._log("accountability", occurred_at)
 
     def assign(self, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
         self._check_open(stamp, now, "assign")
@@ -586,6 +729,11 @@ class Complaint(Aggregate):
                 f"{self.ref}: the outcome has not been communicated to the complainant; "
                 "cannot close"
             )
+        if self.severity in ESCALATING_SEVERITIES and self.signed_off_at is None:
+            raise SignOffRequired(
+                f"{self.ref} is {self.severity}: the leadership group must be reported the "
+                "result and sign it off (sign-off) before it can be closed"
+            )
         self._check_time("closed", stamp)
         self._closed(*_parts(stamp), root_cause=root_cause, improvement=improvement)
 
@@ -656,7 +804,9 @@ class Complaint(Aggregate):
         self.status = Status.OPEN
         self.reopened_count += 1
         self._set_time("reopened_at", occurred_at)
-        for name in ("findings_at", "planned_at", "executed_at", "outcome_at", "closed_at"):
+        for name in (
+            "findings_at", "planned_at", "executed_at", "outcome_at", "closed_at", "signed_off_at",
+        ):  # fmt: skip
             self._set_time(name, None)
         self._log("reopened", occurred_at)
 
@@ -1045,5 +1195,11 @@ register(
         "PersonalDataErased": 1,
         "AlertSent": 1,
         "AlertFailed": 1,
+        "EscalationAddressed": 1,
+        "EscalationAcknowledged": 1,
+        "LeadershipInstructed": 1,
+        "SignedOff": 1,
+        "AccountabilityRecorded": 1,
+        "AgencyNamed": 1,
     },
 )

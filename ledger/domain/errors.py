@@ -162,3 +162,7 @@ class AlreadyErased(RuleViolation):
 class DirectoryRefused(RuleViolation):
     """The staff directory's rules refuse the change (an unknown or duplicate member, a
     first member who is not a leader, the last leader's role revoked …)."""
+
+
+class SignOffRequired(RuleViolation):
+    """An urgent or major complaint cannot close before the leadership group signed off."""

@@ -42,6 +42,12 @@ KINDS = {
     "Complaint.CustomerContacted": "contact",
     "Complaint.CallbackRecorded": "callback",
     "Complaint.NoteAdded": "note",
+    "Complaint.EscalationAddressed": "addressed",
+    "Complaint.EscalationAcknowledged": "acknowledged",
+    "Complaint.LeadershipInstructed": "instructed",
+    "Complaint.SignedOff": "signed_off",
+    "Complaint.AccountabilityRecorded": "accountability",
+    "Complaint.AgencyNamed": "agency",
 }
 RESTARTED = "Complaint.ClocksRestarted"  # adds to the reopening it follows
 CORRECTED = "Complaint.OccurrenceCorrected"  # re-dates a fact when the facts are read
@@ -54,7 +60,7 @@ COVERAGE = Coverage.of(
 )
 CLOCK_KINDS = frozenset(
     {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",
-     "withdrawn", "extended", "paused", "resumed"}
+     "withdrawn", "extended", "paused", "resumed", "addressed", "acknowledged"}
 )  # fmt: skip
 
 

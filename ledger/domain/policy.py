@@ -43,6 +43,9 @@ NEVER_PAUSED = frozenset({ClockName.REGULATORY})
 # The clocks a reopening may start again besides the round's own (investigation, plan,
 # execution, summary, which always restart).
 RESTARTABLE = (ClockName.INTAKE, ClockName.REGULATORY)
+# Clocks a policy document may leave out: policies published before the clock existed keep
+# their verdicts and get the default (``default_rule``).
+OPTIONAL_CLOCKS = frozenset({ClockName.ACKNOWLEDGEMENT})
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,18 @@ DEFAULT_POLICY = Policy(
         ClockRule(ClockName.EXECUTION, 7, "working_days", False, (7,)),
         ClockRule(ClockName.SUMMARY, 15, "working_days", False, (15,)),
         ClockRule(ClockName.REGULATORY, 15, "days", False, (15, 30)),
+        ClockRule(ClockName.ACKNOWLEDGEMENT, 1, "hours", False, ()),
     ),
     alerts=DEFAULT_ALERTS,
 )
+
+
+def default_rule(clock: ClockName, intake: ClockRule) -> ClockRule:
+    """The rule of an optional clock a policy leaves out: the leadership group acknowledges
+    an escalation within 1 hour, counted like the intake clock (its schedule, if any)."""
+    assert clock in OPTIONAL_CLOCKS
+    return ClockRule(clock, 1, "hours", False, (), intake.schedule)
+
 
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
@@ -167,7 +179,7 @@ class _PolicyDoc(BaseModel):
     def _every_clock_once(
         cls, value: dict[ClockName, _RuleDoc], info: ValidationInfo
     ) -> dict[ClockName, _RuleDoc]:
-        missing = [str(c) for c in ClockName if c not in value]
+        missing = [str(c) for c in ClockName if c not in value and c not in OPTIONAL_CLOCKS]
         if missing:
             raise ValueError(f"every clock needs a rule; missing: {', '.join(missing)}")
         for clock in NEVER_PAUSED:
@@ -176,7 +188,7 @@ class _PolicyDoc(BaseModel):
         if "schedules" not in info.data:
             return value  # the schedules were refused; that problem is reported first
         defined = info.data["schedules"]
-        for clock in ClockName:
+        for clock in value:
             name = value[clock].schedule
             if name is not None and name not in defined:
                 known = ", ".join(defined) if defined else "none"
@@ -198,21 +210,27 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         timezone=doc.timezone,
         at_risk_share=doc.at_risk_share,
         backdated_after_hours=doc.backdated_after_hours,
-        rules=tuple(
-            ClockRule(
-                clock=clock,
-                limit=doc.clocks[clock].limit,
-                unit=doc.clocks[clock].unit,
-                pausable=doc.clocks[clock].pausable,
-                extension_steps=tuple(doc.clocks[clock].extension_steps),
-                schedule=doc.clocks[clock].schedule,
-            )
-            for clock in ClockName
-        ),
+        rules=_rules(doc.clocks),
         schedules=tuple(schedule.build(name) for name, schedule in doc.schedules.items()),
         reopen_restarts=tuple(c for c in RESTARTABLE if c in doc.reopen_restarts),
         alerts=alerts_from_doc(doc.alerts),
     )
+
+
+def _rules(clocks: dict[ClockName, _RuleDoc]) -> tuple[ClockRule, ...]:
+    given = {
+        clock: ClockRule(
+            clock=clock,
+            limit=doc.limit,
+            unit=doc.unit,
+            pausable=doc.pausable,
+            extension_steps=tuple(doc.extension_steps),
+            schedule=doc.schedule,
+        )
+        for clock, doc in clocks.items()
+    }
+    intake = given[ClockName.INTAKE]
+    return tuple(given.get(c) or default_rule(c, intake) for c in ClockName)
 
 
 def parse_policy(text: str, fmt: Format) -> Policy:

@@ -1,6 +1,7 @@
 """Who may do what, following the plan's organisation.
 
-Customer service records what comes in; the handling team works the case;
+Customer service records what comes in and makes the initial judgment (triage, escalate);
+the handling team works the case;
 leadership may do everything the team may and alone approves extensions and
 erasure and keeps the staff directory. The business department may contact the
 complainant and record findings. Auditors read; operators read and run the alerter, whose
@@ -12,9 +13,11 @@ from __future__ import annotations
 from ledger.domain.errors import RoleNotAllowed
 from ledger.domain.values import Role
 
+# Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
-    {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note"}
-)
+    {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
+     "escalate"}
+)  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
         "triage",
@@ -35,11 +38,17 @@ STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",
      "require_authentication", "allow_service_login"}
 )  # fmt: skip
+# The leadership group's side of the escalation loop (issue 15): acknowledging an
+# escalation, instructing (批示), signing off the result, and accountability (责任追究).
+ESCALATION_LOOP_ACTIONS = frozenset(
+    {"acknowledge", "instruct", "sign_off", "record_accountability"}
+)
 # Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
 # the leadership group's decisions.
 LEADERSHIP_ACTIONS = (
     HANDLING_TEAM_ACTIONS
     | frozenset({"extend", "correct", "erase", "publish_policy", "publish_calendar"})
+    | ESCALATION_LOOP_ACTIONS
     | STAFF_ACTIONS
 )
 

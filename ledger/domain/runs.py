@@ -24,7 +24,11 @@ CLOCK_ORDER = (
     ClockName.EXECUTION,
     ClockName.SUMMARY,
     ClockName.REGULATORY,
+    ClockName.ACKNOWLEDGEMENT,
 )
+# The clocks that start at receipt; the acknowledgement clock starts at an escalation that
+# names who it goes to ("addressed") and stops when the leadership group acknowledges it.
+RECEIPT_CLOCKS = CLOCK_ORDER[:-1]
 ROUND_CLOCKS = (ClockName.INVESTIGATION, ClockName.PLAN, ClockName.EXECUTION, ClockName.SUMMARY)
 # Which clock's current run each kind of action stops.
 STOPS = {
@@ -34,6 +38,7 @@ STOPS = {
     "executed": ClockName.EXECUTION,
     "closed": ClockName.SUMMARY,
     "outcome": ClockName.REGULATORY,
+    "acknowledged": ClockName.ACKNOWLEDGEMENT,
 }
 
 
@@ -83,7 +88,7 @@ def layout(facts: CaseFacts) -> Layout:
         current[clock] = _Open(clock, number, at)
         runs.append(current[clock])
 
-    for clock in CLOCK_ORDER:
+    for clock in RECEIPT_CLOCKS:
         start(clock, facts.received_at)
     withdrawal: Fact | None = None
     extensions: list[Fact] = []
@@ -92,9 +97,13 @@ def layout(facts: CaseFacts) -> Layout:
         kind = fact.kind
         if kind == "planned" and current[ClockName.EXECUTION].stop is not None:
             start(ClockName.EXECUTION, fact.at)  # a new plan for an executed one
-        if kind in STOPS:
-            run = current[STOPS[kind]]
-            if run.stop is None:
+        if kind == "addressed":
+            waiting = current.get(ClockName.ACKNOWLEDGEMENT)
+            if waiting is None or waiting.stop is not None:  # one wait at a time
+                start(ClockName.ACKNOWLEDGEMENT, fact.at)
+        elif kind in STOPS:
+            run = current.get(STOPS[kind])
+            if run is not None and run.stop is None:
                 run.stop = fact
         elif kind == "reopened":
             for clock in CLOCK_ORDER:

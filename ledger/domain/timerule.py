@@ -26,10 +26,13 @@ WORDS = {
     "extended": "the extension", "paused": "the pause", "resumed": "the resume",
     "escalated": "the escalation", "assigned": "the assignment", "contact": "the contact",
     "callback": "the callback", "note": "the note",
+    "addressed": "the escalation", "acknowledged": "the acknowledgement",
+    "instructed": "the instruction", "signed_off": "the sign-off",
+    "accountability": "the accountability record", "agency": "the agency",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
-_AFTER_CLOSURE = frozenset({"note", "callback", "reopened"})
+_AFTER_CLOSURE = frozenset({"note", "callback", "reopened", "instructed", "accountability"})
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only
 # since the last reopening.
 _FOLLOWS = {
@@ -39,6 +42,7 @@ _FOLLOWS = {
     "executed": ("round:planned",),
     "outcome": ("round:planned", "round:outcome"),
     "callback": ("outcome",),
+    "acknowledged": ("addressed",),
     "closed": ("open work",),
     "withdrawn": ("any",),
     "paused": ("resumed", "stop"),

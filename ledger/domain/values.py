@@ -101,6 +101,9 @@ class ClockName(StrEnum):
     EXECUTION = "execution"
     SUMMARY = "summary"
     REGULATORY = "regulatory"
+    # Runs from an escalation that names who it goes to, until the leadership group
+    # acknowledges it (issue 15); optional in a policy document (default 1 hour).
+    ACKNOWLEDGEMENT = "acknowledgement"
 
 
 class Status(StrEnum):

@@ -137,17 +137,8 @@ BAD_ARGS = {
     ],
     "note on a withdrawn case": ["add-note", "TS-WD", "--text", "x", *CS],
     "reopen an open case": ["reopen", "TS-OPEN", "--reason", "x", *CS],
-    "role not allowed": [
-        "triage",
-        "TS-OPEN",
-        "--severity",
-        "normal",
-        "--category",
-        "x",
-        "--assessment",
-        "y",
-        *CS,
-    ],
+    # Customer service may triage and escalate (issue 15), not plan.
+    "role not allowed": ["assign", "TS-OPEN", "--handler", "x", "--team", "y", *CS],
     "auditor writes": [
         "add-note",
         "TS-OPEN",
@@ -322,7 +313,7 @@ def test_refusals_explain_what_is_wrong(seeded: str) -> None:
         "Error: channel: Input should be 'phone', 'email'"
     )
     assert messages["role not allowed"] == (
-        "Error: role customer_service may not triage; allowed: handling_team, leadership"
+        "Error: role customer_service may not assign; allowed: handling_team, leadership"
     )
     assert messages["plan before findings"] == (
         "Error: TS-OPEN has no findings yet; record findings before a plan"

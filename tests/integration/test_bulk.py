@@ -120,8 +120,8 @@ def test_later_batches_decide_on_the_complaints_earlier_batches_saved_without_re
         # in memory.
         assert asked == ["CACHE-1"]
         assert [type(e).__qualname__ for e in ledger.complaint_events("CACHE-1")][:4] == [
-            "Complaint.Received", "Complaint.Triaged", "Complaint.Assigned",
-            "Complaint.CustomerContacted",
+            "Complaint.Received", "Complaint.AgencyNamed", "Complaint.Triaged",
+            "Complaint.Assigned",
         ]  # fmt: skip
         asked.clear()
         uncached = list(enumerate(one_life("CACHE-2", 12), start=1))

@@ -10,7 +10,7 @@ from ledger.store.books import load_rulebook
 from ledger.store.root import open_ledger
 from projections.publications import stored_rulebook
 from projections.runner import Runner
-from projections.schema import SHAPE_KEY
+from projections.schema import CASES_SHAPE, SHAPE_KEY
 from tests.helpers import jsonl, life_cmds, run
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy-business-hours.toml"
@@ -38,15 +38,17 @@ def test_the_stored_rulebook_is_the_logs(ledger_url: str) -> None:
     assert rebuilt == logged
 
 
-def test_read_models_of_shape_3_get_their_publications_without_a_rebuild(ledger_url: str) -> None:
+def test_read_models_of_an_earlier_shape_are_rebuilt_with_their_publications(
+    ledger_url: str,
+) -> None:
     assert run(ledger_url, "policy", "publish", str(POLICY), *LEAD).exit_code == 0
     assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
     assert run(ledger_url, "projections", "run").exit_code == 0
     with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
         cur.execute("DROP TABLE {publications}")
         cur.execute("UPDATE {positions} SET position = 3 WHERE name = ?", (SHAPE_KEY,))
-        # A mark no rebuild would keep: the upgrade must leave the clocks as they are.
-        cur.execute("UPDATE {sla_clocks} SET changes = 'kept' WHERE clock = 'intake'")
+        # A mark only this older shape held: the rebuild works the clocks out afresh.
+        cur.execute("UPDATE {sla_clocks} SET changes = 'old' WHERE clock = 'intake'")
 
     ran = run(ledger_url, "projections", "run")
 
@@ -61,5 +63,5 @@ def test_read_models_of_shape_3_get_their_publications_without_a_rebuild(ledger_
             marks = cur.fetchall()
         assert stored == load_rulebook(ledger).publications
     assert [p.label for p in stored] == ["@policies v2"]
-    assert shape == {"position": 4}
-    assert marks == [{"changes": "kept"}]
+    assert shape == {"position": CASES_SHAPE}
+    assert marks != [{"changes": "old"}]
