@@ -211,3 +211,28 @@ def test_an_alert_sent_and_one_that_failed_show_on_the_case_page(ledger_url: str
         ("AlertFailed", "Alert overdue (intake) to webhook by webhook failed after 3 tries: "
                         "webhook answered HTTP 500"),
     ]  # fmt: skip
+
+
+def test_the_leadership_acknowledges_instructs_and_signs_off_through_the_forms(still: Api) -> None:
+    """Issue 15's leadership actions are offered to leadership and applied like the API's."""
+    with still.client("wang", "handling_team") as team:
+        escalated = team.post("/console/cases/TS-R2/actions",
+                              data={"command": "escalate", "reason": "媒体关注",
+                                    "to": "leadership_group"})  # fmt: skip
+        offered_to_team = team.get("/console/cases/TS-R2").text
+    with still.client("chen") as lead:
+        offered = lead.get("/console/cases/TS-R2").text
+        done = [
+            lead.post("/console/cases/TS-R2/actions", data={"command": "acknowledge"}),
+            lead.post("/console/cases/TS-R2/actions", data={"command": "instruct",
+                                                            "text": "三日内核实"}),
+        ]  # fmt: skip
+        page = lead.get("/console/cases/TS-R2").text
+
+    assert escalated.status_code == 303
+    assert 'value="acknowledge"' not in offered_to_team
+    assert 'value="acknowledge"' in offered
+    assert 'value="sign_off"' in offered
+    assert [d.status_code for d in done] == [303, 303]
+    assert 'data-event="EscalationAcknowledged"' in page
+    assert 'data-event="LeadershipInstructed"' in page

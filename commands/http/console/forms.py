@@ -62,7 +62,17 @@ FORMS = (
             Field("assessment", "textarea"),
         ),
     ),
-    Form("escalate", "升级至领导小组", "Escalate", (Field("reason", "textarea"),)),
+    Form(
+        "escalate",
+        "升级至领导小组",
+        "Escalate",
+        (Field("reason", "textarea"), Field("to", "text", required=False)),
+    ),
+    Form("acknowledge", "确认收到上报", "Acknowledge the escalation", ()),
+    Form(
+        "instruct", "领导批示", "Give an instruction", (Field("text", "textarea"),), when_open=False
+    ),
+    Form("sign_off", "审定处理结果", "Sign off the result", (Field("text", "textarea"),)),
     Form("assign", "分派", "Assign", (Field("handler", "text"), Field("team", "text"))),
     Form(
         "record_findings",
@@ -117,6 +127,18 @@ FORMS = (
     ),
     Form("withdraw", "撤诉", "Withdraw", (Field("reason", "textarea"),)),
     Form("reopen", "重新打开", "Reopen", (Field("reason", "textarea"),), when_open=False),
+    Form(
+        "record_accountability",
+        "责任追究",
+        "Record accountability",
+        (
+            Field("staff", "text"),
+            Field("finding", "textarea"),
+            Field("decision", "textarea"),
+            Field("team", "text", required=False),
+        ),
+        when_open=False,
+    ),
 )
 BY_COMMAND = {form.command: form for form in FORMS}
 
