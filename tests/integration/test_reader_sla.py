@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from projections.schema import CASES_SHAPE
 from tests.conftest import PG_DSN, pg_url
 from tests.helpers import actor, jsonl, life_cmds, run
 
@@ -94,8 +95,8 @@ def test_the_reader_works_out_business_hours_and_paused_clocks_as_the_owner_does
 def test_the_reader_is_told_in_one_line_when_publications_were_never_kept(
     reader: tuple[str, str], postgres_schema: str
 ) -> None:
-    """Read models of the release before ``publications`` (shape 3): refused, not a traceback;
-    the owner's runner then keeps the publications without rebuilding anything."""
+    """Read models of a release before ``publications`` (shape 3): refused, not a traceback;
+    the owner's runner then brings them to the current shape and the reader reports as before."""
     owner, login = reader
     before = run(owner, *REPORT, "--no-catch-up").stdout
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
@@ -112,8 +113,8 @@ def test_the_reader_is_told_in_one_line_when_publications_were_never_kept(
     assert (refused.exit_code, refused.stdout) == (1, "")
     assert refused.stderr == (
         "Error: the case read models were built by an earlier release (shape 3; this release "
-        "reads shape 4): run complaint-ledger projections run, as a login that may write "
-        "them, to rebuild them\n"
+        f"reads shape {CASES_SHAPE}): run complaint-ledger projections run, as a login that "
+        "may write them, to rebuild them\n"
     )
     assert ran.exit_code == 0, ran.stderr
     assert theirs.exit_code == 0, theirs.stderr
