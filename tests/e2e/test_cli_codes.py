@@ -124,7 +124,7 @@ def test_the_command_line_triage_and_close_take_cause(ledger_url: str) -> None:
     history = json.loads(ok(ledger_url, "history", "TS-E", "--format", "json"))
     found = cases(ledger_url)
 
-    closed = [e for e in history["events"] if e["event"] == "Closed"][0]
+    closed = next(e for e in history["events"] if e["event"] == "Closed")
     assert (closed["fields"]["cause"], closed["fields"]["codes_version"]) == ("C01", "codes-2026.1")
     assert found["TS-E"]["regulator_cause_code"] == "11"
     assert (found["TS-F"]["cause_code"], found["TS-F"]["regulator_cause_code"]) == ("C03", "11")
