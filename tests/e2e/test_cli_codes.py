@@ -245,3 +245,19 @@ def test_a_json_code_list_is_checked_alike_and_a_version_is_published_once(
     assert refused(ledger_url, "codes", "publish", str(EXAMPLE), *TEAM) == (
         "Error: role handling_team may not publish-codes; allowed: leadership"
     )
+
+
+def test_generate_with_cause_codes_publishes_the_example_and_codes_its_complaints(
+    ledger_url: str,
+) -> None:
+    lines = ok(ledger_url, "generate", "--complaints", "12", "--seed", "3", "--cause-codes")
+    first = json.loads(lines.splitlines()[0])
+
+    ok(ledger_url, "apply", "-", input=lines)
+    found = cases(ledger_url)
+    triaged = [c for c in found.values() if c["severity"] is not None]
+
+    assert first["command"] == "publish_codes"
+    assert len(triaged) >= 10
+    assert all(c["cause_code"] and c["codes_version"] == "codes-2026.1" for c in triaged)
+    assert {c["regulator_cause_code"] for c in triaged} <= {"01", "05", "10", "11", None}
