@@ -39,6 +39,7 @@ from commands.models import (
     PauseClocks,
     PlanResolution,
     PublishCalendar,
+    PublishCodes,
     PublishPolicy,
     ReceiveComplaint,
     RecordAccountability,
@@ -54,8 +55,10 @@ from commands.models import (
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
+from ledger.domain.codes import Cause, codes_to_dict, parse_codes
 from ledger.domain.complaint import LEADERSHIP_GROUP, PUBLIC_ATTENTION, Complaint
 from ledger.domain.errors import (
+    CauseUnknown,
     CommandIdAfterErasure,
     CommandIdReused,
     ConcurrentChange,
@@ -76,6 +79,7 @@ from ledger.store.books import (
     policy_in_force,
     work_calendar,
 )
+from ledger.store.codelists import codes_in_force
 from ledger.store.crypto import seal_complainant, seal_text, withheld_text
 from ledger.store.recorders import CommandRecord
 
@@ -345,12 +349,34 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
     to = None if cmd.escalate_to is None else _addressee(ledger, cmd.escalate_to)
+    cause = _cause(ledger, cmd.cause, stamp)
     complaint.triage(
-        stamp, now, cmd.severity, cmd.category, seal(cmd.assessment), to, cmd.public_attention
+        stamp,
+        now,
+        cmd.severity,
+        cmd.category,
+        seal(cmd.assessment),
+        to,
+        cmd.public_attention,
+        cause,
     )
     if cmd.agency is not None:
         complaint.name_agency(stamp, cmd.agency)
     return complaint
+
+
+def _cause(ledger: LedgerPort, code: str | None, stamp: Stamp) -> Cause | None:
+    """The cause ``code`` names in the code list in force when the action happened (the
+    latest published with ``effective_from`` at or before it, as the policy is chosen)."""
+    if code is None:
+        return None
+    codes = codes_in_force(ledger, stamp.occurred_at)
+    if codes is None:
+        raise CauseUnknown(
+            f"cause: no code list was in force at {stamp.occurred_at.isoformat()}; "
+            "publish one first (codes publish)"
+        )
+    return codes.check(code)
 
 
 def _addressee(ledger: LedgerPort, to: str) -> str:
@@ -484,7 +510,8 @@ def record_callback(
 def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
-    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement))
+    cause = _cause(ledger, cmd.cause, stamp)
+    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement), cause)
     return complaint
 
 
@@ -592,6 +619,15 @@ def publish_policy(
     book = load_policy_book(ledger) or PolicyBook()
     effective_from = cmd.effective_from or stamp.occurred_at
     book.publish(stamp, policy.version, effective_from.astimezone(UTC), policy_to_dict(policy))
+    return book
+
+
+@handles(PublishCodes)
+def publish_codes(ledger: LedgerPort, cmd: PublishCodes, stamp: Stamp, now: datetime) -> PolicyBook:
+    codes = parse_codes(cmd.text, cmd.format)
+    book = load_policy_book(ledger) or PolicyBook()
+    effective_from = cmd.effective_from or stamp.occurred_at
+    book.publish_codes(stamp, codes.version, effective_from.astimezone(UTC), codes_to_dict(codes))
     return book
 
 

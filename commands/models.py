@@ -116,7 +116,7 @@ class ReceiveComplaint(Command):
 
 
 class TriageComplaint(Command):
-    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
+    added_fields = frozenset({"public_attention", "escalate_to", "agency", "cause"})
     action = "triage"
     command: Literal["triage"] = "triage"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
@@ -126,6 +126,7 @@ class TriageComplaint(Command):
     escalate_to: Name | None = None  # a unit or member; starts the acknowledgement clock
     public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
     agency: Name | None = None  # the outsourced collection agency, when found at triage
+    cause: Name | None = None  # a cause code of the code list in force (``codes publish``)
 
 
 class EscalateComplaint(Command):
@@ -230,11 +231,13 @@ class RecordCallback(Command):
 
 
 class CloseComplaint(Command):
+    added_fields = frozenset({"cause"})
     action = "close"
     command: Literal["close"] = "close"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"root_cause", "improvement"})
-    root_cause: Text
+    root_cause: Text  # free text, sealed; the coded cause is ``cause``
     improvement: Text
+    cause: Name | None = None  # a cause code of the code list in force; overrides the triage's
 
 
 class ReopenComplaint(Command):
@@ -339,6 +342,21 @@ class PublishPolicy(Envelope):
         return "the policy book"
 
 
+class PublishCodes(Envelope):
+    """Publish a version of the code lists: the company's cause codes and the regulator's
+    classification (a TOML or JSON document, ``docs/codes.md``)."""
+
+    action = "publish_codes"
+    command: Literal["publish_codes"] = "publish_codes"
+    text: Document
+    format: Literal["toml", "json"]
+    effective_from: Moment | None = None
+
+    @property
+    def target(self) -> str:
+        return "the policy book (code lists)"
+
+
 class PublishCalendar(Envelope):
     """Publish the working-day calendar of a year (from the holidays package when no text)."""
 
@@ -379,6 +397,7 @@ AnyCommand = Annotated[
     | EraseComplaintData
     | RecordAlert
     | PublishPolicy
+    | PublishCodes
     | PublishCalendar
     | AddStaff
     | GrantRole
@@ -417,6 +436,7 @@ COMMAND_NAMES = (
     "erase",
     "record_alert",
     "publish_policy",
+    "publish_codes",
     "publish_calendar",
     *STAFF_COMMANDS,
 )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands.synthetic_codes import give_causes
+
 CONTENT = {
     "harassment": [
         "催收人员连续多日在晚上十点后打电话催款，严重影响休息。",
@@ -91,7 +93,12 @@ class _Builder:
 
 
 def lifecycles(
-    count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False
+    count: int,
+    now: datetime,
+    seed: int = 2026,
+    days: int = 21,
+    addressed: bool = False,
+    coded: bool = False,
 ) -> Iterator[Lifecycle]:
     """``count`` complaints received over the ``days`` before ``now``, oldest first.
 
@@ -99,13 +106,17 @@ def lifecycles(
     the result of urgent and major ones and records accountability for cases late at every
     stage. ``addressed``: escalations name who they go to (the leadership group), which
     starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
-    public attention. The loop's steps draw nothing from the random stream, so the same seed
-    gives the same lifecycles otherwise."""
+    public attention. ``coded``: triage and closure give a cause code of the example code list
+    (``commands.synthetic_codes``, which must be in force). The loop's steps and the codes
+    draw nothing from the random stream, so the same seed gives the same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        life = _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        if coded:
+            give_causes(life)
+        yield life
 
 
 def _lifecycle(

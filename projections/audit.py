@@ -73,8 +73,10 @@ SUMMARIES: dict[str, Summary] = {
         f"Complaint received by {e.channel}, category {e.category}",
     ),
     "Complaint.Triaged": lambda e: (
-        f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}",
-        f"Triaged as {e.severity}, category {e.category}",
+        f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}"
+        + ("" if e.cause is None else f"，原因代码：{e.cause}"),
+        f"Triaged as {e.severity}, category {e.category}"
+        + ("" if e.cause is None else f", cause {e.cause}"),
     ),
     "Complaint.Escalated": _with_reason("上报应急领导小组", "Escalated to leadership"),
     "Complaint.Assigned": lambda e: (
@@ -103,7 +105,10 @@ SUMMARIES: dict[str, Summary] = {
         f"回访：满意度 {e.satisfaction}/5",
         f"Callback: satisfaction {e.satisfaction}/5",
     ),
-    "Complaint.Closed": lambda e: ("投诉办结", "Complaint closed"),
+    "Complaint.Closed": lambda e: (
+        "投诉办结" + ("" if e.cause is None else f"，原因代码：{e.cause}"),
+        "Complaint closed" + ("" if e.cause is None else f", cause {e.cause}"),
+    ),
     "Complaint.Reopened": _with_reason("重新处理", "Reopened"),
     "Complaint.Withdrawn": _with_reason("客户撤诉", "Withdrawn by the complainant"),
     "Complaint.DeadlineExtended": lambda e: (
@@ -126,6 +131,10 @@ SUMMARIES: dict[str, Summary] = {
     "PolicyBook.PolicyPublished": lambda e: (
         f"发布时限政策 {e.version}",
         f"SLA policy {e.version} published",
+    ),
+    "PolicyBook.CodesPublished": lambda e: (
+        f"发布投诉分类代码 {e.version}",
+        f"Code list {e.version} published",
     ),
     "Complaint.PersonalDataErased": lambda e: (
         f"删除投诉人个人信息：{e.reason}",

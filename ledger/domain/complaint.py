@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import WorkCalendar
+from ledger.domain.codes import Cause
 from ledger.domain.errors import (
     AlreadyErased,
     ComplaintClosed,
@@ -199,6 +200,10 @@ class Complaint(Aggregate):
         self.signed_off_at: datetime | None = None
         self.accountability = 0
         self.agency: str | None = None  # the outsourced collection agency, once named
+        # The cause code last given (triage, then close) and the code list it was checked
+        # against (issue 15): None until one is given.
+        self.cause_code: str | None = None
+        self.codes_version: str | None = None
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -296,6 +301,10 @@ class Complaint(Aggregate):
         self.timeline.append(Fact(kind, self.version + 1, occurred_at, **fields))
         self.last_activity_at = max(self.last_activity_at, occurred_at)
 
+    def _set_cause(self, cause: str | None, codes_version: str | None) -> None:
+        if cause is not None:  # an action without a code keeps the one given before
+            self.cause_code, self.codes_version = cause, codes_version
+
     def _set_time(self, name: str, occurred_at: datetime | None) -> None:
         setattr(self, name, occurred_at)
         if occurred_at is None:
@@ -314,12 +323,21 @@ class Complaint(Aggregate):
         assessment: SealedText,
         escalate_to: str | None = None,
         public_attention: bool = False,
+        cause: Cause | None = None,
     ) -> None:
         """The initial judgment. An urgent or major one escalates (to ``escalate_to``, which
-        starts the acknowledgement clock, when given); public attention escalates at once."""
+        starts the acknowledgement clock, when given); public attention escalates at once.
+        ``cause`` is a cause code the handler checked against the code list in force."""
         self._check_open(stamp, now, "triage")
         self._check_time("triaged", stamp)
-        self._triaged(*_parts(stamp), severity=severity, category=category, assessment=assessment)
+        self._triaged(
+            *_parts(stamp),
+            severity=severity,
+            category=category,
+            assessment=assessment,
+            cause=None if cause is None else cause.code,
+            codes_version=None if cause is None else cause.version,
+        )
         if public_attention:
             self.raise_escalation(
                 stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True
@@ -332,19 +350,27 @@ class Complaint(Aggregate):
             self.raise_escalation(stamp, f"triaged as {severity}", escalate_to, False, True)
 
     class Triaged(Aggregate.Event):
-        """Version 2: ``assessment`` sealed."""
+        """Version 2: ``assessment`` sealed. Version 3: the cause code (``cause``) and the
+        version of the code list it was checked against (``codes_version``), both optional."""
 
-        class_version = 2
+        class_version = 3
         actor: Actor
         occurred_at: datetime
         command_id: str
         severity: str
         category: str
         assessment: Text
+        cause: str | None
+        codes_version: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             legacy_text(state, "assessment")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["cause"] = None
+            state["codes_version"] = None
 
     @event(Triaged)
     def _triaged(
@@ -355,10 +381,13 @@ class Complaint(Aggregate):
         severity: str,
         category: str,
         assessment: Text,
+        cause: str | None = None,
+        codes_version: str | None = None,
     ) -> None:
         self.severity = Severity(severity)
         self.category = category
         self.assessment = assessment
+        self._set_cause(cause, codes_version)
         self._set_time("triaged_at", occurred_at)
         self._log("triaged", occurred_at)
 
@@ -719,8 +748,14 @@ class Complaint(Aggregate):
         self._log("callback", occurred_at)
 
     def close(
-        self, stamp: Stamp, now: datetime, root_cause: SealedText, improvement: SealedText
+        self,
+        stamp: Stamp,
+        now: datetime,
+        root_cause: SealedText,
+        improvement: SealedText,
+        cause: Cause | None = None,
     ) -> None:
+        """Close the case; ``cause`` (checked by the handler) overrides the triage's."""
         self._check_open(stamp, now, "close")
         if self.executed_at is None:
             raise OutOfOrder(f"{self.ref}: the resolution has not been executed; cannot close")
@@ -735,21 +770,36 @@ class Complaint(Aggregate):
                 "result and sign it off (sign-off) before it can be closed"
             )
         self._check_time("closed", stamp)
-        self._closed(*_parts(stamp), root_cause=root_cause, improvement=improvement)
+        self._closed(
+            *_parts(stamp),
+            root_cause=root_cause,
+            improvement=improvement,
+            cause=None if cause is None else cause.code,
+            codes_version=None if cause is None else cause.version,
+        )
 
     class Closed(Aggregate.Event):
-        """Version 2: ``root_cause`` and ``improvement`` sealed."""
+        """Version 2: ``root_cause`` and ``improvement`` sealed. Version 3: the cause code
+        (``cause``) and the version of the code list it was checked against
+        (``codes_version``), both optional; the free-text root cause stays sealed beside."""
 
-        class_version = 2
+        class_version = 3
         actor: Actor
         occurred_at: datetime
         command_id: str
         root_cause: Text
         improvement: Text
+        cause: str | None
+        codes_version: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             legacy_text(state, "root_cause", "improvement")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["cause"] = None
+            state["codes_version"] = None
 
     @event(Closed)
     def _closed(
@@ -759,11 +809,14 @@ class Complaint(Aggregate):
         command_id: str,
         root_cause: Text,
         improvement: Text,
+        cause: str | None = None,
+        codes_version: str | None = None,
     ) -> None:
         self.status = Status.CLOSED
         self._set_time("closed_at", occurred_at)
         self.root_cause = root_cause
         self.improvement = improvement
+        self._set_cause(cause, codes_version)
         self._log("closed", occurred_at)
 
     def reopen(
@@ -1174,7 +1227,7 @@ register(
     Complaint,
     {
         "Received": 2,
-        "Triaged": 2,
+        "Triaged": 3,
         "Escalated": 2,
         "Assigned": 1,
         "CustomerContacted": 2,
@@ -1183,7 +1236,7 @@ register(
         "ResolutionExecuted": 2,
         "OutcomeCommunicated": 2,
         "CallbackRecorded": 2,
-        "Closed": 2,
+        "Closed": 3,
         "Reopened": 2,
         "ClocksRestarted": 1,
         "Withdrawn": 2,

@@ -87,6 +87,15 @@ class PolicyInvalid(LedgerError):
     """An SLA policy document does not validate."""
 
 
+class CodesInvalid(LedgerError):
+    """A code-list document (causes, the regulator's classification) does not validate."""
+
+
+class CauseUnknown(LedgerError):
+    """A cause code that is not in the code list in force at the time of the action (or no
+    code list was in force then)."""
+
+
 class CalendarUnavailable(LedgerError):
     """No trustworthy working-day calendar can be produced for a year."""
 

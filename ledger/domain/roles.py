@@ -43,11 +43,13 @@ STAFF_ACTIONS = frozenset(
 ESCALATION_LOOP_ACTIONS = frozenset(
     {"acknowledge", "instruct", "sign_off", "record_accountability"}
 )
-# Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
-# the leadership group's decisions.
+# Publishing a policy revision (预案修订), a code list or a calendar, and re-dating a recorded
+# action, are the leadership group's decisions.
 LEADERSHIP_ACTIONS = (
     HANDLING_TEAM_ACTIONS
-    | frozenset({"extend", "correct", "erase", "publish_policy", "publish_calendar"})
+    | frozenset(
+        {"extend", "correct", "erase", "publish_policy", "publish_codes", "publish_calendar"}
+    )
     | ESCALATION_LOOP_ACTIONS
     | STAFF_ACTIONS
 )

@@ -58,6 +58,8 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "signed_off_at": iso(c.signed_off_at),
         "accountability_records": c.accountability,
         "agency": c.agency,
+        "cause_code": c.cause_code,
+        "codes_version": c.codes_version,
         "handler": c.handler,
         "team": c.team,
         "contacts": c.contacts,
