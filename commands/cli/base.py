@@ -36,6 +36,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "export-commands": "exporting",
     "generate": "generate",
     "import": "imports",
+    "improvement": "improvement",
     "projections": "projections",
     "serve": "serve",
     "show": "reads",

@@ -36,9 +36,16 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     help="Escalations name the leadership group (starting their acknowledgement clock), and "
     "complaints tagged 媒体关注 arrive with public attention.",
 )
+@click.option(
+    "--improvements",
+    is_flag=True,
+    help="Substantiated cases that stay closed get an improvement measure, most done on time, "
+    "some late, some never (overdue).",
+)
 def generate(
-    complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool
-) -> None:
+    complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool,
+    improvements: bool,
+) -> None:  # fmt: skip
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
     Several channels, Chinese content, severities, team workloads, a share of late stages,
@@ -54,8 +61,12 @@ def generate(
     assert isinstance(end, datetime)
     out = sys.stdout
     for n, life in enumerate(
-        lifecycles(complaints, end, seed=seed, days=days, addressed=addressed_escalations), start=1
-    ):
+        lifecycles(
+            complaints, end, seed=seed, days=days, addressed=addressed_escalations,
+            improvements=improvements,
+        ),
+        start=1,
+    ):  # fmt: skip
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")
