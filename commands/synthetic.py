@@ -284,14 +284,17 @@ def _lifecycle(
 
 def _improvement(b: _Builder, life: Lifecycle, closing: datetime, handler: str, slow: bool) -> None:
     """An improvement measure (溯源整改) after a substantiated case closed, owned by its
-    handler, due a week after the closure: done in three days, or in nine on a case late at
-    every stage (late), and never on such a case of ``wu``'s (open, overdue once a week has
-    passed). Draws nothing from the random stream."""
+    handler, due a week after the closure (three days on a case late at every stage): done in
+    two days; ``zheng``'s a day after the deadline (late); never on a late case of ``wu``'s
+    (open, overdue once due). Draws nothing from the random stream."""
     owner = (handler, "handling_team")
+    due = closing + timedelta(days=3 if slow else 7)
     if not b.step(life, closing + timedelta(hours=2), "add_improvement", owner,
                   action="修订催收作业规范，组织涉事团队合规培训", owner=handler,
-                  due=(closing + timedelta(days=7)).isoformat()):  # fmt: skip
+                  due=due.isoformat()):  # fmt: skip
         return
-    if not (slow and handler == "wu"):
-        b.step(life, closing + timedelta(days=9 if slow else 3), "complete_improvement", owner,
-               improvement_id="1", text="培训已完成，录音抽检无异常")  # fmt: skip
+    if slow and handler == "wu":
+        return  # promised and never carried out
+    done = due + timedelta(days=1) if handler == "zheng" else closing + timedelta(days=2)
+    b.step(life, done, "complete_improvement", owner, improvement_id="1",
+           text="培训已完成，录音抽检无异常")  # fmt: skip
