@@ -112,6 +112,12 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.EscalationAcknowledged": ("acknowledge", lambda e: {}),
     "Complaint.LeadershipInstructed": ("instruct", lambda e: _fields(e, "text")),
     "Complaint.SignedOff": ("sign_off", lambda e: _fields(e, "text")),
+    "Complaint.ImprovementAdded": ("add_improvement", lambda e: {
+        "action": e.measure, "owner": e.owner, "due": e.due.isoformat(),
+    }),
+    "Complaint.ImprovementCompleted": ("complete_improvement", lambda e: {
+        "improvement_id": e.improvement_id, **({"text": e.note} if e.note is not None else {}),
+    }),
     "Complaint.AccountabilityRecorded": (
         "record_accountability",
         lambda e: {

@@ -24,9 +24,11 @@ from commands import fingerprints
 from commands.authority import authorise
 from commands.models import (
     AcknowledgeEscalation,
+    AddImprovement,
     AddNote,
     AssignComplaint,
     CloseComplaint,
+    CompleteImprovement,
     ContactCustomer,
     CorrectOccurrence,
     Envelope,
@@ -443,6 +445,29 @@ def record_accountability(
     complaint.record_accountability(
         stamp, now, cmd.staff, team, seal(cmd.finding), seal(cmd.decision)
     )
+    return complaint
+
+
+@handles(AddImprovement)
+def add_improvement(
+    ledger: LedgerPort, cmd: AddImprovement, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    directory = ledger.staff_directory()
+    if directory is not None and directory.members and cmd.owner not in directory.members:
+        raise DirectoryRefused(f"owner: {cmd.owner!r} is not in the staff directory")
+    measure = _sealer(ledger, complaint)(cmd.measure)
+    complaint.add_improvement(stamp, now, measure, cmd.owner, cmd.due.astimezone(UTC))
+    return complaint
+
+
+@handles(CompleteImprovement)
+def complete_improvement(
+    ledger: LedgerPort, cmd: CompleteImprovement, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    note = None if cmd.text is None else _sealer(ledger, complaint)(cmd.text)
+    complaint.complete_improvement(stamp, now, cmd.improvement_id, note)
     return complaint
 
 

@@ -27,7 +27,9 @@ from commands.fields import (
     Address,
     Content,
     Document,
+    Due,
     IdNumber,
+    ImprovementId,
     Line,
     Moment,
     Money,
@@ -174,6 +176,28 @@ class RecordAccountability(Command):
     team: Name | None = None  # default: the complaint's handling team
     finding: Text
     decision: Text
+
+
+class AddImprovement(Command):
+    """An improvement measure (溯源整改): what will change, who owns it, by when. The JSON
+    field is ``action``; it is sealed like a note, since it may name people."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"measure"})
+    action = "add_improvement"
+    command: Literal["add_improvement"] = "add_improvement"
+    measure: Text = Field(alias="action")
+    owner: Name
+    due: Due
+
+
+class CompleteImprovement(Command):
+    """Mark improvement ``improvement_id`` of the complaint done (its owner or leadership)."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+    action = "complete_improvement"
+    command: Literal["complete_improvement"] = "complete_improvement"
+    improvement_id: ImprovementId
+    text: Text | None = None
 
 
 class AssignComplaint(Command):
@@ -379,6 +403,8 @@ AnyCommand = Annotated[
     | InstructComplaint
     | SignOff
     | RecordAccountability
+    | AddImprovement
+    | CompleteImprovement
     | AssignComplaint
     | ContactCustomer
     | RecordFindings
@@ -418,6 +444,8 @@ COMMAND_NAMES = (
     "instruct",
     "sign_off",
     "record_accountability",
+    "add_improvement",
+    "complete_improvement",
     "assign",
     "contact",
     "record_findings",

@@ -57,6 +57,15 @@ SUMMARIES: dict[str, Summary] = {
         f"Escalated to {e.to}" + (" (public attention)" if e.public_attention else ""),
     ),
     "Complaint.AgencyNamed": lambda e: (f"外包机构：{e.agency}", f"Agency: {e.agency}"),
+    # The measure itself is sealed: only its number, owner and deadline are summarised.
+    "Complaint.ImprovementAdded": lambda e: (
+        f"新增整改措施 {e.improvement_id}，责任人 {e.owner}，期限 {stamp(e.due)}",
+        f"Improvement {e.improvement_id} added, owner {e.owner}, due {stamp(e.due)}",
+    ),
+    "Complaint.ImprovementCompleted": lambda e: (
+        f"整改措施 {e.improvement_id} 已完成",
+        f"Improvement {e.improvement_id} done",
+    ),
     "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
     "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
     "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),

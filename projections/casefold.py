@@ -46,6 +46,8 @@ def new_state() -> State:
         "agency": None,
         "cause_code": None,  # the latest cause code given (triage, then close)
         "codes_version": None,  # the code list it was checked against
+        "improvements": 0,  # improvement measures added (溯源整改)
+        "improvements_open": 0,  # of them, not yet marked done
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -191,6 +193,12 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "Complaint.SignedOff": lambda s, e, at: s.update(signed_off=True),
     "Complaint.AccountabilityRecorded": _accountability,
     "Complaint.AgencyNamed": lambda s, e, at: s.update(agency=e.agency),
+    "Complaint.ImprovementAdded": lambda s, e, at: s.update(
+        improvements=s["improvements"] + 1, improvements_open=s["improvements_open"] + 1
+    ),
+    "Complaint.ImprovementCompleted": lambda s, e, at: s.update(
+        improvements_open=s["improvements_open"] - 1
+    ),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",

@@ -32,7 +32,7 @@ CASE_COLUMNS = (
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
     "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
     "instructions", "signed_off", "accountability", "agency", "cause_code",
-    "regulator_cause_code", "codes_version",
+    "regulator_cause_code", "codes_version", "improvements", "improvements_open",
 )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "export-commands": "exporting",
     "generate": "generate",
     "import": "imports",
+    "improvement": "improvement",
     "projections": "projections",
     "serve": "serve",
     "show": "reads",

@@ -65,7 +65,15 @@ def demo(complaints: int, seed: int, db: str) -> None:
             f"clock says it is {local_time(now)}: events cannot be recorded in the future"
         )
     lives = list(
-        lifecycles(complaints, DEMO_END, seed=seed, days=DEMO_DAYS, addressed=True, coded=True)
+        lifecycles(
+            complaints,
+            DEMO_END,
+            seed=seed,
+            days=DEMO_DAYS,
+            addressed=True,
+            coded=True,
+            improvements=True,
+        )
     )
     prefix = f"demo-{seed}-{complaints}"
     click.echo(f"demo ledger: {where(db)}")

@@ -29,14 +29,17 @@ from ledger.domain.errors import (
     ComplaintWithdrawn,
     CorrectionRefused,
     ExtensionRefused,
+    ImprovementRefused,
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
     PauseNotAllowed,
+    RoleNotAllowed,
     SignOffRequired,
 )
 from ledger.domain.events import register
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
+from ledger.domain.improvements import Improvement
 from ledger.domain.policy import Policy, check_extension
 from ledger.domain.sealed import (
     KeyChanges,
@@ -204,6 +207,7 @@ class Complaint(Aggregate):
         # against (issue 15): None until one is given.
         self.cause_code: str | None = None
         self.codes_version: str | None = None
+        self.improvements: dict[str, Improvement] = {}  # by id, in the order added
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -292,9 +296,10 @@ class Complaint(Aggregate):
             )
         _check_not_future(stamp.occurred_at, now)
 
-    def _check_time(self, kind: str, stamp: Stamp) -> None:
+    def _check_time(self, kind: str, stamp: Stamp, **fields: Any) -> None:
         """The time rule (``ledger.domain.timerule``): not before a recorded action it follows."""
-        check_new(self.received_at, self.timeline, Fact(kind, self.version + 1, stamp.occurred_at))
+        new = Fact(kind, self.version + 1, stamp.occurred_at, **fields)
+        check_new(self.received_at, self.timeline, new)
 
     def _log(self, kind: str, occurred_at: datetime, **fields: Any) -> None:
         """Note the action being applied (in an ``@event`` body: its version is the next)."""
@@ -534,6 +539,70 @@ class Complaint(Aggregate):
     ) -> None:  # fmt: skip
         self.accountability += 1
         self._log("accountability", occurred_at)
+
+    # ------------------------------------------------------------------ improvements
+
+    def add_improvement(
+        self, stamp: Stamp, now: datetime, measure: SealedText, owner: str, due: datetime
+    ) -> str:
+        """An improvement measure (溯源整改) with its owner and deadline, also after closure
+        (the measures follow the finding); its id is the next number of the complaint."""
+        self._check_recordable(stamp, now, "improvement add")
+        if due < self.received_at:
+            raise ImprovementRefused(
+                f"due {due.isoformat()} is before the complaint was received "
+                f"({self.received_at.isoformat()})"
+            )
+        item = str(len(self.improvements) + 1)
+        self._check_time("improvement", stamp, item=item, due=due)
+        self._improvement_added(
+            *_parts(stamp), improvement_id=item, measure=measure, owner=owner, due=due
+        )
+        return item
+
+    @event("ImprovementAdded")
+    def _improvement_added(
+        self, actor: Actor, occurred_at: datetime, command_id: str, improvement_id: str,
+        measure: Text, owner: str, due: datetime,
+    ) -> None:  # fmt: skip
+        self.improvements[improvement_id] = Improvement(
+            improvement_id, measure, owner, due, occurred_at
+        )
+        self._log("improvement", occurred_at, item=improvement_id, due=due)
+
+    def complete_improvement(
+        self, stamp: Stamp, now: datetime, improvement_id: str, note: SealedText | None
+    ) -> None:
+        """Mark a measure done: its owner or the leadership group, once."""
+        self._check_recordable(stamp, now, "improvement done")
+        found = self.improvements.get(improvement_id)
+        if found is None:
+            known = ", ".join(self.improvements) or "none"
+            raise ImprovementRefused(
+                f"{self.ref} has no improvement {improvement_id!r} (its improvements: {known})"
+            )
+        if found.done_at is not None:
+            raise ImprovementRefused(
+                f"improvement {improvement_id} of {self.ref} was already marked done at "
+                f"{found.done_at.isoformat()}"
+            )
+        actor = stamp.actor
+        if actor.role is not Role.LEADERSHIP and actor.id != found.owner:
+            raise RoleNotAllowed(
+                f"improvement {improvement_id} of {self.ref} is owned by {found.owner!r}: only "
+                f"its owner or the leadership group may mark it done, not {actor.id!r}"
+            )
+        self._check_time("improved", stamp, item=improvement_id)
+        self._improvement_completed(*_parts(stamp), improvement_id=improvement_id, note=note)
+
+    @event("ImprovementCompleted")
+    def _improvement_completed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, improvement_id: str,
+        note: Text | None,
+    ) -> None:  # fmt: skip
+        found = self.improvements[improvement_id]
+        found.done_at, found.done_by, found.note = occurred_at, actor.id, note
+        self._log("improved", occurred_at, item=improvement_id)
 
     def assign(self, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
         self._check_open(stamp, now, "assign")
@@ -1254,5 +1323,7 @@ register(
         "SignedOff": 1,
         "AccountabilityRecorded": 1,
         "AgencyNamed": 1,
+        "ImprovementAdded": 1,
+        "ImprovementCompleted": 1,
     },
 )

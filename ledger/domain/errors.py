@@ -175,3 +175,8 @@ class DirectoryRefused(RuleViolation):
 
 class SignOffRequired(RuleViolation):
     """An urgent or major complaint cannot close before the leadership group signed off."""
+
+
+class ImprovementRefused(RuleViolation):
+    """An improvement measure cannot be added or marked done: an unknown id, one already
+    done, a due date before the complaint was received, or a member who does not own it."""

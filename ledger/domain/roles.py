@@ -13,11 +13,14 @@ from __future__ import annotations
 from ledger.domain.errors import RoleNotAllowed
 from ledger.domain.values import Role
 
+# An improvement measure (溯源整改) is marked done by whoever owns it, in any working unit,
+# or by leadership: the role lets them try, the complaint checks the owner (issue 15).
+IMPROVEMENT_OWNER_ACTIONS = frozenset({"complete_improvement"})
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
      "escalate"}
-)  # fmt: skip
+) | IMPROVEMENT_OWNER_ACTIONS  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
         "triage",
@@ -30,9 +33,10 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "close",
         "pause",
         "resume",
+        "add_improvement",  # the handling team sets the measures; leadership may too
     }
 )
-BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"})
+BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"}) | IMPROVEMENT_OWNER_ACTIONS
 # Who works here, and how they prove it: the leadership group's to decide.
 STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",
