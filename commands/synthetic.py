@@ -91,7 +91,12 @@ class _Builder:
 
 
 def lifecycles(
-    count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False
+    count: int,
+    now: datetime,
+    seed: int = 2026,
+    days: int = 21,
+    addressed: bool = False,
+    replies: bool = False,
 ) -> Iterator[Lifecycle]:
     """``count`` complaints received over the ``days`` before ``now``, oldest first.
 
@@ -99,13 +104,41 @@ def lifecycles(
     the result of urgent and major ones and records accountability for cases late at every
     stage. ``addressed``: escalations name who they go to (the leadership group), which
     starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
-    public attention. The loop's steps draw nothing from the random stream, so the same seed
+    public attention. ``replies``: regulator referrals are replied to (``_reply_regulator``).
+    The loop's steps and the replies draw nothing from the random stream, so the same seed
     gives the same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        life = _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        if replies:
+            _reply_regulator(builder, life)
+        yield life
+
+
+def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
+    """The reply to a regulator referral (issue 15), by the last digit of its referral number
+    (drawn already: nothing more is taken from the random stream): 0, none (unanswered); 1 or
+    2, 18 days after receipt (late: the regulator-reply clock allows 15); otherwise 10 days
+    after. A withdrawn referral gets none."""
+    referral = life.receive.get("referral_number")
+    if referral is None or referral.endswith("0"):
+        return
+    if any(step["command"] == "withdraw" for step in life.steps):
+        return
+    received = datetime.fromisoformat(life.receive["received_at"])
+    late = referral[-1] in "12"
+    at = received + timedelta(days=18 if late else 10)
+    if not b.step(life, at, "reply_regulator", ("zhao", "handling_team"),
+                  summary="已核实情况并向监管部门书面答复处理结果"):  # fmt: skip
+        return
+    # Recorded in its place among the case's steps by date: an action recorded after a
+    # closure may not be dated before it (the time rule).
+    reply = life.steps.pop()
+    place = next((i for i, s in enumerate(life.steps)
+                  if datetime.fromisoformat(s["occurred_at"]) > at), len(life.steps))  # fmt: skip
+    life.steps.insert(place, reply)
 
 
 def _lifecycle(

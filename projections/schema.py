@@ -49,8 +49,9 @@ CASES_INDEXES = [
 # worked out by are kept in ``publications``. 5: the escalation loop (issue 15): case_state's
 # escalated_to, acknowledged, public_attention, instructions, signed_off, accountability and
 # agency, folds with the escalation and acknowledgement facts, the acknowledgement clock in
-# sla_clocks.
-CASES_SHAPE = 5
+# sla_clocks. 6: the regulator-reply clock (issue 15, item 4): folds with the referral and
+# reply facts, the clock in sla_clocks.
+CASES_SHAPE = 6
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).

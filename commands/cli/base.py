@@ -35,6 +35,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "demo": "demo",
     "export-commands": "exporting",
     "generate": "generate",
+    "reply-regulator": "regulator",
     "import": "imports",
     "projections": "projections",
     "serve": "serve",

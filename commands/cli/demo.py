@@ -63,7 +63,9 @@ def demo(complaints: int, seed: int, db: str) -> None:
             f"the demo tells of the three weeks to {local_time(DEMO_END)}, but this machine's "
             f"clock says it is {local_time(now)}: events cannot be recorded in the future"
         )
-    lives = list(lifecycles(complaints, DEMO_END, seed=seed, days=DEMO_DAYS, addressed=True))
+    lives = list(
+        lifecycles(complaints, DEMO_END, seed=seed, days=DEMO_DAYS, addressed=True, replies=True)
+    )
     prefix = f"demo-{seed}-{complaints}"
     click.echo(f"demo ledger: {where(db)}")
     with open_ledger(db) as ledger:

@@ -36,8 +36,19 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     help="Escalations name the leadership group (starting their acknowledgement clock), and "
     "complaints tagged 媒体关注 arrive with public attention.",
 )
+@click.option(
+    "--regulator-replies",
+    is_flag=True,
+    help="Regulator referrals are replied to (on time, late, or not at all).",
+)
 def generate(
-    complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool
+    complaints: int,
+    seed: int,
+    until: str,
+    days: int,
+    prefix: str,
+    addressed_escalations: bool,
+    regulator_replies: bool,
 ) -> None:
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
@@ -54,7 +65,15 @@ def generate(
     assert isinstance(end, datetime)
     out = sys.stdout
     for n, life in enumerate(
-        lifecycles(complaints, end, seed=seed, days=days, addressed=addressed_escalations), start=1
+        lifecycles(
+            complaints,
+            end,
+            seed=seed,
+            days=days,
+            addressed=addressed_escalations,
+            replies=regulator_replies,
+        ),
+        start=1,
     ):
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:

@@ -28,6 +28,7 @@ from ledger.domain.errors import (
     ComplaintWithdrawn,
     CorrectionRefused,
     ExtensionRefused,
+    NotAReferral,
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
@@ -199,6 +200,7 @@ class Complaint(Aggregate):
         self.signed_off_at: datetime | None = None
         self.accountability = 0
         self.agency: str | None = None  # the outsourced collection agency, once named
+        self.regulator_replied_at: datetime | None = None  # the first reply to a referral
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -505,6 +507,27 @@ class Complaint(Aggregate):
     ) -> None:  # fmt: skip
         self.accountability += 1
         self._log("accountability", occurred_at)
+
+    def reply_regulator(self, stamp: Stamp, now: datetime, summary: SealedText) -> None:
+        """The company's reply to the regulator that referred the complaint (issue 15): the
+        first stops the regulator-reply clock; later ones (supplements) stop nothing. Allowed
+        after closure, since the reply reports the result."""
+        self._check_recordable(stamp, now, "reply-regulator")
+        if self.channel is not Channel.REGULATOR_REFERRAL or not self.referral_number:
+            raise NotAReferral(
+                f"{self.ref} was received by {self.channel}, not as a regulator_referral with "
+                "a referral number; there is no regulator to reply to"
+            )
+        self._check_time("replied", stamp)
+        self._regulator_replied(*_parts(stamp), summary=summary)
+
+    @event("RegulatorReplied")
+    def _regulator_replied(
+        self, actor: Actor, occurred_at: datetime, command_id: str, summary: Text
+    ) -> None:
+        if self.regulator_replied_at is None:
+            self.regulator_replied_at = occurred_at
+        self._log("replied", occurred_at)
 
     def assign(self, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
         self._check_open(stamp, now, "assign")
@@ -1201,5 +1224,6 @@ register(
         "SignedOff": 1,
         "AccountabilityRecorded": 1,
         "AgencyNamed": 1,
+        "RegulatorReplied": 1,
     },
 )

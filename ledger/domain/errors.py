@@ -166,3 +166,8 @@ class DirectoryRefused(RuleViolation):
 
 class SignOffRequired(RuleViolation):
     """An urgent or major complaint cannot close before the leadership group signed off."""
+
+
+class NotAReferral(RuleViolation):
+    """Only a complaint received as a regulator referral (with its referral number) has a
+    regulator to reply to."""

@@ -30,6 +30,8 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "close",
         "pause",
         "resume",
+        # The reply to a regulator referral (issue 15): the handling team (and leadership).
+        "reply_regulator",
     }
 )
 BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"})

@@ -58,6 +58,7 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "signed_off_at": iso(c.signed_off_at),
         "accountability_records": c.accountability,
         "agency": c.agency,
+        "regulator_replied_at": iso(c.regulator_replied_at),
         "handler": c.handler,
         "team": c.team,
         "contacts": c.contacts,
