@@ -93,11 +93,10 @@ def by_code(cur: Cursor, quarter: Quarter, codes: bool) -> list[dict[str, Any]]:
     where, params = _between("c", quarter)
     column = f"COALESCE(c.{CODE_COLUMN}, '{UNCLASSIFIED}')" if codes else f"'{UNCLASSIFIED}'"
     rows = cur.tuples(
-        f"SELECT {column} AS code, COUNT(*) FROM {{case_state}} c WHERE{where}"
-        f" GROUP BY 1 ORDER BY 1{cur.binary_order}",
+        f"SELECT {column} AS code, COUNT(*) FROM {{case_state}} c WHERE{where} GROUP BY 1",
         params,
     )
-    return [{"code": code, "count": int(n)} for code, n in rows]
+    return [{"code": code, "count": int(n)} for code, n in sorted(rows)]
 
 
 def _counts(cur: Cursor, quarter: Quarter, column: str, key: str) -> list[dict[str, Any]]:
