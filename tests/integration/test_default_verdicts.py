@@ -7,8 +7,8 @@ three moments and ``sla REF --format json`` for every fifth complaint. Today's o
 the same, key for key, apart from the one key added since (``late_by_business_seconds``,
 which on a wall clock is ``late_by_seconds``) and one clock added since: every regulator
 referral now has a ``regulator_reply`` clock (issue 15), left out here with its share of the
-totals, so that every verdict the fixture holds is still compared. Regenerate only for a deliberate change of
-the default verdicts: ``python -m tests.integration.test_default_verdicts``.
+totals, so that every verdict the fixture holds is still compared. Regenerate only for a
+deliberate change of the default verdicts: ``python -m tests.integration.test_default_verdicts``.
 """
 
 from __future__ import annotations
