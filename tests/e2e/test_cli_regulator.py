@@ -79,6 +79,12 @@ def test_a_reply_stops_the_regulator_reply_clock_and_a_late_one_stays_breached(
     events = json.loads(ok(ledger_url, "history", "TS-R1", "--format", "json"))["events"]
     replied = next(e for e in events if e["event"] == "RegulatorReplied")
     assert replied["fields"]["summary"] == "已核实并书面答复"
+    # Erasure destroys its key: the summary cannot be read again.
+    ok(ledger_url, "erase", "TS-R1", "--reason", "保存期满", "--actor", "chen", "--role",
+       "leadership")  # fmt: skip
+    events = json.loads(ok(ledger_url, "history", "TS-R1", "--format", "json"))["events"]
+    replied = next(e for e in events if e["event"] == "RegulatorReplied")
+    assert replied["fields"]["summary"] == "[erased]"
 
 
 def test_a_reply_to_a_complaint_that_is_no_referral_is_refused_and_appends_nothing(
