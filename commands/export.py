@@ -110,6 +110,7 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
         **_fields(e, *ALERT_FIELDS, "error"), "outcome": "failed",
     }),
     "Complaint.EscalationAcknowledged": ("acknowledge", lambda e: {}),
+    "Complaint.RegulatorReplied": ("reply_regulator", lambda e: _fields(e, "summary")),
     "Complaint.LeadershipInstructed": ("instruct", lambda e: _fields(e, "text")),
     "Complaint.SignedOff": ("sign_off", lambda e: _fields(e, "text")),
     "Complaint.ImprovementAdded": ("add_improvement", lambda e: {

@@ -49,6 +49,7 @@ from commands.models import (
     RecordCallback,
     RecordFindings,
     ReopenComplaint,
+    ReplyRegulator,
     ResumeClocks,
     SignOff,
     TriageComplaint,
@@ -611,6 +612,15 @@ def pause(ledger: LedgerPort, cmd: PauseClocks, stamp: Stamp, now: datetime) -> 
 def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.resume(stamp, now, _sealer(ledger, complaint)(cmd.reason))
+    return complaint
+
+
+@handles(ReplyRegulator)
+def reply_regulator(
+    ledger: LedgerPort, cmd: ReplyRegulator, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    complaint.reply_regulator(stamp, now, _sealer(ledger, complaint)(cmd.summary))
     return complaint
 
 

@@ -321,6 +321,16 @@ class AddNote(Command):
     text: Text
 
 
+class ReplyRegulator(Command):
+    """The company's reply to the regulator that referred the complaint (stops the
+    regulator-reply clock); the summary is sealed like a note."""
+
+    action = "reply_regulator"
+    command: Literal["reply_regulator"] = "reply_regulator"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
+    summary: Text
+
+
 class EraseComplaintData(Command):
     """Erase the complainant's personal data (destroy its key); leadership only."""
 
@@ -420,6 +430,7 @@ AnyCommand = Annotated[
     | PauseClocks
     | ResumeClocks
     | AddNote
+    | ReplyRegulator
     | EraseComplaintData
     | RecordAlert
     | PublishPolicy
@@ -461,6 +472,7 @@ COMMAND_NAMES = (
     "pause",
     "resume",
     "add_note",
+    "reply_regulator",
     "erase",
     "record_alert",
     "publish_policy",

@@ -94,7 +94,7 @@ class _Builder:
 
 def lifecycles(
     count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False,
-    coded: bool = False, improvements: bool = False,
+    coded: bool = False, improvements: bool = False, replies: bool = False,
 ) -> Iterator[Lifecycle]:  # fmt: skip
     """``count`` complaints received over the ``days`` before ``now``, oldest first.
 
@@ -104,8 +104,9 @@ def lifecycles(
     starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
     public attention. ``coded``: triage and closure give a cause code of the example code list
     (``commands.synthetic_codes``, which must be in force). ``improvements``: a substantiated
-    case that stays closed gets an improvement measure (``_improvement``). The loop's steps,
-    the codes and the measures draw nothing from the random stream, so the same seed gives the
+    case that stays closed gets an improvement measure (``_improvement``). ``replies``:
+    regulator referrals are replied to (``_reply_regulator``). The loop's steps, the codes, the
+    measures and the replies draw nothing from the random stream, so the same seed gives the
     same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
@@ -115,7 +116,33 @@ def lifecycles(
         life = _lifecycle(builder, rng, at, addressed, improvements)
         if coded:
             give_causes(life)
+        if replies:
+            _reply_regulator(builder, life)
         yield life
+
+
+def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
+    """The reply to a regulator referral (issue 15), by the last digit of its referral number
+    (drawn already: nothing more is taken from the random stream): 0, none (unanswered); 1 or
+    2, 18 days after receipt (late: the regulator-reply clock allows 15); otherwise 10 days
+    after. A withdrawn referral gets none."""
+    referral = life.receive.get("referral_number")
+    if referral is None or referral.endswith("0"):
+        return
+    if any(step["command"] == "withdraw" for step in life.steps):
+        return
+    received = datetime.fromisoformat(life.receive["received_at"])
+    late = referral[-1] in "12"
+    at = received + timedelta(days=18 if late else 10)
+    if not b.step(life, at, "reply_regulator", ("zhao", "handling_team"),
+                  summary="已核实情况并向监管部门书面答复处理结果"):  # fmt: skip
+        return
+    # Recorded in its place among the case's steps by date: an action recorded after a
+    # closure may not be dated before it (the time rule).
+    reply = life.steps.pop()
+    place = next((i for i, s in enumerate(life.steps)
+                  if datetime.fromisoformat(s["occurred_at"]) > at), len(life.steps))  # fmt: skip
+    life.steps.insert(place, reply)
 
 
 def _lifecycle(

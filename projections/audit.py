@@ -69,6 +69,7 @@ SUMMARIES: dict[str, Summary] = {
     "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
     "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
     "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),
+    "Complaint.RegulatorReplied": lambda e: ("已答复监管转办", "Replied to the regulator"),
     "Complaint.AccountabilityRecorded": lambda e: (
         f"责任追究：{e.staff}",
         f"Accountability recorded: {e.staff}",

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger, open_reader
@@ -24,6 +24,9 @@ from projections import queries
 from projections.db import Cursor, ReadStore
 from projections.queries import CaseFilter
 from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY, stamp
+
+if TYPE_CHECKING:
+    from projections.regulator import Quarter
 
 POSITIONS = "projection_positions"
 # The log's head for a login that may not read the log (sql/roles.sql creates it).
@@ -235,6 +238,19 @@ class Query:
         from projections.sla_query import sla_report_at
 
         return sla_report_at(self, as_of, first, last, known_at)
+
+    def regulator_report(
+        self, quarter: Quarter, as_of: datetime, from_log: bool = False
+    ) -> dict[str, Any]:
+        """The regulator's quarterly report (``projections.regulator``): from the read models,
+        or, ``from_log``, from the events recorded by ``as_of``."""
+        from projections import regulator
+
+        with self.transaction() as cur:
+            if not from_log:
+                return regulator.regulator_report(cur, quarter, as_of)
+            refs = regulator.quarter_refs(cur, quarter)
+        return regulator.regulator_report_known(self.ledger, refs, quarter, as_of)
 
     def statistics(self, first: date | None, last: date | None) -> list[dict[str, Any]]:
         with self.transaction() as cur:

@@ -55,7 +55,8 @@ CASES_INDEXES = [
 # sla_clocks. 6 (issue 15): cause codes — case_state's cause_code, regulator_cause_code and
 # codes_version, folds with the cause code given at triage or closure; improvement measures —
 # case_state's improvements and improvements_open, folds with the improvements' facts, their
-# clocks (improvement:<id>) in sla_clocks.
+# clocks (improvement:<id>) in sla_clocks; the regulator-reply clock — folds with the referral
+# and reply facts, the clock in sla_clocks.
 CASES_SHAPE = 6
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the

@@ -36,6 +36,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "demo": "demo",
     "export-commands": "exporting",
     "generate": "generate",
+    "reply-regulator": "regulator",
     "import": "imports",
     "improvement": "improvement",
     "projections": "projections",

@@ -73,6 +73,7 @@ def demo(complaints: int, seed: int, db: str) -> None:
             addressed=True,
             coded=True,
             improvements=True,
+            replies=True,
         )
     )
     prefix = f"demo-{seed}-{complaints}"

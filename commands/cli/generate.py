@@ -49,9 +49,14 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     help="Substantiated cases that stay closed get an improvement measure, most done on time, "
     "some late, some never (overdue).",
 )
+@click.option(
+    "--regulator-replies",
+    is_flag=True,
+    help="Regulator referrals are replied to (on time, late, or not at all).",
+)
 def generate(
     complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool,
-    cause_codes: bool, improvements: bool,
+    cause_codes: bool, improvements: bool, regulator_replies: bool,
 ) -> None:  # fmt: skip
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
@@ -73,7 +78,7 @@ def generate(
         out.write(json.dumps(command, ensure_ascii=False) + "\n")
     lives = lifecycles(
         complaints, end, seed=seed, days=days, addressed=addressed_escalations, coded=cause_codes,
-        improvements=improvements,
+        improvements=improvements, replies=regulator_replies,
     )  # fmt: skip
     for n, life in enumerate(lives, start=1):
         ref = f"{prefix}-{seed}-{n:07d}"

@@ -246,3 +246,8 @@ def audit(ref: str, no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -
         raise click.ClickException(f"no complaint has reference {ref!r}{behind}")
     emit(rows, AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
     say_lag(lag, fmt)
+
+
+# ``report regulator`` lives beside ``reply-regulator``; imported last, as it adds itself to
+# the ``report`` group defined above.
+from commands.cli import regulator as _regulator  # noqa: E402,F401

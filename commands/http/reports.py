@@ -15,6 +15,7 @@ from commands.http.reads import Limit, fresh, read_side
 from ledger.domain.values import Unit
 from projections.queries import statistics_rows
 from projections.queue import QueueFilter, queue_rows
+from projections.regulator import Quarter, QuarterInvalid
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Cursor = Annotated[str | None, Query(max_length=2000)]
@@ -74,6 +75,29 @@ def report_stats(
     with read_side(request).query() as cur:
         rows = statistics_rows(cur, from_, to)
     return {"items": rows, "lag": lag}
+
+
+@router.get("/reports/regulator", summary="The regulator's quarterly figures")
+def report_regulator(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    quarter: Annotated[str, Query(max_length=10, description="A quarter, e.g. 2026Q3.")],
+    as_of: Moment | None = None,
+) -> dict[str, Any]:
+    """The report of ``report regulator --format json``: from the read models, or, with
+    ``as_of``, from the events recorded by then (docs/reports.md)."""
+    try:
+        period = Quarter.parse(quarter)
+    except QuarterInvalid as e:
+        raise Problem(422, f"quarter: {e}") from None
+    lag = fresh(request, response)
+    side = read_side(request)
+    with side.query():  # 503 while the read models have not been built
+        pass
+    moment = as_of or datetime.now(UTC)
+    report = side.reads.regulator_report(period, moment, as_of is not None)
+    return {**report, "source": "ledger" if as_of is not None else "read_models", "lag": lag}
 
 
 @router.get("/queue", summary="Open work by next due clock")

@@ -30,6 +30,7 @@ from ledger.domain.errors import (
     CorrectionRefused,
     ExtensionRefused,
     ImprovementRefused,
+    NotAReferral,
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
@@ -208,6 +209,7 @@ class Complaint(Aggregate):
         self.cause_code: str | None = None
         self.codes_version: str | None = None
         self.improvements: dict[str, Improvement] = {}  # by id, in the order added
+        self.regulator_replied_at: datetime | None = None  # the first reply to a referral
         self.handler: str | None = None
         self.team: str | None = None
         self.contacts = 0
@@ -603,6 +605,27 @@ class Complaint(Aggregate):
         found = self.improvements[improvement_id]
         found.done_at, found.done_by, found.note = occurred_at, actor.id, note
         self._log("improved", occurred_at, item=improvement_id)
+
+    def reply_regulator(self, stamp: Stamp, now: datetime, summary: SealedText) -> None:
+        """The company's reply to the regulator that referred the complaint (issue 15): the
+        first stops the regulator-reply clock; later ones (supplements) stop nothing. Allowed
+        after closure, since the reply reports the result."""
+        self._check_recordable(stamp, now, "reply-regulator")
+        if self.channel is not Channel.REGULATOR_REFERRAL or not self.referral_number:
+            raise NotAReferral(
+                f"{self.ref} was received by {self.channel}, not as a regulator_referral with "
+                "a referral number; there is no regulator to reply to"
+            )
+        self._check_time("replied", stamp)
+        self._regulator_replied(*_parts(stamp), summary=summary)
+
+    @event("RegulatorReplied")
+    def _regulator_replied(
+        self, actor: Actor, occurred_at: datetime, command_id: str, summary: Text
+    ) -> None:
+        if self.regulator_replied_at is None:
+            self.regulator_replied_at = occurred_at
+        self._log("replied", occurred_at)
 
     def assign(self, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
         self._check_open(stamp, now, "assign")
@@ -1325,5 +1348,6 @@ register(
         "AgencyNamed": 1,
         "ImprovementAdded": 1,
         "ImprovementCompleted": 1,
+        "RegulatorReplied": 1,
     },
 )

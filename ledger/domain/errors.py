@@ -180,3 +180,8 @@ class SignOffRequired(RuleViolation):
 class ImprovementRefused(RuleViolation):
     """An improvement measure cannot be added or marked done: an unknown id, one already
     done, a due date before the complaint was received, or a member who does not own it."""
+
+
+class NotAReferral(RuleViolation):
+    """Only a complaint received as a regulator referral (with its referral number) has a
+    regulator to reply to."""

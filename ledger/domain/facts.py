@@ -50,7 +50,12 @@ KINDS = {
     "Complaint.AgencyNamed": "agency",
     "Complaint.ImprovementAdded": "improvement",
     "Complaint.ImprovementCompleted": "improved",
+    "Complaint.RegulatorReplied": "replied",
 }
+# Not an event of its own: the receipt of a regulator referral, a fact beside "received"
+# (same version and times) that starts the regulator-reply clock.
+REFERRED = "referred"
+REFERRAL_CHANNEL = "regulator_referral"
 RESTARTED = "Complaint.ClocksRestarted"  # adds to the reopening it follows
 CORRECTED = "Complaint.OccurrenceCorrected"  # re-dates a fact when the facts are read
 COVERAGE = Coverage.of(
@@ -63,7 +68,7 @@ COVERAGE = Coverage.of(
 CLOCK_KINDS = frozenset(
     {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",
      "withdrawn", "extended", "paused", "resumed", "addressed", "acknowledged", "improvement",
-     "improved"}
+     "improved", "replied"}
 )  # fmt: skip
 
 
@@ -173,6 +178,8 @@ def fold_fact(facts: Facts, event: Any) -> None:
         elif kind == "improved":
             entry.append(str(event.improvement_id))
         facts["facts"].append(entry)
+        if kind == "received" and str(event.channel) == REFERRAL_CHANNEL:
+            facts["facts"].append([REFERRED, *entry[1:]])
     elif name == RESTARTED:
         # Recorded with its reopening, which it always follows.
         reopened = [f for f in facts["facts"] if f[0] == "reopened"]

@@ -39,13 +39,13 @@ from ledger.domain.zones import zone_named
 
 Unit = Literal["hours", "working_days", "days"]
 
-NEVER_PAUSED = frozenset({ClockName.REGULATORY})
+NEVER_PAUSED = frozenset({ClockName.REGULATORY, ClockName.REGULATOR_REPLY})
 # The clocks a reopening may start again besides the round's own (investigation, plan,
 # execution, summary, which always restart).
 RESTARTABLE = (ClockName.INTAKE, ClockName.REGULATORY)
 # Clocks a policy document may leave out: policies published before the clock existed keep
 # their verdicts and get the default (``default_rule``).
-OPTIONAL_CLOCKS = frozenset({ClockName.ACKNOWLEDGEMENT})
+OPTIONAL_CLOCKS = frozenset({ClockName.ACKNOWLEDGEMENT, ClockName.REGULATOR_REPLY})
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ DEFAULT_POLICY = Policy(
         ClockRule(ClockName.SUMMARY, 15, "working_days", False, (15,)),
         ClockRule(ClockName.REGULATORY, 15, "days", False, (15, 30)),
         ClockRule(ClockName.ACKNOWLEDGEMENT, 1, "hours", False, ()),
+        ClockRule(ClockName.REGULATOR_REPLY, 15, "days", False, ()),
     ),
     alerts=DEFAULT_ALERTS,
 )
@@ -128,8 +129,12 @@ DEFAULT_POLICY = Policy(
 
 def default_rule(clock: ClockName, intake: ClockRule) -> ClockRule:
     """The rule of an optional clock a policy leaves out: the leadership group acknowledges
-    an escalation within 1 hour, counted like the intake clock (its schedule, if any)."""
+    an escalation within 1 hour, counted like the intake clock (its schedule, if any); the
+    company replies to a regulator referral within 15 calendar days of its receipt, the
+    regulator's own decision limit (docs/sla.md), never paused and never extended."""
     assert clock in OPTIONAL_CLOCKS
+    if clock is ClockName.REGULATOR_REPLY:
+        return ClockRule(clock, 15, "days", False, ())
     return ClockRule(clock, 1, "hours", False, (), intake.schedule)
 
 
@@ -183,7 +188,7 @@ class _PolicyDoc(BaseModel):
         if missing:
             raise ValueError(f"every clock needs a rule; missing: {', '.join(missing)}")
         for clock in NEVER_PAUSED:
-            if value[clock].pausable:
+            if clock in value and value[clock].pausable:
                 raise ValueError(f"the {clock} clock never pauses; set pausable = false")
         if "schedules" not in info.data:
             return value  # the schedules were refused; that problem is reported first

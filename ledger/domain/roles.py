@@ -34,6 +34,8 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "pause",
         "resume",
         "add_improvement",  # the handling team sets the measures; leadership may too
+        # The reply to a regulator referral (issue 15): the handling team (and leadership).
+        "reply_regulator",
     }
 )
 BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"}) | IMPROVEMENT_OWNER_ACTIONS

@@ -29,10 +29,13 @@ CLOCK_ORDER = (
     ClockName.SUMMARY,
     ClockName.REGULATORY,
     ClockName.ACKNOWLEDGEMENT,
+    ClockName.REGULATOR_REPLY,
 )
 # The clocks that start at receipt; the acknowledgement clock starts at an escalation that
-# names who it goes to ("addressed") and stops when the leadership group acknowledges it.
-RECEIPT_CLOCKS = CLOCK_ORDER[:-1]
+# names who it goes to ("addressed") and stops when the leadership group acknowledges it;
+# the regulator-reply clock starts at the receipt of a regulator referral ("referred") and
+# stops at the company's reply to the regulator ("replied").
+RECEIPT_CLOCKS = CLOCK_ORDER[:-2]
 ROUND_CLOCKS = (ClockName.INVESTIGATION, ClockName.PLAN, ClockName.EXECUTION, ClockName.SUMMARY)
 # Which clock's current run each kind of action stops.
 STOPS = {
@@ -43,6 +46,7 @@ STOPS = {
     "closed": ClockName.SUMMARY,
     "outcome": ClockName.REGULATORY,
     "acknowledged": ClockName.ACKNOWLEDGEMENT,
+    "replied": ClockName.REGULATOR_REPLY,
 }
 
 
@@ -124,7 +128,10 @@ def layout(facts: CaseFacts) -> Layout:
         kind = fact.kind
         if kind == "planned" and current[ClockName.EXECUTION].stop is not None:
             start(ClockName.EXECUTION, fact.at)  # a new plan for an executed one
-        if kind == "addressed":
+        if kind == "referred":
+            if ClockName.REGULATOR_REPLY not in current:  # one reply per referral
+                start(ClockName.REGULATOR_REPLY, facts.received_at)
+        elif kind == "addressed":
             waiting = current.get(ClockName.ACKNOWLEDGEMENT)
             if waiting is None or waiting.stop is not None:  # one wait at a time
                 start(ClockName.ACKNOWLEDGEMENT, fact.at)

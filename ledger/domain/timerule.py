@@ -30,11 +30,21 @@ WORDS = {
     "instructed": "the instruction", "signed_off": "the sign-off",
     "accountability": "the accountability record", "agency": "the agency",
     "improvement": "the improvement", "improved": "the improvement done",
+    "replied": "the reply to the regulator",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
 _AFTER_CLOSURE = frozenset(
-    {"note", "callback", "reopened", "instructed", "accountability", "improvement", "improved"}
+    {
+        "note",
+        "callback",
+        "reopened",
+        "instructed",
+        "accountability",
+        "improvement",
+        "improved",
+        "replied",
+    }
 )
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only
 # since the last reopening.

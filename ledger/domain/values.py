@@ -104,6 +104,9 @@ class ClockName(StrEnum):
     # Runs from an escalation that names who it goes to, until the leadership group
     # acknowledges it (issue 15); optional in a policy document (default 1 hour).
     ACKNOWLEDGEMENT = "acknowledgement"
+    # Runs from the receipt of a regulator referral until the company's reply to the
+    # regulator (issue 15, item 4); optional in a policy document (default 15 days).
+    REGULATOR_REPLY = "regulator_reply"
 
 
 class Status(StrEnum):

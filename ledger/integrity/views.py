@@ -74,6 +74,7 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
             }
             for i in c.improvements.values()
         ],
+        "regulator_replied_at": iso(c.regulator_replied_at),
         "handler": c.handler,
         "team": c.team,
         "contacts": c.contacts,

@@ -57,6 +57,7 @@ def test_policy_show_prints_the_schedules_and_the_clocks_that_follow_them(
         "summary": None,
         "regulatory": None,
         "acknowledgement": "office",  # left out of the document: counted like intake
+        "regulator_reply": None,  # left out too: 15 calendar days
     }
     assert '    "office": {\n      "working_days_only": true,\n' in shown.stdout
 
