@@ -294,6 +294,16 @@ class AddNote(Command):
     text: Text
 
 
+class LinkComplaints(Command):
+    """Link the complaint to another about the same incident (issue 15)."""
+
+    action = "link"
+    command: Literal["link"] = "link"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    other: Ref
+    reason: Text
+
+
 class EraseComplaintData(Command):
     """Erase the complainant's personal data (destroy its key); leadership only."""
 
@@ -376,6 +386,7 @@ AnyCommand = Annotated[
     | PauseClocks
     | ResumeClocks
     | AddNote
+    | LinkComplaints
     | EraseComplaintData
     | RecordAlert
     | PublishPolicy
@@ -414,6 +425,7 @@ COMMAND_NAMES = (
     "pause",
     "resume",
     "add_note",
+    "link",
     "erase",
     "record_alert",
     "publish_policy",

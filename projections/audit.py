@@ -57,6 +57,8 @@ SUMMARIES: dict[str, Summary] = {
         f"Escalated to {e.to}" + (" (public attention)" if e.public_attention else ""),
     ),
     "Complaint.AgencyNamed": lambda e: (f"外包机构：{e.agency}", f"Agency: {e.agency}"),
+    # The reason is sealed: the summary names the other complaint only.
+    "Complaint.ComplaintLinked": lambda e: (f"关联投诉 {e.other}", f"Linked to {e.other}"),
     "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
     "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
     "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),

@@ -36,6 +36,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "export-commands": "exporting",
     "generate": "generate",
     "import": "imports",
+    **dict.fromkeys(["index", "link", "related"], "repeats"),
     "projections": "projections",
     "serve": "serve",
     "show": "reads",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from commands.cli.base import cli
@@ -15,7 +17,21 @@ from commands.cli.output import (
     to_json,
 )
 from ledger.integrity.history import complaint_view
-from ledger.store.root import open_reader
+from ledger.store.root import Ledger, open_reader
+
+
+def related_now(ledger: Ledger, ref: str) -> dict[str, Any]:
+    """The same complainant's other complaints and the linked ones as they stand now
+    (whatever ``--as-of``), found by the blind index (``projections.repeats``), each with
+    its status replayed from the log."""
+    from projections.query import Query
+
+    found = Query(ledger).related(ref)
+    refs = [r["ref"] for r in [*found["same_complainant"], *found["links"]]]
+    loaded = {c.ref: str(c.status) for c in ledger.load_complaints(refs).values()}
+    for row in [*found["same_complainant"], *found["links"]]:
+        row["status"] = loaded.get(row["ref"], row["status"])
+    return {"same_complainant": found["same_complainant"], "links": found["links"]}
 
 
 @cli.command()
@@ -40,11 +56,13 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
     known = parse_time(known_at, "--known-at")
     with open_reader(db) as ledger:
         view = complaint_view(ledger, ref, moment, known)
+        view.update(related_now(ledger, ref))
     if fmt == "json":
         click.echo(to_json(view))
         return
     for key, value in view.items():
-        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions"):
+        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions",
+                   "same_complainant", "links"):  # fmt: skip
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
@@ -60,6 +78,11 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(printable(line.rstrip()))
     for extension in view["extensions"]:
         click.echo(f"{'extension':>17}: {extension['clock']} +{extension['days']} days")
+    for other in view["same_complainant"]:
+        line = f"{other['ref']} received {local_time(other['received_at'])}, {other['status']}"
+        click.echo(printable(f"{'same complainant':>17}: {line} ({', '.join(other['matched'])})"))
+    for linked in view["links"]:
+        click.echo(printable(f"{'linked ' + linked['direction']:>17}: {linked['ref']}"))
     click.echo()
     rows = [
         {

@@ -29,7 +29,8 @@ is raised.
         ├── CorrectionRefused
         ├── PauseNotAllowed
         ├── AlreadyErased
-        └── DirectoryRefused
+        ├── DirectoryRefused
+        └── LinkRefused
 """
 
 from __future__ import annotations
@@ -166,3 +167,7 @@ class DirectoryRefused(RuleViolation):
 
 class SignOffRequired(RuleViolation):
     """An urgent or major complaint cannot close before the leadership group signed off."""
+
+
+class LinkRefused(RuleViolation):
+    """A link to the complaint itself, or one already recorded (either way round)."""

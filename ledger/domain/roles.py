@@ -16,7 +16,7 @@ from ledger.domain.values import Role
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
-     "escalate"}
+     "escalate", "link"}
 )  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
