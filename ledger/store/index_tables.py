@@ -63,13 +63,13 @@ class SQLiteIndexTables:
             c.execute(f"SELECT DISTINCT key_id FROM {COMPLAINANT_INDEX}")
             return {r[0] for r in c.fetchall()}
 
-    def unindex(self, key_ids: Sequence[str]) -> int:
-        """Delete the index rows of ``key_ids`` (erased complaints); how many there were."""
+    def unindex(self, key_ids: Sequence[str]) -> None:
+        """Delete the index rows of ``key_ids`` (erased complaints)."""
         with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
             c.executemany(
                 f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in key_ids]
             )
-            return int(c.rowcount)
 
     def add_index(self, entries: Sequence[IndexEntry]) -> None:
         """Backfill: index rows of complaints received before the index, each only while
@@ -133,14 +133,13 @@ class PostgresIndexTables:
             c.execute(SQL("SELECT DISTINCT key_id FROM {}").format(self._name(COMPLAINANT_INDEX)))
             return {r[0] for r in c.fetchall()}
 
-    def unindex(self, key_ids: Sequence[str]) -> int:
-        """Delete the index rows of ``key_ids`` (erased complaints); how many there were."""
+    def unindex(self, key_ids: Sequence[str]) -> None:
+        """Delete the index rows of ``key_ids`` (erased complaints)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
                 (list(key_ids),),
             )
-            return int(curs.rowcount)
 
     def add_index(self, entries: Sequence[IndexEntry]) -> None:
         """Backfill: index rows of complaints received before the index, each only while
