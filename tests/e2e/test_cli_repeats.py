@@ -74,7 +74,8 @@ def refused(url: str, *args: str, input: str | None = None) -> str:
     result = run(url, *args, input=input)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
     assert "Traceback" not in result.output
     assert event_count(url) == before
     return lines[0]
