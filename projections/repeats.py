@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from ledger.store.blind_index import COMPLAINANT_INDEX, COMPLAINT_LINKS
+from ledger.store.root import Ledger
 from projections.db import Cursor
 from projections.queries import day_bounds
 
@@ -34,6 +35,22 @@ def same_complainant(cur: Cursor, ref: str) -> list[dict[str, Any]]:
         )
         entry["matched"].append(row["kind"])
     return list(found.values())
+
+
+def related_now(ledger: Ledger, ref: str) -> dict[str, list[dict[str, Any]]]:
+    """What ``show`` adds to a complaint: the same complainant's other complaints and the
+    linked ones as they stand now (whatever ``--as-of``), each with its status replayed
+    from the log (``show`` reads the log; ``related`` takes it from the read model)."""
+    from projections.query import Query
+
+    found = Query(ledger).related(ref)
+    rows = [*found["same_complainant"], *found["links"]]
+    loaded = {
+        c.ref: str(c.status) for c in ledger.load_complaints([r["ref"] for r in rows]).values()
+    }
+    for row in rows:
+        row["status"] = loaded.get(row["ref"], row["status"])
+    return {"same_complainant": found["same_complainant"], "links": found["links"]}
 
 
 def links_of(cur: Cursor, ref: str) -> list[dict[str, Any]]:

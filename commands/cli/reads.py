@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from commands.cli.base import cli
@@ -17,21 +15,8 @@ from commands.cli.output import (
     to_json,
 )
 from ledger.integrity.history import complaint_view
-from ledger.store.root import Ledger, open_reader
-
-
-def related_now(ledger: Ledger, ref: str) -> dict[str, Any]:
-    """The same complainant's other complaints and the linked ones as they stand now
-    (whatever ``--as-of``), found by the blind index (``projections.repeats``), each with
-    its status replayed from the log."""
-    from projections.query import Query
-
-    found = Query(ledger).related(ref)
-    refs = [r["ref"] for r in [*found["same_complainant"], *found["links"]]]
-    loaded = {c.ref: str(c.status) for c in ledger.load_complaints(refs).values()}
-    for row in [*found["same_complainant"], *found["links"]]:
-        row["status"] = loaded.get(row["ref"], row["status"])
-    return {"same_complainant": found["same_complainant"], "links": found["links"]}
+from ledger.store.root import open_reader
+from projections.repeats import related_now
 
 
 @cli.command()
