@@ -339,7 +339,7 @@ class Ledger(Application[UUID]):
             self.ledger_recorder.destroy_keys(back)
             self.ledger_recorder.purge_destroyed()
         # Blind-index rows a restored backup brought back leave the index again.
-        indexed = self.ledger_recorder.indexed_key_ids() & set(erased) if erased else set()
+        indexed = self.ledger_recorder.indexed_among(erased)
         if indexed:
             self.ledger_recorder.unindex(sorted(indexed))
         return back
