@@ -112,17 +112,24 @@ class PostgresIndexTables:
                 SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
                 (list(changes.destroyed),),
             )
+        # One statement of arrays each, not one per row (psycopg's executemany): a bulk
+        # load files three digests for each complaint.
         if changes.index:
-            curs.executemany(
-                SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(
-                    self._name(COMPLAINANT_INDEX)
-                ),
-                index_rows(changes.index),
+            columns = list(zip(*index_rows(changes.index), strict=True))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+                    "%s::text[], %s::text[])"
+                ).format(self._name(COMPLAINANT_INDEX)),
+                [list(c) for c in columns],
             )
         if changes.links:
-            curs.executemany(
-                SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self._name(COMPLAINT_LINKS)),
-                link_rows(changes.links),
+            columns = list(zip(*link_rows(changes.links), strict=True))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
+                ).format(self._name(COMPLAINT_LINKS)),
+                [list(c) for c in columns],
             )
 
     def index_secret(self) -> bytes:
