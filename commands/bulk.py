@@ -175,6 +175,9 @@ class Batch:
     def proof(self) -> Proof:
         return self.ledger.proof()
 
+    def index_secret(self) -> bytes:
+        return self.ledger.index_secret()
+
     def record(
         self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
     ) -> None:

@@ -94,6 +94,7 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.ClocksPaused": ("pause", lambda e: _fields(e, "reason")),
     "Complaint.ClocksResumed": ("resume", lambda e: _fields(e, "reason")),
     "Complaint.NoteAdded": ("add_note", lambda e: _fields(e, "text")),
+    "Complaint.ComplaintLinked": ("link", lambda e: _fields(e, "other", "reason")),
     "Complaint.OccurrenceCorrected": (
         "correct",
         lambda e: {

@@ -37,6 +37,7 @@ from commands.models import (
     ExecuteResolution,
     ExtendDeadline,
     InstructComplaint,
+    LinkComplaints,
     NotifyOutcome,
     PauseClocks,
     PlanResolution,
@@ -70,9 +71,10 @@ from ledger.domain.errors import (
     LedgerError,
 )
 from ledger.domain.policy import parse_policy, policy_to_dict
-from ledger.domain.sealed import KeyChanges, PersonKey, SealedText
+from ledger.domain.sealed import KeyChanges, LinkEntry, PersonKey, SealedText
 from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Complainant, Proof, Remedy, Stamp, Unit, reference_id
+from ledger.store.blind_index import index_entries, index_time
 from ledger.store.books import (
     CalendarBook,
     PolicyBook,
@@ -138,6 +140,8 @@ class LedgerPort(Protocol):
     def staff_directory(self) -> StaffDirectory | None: ...
 
     def proof(self) -> Proof: ...
+
+    def index_secret(self) -> bytes: ...
 
 
 C = TypeVar("C", bound=Envelope)
@@ -306,6 +310,18 @@ def receive(ledger: LedgerPort, cmd: ReceiveComplaint, stamp: Stamp, now: dateti
         tags=cmd.tags,
         referral_number=cmd.referral_number,
         policy_version=policy_in_force(ledger, cmd.received_at).version,
+    )
+    # The blind index of the complainant, written with the events (ledger.store.blind_index).
+    complaint.key_changes.index.extend(
+        index_entries(
+            ledger.index_secret(),
+            key_id=key.key_id,
+            ref=ref,
+            received_at=index_time(cmd.received_at),
+            phone=person.phone,
+            id_number=person.id_number,
+            account_ref=cmd.account_ref,
+        )
     )
     if cmd.agency is not None:
         complaint.name_agency(stamp, cmd.agency)
@@ -628,6 +644,17 @@ def reply_regulator(
 def add_note(ledger: LedgerPort, cmd: AddNote, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     complaint.add_note(stamp, now, _sealer(ledger, complaint)(cmd.text))
+    return complaint
+
+
+@handles(LinkComplaints)
+def link(ledger: LedgerPort, cmd: LinkComplaints, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    other = ledger.get_complaint(cmd.other)  # an unknown reference is refused here
+    complaint.link(
+        stamp, now, cmd.other, _sealer(ledger, complaint)(cmd.reason), cmd.ref in other.links
+    )
+    complaint.key_changes.links.append(LinkEntry(cmd.ref, cmd.other, index_time(stamp.occurred_at)))
     return complaint
 
 

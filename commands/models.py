@@ -331,6 +331,16 @@ class ReplyRegulator(Command):
     summary: Text
 
 
+class LinkComplaints(Command):
+    """Link the complaint to another about the same incident (issue 15)."""
+
+    action = "link"
+    command: Literal["link"] = "link"
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    other: Ref
+    reason: Text
+
+
 class EraseComplaintData(Command):
     """Erase the complainant's personal data (destroy its key); leadership only."""
 
@@ -431,6 +441,7 @@ AnyCommand = Annotated[
     | ResumeClocks
     | AddNote
     | ReplyRegulator
+    | LinkComplaints
     | EraseComplaintData
     | RecordAlert
     | PublishPolicy
@@ -473,6 +484,7 @@ COMMAND_NAMES = (
     "resume",
     "add_note",
     "reply_regulator",
+    "link",
     "erase",
     "record_alert",
     "publish_policy",

@@ -53,6 +53,9 @@ OUTSOURCED = frozenset(AGENCIES) - {"自营催收二组"}  # the in-house team i
 CUSTOMER_SERVICE = ["cs-liu", "cs-sun", "cs-zhou"]
 HANDLERS = [("zhao", "处置一组"), ("qian", "处置一组"), ("wu", "处置二组"), ("zheng", "处置二组")]
 LEADER = "lead-chen"
+# Every sixth complaint comes from the complainant of the one four before it (issue 15: the
+# blind index finds them), without a draw from the random stream.
+REPEAT_EVERY, REPEAT_GAP = 6, 4
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Lifecycle:
 
     receive: dict[str, Any]
     steps: list[dict[str, Any]] = field(default_factory=list)
+    repeat_of: int | None = None  # the index of the complaint its complainant made before
 
     def with_ref(self, ref: str) -> list[dict[str, Any]]:
         return [{**step, "ref": ref} for step in self.steps]
@@ -111,13 +115,16 @@ def lifecycles(
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
-    for received_at in starts:
+    recent: list[Lifecycle] = []
+    for n, received_at in enumerate(starts):
         at = received_at.replace(second=0, microsecond=0)
         life = _lifecycle(builder, rng, at, addressed, improvements)
         if coded:
             give_causes(life)
         if replies:
             _reply_regulator(builder, life)
+        _repeat_complainant(life, n, recent)
+        recent = [*recent, life][-REPEAT_GAP:]
         yield life
 
 
@@ -143,6 +150,34 @@ def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
     place = next((i for i, s in enumerate(life.steps)
                   if datetime.fromisoformat(s["occurred_at"]) > at), len(life.steps))  # fmt: skip
     life.steps.insert(place, reply)
+
+
+def _repeat_complainant(life: Lifecycle, n: int, recent: list[Lifecycle]) -> None:
+    """Complaint ``n`` comes again from the complainant (same person, phone and account) of
+    complaint ``n - REPEAT_GAP`` when ``n`` is the last of every ``REPEAT_EVERY``."""
+    if n % REPEAT_EVERY != REPEAT_EVERY - 1 or len(recent) < REPEAT_GAP:
+        return
+    earlier = recent[-REPEAT_GAP].receive
+    life.receive["complainant"] = dict(earlier["complainant"])
+    life.receive["account_ref"] = earlier["account_ref"]
+    life.repeat_of = n - REPEAT_GAP
+
+
+def link_step(life: Lifecycle, ref: str, other: str, command_id: str) -> dict[str, Any] | None:
+    """A link of the repeat complaint ``ref`` to its complainant's earlier one ``other``,
+    dated at its last action; None for a withdrawn complaint (which takes no link)."""
+    steps = [life.receive, *life.steps]
+    if any(step["command"] == "withdraw" for step in steps):
+        return None
+    return {
+        "command": "link",
+        "command_id": command_id,
+        "ref": ref,
+        "other": other,
+        "actor": life.receive["actor"],
+        "occurred_at": max(steps, key=lambda s: s["occurred_at"])["occurred_at"],
+        "reason": "同一客户就同一催收行为再次投诉",
+    }
 
 
 def _lifecycle(

@@ -66,6 +66,8 @@ SUMMARIES: dict[str, Summary] = {
         f"整改措施 {e.improvement_id} 已完成",
         f"Improvement {e.improvement_id} done",
     ),
+    # The reason is sealed: the summary names the other complaint only.
+    "Complaint.ComplaintLinked": lambda e: (f"关联投诉 {e.other}", f"Linked to {e.other}"),
     "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
     "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
     "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),

@@ -264,6 +264,34 @@ class Query:
         with self.transaction() as cur:
             return queries.breach_rows(cur, by, str(stamp(now)))
 
+    def related(self, ref: str) -> dict[str, Any]:
+        """The same complainant's other complaints and the complaints linked to ``ref``
+        (``projections.repeats``), with their status where the case read model has them."""
+        from projections import repeats
+
+        names = {**self.names, **{t: self.store.name(t) for t in repeats.TABLES}}
+        with self.store.transaction(names, commit=False) as cur:
+            if not self.store.table_exists(cur, repeats.TABLES[0]):
+                return {"ref": ref, "same_complainant": [], "links": []}  # an older ledger
+            same = repeats.same_complainant(cur, ref)
+            links = repeats.links_of(cur, ref)
+            refs = sorted({r["ref"] for r in [*same, *links]})
+            known = (
+                repeats.statuses(cur, refs) if self.store.table_exists(cur, "case_state") else {}
+            )
+        for row in [*same, *links]:
+            row["status"] = known.get(row["ref"])
+        return {"ref": ref, "same_complainant": same, "links": links}
+
+    def repeats(self, first: date | None, last: date | None) -> dict[str, int]:
+        from projections import repeats
+
+        names = {**self.names, **{t: self.store.name(t) for t in repeats.TABLES}}
+        with self.store.transaction(names, commit=False) as cur:
+            if not self.store.table_exists(cur, repeats.TABLES[0]):
+                return repeats.repeat_figures_of([])  # an older ledger: nothing indexed
+            return repeats.repeat_figures(cur, first, last)
+
     def audit(self, ref: str) -> list[dict[str, Any]]:
         """One stream's audit trail, in log order."""
         with self.transaction() as cur:

@@ -34,7 +34,10 @@
 -- LOCK TABLE ... IN EXCLUSIVE MODE, and PostgreSQL lets only a role with UPDATE, DELETE or
 -- TRUNCATE on a table take that lock. The append-only trigger refuses every UPDATE anyway.
 --
--- Running the script again is harmless: roles are created only when missing.
+-- Running the script again is harmless: roles are created only when missing. Run it again
+-- after an upgrade that adds tables: the default privileges below would otherwise give the
+-- reader SELECT on a new table of the ledger's own (such as index_secret, added with the
+-- blind index), which only this script revokes.
 
 \set ON_ERROR_STOP on
 \set writer :prefix writer
@@ -55,14 +58,22 @@ GRANT SELECT, INSERT, UPDATE ON complaintledger_events TO :"writer";
 GRANT USAGE ON SEQUENCE complaintledger_events_notification_id_seq TO :"writer";
 GRANT SELECT, INSERT ON chain_links, command_log TO :"writer";
 GRANT SELECT, INSERT, DELETE ON person_keys TO :"writer";
+-- The blind index of complainants (docs/repeats.md): the writer files digests at receipt and
+-- deletes them with the key at erasure; it reads the secret to key them (and makes it once).
+GRANT SELECT, INSERT, DELETE ON complainant_index TO :"writer";
+GRANT SELECT, INSERT ON complaint_links, index_secret TO :"writer";
 
--- The reader: every table but the ledger's own (those hold the events and the keys).
+-- The reader: every table but the ledger's own (those hold the events and the keys). It may
+-- read the blind index and the links (digests and references: related, show's lists), never
+-- the index secret, without which a digest cannot be tried against a guessed phone number.
 GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"reader";
-REVOKE ALL ON complaintledger_events, chain_links, command_log, person_keys FROM :"reader";
+REVOKE ALL ON complaintledger_events, chain_links, command_log, person_keys, index_secret
+  FROM :"reader";
 ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"reader";
 
--- The auditor: everything, read only.
+-- The auditor: everything, read only, but the index secret (no read needs it).
 GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"auditor";
+REVOKE ALL ON index_secret FROM :"auditor";
 ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"auditor";
 
 -- The log's last position, for logins that may not read the log: how far behind it the read

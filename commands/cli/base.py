@@ -39,6 +39,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "reply-regulator": "regulator",
     "import": "imports",
     "improvement": "improvement",
+    **dict.fromkeys(["index", "link", "related"], "repeats"),
     "projections": "projections",
     "serve": "serve",
     "show": "reads",

@@ -23,7 +23,7 @@ from commands.cli.output import local_time, render_table
 from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
-from commands.synthetic import LEADER, Lifecycle, lifecycles
+from commands.synthetic import LEADER, Lifecycle, lifecycles, link_step
 from commands.synthetic_codes import publish_codes_command
 from ledger.domain.errors import CalendarUnavailable
 from ledger.store.books import load_calendar_book
@@ -90,6 +90,7 @@ def demo(complaints: int, seed: int, db: str) -> None:
         publish_calendars(ledger, now)
         publish_codes(ledger, now)
         outcomes = [_apply(ledger, life, prefix, now) for life in lives]
+        link_first_repeat(ledger, lives, [o.ref for o in outcomes], prefix, now)
         rows = [_row(ledger, outcome.ref) for outcome in outcomes]
     added = sum(1 for o in outcomes if not o.duplicate)
     click.echo(render_table(rows, list(rows[0]) if rows else ["ref"]))
@@ -123,6 +124,20 @@ def _apply(ledger: Ledger, life: Lifecycle, prefix: str, now: datetime) -> Outco
     for step in life.with_ref(first.ref):
         handle(ledger, parse_command({**step, "command_id": f"{prefix}-{step['command_id']}"}), now)
     return first
+
+
+def link_first_repeat(
+    ledger: Ledger, lives: list[Lifecycle], refs: list[str], prefix: str, now: datetime
+) -> None:
+    """Link the first repeat complaint that may take a link to its complainant's earlier
+    complaint (issue 15): one link in the demo, under a fixed id."""
+    for life, ref in zip(lives, refs, strict=True):
+        if life.repeat_of is None:
+            continue
+        step = link_step(life, ref, refs[life.repeat_of], f"{prefix}-link")
+        if step is not None:
+            handle(ledger, parse_command(step), now)
+            return
 
 
 def _row(ledger: Ledger, ref: str) -> dict[str, Any]:

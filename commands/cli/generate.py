@@ -10,7 +10,7 @@ import click
 
 from commands.cli.base import cli
 from commands.cli.output import parse_time
-from commands.synthetic import LEADER, lifecycles
+from commands.synthetic import LEADER, lifecycles, link_step
 from commands.synthetic_codes import publish_codes_command
 
 # A fixed default end, so that the same seed always writes the same file.
@@ -61,7 +61,8 @@ def generate(
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
     Several channels, Chinese content, severities, team workloads, a share of late stages,
-    escalations, reopenings, extensions and withdrawals; the leadership group acknowledges
+    escalations, reopenings, extensions and withdrawals, repeat complainants (every sixth
+    complaint) and one link; the leadership group acknowledges
     escalations, instructs on major cases, signs off urgent and major results and records
     accountability for cases late at every stage.
 
@@ -80,7 +81,14 @@ def generate(
         complaints, end, seed=seed, days=days, addressed=addressed_escalations, coded=cause_codes,
         improvements=improvements, replies=regulator_replies,
     )  # fmt: skip
+    linked = False
     for n, life in enumerate(lives, start=1):
         ref = f"{prefix}-{seed}-{n:07d}"
-        for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
+        commands = [{**life.receive, "ref": ref}, *life.with_ref(ref)]
+        if life.repeat_of is not None and not linked:  # one link, of the first repeat
+            other = f"{prefix}-{seed}-{life.repeat_of + 1:07d}"
+            link = link_step(life, ref, other, f"gen-{seed}-link")
+            commands += [] if link is None else [link]
+            linked = link is not None
+        for command in commands:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")

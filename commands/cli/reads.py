@@ -20,6 +20,7 @@ from commands.cli.output import (
 )
 from ledger.integrity.history import complaint_view
 from ledger.store.root import open_reader
+from projections.repeats import related_now
 
 
 @cli.command()
@@ -44,12 +45,13 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
     known = parse_time(known_at, "--known-at")
     with open_reader(db) as ledger:
         view = complaint_view(ledger, ref, moment, known)
+        view.update(related_now(ledger, ref))
     if fmt == "json":
         click.echo(to_json(view))
         return
     for key, value in view.items():
         if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions",
-                   "improvements"):  # fmt: skip
+                   "improvements", "same_complainant", "links"):  # fmt: skip
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
@@ -67,6 +69,11 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(f"{'extension':>17}: {extension['clock']} +{extension['days']} days")
     for item in view["improvements"]:
         click.echo(printable(f"{'improvement ' + item['id']:>17}: {_improvement(item)}"))
+    for other in view["same_complainant"]:
+        line = f"{other['ref']} received {local_time(other['received_at'])}, {other['status']}"
+        click.echo(printable(f"{'same complainant':>17}: {line} ({', '.join(other['matched'])})"))
+    for linked in view["links"]:
+        click.echo(printable(f"{'linked ' + linked['direction']:>17}: {linked['ref']}"))
     click.echo()
     rows = [
         {

@@ -195,18 +195,36 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
 @report.command("stats")
 @click.option("--from", "first", metavar="DATE", help="From this month (a date in it).")
 @click.option("--to", "last", metavar="DATE", help="To this month (a date in it).")
+@click.option(
+    "--repeats",
+    is_flag=True,
+    help="Repeat complaints instead (blind index): complainants with more than one complaint "
+    "received in the period, and the complaints after each one's first.",
+)
 @freshness_options
 @db_option
 @format_option("table", "json", "csv")
-def report_stats(first: str | None, last: str | None, no_catch_up: bool, max_lag: int | None,
-                 db: str, fmt: str) -> None:  # fmt: skip
-    """Monthly figures per channel, category and severity.
+def report_stats(first: str | None, last: str | None, repeats: bool, no_catch_up: bool,
+                 max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
+    """Monthly figures per channel, category and severity (--repeats: repeat complaints).
 
     \b
     Example:
       complaint-ledger report stats --from 2026-01-01
+      complaint-ledger report stats --repeats --format json
     """
     period = _date(first, "--from"), _date(last, "--to")
+    if repeats:  # the index is written with the events: exact, no read model to wait for
+        with open_query(db, catch_up=False) as query:
+            figures = query.repeats(*period)
+        if fmt == "json":
+            echo_json(figures)
+        elif fmt == "csv":
+            emit([dict(figures)], list(figures), fmt)
+        else:
+            for name, value in figures.items():
+                click.echo(f"{name.replace('_', ' '):>20}: {value}")
+        return
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("statistics", max_lag)
         rows = query.statistics(*period)

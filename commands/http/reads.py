@@ -18,6 +18,7 @@ from ledger.integrity.history import history as replay
 from ledger.store.codelists import published_code_lists
 from projections.clocks import clock_report
 from projections.queries import CaseFilter, audit_rows, list_cases
+from projections.repeats import related_now
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 RefPath = Annotated[Ref, Path(description="The case reference, e.g. TS-20261128-0001.")]
@@ -80,7 +81,7 @@ def show(
 ) -> dict[str, Any]:
     """The complaint replayed from its events; ``as_of``: what had happened by then;
     ``known_at``: what had been recorded by then (as ``show --as-of/--known-at``)."""
-    return complaint_view(ledger, ref, as_of, known_at)
+    return {**complaint_view(ledger, ref, as_of, known_at), **related_now(ledger, ref)}
 
 
 @router.get("/complaints/{ref}/history", summary="Every event and the state after it")
@@ -107,6 +108,17 @@ def sla(
     else now), ``known_at`` only what had been recorded by then."""
     report = clock_report(ledger, ref, as_of or known_at or datetime.now(UTC), policy, known_at)
     return report.as_dicts()
+
+
+@router.get(
+    "/complaints/{ref}/related",
+    summary="The same complainant's other complaints and the linked ones (as related)",
+)
+def related(request: Request, response: Response, ref: RefPath, who: CallerDep) -> dict[str, Any]:
+    """Found by the blind index (digests, never the identifiers) and the link table, with
+    each complaint's status from the read models."""
+    lag = fresh(request, response)
+    return {**read_side(request).reads.related(ref), "lag": lag}
 
 
 @router.get("/complaints/{ref}/audit", summary="The complaint's audit trail (read model)")

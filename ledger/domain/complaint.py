@@ -30,6 +30,7 @@ from ledger.domain.errors import (
     CorrectionRefused,
     ExtensionRefused,
     ImprovementRefused,
+    LinkRefused,
     NotAReferral,
     OccurredInFuture,
     OccurredTooEarly,
@@ -233,6 +234,7 @@ class Complaint(Aggregate):
         self.extensions: list[tuple[ClockName, int, int]] = []
         self.paused_since: datetime | None = None
         self.notes = 0
+        self.links: list[str] = []  # the complaints this one was linked to (issue 15)
         self.last_activity_at = occurred_at
         self.personal_data_erased = False
         # The alerts recorded (sent or failed for good), by rule, clock, recipient, channel.
@@ -1129,6 +1131,26 @@ class Complaint(Aggregate):
         self.notes += 1
         self._log("note", occurred_at)
 
+    def link(
+        self, stamp: Stamp, now: datetime, other: str, reason: SealedText, linked_back: bool
+    ) -> None:
+        """Link this complaint to ``other``, about the same incident (allowed after closure).
+        ``linked_back``: ``other`` already names this one among its links."""
+        self._check_recordable(stamp, now, "link")
+        if other == self.ref:
+            raise LinkRefused(f"{self.ref} cannot be linked to itself")
+        if other in self.links or linked_back:
+            raise LinkRefused(f"{self.ref} and {other} are already linked")
+        self._check_time("linked", stamp)
+        self._complaint_linked(*_parts(stamp), other=other, reason=reason)
+
+    @event("ComplaintLinked")
+    def _complaint_linked(
+        self, actor: Actor, occurred_at: datetime, command_id: str, other: str, reason: Text
+    ) -> None:
+        self.links.append(other)
+        self._log("linked", occurred_at)
+
     def correct(
         self,
         stamp: Stamp,
@@ -1349,5 +1371,6 @@ register(
         "ImprovementAdded": 1,
         "ImprovementCompleted": 1,
         "RegulatorReplied": 1,
+        "ComplaintLinked": 1,
     },
 )

@@ -29,7 +29,8 @@ is raised.
         ├── CorrectionRefused
         ├── PauseNotAllowed
         ├── AlreadyErased
-        └── DirectoryRefused
+        ├── DirectoryRefused
+        └── LinkRefused
 """
 
 from __future__ import annotations
@@ -185,3 +186,7 @@ class ImprovementRefused(RuleViolation):
 class NotAReferral(RuleViolation):
     """Only a complaint received as a regulator referral (with its referral number) has a
     regulator to reply to."""
+
+
+class LinkRefused(RuleViolation):
+    """A link to the complaint itself, or one already recorded (either way round)."""

@@ -51,6 +51,7 @@ KINDS = {
     "Complaint.ImprovementAdded": "improvement",
     "Complaint.ImprovementCompleted": "improved",
     "Complaint.RegulatorReplied": "replied",
+    "Complaint.ComplaintLinked": "linked",
 }
 # Not an event of its own: the receipt of a regulator referral, a fact beside "received"
 # (same version and times) that starts the regulator-reply clock.

@@ -19,7 +19,7 @@ IMPROVEMENT_OWNER_ACTIONS = frozenset({"complete_improvement"})
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
-     "escalate"}
+     "escalate", "link"}
 ) | IMPROVEMENT_OWNER_ACTIONS  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {

@@ -29,19 +29,47 @@ class PersonKey:
     key: bytes
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """One row of the blind index of complainants (docs/repeats.md): a keyed digest of a
+    normalised phone, ID number or account reference, never the value. It is filed under
+    the complaint's key id, so destroying the key (erasure) takes the row with it."""
+
+    key_id: str
+    ref: str
+    kind: str  # phone, id_number or account_ref
+    digest: str  # HMAC-SHA256 under the ledger's index secret, in hex
+    received_at: str  # ISO 8601, UTC: to count repeats by period without the read models
+
+
+@dataclass(frozen=True)
+class LinkEntry:
+    """A link between two complaints about one incident, as the ledger's link table keeps
+    it (both sides find it); the reason stays sealed in the ``ComplaintLinked`` event."""
+
+    ref: str
+    other: str
+    occurred_at: str
+
+
 @dataclass
 class KeyChanges:
-    """Keys to store and keys to destroy, saved in the same transaction as the events."""
+    """Keys to store and keys to destroy, and the blind-index and link rows that go with
+    them, saved in the same transaction as the events. A destroyed key's index rows go too."""
 
     new: list[PersonKey] = field(default_factory=list)
     destroyed: list[str] = field(default_factory=list)
+    index: list[IndexEntry] = field(default_factory=list)
+    links: list[LinkEntry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.new or self.destroyed)
+        return bool(self.new or self.destroyed or self.index or self.links)
 
     def extend(self, other: KeyChanges) -> None:
         self.new.extend(other.new)
         self.destroyed.extend(other.destroyed)
+        self.index.extend(other.index)
+        self.links.extend(other.links)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ WORDS = {
     "instructed": "the instruction", "signed_off": "the sign-off",
     "accountability": "the accountability record", "agency": "the agency",
     "improvement": "the improvement", "improved": "the improvement done",
-    "replied": "the reply to the regulator",
+    "replied": "the reply to the regulator", "linked": "the link",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
@@ -44,6 +44,7 @@ _AFTER_CLOSURE = frozenset(
         "improvement",
         "improved",
         "replied",
+        "linked",
     }
 )
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only

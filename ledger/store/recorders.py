@@ -24,6 +24,8 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.store.audit_postgres import PostgresAuditTables
 from ledger.store.audit_sqlite import SQLiteAuditTables
+from ledger.store.blind_index import SQLITE_TABLES, postgres_tables
+from ledger.store.index_tables import PostgresIndexTables, SQLiteIndexTables
 from ledger.store.side_queries import COMMAND_LOG, PostgresSideQueries, SQLiteSideQueries
 
 
@@ -49,7 +51,7 @@ def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     return [(r.command_id, r.ref, r.fingerprint, r.version) for r in records]
 
 
-class SQLiteLedgerRecorder(SQLiteSideQueries, SQLiteAuditTables):
+class SQLiteLedgerRecorder(SQLiteIndexTables, SQLiteSideQueries, SQLiteAuditTables):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
 
@@ -59,6 +61,7 @@ class SQLiteLedgerRecorder(SQLiteSideQueries, SQLiteAuditTables):
             f"CREATE TABLE IF NOT EXISTS {COMMAND_LOG} ("
             "command_id TEXT PRIMARY KEY, ref TEXT NOT NULL, "
             "fingerprint TEXT NOT NULL, version INTEGER NOT NULL)",
+            *SQLITE_TABLES,
         ]
 
     def _insert_events(
@@ -68,6 +71,7 @@ class SQLiteLedgerRecorder(SQLiteSideQueries, SQLiteAuditTables):
         records = command_records(kwargs)
         if records:
             c.executemany(f"INSERT INTO {COMMAND_LOG} VALUES (?, ?, ?, ?)", records)
+        self.write_index(c, kwargs.get("keys"))
         return ids
 
     def select_command(self, command_id: str) -> CommandRecord | None:
@@ -152,7 +156,7 @@ class SQLiteLedgerRecorder(SQLiteSideQueries, SQLiteAuditTables):
         """Nothing to do: SQLite finds a stream's events by primary key without statistics."""
 
 
-class PostgresLedgerRecorder(PostgresSideQueries, PostgresAuditTables):
+class PostgresLedgerRecorder(PostgresIndexTables, PostgresSideQueries, PostgresAuditTables):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.command_log = Identifier(self.datastore.schema, COMMAND_LOG)
@@ -163,6 +167,7 @@ class PostgresLedgerRecorder(PostgresSideQueries, PostgresAuditTables):
                 "fingerprint text NOT NULL, version bigint NOT NULL)"
             ).format(self.command_log)
         )
+        self.sql_create_statements += postgres_tables(self.datastore.schema)
 
     def _insert_events(
         self,
@@ -176,6 +181,7 @@ class PostgresLedgerRecorder(PostgresSideQueries, PostgresAuditTables):
             curs.executemany(
                 SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log), records
             )
+        self.write_index(curs, kwargs.get("keys"))
 
     def session_login(self) -> str:
         """The login the connections are made as (``session_user``, not ``current_user``:

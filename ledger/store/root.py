@@ -177,6 +177,7 @@ class Ledger(Application[UUID]):
     appended = 0  # events this process has saved since the last ANALYZE
     _staff: StaffDirectory | None = None  # the directory as last read, to check roles by
     _login: str | None = None
+    _index_secret: bytes | None = None
     read_only = False  # opened on a SQLite file this process may not write
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
@@ -337,7 +338,18 @@ class Ledger(Application[UUID]):
         if back:
             self.ledger_recorder.destroy_keys(back)
             self.ledger_recorder.purge_destroyed()
+        # Blind-index rows a restored backup brought back leave the index again.
+        indexed = self.ledger_recorder.indexed_among(erased)
+        if indexed:
+            self.ledger_recorder.unindex(sorted(indexed))
         return back
+
+    def index_secret(self) -> bytes:
+        """The secret the blind index of complainants is keyed with (see
+        ``ledger.store.blind_index``)."""
+        if self._index_secret is None:
+            self._index_secret = self.ledger_recorder.index_secret()
+        return self._index_secret
 
     def count_events(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -212,3 +212,29 @@ def test_read_models_not_built_are_named_in_one_line_to_a_reader(
         "Error: the read models have not been built yet (no table audit_trail): run "
         "complaint-ledger projections run, as a login that may write them\n"
     )
+
+
+@pytest.mark.parametrize("session", SESSIONS.values(), ids=SESSIONS.keys())
+def test_the_reader_finds_the_same_complainant_by_the_blind_index_without_its_secret(
+    logins: dict[str, str], postgres_schema: str, session: dict[str, str]
+) -> None:
+    reader = logins["reader"]
+    login = reader.split("//")[1].split("@")[0]
+
+    related = run(reader, "related", "TS-R", "--format", "json", env=session)
+    repeats = run(reader, "report", "stats", "--repeats", "--format", "json", env=session)
+    with psycopg.connect(PG_DSN.replace("postgres@", f"{login}@")) as conn:
+        digests = conn.execute(f"SELECT COUNT(*) FROM {postgres_schema}.complainant_index")
+        indexed = digests.fetchone()
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"SELECT secret FROM {postgres_schema}.index_secret")
+
+    assert related.exit_code == 0, related.stderr
+    same = json.loads(related.stdout)["same_complainant"]
+    assert [(r["ref"], r["matched"], r["status"]) for r in same] == [
+        ("TS-S", ["account_ref", "id_number", "phone"], "open")
+    ]
+    assert repeats.exit_code == 0, repeats.stderr
+    assert json.loads(repeats.stdout)["repeat_complaints"] == 1
+    assert indexed == (6,)

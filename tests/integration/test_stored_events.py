@@ -74,10 +74,11 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
     stored = {record["topic"] for _, record in RECORDS}
     ours = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 
-    assert len(ours) == 46
+    assert len(ours) == 47
     assert sorted(e.topic for e in ours if e.topic not in stored) == []
     # Issue 16's alert events and issue 15's escalation loop are stored from v2 on, the code
-    # lists' publication, the improvement measures and the reply to the regulator from v3 on.
+    # lists' publication, the improvement measures, the reply to the regulator and the links
+    # from v3 on.
     assert sorted(e.short for e in ours if e.topic not in first) == sorted(
         [
             "AlertFailed",
@@ -87,6 +88,7 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
             "ImprovementAdded",
             "ImprovementCompleted",
             "RegulatorReplied",
+            "ComplaintLinked",
         ]
     )
 

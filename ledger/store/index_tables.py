@@ -1,0 +1,188 @@
+"""The recorders' side of the blind index and the links (``ledger.store.blind_index``).
+
+Rows are written in the transaction that appends the events (``write_*``, called from the
+recorders' ``_insert_events``); the rest reads the secret, and removes or adds rows outside
+an append: ``reapply_erasures`` and the operator's backfill (``index backfill``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from ledger.domain.sealed import IndexEntry, KeyChanges
+from ledger.store.blind_index import (
+    COMPLAINANT_INDEX,
+    COMPLAINT_LINKS,
+    INDEX_SECRET,
+    SECRET_BYTES,
+    index_rows,
+    link_rows,
+)
+
+PERSON_KEYS = "person_keys"
+
+
+class SQLiteIndexTables:
+    """Blind-index and link rows on SQLite (a mixin of ``SQLiteLedgerRecorder``)."""
+
+    datastore: Any
+
+    def write_index(self, c: Any, changes: KeyChanges | None) -> None:
+        if not changes:
+            return
+        c.executemany(
+            f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in changes.destroyed]
+        )
+        c.executemany(
+            f"INSERT INTO {COMPLAINANT_INDEX} VALUES (?, ?, ?, ?, ?)", index_rows(changes.index)
+        )
+        c.executemany(f"INSERT INTO {COMPLAINT_LINKS} VALUES (?, ?, ?)", link_rows(changes.links))
+
+    def index_secret(self) -> bytes:
+        """The ledger's index secret, made (once, by whichever writer comes first) when
+        first needed."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT secret FROM {INDEX_SECRET} WHERE id = 1")
+            row = c.fetchone()
+            if row is None:
+                c.execute(
+                    f"INSERT OR IGNORE INTO {INDEX_SECRET} VALUES (1, ?)",
+                    (os.urandom(SECRET_BYTES),),
+                )
+                c.execute(f"SELECT secret FROM {INDEX_SECRET} WHERE id = 1")
+                row = c.fetchone()
+        return bytes(row[0])
+
+    def indexed_key_ids(self) -> set[str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT DISTINCT key_id FROM {COMPLAINANT_INDEX}")
+            return {r[0] for r in c.fetchall()}
+
+    def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
+        """Which of ``key_ids`` have index rows (by the primary key, 500 at a time)."""
+        found: set[str] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(key_ids), 500):
+                chunk = list(key_ids[start : start + 500])
+                c.execute(
+                    f"SELECT DISTINCT key_id FROM {COMPLAINANT_INDEX} "
+                    f"WHERE key_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(r[0] for r in c.fetchall())
+        return found
+
+    def unindex(self, key_ids: Sequence[str]) -> None:
+        """Delete the index rows of ``key_ids`` (erased complaints)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.executemany(
+                f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in key_ids]
+            )
+
+    def add_index(self, entries: Sequence[IndexEntry]) -> None:
+        """Backfill: index rows of complaints received before the index, each only while
+        its key is there (an erasure meanwhile keeps it out)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                f"INSERT OR IGNORE INTO {COMPLAINANT_INDEX} SELECT ?, ?, ?, ?, ? "
+                f"WHERE EXISTS (SELECT 1 FROM {PERSON_KEYS} WHERE key_id = ?)",
+                [(*row, row[0]) for row in index_rows(entries)],
+            )
+
+
+class PostgresIndexTables:
+    """Blind-index and link rows on PostgreSQL (a mixin of ``PostgresLedgerRecorder``)."""
+
+    datastore: Any
+
+    def _name(self, table: str) -> Any:
+        return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(table))
+
+    def write_index(self, curs: Any, changes: KeyChanges | None) -> None:
+        if not changes:
+            return
+        if changes.destroyed:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
+                (list(changes.destroyed),),
+            )
+        # One statement of arrays each, not one per row (psycopg's executemany): a bulk
+        # load files three digests for each complaint.
+        if changes.index:
+            columns = list(zip(*index_rows(changes.index), strict=True))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+                    "%s::text[], %s::text[])"
+                ).format(self._name(COMPLAINANT_INDEX)),
+                [list(c) for c in columns],
+            )
+        if changes.links:
+            columns = list(zip(*link_rows(changes.links), strict=True))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
+                ).format(self._name(COMPLAINT_LINKS)),
+                [list(c) for c in columns],
+            )
+
+    def index_secret(self) -> bytes:
+        """The ledger's index secret, made (once, by whichever writer comes first) when
+        first needed."""
+        table = self._name(INDEX_SECRET)
+        select = SQL("SELECT secret FROM {} WHERE id = 1").format(table)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(select)
+            row = curs.fetchone()
+            if row is None:
+                curs.execute(
+                    SQL("INSERT INTO {} VALUES (1, %s) ON CONFLICT (id) DO NOTHING").format(table),
+                    (os.urandom(SECRET_BYTES),),
+                )
+                curs.execute(select)
+                row = curs.fetchone()
+        return bytes(row["secret"])
+
+    def indexed_key_ids(self) -> set[str]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(SQL("SELECT DISTINCT key_id FROM {}").format(self._name(COMPLAINANT_INDEX)))
+            return {r[0] for r in c.fetchall()}
+
+    def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
+        """Which of ``key_ids`` have index rows (one query, by the primary key)."""
+        if not key_ids:
+            return set()
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(
+                SQL("SELECT DISTINCT key_id FROM {} WHERE key_id = ANY(%s)").format(
+                    self._name(COMPLAINANT_INDEX)
+                ),
+                (list(key_ids),),
+            )
+            return {r[0] for r in c.fetchall()}
+
+    def unindex(self, key_ids: Sequence[str]) -> None:
+        """Delete the index rows of ``key_ids`` (erased complaints)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
+                (list(key_ids),),
+            )
+
+    def add_index(self, entries: Sequence[IndexEntry]) -> None:
+        """Backfill: index rows of complaints received before the index, each only while
+        its key is there (an erasure meanwhile keeps it out)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "
+                    "(SELECT 1 FROM {} WHERE key_id = %s) ON CONFLICT DO NOTHING"
+                ).format(self._name(COMPLAINANT_INDEX), self._name(PERSON_KEYS)),
+                [(*row, row[0]) for row in index_rows(entries)],
+            )
