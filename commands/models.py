@@ -38,6 +38,7 @@ from commands.fields import (
     Text,
     Year,
 )
+from commands.readiness_models import READINESS_COMMANDS, RecordDrill, RecordTraining
 from commands.staff_models import (
     STAFF_COMMANDS,
     AddStaff,
@@ -328,11 +329,14 @@ class RecordAlert(Command):
 class PublishPolicy(Envelope):
     """Publish a revision of the SLA policy (a TOML or YAML document)."""
 
+    added_fields = frozenset({"reason", "drill"})
     action = "publish_policy"
     command: Literal["publish_policy"] = "publish_policy"
     text: Document
     format: Literal["toml", "yaml"]
     effective_from: Moment | None = None
+    reason: Line | None = None  # why the plan was revised (预案修订)
+    drill: Name | None = None  # the drill that prompted it (drill run), a recorded drill id
 
     @property
     def target(self) -> str:
@@ -386,7 +390,9 @@ AnyCommand = Annotated[
     | IssueToken
     | RevokeToken
     | RequireAuthentication
-    | AllowServiceLogin,
+    | AllowServiceLogin
+    | RecordTraining
+    | RecordDrill,
     Field(discriminator="command"),
 ]
 
@@ -419,6 +425,7 @@ COMMAND_NAMES = (
     "publish_policy",
     "publish_calendar",
     *STAFF_COMMANDS,
+    *READINESS_COMMANDS,
 )
 
 

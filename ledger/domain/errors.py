@@ -29,7 +29,8 @@ is raised.
         ├── CorrectionRefused
         ├── PauseNotAllowed
         ├── AlreadyErased
-        └── DirectoryRefused
+        ├── DirectoryRefused
+        └── ReadinessRefused
 """
 
 from __future__ import annotations
@@ -166,3 +167,8 @@ class DirectoryRefused(RuleViolation):
 
 class SignOffRequired(RuleViolation):
     """An urgent or major complaint cannot close before the leadership group signed off."""
+
+
+class ReadinessRefused(RuleViolation):
+    """A training record or a drill the readiness book refuses (an attendee named twice, a
+    drill id never recorded, a scenario that cannot be run)."""

@@ -29,7 +29,8 @@ CONSUMERS: list[Coverage] = [
     projections.audit.COVERAGE,
     commands.export.COVERAGE,
 ]
-LEDGER_AGGREGATES = ("Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook")
+LEDGER_AGGREGATES = ("Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook",
+                     "ReadinessBook")  # fmt: skip
 ENTRIES = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 CASES = [(c, e) for c in CONSUMERS for e in ENTRIES if c.concerns(e)]
 
@@ -90,18 +91,21 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
         "ledger.registry:PolicyBook.PolicyPublished"
     )
     assert registry.topic_of("SealBook.LedgerSealed") == "ledger.sealbook:SealBook.LedgerSealed"
-    assert len({e.topic for e in opened}) == 4  # four "Opened", four stored names
+    assert len({e.topic for e in opened}) == 5  # five "Opened", five stored names
     # Version 2: the complaint's events whose free text is sealed (docs/audit.md, "Erasure").
     sealed_text = {"Received", "Triaged", "Escalated", "CustomerContacted", "FindingsRecorded",
                    "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
                    "Reopened", "Withdrawn", "DeadlineExtended", "ClocksPaused", "ClocksResumed",
                    "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
+    # And the policy publication, which names why the plan was revised (issue 15, item 7).
     assert {e.name for e in ENTRIES if e.class_version == 2} == {
-        f"Complaint.{n}" for n in sealed_text
+        *(f"Complaint.{n}" for n in sealed_text),
+        "PolicyBook.PolicyPublished",
     }
     assert {e.class_version for e in ENTRIES} == {1, 2}
-    # Issue 16 added the alerts' two; issue 15 six, sealed from their first version.
-    assert len(ENTRIES) == 42
+    # Issue 16 added the alerts' two; issue 15 six, sealed from their first version, and the
+    # readiness book's three (training and drills).
+    assert len(ENTRIES) == 45
 
 
 def test_an_unregistered_event_is_named_as_such() -> None:
