@@ -24,6 +24,7 @@ from ledger.domain.facts import case_facts
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import Actor, RemedyKind
 from ledger.integrity import sealbook  # noqa: F401  (registers the seal stream's events)
+from ledger.domain import readiness  # noqa: F401  (registers the readiness book's events)
 from ledger.store import books  # noqa: F401  (registers the publication books' events)
 from ledger.store.root import Ledger, open_ledger
 from projections.audit import SUMMARIES, summarise
@@ -38,6 +39,7 @@ RECORDS = [
 LIBRARY_FIELDS = {"originator_id", "originator_version", "timestamp"}
 LOOP_EVENTS = ("EscalationAddressed", "EscalationAcknowledged", "LeadershipInstructed",
                "SignedOff", "AccountabilityRecorded", "AgencyNamed")  # fmt: skip
+READINESS_EVENTS = ("Opened", "TrainingRecorded", "DrillCompleted")
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +76,12 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
     stored = {record["topic"] for _, record in RECORDS}
     ours = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 
-    assert len(ours) == 42
+    assert len(ours) == 45
     assert sorted(e.topic for e in ours if e.topic not in stored) == []
-    # Issue 16's alert events and issue 15's escalation loop are stored from v2 on.
+    # Issue 16's alert events and issue 15's escalation loop are stored from v2 on, the
+    # readiness book's (training and drills) from v3.
     assert sorted(e.short for e in ours if e.topic not in first) == sorted(
-        ["AlertFailed", "AlertSent", *LOOP_EVENTS]
+        ["AlertFailed", "AlertSent", *LOOP_EVENTS, *READINESS_EVENTS]
     )
 
 
@@ -160,3 +163,18 @@ def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger:
     assert len(seal.signature) == 128
     assert revoked.token_ids == ["abababababab"]
     assert erased.reason == "retention period ended"
+
+
+def test_a_v1_policy_publication_reads_as_a_revision_without_reason_or_drill(
+    ledger: Ledger,
+) -> None:
+    published = [
+        (version, decode(ledger, r))
+        for version, r in RECORDS
+        if r["topic"] == "ledger.registry:PolicyBook.PolicyPublished"
+    ]
+
+    assert {(v, e.reason, e.drill) for v, e in published if v == "v1"} == {("v1", None, None)}
+    assert ("v3", "演练 DR-0001：确认超时", "DR-0001") in {
+        (v, e.reason, e.drill) for v, e in published
+    }
