@@ -26,7 +26,7 @@ from commands.handlers import handle
 from commands.models import Envelope, PublishCalendar, PublishPolicy
 from commands.readiness_models import RecordDrill
 from commands.staff_models import AddStaff
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import LedgerError, PolicyInvalid
 from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
 from ledger.domain.values import Role
 from ledger.store.books import (
@@ -47,29 +47,68 @@ class DrillResult:
 
 
 def run_drill(
-    ledger: Ledger, scenario: Scenario, version: str, actor: dict[str, str]
+    ledger: Ledger,
+    scenario: Scenario,
+    version: str,
+    actor: dict[str, str],
+    command_id: str | None = None,
 ) -> DrillResult:
     """Score ``scenario`` against plan ``version`` and record it in ``ledger`` as ``actor``
     (a ``{"id", "role"}`` pair). An unknown version is refused before anything runs."""
-    policy = policy_version(ledger, version)
+    return record_drill(ledger, score_drill(ledger, scenario, version), actor, command_id)
+
+
+def score_drill(source: Ledger | None, scenario: Scenario, version: str) -> dict[str, Any]:
+    """The drill's report: ``scenario`` replayed in a scratch ledger against plan ``version``
+    of ``source`` (None: the built-in plan and calendars only, as ``generate`` scores one)."""
+    if source is None:
+        if version != DEFAULT_POLICY.version:
+            raise PolicyInvalid(
+                f"no policy version {version!r}; published: {DEFAULT_POLICY.version}"
+            )
+        document = policy_to_dict(DEFAULT_POLICY)
+    else:
+        document = policy_to_dict(policy_version(source, version))
     with (
         tempfile.TemporaryDirectory(prefix="complaint-ledger-drill-") as folder,
         open_ledger(f"sqlite:///{Path(folder) / 'scratch.db'}") as scratch,
     ):
-        for command in _copies(ledger, scenario, policy_to_dict(policy), version):
+        copies = [] if source is None else _copies(source, scenario, document, version)
+        for command in copies:
             handle(scratch, command)
         failed = [f for f in (_step(scratch, s) for s in scenario.steps) if f]
-        report = score_scratch(scratch, scenario, version, failed)
-    command = RecordDrill.model_validate(
+        return score_scratch(scratch, scenario, version, failed)
+
+
+def drill_command(
+    report: dict[str, Any],
+    actor: dict[str, str],
+    command_id: str | None = None,
+    occurred_at: str | None = None,
+) -> RecordDrill:
+    """The ``record_drill`` command that records ``report`` (the JSON Lines contract)."""
+    return RecordDrill.model_validate(
         {
-            "command_id": str(uuid.uuid4()),
+            "command_id": command_id or str(uuid.uuid4()),
             "actor": actor,
-            "scenario_sha256": scenario.sha256,
-            "policy_version": version,
+            **({"occurred_at": occurred_at} if occurred_at else {}),
+            "scenario_sha256": report["scenario_sha256"],
+            "policy_version": report["policy_version"],
             "score": report["score"],
             "summary": {k: v for k, v in report.items() if k not in ("score", "drill_id")},
         }
     )
+
+
+def record_drill(
+    ledger: Ledger,
+    report: dict[str, Any],
+    actor: dict[str, str],
+    command_id: str | None = None,
+    occurred_at: str | None = None,
+) -> DrillResult:
+    """Record ``report`` in ``ledger`` (DrillCompleted); its drill id, and the report with it."""
+    command = drill_command(report, actor, command_id, occurred_at)
     handle(ledger, command)
     book = load_readiness_book(ledger)
     drills = book.drills.values() if book else []

@@ -273,3 +273,18 @@ def _lifecycle(
                staff=handler, team=team, finding="各环节均超出预案时限",
                decision="通报批评，限期整改")  # fmt: skip
     return life
+
+
+def training_session(now: datetime, seed: int) -> dict[str, Any]:
+    """A training session on the plan two days before ``now``: customer service, the handlers
+    and the leader the lifecycles name attend (the readiness book, issue 15 item 7)."""
+    held = now - timedelta(days=2)
+    return {
+        "command": "record_training",
+        "command_id": f"gen-{seed}-training",
+        "actor": {"id": LEADER, "role": "leadership"},
+        "occurred_at": held.isoformat(),
+        "topic": "应急预案培训：初步判断、升级与领导小组批示",
+        "date": held.date().isoformat(),
+        "attendees": [*CUSTOMER_SERVICE, *(h for h, _ in HANDLERS), LEADER],
+    }

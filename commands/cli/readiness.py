@@ -69,6 +69,11 @@ def training_rows(
         rows.append(
             {"unit": name, "sessions": len(held), "trained": trained, "never_trained": never}
         )
+    unplaced = sorted({a for _, a, u in attended if u is None})
+    if unplaced and unit is None:  # not in the directory, at a session held for no unit
+        held_for_none = {s.training_id for s, _, u in attended if u is None}
+        rows.append({"unit": None, "sessions": len(held_for_none), "trained": unplaced,
+                     "never_trained": []})  # fmt: skip
     return rows
 
 
@@ -84,7 +89,7 @@ def training_report(unit: str | None, db: str, fmt: str) -> None:
         click.echo(to_json(rows))
         return
     click.echo(render_table(
-        [{**r, "trained": ", ".join(r["trained"]) or "-",
+        [{**r, "unit": r["unit"] or "(no unit)", "trained": ", ".join(r["trained"]) or "-",
           "never_trained": ", ".join(r["never_trained"]) or "-"} for r in rows],
         ["unit", "sessions", "trained", "never_trained"],
     ))  # fmt: skip

@@ -179,7 +179,8 @@ def _training(n: int, attendees: list[str], **fields: Any) -> dict[str, Any]:
 def _staff(staff_id: str, unit: str, role: str) -> dict[str, Any]:
     return {"command": "add_staff", "command_id": f"staff-{staff_id}",
             "actor": actor("leadership", "chen"), "staff_id": staff_id, "name": staff_id,
-            "unit": unit, "roles": [role], "effective_from": "2026-01-01T00:00:00+08:00"}  # fmt: skip
+            "unit": unit, "roles": [role],
+            "effective_from": "2026-01-01T00:00:00+08:00"}  # fmt: skip
 
 
 def test_training_is_recorded_by_cli_and_json_lines_and_reported_per_unit(

@@ -19,12 +19,12 @@ from eventsourcing.domain import CanInitAggregate
 from eventsourcing.persistence import StoredEvent
 
 from ledger.domain import events as registry
+from ledger.domain import readiness  # noqa: F401  (registers the readiness book's events)
 from ledger.domain.complaint import Complaint
 from ledger.domain.facts import case_facts
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import Actor, RemedyKind
 from ledger.integrity import sealbook  # noqa: F401  (registers the seal stream's events)
-from ledger.domain import readiness  # noqa: F401  (registers the readiness book's events)
 from ledger.store import books  # noqa: F401  (registers the publication books' events)
 from ledger.store.root import Ledger, open_ledger
 from projections.audit import SUMMARIES, summarise
