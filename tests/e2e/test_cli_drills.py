@@ -176,9 +176,9 @@ def _training(n: int, attendees: list[str], **fields: Any) -> dict[str, Any]:
             "date": "2026-11-20", "attendees": attendees, **fields}  # fmt: skip
 
 
-def _staff(staff_id: str, unit: str, role: str) -> dict[str, Any]:
+def _staff(staff_id: str, unit: str, role: str, by: str = "chen") -> dict[str, Any]:
     return {"command": "add_staff", "command_id": f"staff-{staff_id}",
-            "actor": actor("leadership", "chen"), "staff_id": staff_id, "name": staff_id,
+            "actor": actor("leadership", by), "staff_id": staff_id, "name": staff_id,
             "unit": unit, "roles": [role],
             "effective_from": "2026-01-01T00:00:00+08:00"}  # fmt: skip
 
@@ -234,3 +234,25 @@ def test_a_drill_result_through_json_lines_needs_a_known_plan(ledger_url: str) -
     assert [(d["drill_id"], d["score"], d["scenario"]) for d in listed] == [
         ("DR-0001", 50, "tabletop")
     ]
+
+
+def test_a_drill_checks_roles_against_the_staff_directory_when_it_names_its_actors(
+    ledger_url: str,
+) -> None:
+    if ledger_url.startswith("postgresql"):  # the tests' login acts for the members
+        ok(ledger_url, "staff", "allow-login", TEST_LOGIN, *LEAD)
+    staff = [_staff("lead-chen", "leadership_group", "leadership", "lead-chen"),
+             _staff("cs-li", "customer_service", "customer_service", "lead-chen"),
+             _staff("wang", "customer_service", "customer_service", "lead-chen")]  # fmt: skip
+    ok(ledger_url, "apply", "-", input=jsonl(staff))
+
+    shown = ok(ledger_url, "drill", "run", str(DRILLS / "urgent-threat.jsonl"),
+               "--policy", DEFAULT, "--actor", "lead-chen", "--role", "leadership",
+               "--format", "json")  # fmt: skip
+
+    report = json.loads(shown)
+    failed = [(f["line"], f["command"]) for f in report["failed_steps"]]
+    assert failed == [(7, "record_findings"), (8, "plan"), (9, "execute"),
+                      (10, "notify_outcome"), (11, "sign_off"), (12, "close")]  # fmt: skip
+    assert "wang does not hold the role handling_team" in report["failed_steps"][0]["error"]
+    assert report["score"] < 100
