@@ -1,5 +1,5 @@
-"""``drill run``: replay a scenario against a plan version in a scratch ledger, score it and
-record the result in the real ledger (docs/drills.md).
+"""``drill run``: replay a scenario against a plan version in a scratch ledger, score it
+(``score_drill``) and record the result in the real ledger (``record_drill``; docs/drills.md).
 
 The scratch ledger is a temporary SQLite file, removed afterwards. It gets the plan version
 (published with an effective date before any scenario time, so every complaint of the
@@ -44,18 +44,6 @@ SINCE = "2000-01-01T00:00:00+00:00"  # copies take effect before any time a scen
 class DrillResult:
     drill_id: str
     report: dict[str, Any]
-
-
-def run_drill(
-    ledger: Ledger,
-    scenario: Scenario,
-    version: str,
-    actor: dict[str, str],
-    command_id: str | None = None,
-) -> DrillResult:
-    """Score ``scenario`` against plan ``version`` and record it in ``ledger`` as ``actor``
-    (a ``{"id", "role"}`` pair). An unknown version is refused before anything runs."""
-    return record_drill(ledger, score_drill(ledger, scenario, version), actor, command_id)
 
 
 def score_drill(source: Ledger | None, scenario: Scenario, version: str) -> dict[str, Any]:

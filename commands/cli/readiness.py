@@ -116,7 +116,7 @@ def drill_run(scenario: str, version: str, **o: Any) -> None:
         --actor chen --role leadership --format json
     """
     from commands.drill_scenario import parse_scenario
-    from commands.drills import run_drill
+    from commands.drills import record_drill, score_drill
 
     try:
         data = Path(scenario).read_bytes()
@@ -124,7 +124,9 @@ def drill_run(scenario: str, version: str, **o: Any) -> None:
         raise click.ClickException(f"cannot read {scenario}: {e.strerror}") from None
     parsed = parse_scenario(data)
     with open_ledger(o["db"]) as ledger:
-        result = run_drill(ledger, parsed, version, {"id": o["actor"], "role": o["role"]})
+        actor = {"id": o["actor"], "role": o["role"]}
+        report = score_drill(ledger, parsed, version)
+        result = record_drill(ledger, report, actor, o["command_id"], o["occurred_at"])
     report = result.report
     if o["fmt"] == "json":
         click.echo(to_json(report))

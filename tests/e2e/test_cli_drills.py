@@ -6,6 +6,7 @@ plan revision names the drill that prompted it, training per unit."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,20 @@ def test_a_drill_checks_roles_against_the_staff_directory_when_it_names_its_acto
                       (10, "notify_outcome"), (11, "sign_off"), (12, "close")]  # fmt: skip
     assert "wang does not hold the role handling_team" in report["failed_steps"][0]["error"]
     assert report["score"] < 100
+
+
+def test_a_drill_run_again_under_its_command_id_appends_nothing(ledger_url: str) -> None:
+    args = ("drill", "run", str(DRILLS / "urgent-threat.jsonl"), "--policy", DEFAULT, *LEAD,
+            "--command-id", "drill-1", "--occurred-at", "2026-11-10T09:00:00+08:00")  # fmt: skip
+    first = ok(ledger_url, *args)
+    count = event_count(ledger_url)
+
+    again = ok(ledger_url, *args)
+
+    assert again == first
+    assert first.startswith("DR-0001: Urgent: ")
+    assert event_count(ledger_url) == count
+    listed = json.loads(ok(ledger_url, "drill", "list", "--format", "json"))
+    assert [datetime.fromisoformat(d["completed_at"]) for d in listed] == [
+        datetime(2026, 11, 10, 1, tzinfo=UTC)
+    ]
