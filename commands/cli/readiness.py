@@ -14,8 +14,7 @@ import click
 from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, local_time, render_table, to_json
 from commands.cli.writes import submit, write_options
-from ledger.domain.readiness import ReadinessBook
-from ledger.domain.staff import StaffDirectory
+from commands.readiness_views import drill_rows, training_rows
 from ledger.domain.values import Unit
 from ledger.store.books import load_readiness_book, load_staff_directory
 from ledger.store.root import open_ledger, open_reader
@@ -48,33 +47,6 @@ def training_record(topic: str, day: str, attendees: tuple[str, ...], unit: str 
     """
     fields = {"topic": topic, "date": day, "attendees": list(attendees), "unit": unit}
     submit("record_training", None, fields, o)
-
-
-def training_rows(
-    book: ReadinessBook | None, directory: StaffDirectory | None, unit: str | None
-) -> list[dict[str, Any]]:
-    """Per unit: the sessions its members attended (or held for it), the members trained and
-    the members of the directory never trained."""
-    members = directory.members if directory else {}
-    sessions = book.sessions if book else []
-    unit_of = {m.id: str(m.unit) for m in members.values()}
-    # An attendee outside the directory (kept empty, or before it) counts in the session's unit.
-    attended = [(s, a, unit_of.get(a, s.unit)) for s in sessions for a in s.attendees]
-    rows = []
-    for name in [unit] if unit else [str(u) for u in Unit]:
-        held = {s.training_id for s, _, u in attended if u == name}
-        held |= {s.training_id for s in sessions if s.unit == name}
-        trained = sorted({a for _, a, u in attended if u == name})
-        never = sorted(m for m, u in unit_of.items() if u == name and m not in trained)
-        rows.append(
-            {"unit": name, "sessions": len(held), "trained": trained, "never_trained": never}
-        )
-    unplaced = sorted({a for _, a, u in attended if u is None})
-    if unplaced and unit is None:  # not in the directory, at a session held for no unit
-        held_for_none = {s.training_id for s, _, u in attended if u is None}
-        rows.append({"unit": None, "sessions": len(held_for_none), "trained": unplaced,
-                     "never_trained": []})  # fmt: skip
-    return rows
 
 
 @training.command("report")
@@ -147,18 +119,7 @@ def drill_list(db: str, fmt: str) -> None:
     """List the drills recorded, with their scores. Example: complaint-ledger drill list"""
     with open_reader(db) as ledger:
         book = load_readiness_book(ledger)
-    rows = [
-        {
-            "drill_id": d.drill_id,
-            "completed_at": d.occurred_at.isoformat(),
-            "policy_version": d.policy_version,
-            "score": d.score,
-            "scenario": d.summary.get("scenario", ""),
-            "scenario_sha256": d.scenario_sha256,
-            "run_by": d.run_by,
-        }
-        for d in (book.drills.values() if book else [])
-    ]
+    rows = drill_rows(book)
     if fmt == "json":
         click.echo(to_json(rows))
     elif rows:
