@@ -274,3 +274,24 @@ def test_a_drill_run_again_under_its_command_id_appends_nothing(ledger_url: str)
     assert [datetime.fromisoformat(d["completed_at"]) for d in listed] == [
         datetime(2026, 11, 10, 1, tzinfo=UTC)
     ]
+
+
+def test_generate_records_training_and_a_scored_drill_that_export_carries_over(
+    ledger_url: str, second_url: str, tmp_path: Path
+) -> None:
+    generated = ok(ledger_url, "generate", "--complaints", "3", "--readiness")
+    ok(ledger_url, "apply", "-", input=generated)
+    exported = ok(ledger_url, "export-commands")
+
+    ok(second_url, "apply", "-", input=exported)
+
+    last = [json.loads(line) for line in generated.splitlines()[-2:]]
+    assert [c["command"] for c in last] == ["record_training", "record_drill"]
+    assert last[1]["score"] == 100  # the urgent scenario, scored against the built-in plan
+    for url in (ledger_url, second_url):
+        drills = json.loads(ok(url, "drill", "list", "--format", "json"))
+        assert [(d["drill_id"], d["score"], d["run_by"]) for d in drills] == [
+            ("DR-0001", 100, "lead-chen")
+        ]
+        report = json.loads(ok(url, "training", "report", "--format", "json"))
+        assert report[-1]["unit"] is None and len(report[-1]["trained"]) == 8
