@@ -294,4 +294,4 @@ def test_generate_records_training_and_a_scored_drill_that_export_carries_over(
             ("DR-0001", 100, "lead-chen")
         ]
         report = json.loads(ok(url, "training", "report", "--format", "json"))
-        assert report[-1]["unit"] is None and len(report[-1]["trained"]) == 8
+        assert (report[-1]["unit"], len(report[-1]["trained"])) == (None, 8)
