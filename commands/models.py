@@ -338,6 +338,12 @@ class PublishPolicy(Envelope):
     reason: Line | None = None  # why the plan was revised (预案修订)
     drill: Name | None = None  # the drill that prompted it (drill run), a recorded drill id
 
+    @model_validator(mode="after")
+    def _drill_with_reason(self) -> PublishPolicy:
+        if self.drill is not None and self.reason is None:
+            raise ValueError("a revision that names its drill says why: give reason too")
+        return self
+
     @property
     def target(self) -> str:
         return "the policy book"

@@ -153,11 +153,13 @@ def test_a_plan_revision_names_the_drill_that_prompted_it(ledger_url: str, tmp_p
     plan = str(_revised_plan(tmp_path, "revised-2026.2"))
     unknown = refused(ledger_url, "policy", "publish", plan, "--reason", "确认超时",
                       "--drill", "DR-0007", *LEAD)  # fmt: skip
+    unexplained = refused(ledger_url, "policy", "publish", plan, "--drill", "DR-0001", *LEAD)
 
     ok(ledger_url, "policy", "publish", plan, "--reason", "演练 DR-0001：领导小组确认超时",
        "--drill", "DR-0001", *LEAD)  # fmt: skip
 
     assert unknown == "Error: drill: no drill 'DR-0007' (drills: DR-0001)"
+    assert unexplained == "Error: a revision that names its drill says why: give reason too"
     listed = json.loads(ok(ledger_url, "policy", "list", "--format", "json"))
     assert [(p["version"], p["reason"], p["drill"]) for p in listed] == [
         ("default-2026.1", None, None),
