@@ -31,6 +31,7 @@ from commands.handlers import Outcome, handle
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound, LedgerError
+from ledger.domain.readiness import READINESS_BOOK_ID
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
@@ -38,7 +39,7 @@ from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_dire
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
 
-BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID)
+BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
 
 

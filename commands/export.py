@@ -28,7 +28,7 @@ Command = dict[str, Any]
 # Events a command produces by itself, and the seals, by registered name (ledger.domain.events).
 SKIPPED = frozenset(
     {"Complaint.ClocksRestarted", "PolicyBook.Opened", "CalendarBook.Opened", "SealBook.Opened",
-     "SealBook.LedgerSealed", "StaffDirectory.Opened"}
+     "SealBook.LedgerSealed", "StaffDirectory.Opened", "ReadinessBook.Opened"}
 )  # fmt: skip
 
 
@@ -164,12 +164,19 @@ DIRECTORY: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "StaffDirectory.TokenRevoked": ("revoke_token", _revoked),
     "StaffDirectory.AuthenticationRequired": ("require_authentication", lambda e: {}),
     "StaffDirectory.ServiceLoginAllowed": ("allow_service_login", lambda e: _fields(e, "login")),
+    # The readiness book's (training and drills): commands that name no complaint either.
+    "ReadinessBook.TrainingRecorded": ("record_training", lambda e: {
+        **_fields(e, "topic", "attendees"), "date": e.held_on,
+        **({"unit": e.unit} if e.unit else {}),
+    }),
+    "ReadinessBook.DrillCompleted": ("record_drill", lambda e: _fields(
+        e, "scenario_sha256", "policy_version", "score", "summary")),
 }  # fmt: skip
 SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "PolicyBook.CodesPublished",
            "CalendarBook.CalendarPublished")  # fmt: skip
 COVERAGE = Coverage.of(
     "export-commands (commands.export)",
-    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
+    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook", "ReadinessBook"],
     handled=[*SIMPLE, *DIRECTORY, *SPECIAL, ADDRESSED, AGENCY],
     ignored=SKIPPED,
 )
@@ -236,6 +243,8 @@ class Exporter:
                 "text": yaml.safe_dump(event.document, allow_unicode=True, sort_keys=False),
                 "format": "yaml",
                 "effective_from": event.effective_from.isoformat(),
+                **({"reason": event.reason} if event.reason else {}),
+                **({"drill": event.drill} if event.drill else {}),
             })  # fmt: skip
         if kind == "PolicyBook.CodesPublished":
             return self._publication(event, "publish_codes", {

@@ -56,6 +56,7 @@ from commands.models import (
     TriageComplaint,
     WithdrawComplaint,
 )
+from commands.readiness_handlers import READINESS_HANDLERS
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
@@ -71,6 +72,7 @@ from ledger.domain.errors import (
     LedgerError,
 )
 from ledger.domain.policy import parse_policy, policy_to_dict
+from ledger.domain.readiness import ReadinessBook
 from ledger.domain.sealed import KeyChanges, LinkEntry, PersonKey, SealedText
 from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Complainant, Proof, Remedy, Stamp, Unit, reference_id
@@ -81,6 +83,7 @@ from ledger.store.books import (
     RepositoryPort,
     load_calendar_book,
     load_policy_book,
+    load_readiness_book,
     policy_in_force,
     work_calendar,
 )
@@ -678,9 +681,15 @@ def publish_policy(
     ledger: LedgerPort, cmd: PublishPolicy, stamp: Stamp, now: datetime
 ) -> PolicyBook:
     policy = parse_policy(cmd.text, cmd.format)
+    if cmd.drill is not None:  # a revision names only a drill the ledger recorded
+        drills = load_readiness_book(ledger) or ReadinessBook()
+        drills.check_drill(cmd.drill)
     book = load_policy_book(ledger) or PolicyBook()
     effective_from = cmd.effective_from or stamp.occurred_at
-    book.publish(stamp, policy.version, effective_from.astimezone(UTC), policy_to_dict(policy))
+    book.publish(
+        stamp, policy.version, effective_from.astimezone(UTC), policy_to_dict(policy),
+        reason=cmd.reason, drill=cmd.drill,
+    )  # fmt: skip
     return book
 
 
@@ -707,3 +716,4 @@ def publish_calendar(
 
 
 HANDLERS.update(STAFF_HANDLERS)
+HANDLERS.update(READINESS_HANDLERS)

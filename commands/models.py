@@ -40,6 +40,7 @@ from commands.fields import (
     Text,
     Year,
 )
+from commands.readiness_models import READINESS_COMMANDS, RecordDrill, RecordTraining
 from commands.staff_models import (
     STAFF_COMMANDS,
     AddStaff,
@@ -375,11 +376,20 @@ class RecordAlert(Command):
 class PublishPolicy(Envelope):
     """Publish a revision of the SLA policy (a TOML or YAML document)."""
 
+    added_fields = frozenset({"reason", "drill"})
     action = "publish_policy"
     command: Literal["publish_policy"] = "publish_policy"
     text: Document
     format: Literal["toml", "yaml"]
     effective_from: Moment | None = None
+    reason: Line | None = None  # why the plan was revised (预案修订)
+    drill: Name | None = None  # the drill that prompted it (drill run), a recorded drill id
+
+    @model_validator(mode="after")
+    def _drill_with_reason(self) -> PublishPolicy:
+        if self.drill is not None and self.reason is None:
+            raise ValueError("a revision that names its drill says why: give reason too")
+        return self
 
     @property
     def target(self) -> str:
@@ -453,7 +463,9 @@ AnyCommand = Annotated[
     | IssueToken
     | RevokeToken
     | RequireAuthentication
-    | AllowServiceLogin,
+    | AllowServiceLogin
+    | RecordTraining
+    | RecordDrill,
     Field(discriminator="command"),
 ]
 
@@ -491,6 +503,7 @@ COMMAND_NAMES = (
     "publish_codes",
     "publish_calendar",
     *STAFF_COMMANDS,
+    *READINESS_COMMANDS,
 )
 
 

@@ -367,3 +367,18 @@ def _improvement(b: _Builder, life: Lifecycle, closing: datetime, handler: str, 
     done = due + timedelta(days=1) if handler == "zheng" else closing + timedelta(days=2)
     b.step(life, done, "complete_improvement", owner, improvement_id="1",
            text="培训已完成，录音抽检无异常")  # fmt: skip
+
+
+def training_session(now: datetime, seed: int) -> dict[str, Any]:
+    """A training session on the plan two days before ``now``: customer service, the handlers
+    and the leader the lifecycles name attend (the readiness book, issue 15 item 7)."""
+    held = now - timedelta(days=2)
+    return {
+        "command": "record_training",
+        "command_id": f"gen-{seed}-training",
+        "actor": {"id": LEADER, "role": "leadership"},
+        "occurred_at": held.isoformat(),
+        "topic": "应急预案培训：初步判断、升级与领导小组批示",
+        "date": held.date().isoformat(),
+        "attendees": [*CUSTOMER_SERVICE, *(h for h, _ in HANDLERS), LEADER],
+    }

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from ledger.domain.events import Coverage, entry_of
+from ledger.domain.readiness import READINESS_BOOK_ID, READINESS_REF
 from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
@@ -77,7 +78,13 @@ SUMMARIES: dict[str, Summary] = {
         f"Accountability recorded: {e.staff}",
     ),
     **dict.fromkeys(
-        ("PolicyBook.Opened", "CalendarBook.Opened", "SealBook.Opened", "StaffDirectory.Opened"),
+        (
+            "PolicyBook.Opened",
+            "CalendarBook.Opened",
+            "SealBook.Opened",
+            "StaffDirectory.Opened",
+            "ReadinessBook.Opened",
+        ),
         _opened,
     ),
     "Complaint.Received": lambda e: (
@@ -141,8 +148,17 @@ SUMMARIES: dict[str, Summary] = {
     "Complaint.ClocksResumed": _with_reason("恢复计时", "Clocks resumed"),
     "Complaint.NoteAdded": lambda e: ("添加备注", "Note added"),
     "PolicyBook.PolicyPublished": lambda e: (
-        f"发布时限政策 {e.version}",
-        f"SLA policy {e.version} published",
+        f"发布时限政策 {e.version}" + (f"（演练 {e.drill} 后修订）" if e.drill else ""),
+        f"SLA policy {e.version} published"
+        + (f" (revised after drill {e.drill})" if e.drill else ""),
+    ),
+    "ReadinessBook.TrainingRecorded": lambda e: (
+        f"培训 {e.training_id}（{e.held_on}），参训 {len(e.attendees)} 人",
+        f"Training {e.training_id} on {e.held_on}: {len(e.attendees)} attended",
+    ),
+    "ReadinessBook.DrillCompleted": lambda e: (
+        f"演练 {e.drill_id} 完成（预案 {e.policy_version}），得分 {e.score}",
+        f"Drill {e.drill_id} completed against policy {e.policy_version}: score {e.score}",
     ),
     "PolicyBook.CodesPublished": lambda e: (
         f"发布投诉分类代码 {e.version}",
@@ -201,7 +217,7 @@ SUMMARIES: dict[str, Summary] = {
 }
 COVERAGE = Coverage.of(
     "audit summaries (projections.audit)",
-    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
+    ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook", "ReadinessBook"],
     handled=SUMMARIES,
 )
 
@@ -220,6 +236,7 @@ def _streams(cur: Cursor, ids: Sequence[str]) -> dict[str, tuple[str, str | None
         CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
         SEAL_BOOK_ID.hex: (SEAL_BOOK_REF, None),
         STAFF_DIRECTORY_ID.hex: (STAFF_REF, None),
+        READINESS_BOOK_ID.hex: (READINESS_REF, None),
     }
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -45,6 +45,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "show": "reads",
     "sla": "sla",
     "staff": "staff",
+    **dict.fromkeys(["training", "drill"], "readiness"),
 }
 
 

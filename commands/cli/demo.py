@@ -23,9 +23,10 @@ from commands.cli.output import local_time, render_table
 from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
-from commands.synthetic import LEADER, Lifecycle, lifecycles, link_step
+from commands.synthetic import LEADER, Lifecycle, lifecycles, link_step, training_session
 from commands.synthetic_codes import publish_codes_command
 from ledger.domain.errors import CalendarUnavailable
+from ledger.domain.policy import DEFAULT_POLICY
 from ledger.store.books import load_calendar_book
 from ledger.store.root import Ledger, open_ledger, persistence_env
 from projections.runner import Runner
@@ -35,6 +36,10 @@ DEMO_DB = "sqlite:///demo.db"
 # The evening the demo's story ends, and how many days it tells of.
 DEMO_END = datetime(2026, 11, 27, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 DEMO_DAYS = 21
+# The shipped example the demo records a drill of: the mishandled regulator referral.
+DEMO_DRILL = (
+    Path(__file__).resolve().parents[2] / "docs" / "drills" / "regulator-referral-late.jsonl"
+)
 
 
 @cli.command()
@@ -92,6 +97,7 @@ def demo(complaints: int, seed: int, db: str) -> None:
         outcomes = [_apply(ledger, life, prefix, now) for life in lives]
         link_first_repeat(ledger, lives, [o.ref for o in outcomes], prefix, now)
         rows = [_row(ledger, outcome.ref) for outcome in outcomes]
+        readiness = _readiness(ledger, prefix, seed, now)
     added = sum(1 for o in outcomes if not o.duplicate)
     click.echo(render_table(rows, list(rows[0]) if rows else ["ref"]))
     stages = Counter(r["stage"] for r in rows)
@@ -101,6 +107,7 @@ def demo(complaints: int, seed: int, db: str) -> None:
         + f"; {sum(1 for r in rows if r['escalated'])} escalated, "
         f"{sum(1 for r in rows if r['reopened'])} reopened."
     )
+    click.echo(readiness)
     if rows and not added:
         click.echo(f"The ledger already held this demo: nothing was added. {_again(db)}")
     click.echo(f"Use it with --db {db}, or: export LEDGER_DB={db}")
@@ -138,6 +145,25 @@ def link_first_repeat(
         if step is not None:
             handle(ledger, parse_command(step), now)
             return
+
+
+def _readiness(ledger: Ledger, prefix: str, seed: int, now: datetime) -> str:
+    """A training session two days before the story ends, and a drill of the shipped
+    regulator-referral scenario the day before (docs/drills.md), under fixed ids."""
+    from commands.drill_scenario import parse_scenario
+    from commands.drills import record_drill, score_drill
+
+    training = training_session(DEMO_END, seed)
+    handle(ledger, parse_command({**training, "command_id": f"{prefix}-training"}), now)
+    scenario = parse_scenario(DEMO_DRILL.read_bytes())
+    report = score_drill(ledger, scenario, DEFAULT_POLICY.version)
+    leader = {"id": LEADER, "role": "leadership"}
+    when = (DEMO_END - timedelta(days=1)).isoformat()
+    drill = record_drill(ledger, report, leader, f"{prefix}-drill", when)
+    return (
+        f"Training: {len(training['attendees'])} attended; drill {drill.drill_id} "
+        f"({scenario.title}) scored {report['score']}."
+    )
 
 
 def _row(ledger: Ledger, ref: str) -> dict[str, Any]:

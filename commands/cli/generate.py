@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import click
 
 from commands.cli.base import cli
 from commands.cli.output import parse_time
-from commands.synthetic import LEADER, lifecycles, link_step
+from commands.synthetic import LEADER, lifecycles, link_step, training_session
 from commands.synthetic_codes import publish_codes_command
+
+# The shipped example a generated ledger records a drill of (docs/drills.md).
+URGENT_DRILL = Path(__file__).resolve().parents[2] / "docs" / "drills" / "urgent-threat.jsonl"
 
 # A fixed default end, so that the same seed always writes the same file.
 DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
@@ -54,9 +59,15 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     is_flag=True,
     help="Regulator referrals are replied to (on time, late, or not at all).",
 )
+@click.option(
+    "--readiness",
+    is_flag=True,
+    help="End with a training session and a drill (docs/drills/urgent-threat.jsonl, scored "
+    "against the built-in plan).",
+)
 def generate(
     complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool,
-    cause_codes: bool, improvements: bool, regulator_replies: bool,
+    cause_codes: bool, improvements: bool, regulator_replies: bool, readiness: bool,
 ) -> None:  # fmt: skip
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
@@ -92,3 +103,21 @@ def generate(
             linked = link is not None
         for command in commands:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")
+    if readiness:
+        for command in readiness_commands(end, seed):
+            out.write(json.dumps(command, ensure_ascii=False) + "\n")
+
+
+def readiness_commands(end: datetime, seed: int) -> list[dict[str, Any]]:
+    """A training session, and a drill of the shipped urgent scenario scored in a scratch
+    ledger against the built-in plan, recorded the day before ``end``."""
+    from commands.drill_scenario import parse_scenario
+    from commands.drills import drill_command, score_drill
+    from ledger.domain.policy import DEFAULT_POLICY
+
+    scenario = parse_scenario(URGENT_DRILL.read_bytes())
+    report = score_drill(None, scenario, DEFAULT_POLICY.version)
+    drill = drill_command(report, {"id": LEADER, "role": "leadership"}, f"gen-{seed}-drill",
+                          (end - timedelta(days=1)).isoformat())  # fmt: skip
+    recorded = {"command": drill.command, **drill.model_dump(mode="json", exclude_none=True)}
+    return [training_session(end, seed), recorded]

@@ -57,8 +57,12 @@ def policy() -> None:
     metavar="TIME",
     help="Complaints received from TIME on pin it (default: now).",
 )
+@click.option("--reason", metavar="TEXT", help="Why the plan was revised (预案修订).")
+@click.option("--drill", metavar="ID", help="The drill that prompted the revision (drill list).")
 @write_options
-def policy_publish(file: str, effective_from: str | None, **o: Any) -> None:
+def policy_publish(
+    file: str, effective_from: str | None, reason: str | None, drill: str | None, **o: Any
+) -> None:
     """Publish a policy revision (TOML or YAML, validated) into the ledger.
 
     Each complaint pins the version in force when it was received, so a revision
@@ -66,10 +70,13 @@ def policy_publish(file: str, effective_from: str | None, **o: Any) -> None:
 
     \b
     Example:
-      complaint-ledger policy publish plan-2027.toml --actor chen --role leadership
+      complaint-ledger policy publish plan-2027.toml --reason "acknowledged late" \
+        --drill DR-0001 --actor chen --role leadership
     """
     text, fmt = _document(file)
-    _submit(PublishPolicy, {"text": text, "format": fmt, "effective_from": effective_from}, o)
+    fields = {"text": text, "format": fmt, "effective_from": effective_from, "reason": reason,
+              "drill": drill}  # fmt: skip
+    _submit(PublishPolicy, fields, o)
 
 
 @policy.command("list")
@@ -79,13 +86,17 @@ def policy_list(db: str, fmt: str) -> None:
     """List the policy versions and when each took effect. Example: complaint-ledger policy list"""
     with open_reader(db) as ledger:
         book = load_policy_book(ledger)
-    rows = [{"version": DEFAULT_POLICY.version, "effective_from": None, "source": "built in"}]
+    built_in = {"version": DEFAULT_POLICY.version, "effective_from": None, "source": "built in"}
+    rows: list[dict[str, Any]] = [{**built_in, "reason": None, "drill": None}]
     for effective_from, version in book.effective if book else []:
+        reason, drill = book.revisions.get(version, (None, None)) if book else (None, None)
         rows.append(
             {
                 "version": version,
                 "effective_from": effective_from.isoformat(),
                 "source": "published",
+                "reason": reason,
+                "drill": drill,
             }
         )
     if fmt == "json":
@@ -94,7 +105,7 @@ def policy_list(db: str, fmt: str) -> None:
     click.echo(
         render_table(
             [{**r, "effective_from": local_time(r["effective_from"])} for r in rows],
-            ["version", "effective_from", "source"],
+            ["version", "effective_from", "source", "reason", "drill"],
         )
     )
 

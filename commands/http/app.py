@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from commands.http import console, problems, reads, reports, writes
+from commands.http import console, problems, readiness, reads, reports, writes
 from commands.http.follower import Follower
 from commands.http.readside import ReadSide
 from ledger.store.root import Ledger
@@ -48,6 +48,7 @@ def create_app(ledger: Ledger, follow: str | None = None) -> FastAPI:
     app.include_router(writes.router)
     app.include_router(reads.router)
     app.include_router(reports.router)
+    app.include_router(readiness.router)
     console.install(app)  # /console/: the supervisor console's pages
 
     @app.get("/healthz", tags=["operations"], summary="Database reachable, projection lag")

@@ -31,6 +31,7 @@ is raised.
         ├── AlreadyErased
         ├── DirectoryRefused
         └── LinkRefused
+        └── ReadinessRefused
 """
 
 from __future__ import annotations
@@ -190,3 +191,8 @@ class NotAReferral(RuleViolation):
 
 class LinkRefused(RuleViolation):
     """A link to the complaint itself, or one already recorded (either way round)."""
+
+
+class ReadinessRefused(RuleViolation):
+    """A training record or a drill the readiness book refuses (an attendee named twice, a
+    drill id never recorded, a scenario that cannot be run)."""

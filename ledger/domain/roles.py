@@ -51,8 +51,12 @@ ESCALATION_LOOP_ACTIONS = frozenset(
 )
 # Publishing a policy revision (预案修订), a code list or a calendar, and re-dating a recorded
 # action, are the leadership group's decisions.
+# Training sessions and drills (培训、演练): organised by the office and the handling group
+# (handling_team) or the leadership group.
+READINESS_ACTIONS = frozenset({"record_training", "record_drill"})
 LEADERSHIP_ACTIONS = (
     HANDLING_TEAM_ACTIONS
+    | READINESS_ACTIONS
     | frozenset(
         {"extend", "correct", "erase", "publish_policy", "publish_codes", "publish_calendar"}
     )
@@ -62,7 +66,7 @@ LEADERSHIP_ACTIONS = (
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CUSTOMER_SERVICE: CUSTOMER_SERVICE_ACTIONS,
-    Role.HANDLING_TEAM: HANDLING_TEAM_ACTIONS,
+    Role.HANDLING_TEAM: HANDLING_TEAM_ACTIONS | READINESS_ACTIONS,
     Role.LEADERSHIP: LEADERSHIP_ACTIONS,
     Role.AUDITOR: frozenset(),
     Role.OPERATOR: frozenset({"record_alert"}),

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.domain.errors import ConcurrentChange, IntegrityViolation, SealKeyUnusable
 from ledger.domain.events import topic_of
+from ledger.domain.readiness import READINESS_BOOK_ID, READINESS_REF
 from ledger.domain.values import reference_id
 from ledger.integrity.chain import GENESIS, leaf_hash, merkle_root
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF, SealBook, digest_of
@@ -26,6 +27,7 @@ FIXED_STREAMS = {
     POLICY_BOOK_ID: POLICY_BOOK_REF,
     CALENDAR_BOOK_ID: CALENDAR_BOOK_REF,
     SEAL_BOOK_ID: SEAL_BOOK_REF,
+    READINESS_BOOK_ID: READINESS_REF,
 }
 
 

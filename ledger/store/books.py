@@ -18,6 +18,7 @@ from ledger.domain.calendar import WorkCalendar, calendar_from_dict
 from ledger.domain.errors import CalendarUnavailable, CodesInvalid, PolicyInvalid
 from ledger.domain.events import register
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
+from ledger.domain.readiness import READINESS_BOOK_ID, READINESS_REF, ReadinessBook
 from ledger.domain.rulebook import Rulebook, rulebook
 from ledger.domain.staff import STAFF_DIRECTORY_ID, STAFF_REF, StaffDirectory
 from ledger.domain.topics import keep_topics
@@ -54,9 +55,16 @@ class PolicyBook(Aggregate):
         self.effective: list[tuple[datetime, str]] = []
         self.code_lists: dict[str, dict[str, Any]] = {}
         self.codes_effective: list[tuple[datetime, str]] = []
+        self.revisions: dict[str, tuple[str | None, str | None]] = {}  # version: (reason, drill)
 
     def publish(
-        self, stamp: Stamp, version: str, effective_from: datetime, document: dict[str, Any]
+        self,
+        stamp: Stamp,
+        version: str,
+        effective_from: datetime,
+        document: dict[str, Any],
+        reason: str | None = None,
+        drill: str | None = None,
     ) -> None:
         if version in self.documents:
             raise PolicyInvalid(
@@ -69,9 +77,30 @@ class PolicyBook(Aggregate):
             version=version,
             effective_from=effective_from,
             document=document,
+            reason=reason,
+            drill=drill,
         )
 
-    @event("PolicyPublished")
+    class PolicyPublished(Aggregate.Event):
+        """Version 2: why the plan was revised (``reason``) and the drill that prompted it
+        (``drill``), both optional (预案修订)."""
+
+        class_version = 2
+        actor: Actor
+        occurred_at: datetime
+        command_id: str
+        version: str
+        effective_from: datetime
+        document: dict[str, Any]
+        reason: str | None
+        drill: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = None
+            state["drill"] = None
+
+    @event(PolicyPublished)
     def _published(
         self,
         actor: Actor,
@@ -80,10 +109,13 @@ class PolicyBook(Aggregate):
         version: str,
         effective_from: datetime,
         document: dict[str, Any],
+        reason: str | None,
+        drill: str | None,
     ) -> None:
         self.documents[version] = document
         self.effective.append((effective_from, version))
         self.effective.sort(key=lambda pair: pair[0])
+        self.revisions[version] = (reason, drill)
 
     def in_force(self, moment: datetime) -> str | None:
         """The version that took effect last at or before ``moment`` (None: the built-in one)."""
@@ -197,6 +229,7 @@ def stream_id(ref: str) -> uuid.UUID | None:
         POLICY_BOOK_REF: POLICY_BOOK_ID,
         CALENDAR_BOOK_REF: CALENDAR_BOOK_ID,
         STAFF_REF: STAFF_DIRECTORY_ID,
+        READINESS_REF: READINESS_BOOK_ID,
     }.get(ref)
 
 
@@ -223,6 +256,15 @@ def load_staff_directory(app: HasRepository) -> StaffDirectory | None:
     except AggregateNotFoundError:
         return None
     return directory
+
+
+def load_readiness_book(app: HasRepository) -> ReadinessBook | None:
+    """The training sessions and drills recorded so far (None: nothing recorded yet)."""
+    try:
+        book: ReadinessBook = app.repository.get(READINESS_BOOK_ID)
+    except AggregateNotFoundError:
+        return None
+    return book
 
 
 def policy_version(app: HasRepository, version: str) -> Policy:
@@ -264,5 +306,5 @@ def work_calendar(app: HasRepository) -> WorkCalendar:
 
 
 # The version of each event's stored shape (ledger.domain.events, docs/design.md).
-register(PolicyBook, {"Opened": 1, "PolicyPublished": 1, "CodesPublished": 1})
+register(PolicyBook, {"Opened": 1, "PolicyPublished": 2, "CodesPublished": 1})
 register(CalendarBook, {"Opened": 1, "CalendarPublished": 1})

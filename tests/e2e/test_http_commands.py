@@ -110,6 +110,11 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
                                 "expires_at": "2099-01-01T00:00:00+08:00"}),
         ("chen", "leadership", {"command": "revoke_token", "staff_id": "sun"}),
         ("chen", "leadership", {"command": "allow_service_login", "login": "callcentre"}),
+        ("wang", "handling_team", {"command": "record_training", "topic": "应急预案培训",
+                                   "date": "2026-11-20", "attendees": ["li", "wang"]}),
+        ("chen", "leadership", {"command": "record_drill", "scenario_sha256": "ab" * 32,
+                                "policy_version": "api-2026.1", "score": 46,
+                                "summary": {"scenario": "tabletop"}}),
         ("chen", "leadership", {"command": "require_authentication"}),
     ]  # fmt: skip
     answered = []

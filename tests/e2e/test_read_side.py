@@ -33,6 +33,8 @@ READS = {
     "policy list": ["policy", "list"],
     "policy show": ["policy", "show", "default-2026.1"],
     "calendar list": ["calendar", "list"],
+    "training report": ["training", "report"],
+    "drill list": ["drill", "list"],
 }
 
 

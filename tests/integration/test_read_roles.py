@@ -37,6 +37,8 @@ LOG = {
     "policy list": ["policy", "list", "--format", "json"],
     "policy show": ["policy", "show", "default-2026.1"],
     "calendar list": ["calendar", "list", "--format", "json"],
+    "training report": ["training", "report", "--format", "json"],
+    "drill list": ["drill", "list", "--format", "json"],
 }
 HEAD = 15  # two complaints' 13 events, the seal book and its seal
 

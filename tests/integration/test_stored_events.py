@@ -19,6 +19,7 @@ from eventsourcing.domain import CanInitAggregate
 from eventsourcing.persistence import StoredEvent
 
 from ledger.domain import events as registry
+from ledger.domain import readiness  # noqa: F401  (registers the readiness book's events)
 from ledger.domain.complaint import Complaint
 from ledger.domain.facts import case_facts
 from ledger.domain.sealed import SealedComplainant
@@ -38,6 +39,7 @@ RECORDS = [
 LIBRARY_FIELDS = {"originator_id", "originator_version", "timestamp"}
 LOOP_EVENTS = ("EscalationAddressed", "EscalationAcknowledged", "LeadershipInstructed",
                "SignedOff", "AccountabilityRecorded", "AgencyNamed")  # fmt: skip
+READINESS_EVENTS = ("Opened", "TrainingRecorded", "DrillCompleted")
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +76,11 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
     stored = {record["topic"] for _, record in RECORDS}
     ours = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 
-    assert len(ours) == 47
+    assert len(ours) == 50
     assert sorted(e.topic for e in ours if e.topic not in stored) == []
     # Issue 16's alert events and issue 15's escalation loop are stored from v2 on, the code
-    # lists' publication, the improvement measures, the reply to the regulator and the links
-    # from v3 on.
+    # lists' publication, the improvement measures, the reply to the regulator, the links and
+    # the readiness book's (training and drills) from v3 on.
     assert sorted(e.short for e in ours if e.topic not in first) == sorted(
         [
             "AlertFailed",
@@ -89,6 +91,7 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
             "ImprovementCompleted",
             "RegulatorReplied",
             "ComplaintLinked",
+            *READINESS_EVENTS,
         ]
     )
 
@@ -205,3 +208,18 @@ def test_a_v3_triage_and_closure_carry_their_cause_and_the_code_list_checked_aga
     assert by_name["Complaint.Closed"].codes_version == "codes-2026.1"
     assert by_name["PolicyBook.CodesPublished"].document["causes"]["C01"]["regulator"] == "11"
     assert state["cause_code"] == "C01"  # the closure's overrides the triage's
+
+
+def test_a_v1_policy_publication_reads_as_a_revision_without_reason_or_drill(
+    ledger: Ledger,
+) -> None:
+    published = [
+        (version, decode(ledger, r))
+        for version, r in RECORDS
+        if r["topic"] == "ledger.registry:PolicyBook.PolicyPublished"
+    ]
+
+    assert {(v, e.reason, e.drill) for v, e in published if v == "v1"} == {("v1", None, None)}
+    assert ("v3", "演练 DR-0001：确认超时", "DR-0001") in {
+        (v, e.reason, e.drill) for v, e in published
+    }

@@ -29,7 +29,8 @@ CONSUMERS: list[Coverage] = [
     projections.audit.COVERAGE,
     commands.export.COVERAGE,
 ]
-LEDGER_AGGREGATES = ("Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook")
+LEDGER_AGGREGATES = ("Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook",
+                     "ReadinessBook")  # fmt: skip
 ENTRIES = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 CASES = [(c, e) for c in CONSUMERS for e in ENTRIES if c.concerns(e)]
 
@@ -90,7 +91,7 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
         "ledger.registry:PolicyBook.PolicyPublished"
     )
     assert registry.topic_of("SealBook.LedgerSealed") == "ledger.sealbook:SealBook.LedgerSealed"
-    assert len({e.topic for e in opened}) == 4  # four "Opened", four stored names
+    assert len({e.topic for e in opened}) == 5  # five "Opened", five stored names
     # Version 2: the complaint's events whose free text is sealed (docs/audit.md, "Erasure").
     sealed_text = {"Received", "Triaged", "Escalated", "CustomerContacted", "FindingsRecorded",
                    "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
@@ -98,8 +99,10 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
                    "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
     # Version 3: triage and closure carry a cause code (issue 15, item 2a).
     coded = {"Triaged", "Closed"}
+    # And the policy publication, which names why the plan was revised (issue 15, item 7).
     assert {e.name for e in ENTRIES if e.class_version == 2} == {
-        f"Complaint.{n}" for n in sealed_text - coded
+        *(f"Complaint.{n}" for n in sealed_text - coded),
+        "PolicyBook.PolicyPublished",
     }
     assert {e.name for e in ENTRIES if e.class_version == 3} == {f"Complaint.{n}" for n in coded}
     assert {e.class_version for e in ENTRIES} == {1, 2, 3}
@@ -107,9 +110,10 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
         "ledger.registry:PolicyBook.CodesPublished"
     )
     # Issue 16 added the alerts' two; issue 15 six, sealed from their first version, the
-    # code lists' publication, two for improvement measures, the reply to the regulator and
-    # the links (reasons sealed from their first version).
-    assert len(ENTRIES) == 47
+    # code lists' publication, two for improvement measures, the reply to the regulator, the
+    # links (reasons sealed from their first version), and the readiness book's three
+    # (training and drills).
+    assert len(ENTRIES) == 50
 
 
 def test_an_unregistered_event_is_named_as_such() -> None:
