@@ -37,6 +37,7 @@ LOG = {
     "policy list": ["policy", "list", "--format", "json"],
     "policy show": ["policy", "show", "default-2026.1"],
     "calendar list": ["calendar", "list", "--format", "json"],
+    "codes list": ["codes", "list", "--format", "json"],
 }
 HEAD = 15  # two complaints' 13 events, the seal book and its seal
 
@@ -120,6 +121,7 @@ def test_the_auditor_runs_every_command_that_reads_the_log(
     assert [p["version"] for p in json.loads(results["policy list"].stdout)] == ["default-2026.1"]
     assert json.loads(results["policy show"].stdout)["version"] == "default-2026.1"
     assert json.loads(results["calendar list"].stdout) == []
+    assert json.loads(results["codes list"].stdout) == []
     assert run("", "verify-bundle", str(tmp_path / "bundle")).exit_code == 0
 
 
