@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from ledger.domain.calendar import explain, load_document
 from ledger.domain.errors import CauseUnknown, CodesInvalid
@@ -28,7 +35,20 @@ STANDARD = "JR/T 0169-2018"
 # A code: letters, digits, dot, dash or underscore (the standard's codes are digits).
 # Not stripped: " 01" and "01" would be two keys of the document but one code.
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _one_line(label: str) -> str:
+    problem = control_problem(label)
+    if problem:
+        raise ValueError(problem)
+    return label
+
+
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_one_line),
+]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import AggregateEvent
 
+from ledger.domain.codes import CodeList
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound
 from ledger.domain.sealed import LegacyText, SealedComplainant, SealedText
@@ -118,19 +119,29 @@ def complaint_view(
     person = ledger.reveal(current, current=True)
     text = ledger.text_reader(current, current=True)
     view: dict[str, Any] = case_view(replay_some(events), person, text)
-    view["cause_label"] = _cause_label(ledger, view["cause_code"], view["codes_version"])
+    view["cause_label"] = CauseLabels(ledger)(view)
     view["history"] = history_rows(events)
     return view
 
 
-def _cause_label(ledger: Ledger, code: str | None, version: str | None) -> str | None:
-    """The label of the cause code in the code list it was checked against."""
-    if code is None or version is None:
-        return None
-    from ledger.store.codelists import code_list
+class CauseLabels:
+    """The label of a state's cause code in the code list it was checked against (each list
+    read once)."""
 
-    cause = code_list(ledger, version).causes.get(code)
-    return None if cause is None else cause.label
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.lists: dict[str, CodeList] = {}
+
+    def __call__(self, state: dict[str, Any]) -> str | None:
+        code, version = state["cause_code"], state["codes_version"]
+        if code is None or version is None:
+            return None
+        if version not in self.lists:
+            from ledger.store.codelists import code_list
+
+            self.lists[version] = code_list(self.ledger, version)
+        cause = self.lists[version].causes.get(code)
+        return None if cause is None else cause.label
 
 
 def history(
@@ -154,6 +165,7 @@ def history(
     revealed: Complainant | None = ledger.reveal(current, current=True)
     person = person_view(revealed)
     text = ledger.text_reader(current, current=True)
+    labels = CauseLabels(ledger)
     rows = []
     aggregate: Any = None
     for event in events:
@@ -164,6 +176,8 @@ def history(
             aggregate.version = event.originator_version - 1
         aggregate = event.mutate(aggregate)
         state = case_view(aggregate, revealed, text) if isinstance(aggregate, Complaint) else None
+        if state is not None:
+            state["cause_label"] = labels(state)
         rows.append(
             {
                 **history_rows([event])[0],

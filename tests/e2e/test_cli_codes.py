@@ -261,3 +261,22 @@ def test_generate_with_cause_codes_publishes_the_example_and_codes_its_complaint
     assert len(triaged) >= 10
     assert all(c["cause_code"] and c["codes_version"] == "codes-2026.1" for c in triaged)
     assert {c["regulator_cause_code"] for c in triaged} <= {"01", "05", "10", "11", None}
+
+
+def test_export_commands_carries_the_code_list_and_the_causes_into_a_copy(
+    ledger_url: str, second_url: str
+) -> None:
+    publish(ledger_url, EXAMPLE)
+    ok(ledger_url, "apply", "-", input=jsonl(coded_life("TS-J", "C02", "C04")))
+
+    exported = ok(ledger_url, "export-commands")
+    ok(second_url, "apply", "-", input=exported)
+    audit = ok(ledger_url, "audit", "TS-J", "--format", "json")
+
+    columns = ("cause_code", "regulator_cause_code", "codes_version")
+    copied = cases(second_url)["TS-J"]
+    assert tuple(copied[k] for k in columns) == ("C04", "10", "codes-2026.1")
+    assert json.loads(ok(second_url, "codes", "list", "--format", "json")) == json.loads(
+        ok(ledger_url, "codes", "list", "--format", "json")
+    )
+    assert "Complaint closed, cause C04" in audit

@@ -156,7 +156,13 @@ def test_each_event_shows_who_when_and_the_fields_it_set(lived: tuple[str, list[
         "actor_role": "handling_team",
         "occurred_at": "2026-09-24T16:40:00+08:00",
         "command_id": "TS-H-triage",
-        "fields": {"severity": "normal", "category": "harassment", "assessment": "一般投诉"},
+        "fields": {
+            "severity": "normal",
+            "category": "harassment",
+            "assessment": "一般投诉",
+            "cause": None,
+            "codes_version": None,
+        },
     }
     assert events[4]["fields"]["remedies"] == [
         {"kind": "refund", "amount": "120.50", "detail": None},
@@ -193,7 +199,10 @@ def test_history_as_a_table_lists_events_then_the_state(lived: tuple[str, list[s
     assert out[0] == "TS-H: 2 events (version 2)"
     assert out[1].startswith("v1   Received             li (customer_service, asserted)  occurred ")
     assert out[3].startswith("v2   Triaged              wang (handling_team, asserted)  occurred ")
-    assert out[4] == "      set: severity=normal, category=harassment, assessment=一般投诉"
+    assert out[4] == (
+        "      set: severity=normal, category=harassment, assessment=一般投诉, cause=-, "
+        "codes_version=-"
+    )
     assert out[5].startswith("      now: stage=investigation, severity=normal, ")
     assert "State at version 2:" in out
     assert "               stage: investigation" in out

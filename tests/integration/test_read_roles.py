@@ -39,6 +39,7 @@ LOG = {
     "calendar list": ["calendar", "list", "--format", "json"],
     "training report": ["training", "report", "--format", "json"],
     "drill list": ["drill", "list", "--format", "json"],
+    "codes list": ["codes", "list", "--format", "json"],
 }
 HEAD = 15  # two complaints' 13 events, the seal book and its seal
 
@@ -122,6 +123,7 @@ def test_the_auditor_runs_every_command_that_reads_the_log(
     assert [p["version"] for p in json.loads(results["policy list"].stdout)] == ["default-2026.1"]
     assert json.loads(results["policy show"].stdout)["version"] == "default-2026.1"
     assert json.loads(results["calendar list"].stdout) == []
+    assert json.loads(results["codes list"].stdout) == []
     assert run("", "verify-bundle", str(tmp_path / "bundle")).exit_code == 0
 
 

@@ -60,6 +60,7 @@ FORMS = (
             _select("severity", [s.value for s in Severity]),
             Field("category", "text"),
             Field("assessment", "textarea"),
+            Field("cause", "text", required=False),  # a code of the code list in force
         ),
     ),
     Form(
@@ -110,7 +111,11 @@ FORMS = (
         "close",
         "办结",
         "Close",
-        (Field("root_cause", "textarea"), Field("improvement", "textarea")),
+        (
+            Field("root_cause", "textarea"),
+            Field("improvement", "textarea"),
+            Field("cause", "text", required=False),
+        ),
     ),
     Form(
         "extend",
