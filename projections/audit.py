@@ -8,8 +8,9 @@ sealed, so an erasure leaves nothing to drop and a rebuild nothing to bring back
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ledger.domain.events import Coverage, entry_of
 from ledger.domain.readiness import READINESS_BOOK_ID, READINESS_REF
@@ -32,6 +33,7 @@ SEVERITY_ZH = {"normal": "一般", "urgent": "紧急", "major": "重大"}
 SUBSTANTIATED_ZH = {"yes": "属实", "partly": "部分属实", "no": "不属实"}
 
 Summary = Callable[[Any], tuple[str, str]]
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # improvement deadlines are set in Shanghai time
 
 
 def _opened(event: Any) -> tuple[str, str]:
@@ -51,6 +53,15 @@ def _with_reason(zh: str, en: str) -> Summary:
     return summary
 
 
+def _due(moment: datetime) -> str:
+    """A deadline in Shanghai time; one at local midnight as the last second of the day before
+    (as ``sla`` shows deadlines)."""
+    local = moment.astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        local -= timedelta(seconds=1)
+    return f"{local:%Y-%m-%d %H:%M:%S} +08:00"
+
+
 # By the event's registered name (ledger.domain.events).
 SUMMARIES: dict[str, Summary] = {
     "Complaint.EscalationAddressed": lambda e: (
@@ -60,8 +71,8 @@ SUMMARIES: dict[str, Summary] = {
     "Complaint.AgencyNamed": lambda e: (f"外包机构：{e.agency}", f"Agency: {e.agency}"),
     # The measure itself is sealed: only its number, owner and deadline are summarised.
     "Complaint.ImprovementAdded": lambda e: (
-        f"新增整改措施 {e.improvement_id}，责任人 {e.owner}，期限 {stamp(e.due)}",
-        f"Improvement {e.improvement_id} added, owner {e.owner}, due {stamp(e.due)}",
+        f"新增整改措施 {e.improvement_id}，责任人 {e.owner}，期限 {_due(e.due)}",
+        f"Improvement {e.improvement_id} added, owner {e.owner}, due {_due(e.due)}",
     ),
     "Complaint.ImprovementCompleted": lambda e: (
         f"整改措施 {e.improvement_id} 已完成",

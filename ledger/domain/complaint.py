@@ -570,7 +570,7 @@ class Complaint(Aggregate):
         measure: Text, owner: str, due: datetime,
     ) -> None:  # fmt: skip
         self.improvements[improvement_id] = Improvement(
-            improvement_id, measure, owner, due, occurred_at
+            improvement_id, measure, owner, due, occurred_at, self.version + 1
         )
         self._log("improvement", occurred_at, item=improvement_id, due=due)
 
@@ -606,6 +606,7 @@ class Complaint(Aggregate):
     ) -> None:  # fmt: skip
         found = self.improvements[improvement_id]
         found.done_at, found.done_by, found.note = occurred_at, actor.id, note
+        found.done_version = self.version + 1
         self._log("improved", occurred_at, item=improvement_id)
 
     def reply_regulator(self, stamp: Stamp, now: datetime, summary: SealedText) -> None:
@@ -1237,6 +1238,8 @@ class Complaint(Aggregate):
         for name, version in list(self.set_by.items()):
             if version == event:
                 setattr(self, name, corrected_occurred_at)
+        for item in self.improvements.values():
+            item.redate(event, corrected_occurred_at)
         self.last_activity_at = max(f.at for f in self.timeline)
 
     def erase_personal_data(self, stamp: Stamp, now: datetime, reason: str) -> None:

@@ -23,9 +23,18 @@ class Improvement:
     owner: str
     due: datetime
     added_at: datetime
+    added_version: int
     done_at: datetime | None = None
     done_by: str | None = None
     note: Text | None = None
+    done_version: int | None = None
+
+    def redate(self, version: int, at: datetime) -> None:
+        """A correction re-dated event ``version``: the addition or the completion."""
+        if version == self.added_version:
+            self.added_at = at
+        if version == self.done_version:
+            self.done_at = at
 
     @property
     def late(self) -> bool:

@@ -5,8 +5,9 @@ Every action has lower bounds set by the actions recorded before it: the receipt
 reopening, the closure of a closed case, and what its own kind follows (findings follow the
 triage and earlier findings of the round, a plan follows the findings, earlier plans and
 their execution, a pause follows the last resume and every recorded stop of a clock, a
-closure follows everything but notes and callbacks (which a closed case still takes), a
-withdrawal follows everything). ``check_new`` applies them to a new action,
+closure follows everything but what a closed case still takes (notes, callbacks,
+instructions, accountability records, improvement measures), an improvement measure is done
+after it was added, a withdrawal follows everything). ``check_new`` applies them to a new action,
 ``check_correction`` to an action re-dated by a correction. docs/sla.md states the rule.
 """
 

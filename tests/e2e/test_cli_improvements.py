@@ -225,4 +225,33 @@ def test_measures_through_json_lines_sealed_and_back_through_export_commands(
     shown = json.loads(ok(ledger_url, "show", "TS-J1", "--format", "json"))
     assert [i["action"] for i in shown["improvements"]] == ["[erased]", "[erased]"]
     audit = ok(ledger_url, "audit", "TS-J1")
-    assert "Improvement 1 added, owner wang" in audit or "新增整改措施 1" in audit
+    assert "Improvement 1 added, owner wang, due 2026-10-05 23:59:59 +08:00" in audit
+    assert "修订考核办法" not in audit  # the audit trail never holds the sealed measure
+
+
+def test_a_correction_of_the_done_date_is_marked_on_the_clock(ledger_url: str) -> None:
+    url = ledger_url
+    closed_case(url, "TS-C1")
+    add(url, "TS-C1", "修订话术", "wang", "2026-10-01", "09-30T10")  # version 9
+    ok(url, "improvement", "done", "TS-C1", "1", *at("10-02T10"), *TEAM)  # version 10, late
+    assert clocks(url, "TS-C1", "2026-10-05T00:00:00+08:00")["improvement:1"]["status"] == (
+        "breached"
+    )
+
+    ok(url, "correct", "TS-C1", "--event", "10", "--corrected-occurred-at",
+       "2026-10-01T18:00:00+08:00", "--reason", "录入时间有误", "--approved-by", "chen",
+       *LEAD)  # fmt: skip
+
+    judged = clocks(url, "TS-C1", "2026-10-05T00:00:00+08:00")["improvement:1"]
+    assert judged["status"] == "met"
+    [mark] = judged["changes"]
+    assert (mark["cause"], mark["before"]["status"], mark["after"]["status"]) == (
+        "correction",
+        "breached",
+        "met",
+    )
+    shown = json.loads(ok(url, "show", "TS-C1", "--format", "json"))["improvements"][0]
+    assert (shown["done_at"], shown["late"]) == ("2026-10-01T18:00:00+08:00", False)
+    assert refused(url, "correct", "TS-C1", "--event", "10", "--corrected-occurred-at",
+                   "2026-09-30T09:00:00+08:00", "--reason", "x", "--approved-by", "chen",
+                   *LEAD).startswith("Error: event 10 cannot be re-dated")  # fmt: skip
