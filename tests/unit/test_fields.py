@@ -35,6 +35,7 @@ def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
         {"command": "pause", "reason": "x"},
         {"command": "resume", "reason": "x"},
         {"command": "add_note", "text": "x"},
+        {"command": "link", "other": "TS-2", "reason": "x"},
         {"command": "erase", "reason": "x", "actor": lead},
         {"command": "acknowledge", "actor": lead},
         {"command": "instruct", "text": "x", "actor": lead},
