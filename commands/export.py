@@ -12,6 +12,7 @@ by its erasure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -54,10 +55,16 @@ def _remedies(event: Any) -> dict[str, Any]:
     return {"remedies": remedies}
 
 
+def _cause(event: Any) -> dict[str, Any]:
+    return {} if event.cause is None else {"cause": event.cause}
+
+
 ALERT_FIELDS = ("rule", "clock", "recipient", "address", "channel", "attempts")
 # A complaint's event -> (command, the command's own fields taken from the event).
 SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
-    "Complaint.Triaged": ("triage", lambda e: _fields(e, "severity", "category", "assessment")),
+    "Complaint.Triaged": ("triage", lambda e: {
+        **_fields(e, "severity", "category", "assessment"), **_cause(e),
+    }),
     "Complaint.Escalated": ("escalate", lambda e: _fields(e, "reason")),
     "Complaint.Assigned": ("assign", lambda e: _fields(e, "handler", "team")),
     "Complaint.CustomerContacted": (
@@ -75,7 +82,9 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
         "record_callback",
         lambda e: {"satisfaction": e.satisfaction, "comment": e.comment},
     ),
-    "Complaint.Closed": ("close", lambda e: _fields(e, "root_cause", "improvement")),
+    "Complaint.Closed": ("close", lambda e: {
+        **_fields(e, "root_cause", "improvement"), **_cause(e),
+    }),
     "Complaint.Reopened": ("reopen", lambda e: _fields(e, "reason")),
     "Complaint.Withdrawn": ("withdraw", lambda e: _fields(e, "reason")),
     "Complaint.DeadlineExtended": (
@@ -104,6 +113,12 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "Complaint.RegulatorReplied": ("reply_regulator", lambda e: _fields(e, "summary")),
     "Complaint.LeadershipInstructed": ("instruct", lambda e: _fields(e, "text")),
     "Complaint.SignedOff": ("sign_off", lambda e: _fields(e, "text")),
+    "Complaint.ImprovementAdded": ("add_improvement", lambda e: {
+        "action": e.measure, "owner": e.owner, "due": e.due.isoformat(),
+    }),
+    "Complaint.ImprovementCompleted": ("complete_improvement", lambda e: {
+        "improvement_id": e.improvement_id, **({"text": e.note} if e.note is not None else {}),
+    }),
     "Complaint.AccountabilityRecorded": (
         "record_accountability",
         lambda e: {
@@ -149,7 +164,8 @@ DIRECTORY: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "StaffDirectory.AuthenticationRequired": ("require_authentication", lambda e: {}),
     "StaffDirectory.ServiceLoginAllowed": ("allow_service_login", lambda e: _fields(e, "login")),
 }  # fmt: skip
-SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "CalendarBook.CalendarPublished")
+SPECIAL = ("Complaint.Received", "PolicyBook.PolicyPublished", "PolicyBook.CodesPublished",
+           "CalendarBook.CalendarPublished")  # fmt: skip
 COVERAGE = Coverage.of(
     "export-commands (commands.export)",
     ["Complaint", "StaffDirectory", "PolicyBook", "CalendarBook", "SealBook"],
@@ -218,6 +234,12 @@ class Exporter:
             return self._publication(event, "publish_policy", {
                 "text": yaml.safe_dump(event.document, allow_unicode=True, sort_keys=False),
                 "format": "yaml",
+                "effective_from": event.effective_from.isoformat(),
+            })  # fmt: skip
+        if kind == "PolicyBook.CodesPublished":
+            return self._publication(event, "publish_codes", {
+                "text": json.dumps(event.document, ensure_ascii=False),
+                "format": "json",
                 "effective_from": event.effective_from.isoformat(),
             })  # fmt: skip
         if kind == "CalendarBook.CalendarPublished":

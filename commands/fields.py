@@ -8,7 +8,7 @@ field allows is listed in docs/commands.md.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -143,3 +143,32 @@ Tag = Annotated[
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
 Moment = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_within_bounds)]
 Year = Annotated[StrictInt, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+
+
+def _due_text(value: Any) -> Any:
+    """A date alone (``2026-12-31``) is due at the end of that day, Shanghai time: the next
+    local midnight; anything else is a time as ``Moment`` takes it."""
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError as e:
+            raise ValueError(f"{value.strip()!r} is not a date: {e}") from None
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BOUNDS_ZONE)
+    return _time_text(value)
+
+
+def _improvement_id(value: Any) -> Any:
+    """An improvement's id as given on the command line or in JSON: ``1`` or ``"1"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# When an improvement measure is due: a date (the end of that day in Shanghai) or a time.
+Due = Annotated[AwareDatetime, BeforeValidator(_due_text), AfterValidator(_within_bounds)]
+ImprovementId = Annotated[
+    str,
+    BeforeValidator(_improvement_id),
+    StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{0,5}$"),
+]

@@ -24,9 +24,11 @@ from commands import fingerprints
 from commands.authority import authorise
 from commands.models import (
     AcknowledgeEscalation,
+    AddImprovement,
     AddNote,
     AssignComplaint,
     CloseComplaint,
+    CompleteImprovement,
     ContactCustomer,
     CorrectOccurrence,
     Envelope,
@@ -39,6 +41,7 @@ from commands.models import (
     PauseClocks,
     PlanResolution,
     PublishCalendar,
+    PublishCodes,
     PublishPolicy,
     ReceiveComplaint,
     RecordAccountability,
@@ -55,8 +58,10 @@ from commands.models import (
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
+from ledger.domain.codes import Cause, codes_to_dict, parse_codes
 from ledger.domain.complaint import LEADERSHIP_GROUP, PUBLIC_ATTENTION, Complaint
 from ledger.domain.errors import (
+    CauseUnknown,
     CommandIdAfterErasure,
     CommandIdReused,
     ConcurrentChange,
@@ -77,6 +82,7 @@ from ledger.store.books import (
     policy_in_force,
     work_calendar,
 )
+from ledger.store.codelists import codes_in_force
 from ledger.store.crypto import seal_complainant, seal_text, withheld_text
 from ledger.store.recorders import CommandRecord
 
@@ -346,12 +352,34 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
     to = None if cmd.escalate_to is None else _addressee(ledger, cmd.escalate_to)
+    cause = _cause(ledger, cmd.cause, stamp)
     complaint.triage(
-        stamp, now, cmd.severity, cmd.category, seal(cmd.assessment), to, cmd.public_attention
+        stamp,
+        now,
+        cmd.severity,
+        cmd.category,
+        seal(cmd.assessment),
+        to,
+        cmd.public_attention,
+        cause,
     )
     if cmd.agency is not None:
         complaint.name_agency(stamp, cmd.agency)
     return complaint
+
+
+def _cause(ledger: LedgerPort, code: str | None, stamp: Stamp) -> Cause | None:
+    """The cause ``code`` names in the code list in force when the action happened (the
+    latest published with ``effective_from`` at or before it, as the policy is chosen)."""
+    if code is None:
+        return None
+    codes = codes_in_force(ledger, stamp.occurred_at)
+    if codes is None:
+        raise CauseUnknown(
+            f"cause: no code list was in force at {stamp.occurred_at.isoformat()}; "
+            "publish one first (codes publish)"
+        )
+    return codes.check(code)
 
 
 def _addressee(ledger: LedgerPort, to: str) -> str:
@@ -421,6 +449,29 @@ def record_accountability(
     return complaint
 
 
+@handles(AddImprovement)
+def add_improvement(
+    ledger: LedgerPort, cmd: AddImprovement, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    directory = ledger.staff_directory()
+    if directory is not None and directory.members and cmd.owner not in directory.members:
+        raise DirectoryRefused(f"owner: {cmd.owner!r} is not in the staff directory")
+    measure = _sealer(ledger, complaint)(cmd.measure)
+    complaint.add_improvement(stamp, now, measure, cmd.owner, cmd.due.astimezone(UTC))
+    return complaint
+
+
+@handles(CompleteImprovement)
+def complete_improvement(
+    ledger: LedgerPort, cmd: CompleteImprovement, stamp: Stamp, now: datetime
+) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    note = None if cmd.text is None else _sealer(ledger, complaint)(cmd.text)
+    complaint.complete_improvement(stamp, now, cmd.improvement_id, note)
+    return complaint
+
+
 @handles(AssignComplaint)
 def assign(ledger: LedgerPort, cmd: AssignComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
@@ -485,7 +536,8 @@ def record_callback(
 def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
-    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement))
+    cause = _cause(ledger, cmd.cause, stamp)
+    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement), cause)
     return complaint
 
 
@@ -602,6 +654,15 @@ def publish_policy(
     book = load_policy_book(ledger) or PolicyBook()
     effective_from = cmd.effective_from or stamp.occurred_at
     book.publish(stamp, policy.version, effective_from.astimezone(UTC), policy_to_dict(policy))
+    return book
+
+
+@handles(PublishCodes)
+def publish_codes(ledger: LedgerPort, cmd: PublishCodes, stamp: Stamp, now: datetime) -> PolicyBook:
+    codes = parse_codes(cmd.text, cmd.format)
+    book = load_policy_book(ledger) or PolicyBook()
+    effective_from = cmd.effective_from or stamp.occurred_at
+    book.publish_codes(stamp, codes.version, effective_from.astimezone(UTC), codes_to_dict(codes))
     return book
 
 

@@ -27,7 +27,9 @@ from commands.fields import (
     Address,
     Content,
     Document,
+    Due,
     IdNumber,
+    ImprovementId,
     Line,
     Moment,
     Money,
@@ -116,7 +118,7 @@ class ReceiveComplaint(Command):
 
 
 class TriageComplaint(Command):
-    added_fields = frozenset({"public_attention", "escalate_to", "agency"})
+    added_fields = frozenset({"public_attention", "escalate_to", "agency", "cause"})
     action = "triage"
     command: Literal["triage"] = "triage"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
@@ -126,6 +128,7 @@ class TriageComplaint(Command):
     escalate_to: Name | None = None  # a unit or member; starts the acknowledgement clock
     public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
     agency: Name | None = None  # the outsourced collection agency, when found at triage
+    cause: Name | None = None  # a cause code of the code list in force (``codes publish``)
 
 
 class EscalateComplaint(Command):
@@ -173,6 +176,28 @@ class RecordAccountability(Command):
     team: Name | None = None  # default: the complaint's handling team
     finding: Text
     decision: Text
+
+
+class AddImprovement(Command):
+    """An improvement measure (溯源整改): what will change, who owns it, by when. The JSON
+    field is ``action``; it is sealed like a note, since it may name people."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"measure"})
+    action = "add_improvement"
+    command: Literal["add_improvement"] = "add_improvement"
+    measure: Text = Field(alias="action")
+    owner: Name
+    due: Due
+
+
+class CompleteImprovement(Command):
+    """Mark improvement ``improvement_id`` of the complaint done (its owner or leadership)."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+    action = "complete_improvement"
+    command: Literal["complete_improvement"] = "complete_improvement"
+    improvement_id: ImprovementId
+    text: Text | None = None
 
 
 class AssignComplaint(Command):
@@ -230,11 +255,13 @@ class RecordCallback(Command):
 
 
 class CloseComplaint(Command):
+    added_fields = frozenset({"cause"})
     action = "close"
     command: Literal["close"] = "close"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"root_cause", "improvement"})
-    root_cause: Text
+    root_cause: Text  # free text, sealed; the coded cause is ``cause``
     improvement: Text
+    cause: Name | None = None  # a cause code of the code list in force; overrides the triage's
 
 
 class ReopenComplaint(Command):
@@ -349,6 +376,21 @@ class PublishPolicy(Envelope):
         return "the policy book"
 
 
+class PublishCodes(Envelope):
+    """Publish a version of the code lists: the company's cause codes and the regulator's
+    classification (a TOML or JSON document, ``docs/codes.md``)."""
+
+    action = "publish_codes"
+    command: Literal["publish_codes"] = "publish_codes"
+    text: Document
+    format: Literal["toml", "json"]
+    effective_from: Moment | None = None
+
+    @property
+    def target(self) -> str:
+        return "the policy book (code lists)"
+
+
 class PublishCalendar(Envelope):
     """Publish the working-day calendar of a year (from the holidays package when no text)."""
 
@@ -371,6 +413,8 @@ AnyCommand = Annotated[
     | InstructComplaint
     | SignOff
     | RecordAccountability
+    | AddImprovement
+    | CompleteImprovement
     | AssignComplaint
     | ContactCustomer
     | RecordFindings
@@ -390,6 +434,7 @@ AnyCommand = Annotated[
     | EraseComplaintData
     | RecordAlert
     | PublishPolicy
+    | PublishCodes
     | PublishCalendar
     | AddStaff
     | GrantRole
@@ -410,6 +455,8 @@ COMMAND_NAMES = (
     "instruct",
     "sign_off",
     "record_accountability",
+    "add_improvement",
+    "complete_improvement",
     "assign",
     "contact",
     "record_findings",
@@ -429,6 +476,7 @@ COMMAND_NAMES = (
     "erase",
     "record_alert",
     "publish_policy",
+    "publish_codes",
     "publish_calendar",
     *STAFF_COMMANDS,
 )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands.synthetic_codes import give_causes
+
 CONTENT = {
     "harassment": [
         "催收人员连续多日在晚上十点后打电话催款，严重影响休息。",
@@ -91,27 +93,29 @@ class _Builder:
 
 
 def lifecycles(
-    count: int,
-    now: datetime,
-    seed: int = 2026,
-    days: int = 21,
-    addressed: bool = False,
-    replies: bool = False,
-) -> Iterator[Lifecycle]:
+    count: int, now: datetime, seed: int = 2026, days: int = 21, addressed: bool = False,
+    coded: bool = False, improvements: bool = False, replies: bool = False,
+) -> Iterator[Lifecycle]:  # fmt: skip
     """``count`` complaints received over the ``days`` before ``now``, oldest first.
 
     The leadership group acknowledges every escalation, instructs on major cases, signs off
     the result of urgent and major ones and records accountability for cases late at every
     stage. ``addressed``: escalations name who they go to (the leadership group), which
     starts their acknowledgement clock, and complaints tagged 媒体关注 are received with
-    public attention. ``replies``: regulator referrals are replied to (``_reply_regulator``).
-    The loop's steps and the replies draw nothing from the random stream, so the same seed
-    gives the same lifecycles otherwise."""
+    public attention. ``coded``: triage and closure give a cause code of the example code list
+    (``commands.synthetic_codes``, which must be in force). ``improvements``: a substantiated
+    case that stays closed gets an improvement measure (``_improvement``). ``replies``:
+    regulator referrals are replied to (``_reply_regulator``). The loop's steps, the codes, the
+    measures and the replies draw nothing from the random stream, so the same seed gives the
+    same lifecycles otherwise."""
     rng = random.Random(seed)
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        life = _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        at = received_at.replace(second=0, microsecond=0)
+        life = _lifecycle(builder, rng, at, addressed, improvements)
+        if coded:
+            give_causes(life)
         if replies:
             _reply_regulator(builder, life)
         yield life
@@ -142,8 +146,9 @@ def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
 
 
 def _lifecycle(
-    b: _Builder, rng: random.Random, received_at: datetime, addressed: bool = False
-) -> Lifecycle:
+    b: _Builder, rng: random.Random, received_at: datetime, addressed: bool = False,
+    improvements: bool = False,
+) -> Lifecycle:  # fmt: skip
     category = rng.choice(list(CONTENT))
     channel = rng.choice([*CHANNELS, "regulator_referral"])
     cs = (rng.choice(CUSTOMER_SERVICE), "customer_service")
@@ -301,8 +306,29 @@ def _lifecycle(
         return life
     if rng.random() < 0.2:
         b.step(life, later(24, 72), "reopen", cs, reason="客户对处理结果不满意，再次投诉")
-    elif slow:  # a case that stays closed: leadership holds the handler to account
+        return life
+    if improvements and substantiated != "no":
+        _improvement(b, life, closing, handler, slow)
+    if slow:  # a case that stays closed: leadership holds the handler to account
         b.step(life, closing + timedelta(hours=12), "record_accountability", leader,
                staff=handler, team=team, finding="各环节均超出预案时限",
                decision="通报批评，限期整改")  # fmt: skip
     return life
+
+
+def _improvement(b: _Builder, life: Lifecycle, closing: datetime, handler: str, slow: bool) -> None:
+    """An improvement measure (溯源整改) after a substantiated case closed, owned by its
+    handler, due a week after the closure (three days on a case late at every stage): done in
+    two days; ``zheng``'s a day after the deadline (late); never on a late case of ``wu``'s
+    (open, overdue once due). Draws nothing from the random stream."""
+    owner = (handler, "handling_team")
+    due = closing + timedelta(days=3 if slow else 7)
+    if not b.step(life, closing + timedelta(hours=2), "add_improvement", owner,
+                  action="修订催收作业规范，组织涉事团队合规培训", owner=handler,
+                  due=due.isoformat()):  # fmt: skip
+        return
+    if slow and handler == "wu":
+        return  # promised and never carried out
+    done = due + timedelta(days=1) if handler == "zheng" else closing + timedelta(days=2)
+    b.step(life, done, "complete_improvement", owner, improvement_id="1",
+           text="培训已完成，录音抽检无异常")  # fmt: skip

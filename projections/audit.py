@@ -57,6 +57,15 @@ SUMMARIES: dict[str, Summary] = {
         f"Escalated to {e.to}" + (" (public attention)" if e.public_attention else ""),
     ),
     "Complaint.AgencyNamed": lambda e: (f"外包机构：{e.agency}", f"Agency: {e.agency}"),
+    # The measure itself is sealed: only its number, owner and deadline are summarised.
+    "Complaint.ImprovementAdded": lambda e: (
+        f"新增整改措施 {e.improvement_id}，责任人 {e.owner}，期限 {stamp(e.due)}",
+        f"Improvement {e.improvement_id} added, owner {e.owner}, due {stamp(e.due)}",
+    ),
+    "Complaint.ImprovementCompleted": lambda e: (
+        f"整改措施 {e.improvement_id} 已完成",
+        f"Improvement {e.improvement_id} done",
+    ),
     "Complaint.EscalationAcknowledged": lambda e: ("领导小组已确认升级", "Escalation acknowledged"),
     "Complaint.LeadershipInstructed": lambda e: ("领导批示", "Leadership instruction"),
     "Complaint.SignedOff": lambda e: ("领导小组已审签处理结果", "Result signed off"),
@@ -74,8 +83,10 @@ SUMMARIES: dict[str, Summary] = {
         f"Complaint received by {e.channel}, category {e.category}",
     ),
     "Complaint.Triaged": lambda e: (
-        f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}",
-        f"Triaged as {e.severity}, category {e.category}",
+        f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}"
+        + ("" if e.cause is None else f"，原因代码：{e.cause}"),
+        f"Triaged as {e.severity}, category {e.category}"
+        + ("" if e.cause is None else f", cause {e.cause}"),
     ),
     "Complaint.Escalated": _with_reason("上报应急领导小组", "Escalated to leadership"),
     "Complaint.Assigned": lambda e: (
@@ -104,7 +115,10 @@ SUMMARIES: dict[str, Summary] = {
         f"回访：满意度 {e.satisfaction}/5",
         f"Callback: satisfaction {e.satisfaction}/5",
     ),
-    "Complaint.Closed": lambda e: ("投诉办结", "Complaint closed"),
+    "Complaint.Closed": lambda e: (
+        "投诉办结" + ("" if e.cause is None else f"，原因代码：{e.cause}"),
+        "Complaint closed" + ("" if e.cause is None else f", cause {e.cause}"),
+    ),
     "Complaint.Reopened": _with_reason("重新处理", "Reopened"),
     "Complaint.Withdrawn": _with_reason("客户撤诉", "Withdrawn by the complainant"),
     "Complaint.DeadlineExtended": lambda e: (
@@ -127,6 +141,10 @@ SUMMARIES: dict[str, Summary] = {
     "PolicyBook.PolicyPublished": lambda e: (
         f"发布时限政策 {e.version}",
         f"SLA policy {e.version} published",
+    ),
+    "PolicyBook.CodesPublished": lambda e: (
+        f"发布投诉分类代码 {e.version}",
+        f"Code list {e.version} published",
     ),
     "Complaint.PersonalDataErased": lambda e: (
         f"删除投诉人个人信息：{e.reason}",

@@ -44,6 +44,10 @@ def new_state() -> State:
         "signed_off": False,
         "accountability": [],
         "agency": None,
+        "cause_code": None,  # the latest cause code given (triage, then close)
+        "codes_version": None,  # the code list it was checked against
+        "improvements": 0,  # improvement measures added (溯源整改)
+        "improvements_open": 0,  # of them, not yet marked done
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -109,6 +113,12 @@ def _received(s: State, e: Any, at: str) -> None:
 
 def _triaged(s: State, e: Any, at: str) -> None:
     s.update(triaged=True, severity=str(e.severity), category=e.category)
+    _cause(s, e)
+
+
+def _cause(s: State, e: Any) -> None:
+    if e.cause is not None:  # an action without a code keeps the one given before
+        s.update(cause_code=e.cause, codes_version=e.codes_version)
 
 
 def _planned(s: State, e: Any, at: str) -> None:
@@ -124,6 +134,7 @@ def _closed(s: State, e: Any, at: str) -> None:
     s.update(status="closed", closed_at=at, closed_version=e.originator_version)
     if s["first_closed_at"] is None:
         s.update(first_closed_at=at, first_closed_version=e.originator_version)
+    _cause(s, e)
 
 
 def _restarted(s: State, e: Any, at: str) -> None:
@@ -182,6 +193,12 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "Complaint.SignedOff": lambda s, e, at: s.update(signed_off=True),
     "Complaint.AccountabilityRecorded": _accountability,
     "Complaint.AgencyNamed": lambda s, e, at: s.update(agency=e.agency),
+    "Complaint.ImprovementAdded": lambda s, e, at: s.update(
+        improvements=s["improvements"] + 1, improvements_open=s["improvements_open"] + 1
+    ),
+    "Complaint.ImprovementCompleted": lambda s, e, at: s.update(
+        improvements_open=s["improvements_open"] - 1
+    ),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain.calendar import WorkCalendar
+from ledger.domain.codes import CodeList, codes_from_dict
+from ledger.domain.events import name_of
 from ledger.domain.facts import to_case_facts
 from ledger.domain.marks import clock_changes
 from ledger.domain.policy import Policy
@@ -29,7 +31,8 @@ CASE_COLUMNS = (
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
     "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
-    "instructions", "signed_off", "accountability", "agency",
+    "instructions", "signed_off", "accountability", "agency", "cause_code",
+    "regulator_cause_code", "codes_version", "improvements", "improvements_open",
 )  # fmt: skip
 
 
@@ -38,14 +41,19 @@ def _stamp_text(text: str | None) -> str | None:
 
 
 class Rules:
-    """The policies and calendars a projection judges clocks by, kept current from the log.
+    """The policies and calendars a projection judges clocks by, kept current from the log,
+    and the code lists a case's cause codes map to the regulator's by.
 
     A runner starts from every publication on record (``current_rules``), so a read model is
-    worked out with the same rules however the log is cut into batches.
+    worked out with the same rules however the log is cut into batches. Code lists stay out
+    of the rulebook: they change no clock.
     """
 
-    def __init__(self, book: Rulebook | None = None) -> None:
+    def __init__(
+        self, book: Rulebook | None = None, codes: dict[str, CodeList] | None = None
+    ) -> None:
         self.book = book or Rulebook()
+        self.codes: dict[str, CodeList] = dict(codes or {})
         self.kept: set[str] = set()  # labels written to ``publications`` by this runner
 
     @property
@@ -58,6 +66,10 @@ class Rules:
 
     def learn(self, event: Any) -> bool:
         """Take in a publication; True when every deadline must be worked out again."""
+        if name_of(event) == "PolicyBook.CodesPublished":
+            # A case's codes name their list's version, published before them: nothing to redo.
+            self.codes[event.version] = codes_from_dict(event.document)
+            return False
         ref = CALENDAR_BOOK_REF if event.originator_id == CALENDAR_BOOK_ID else POLICY_BOOK_REF
         found = publication(event, f"{ref} v{event.originator_version}")
         if found is None:
@@ -94,8 +106,15 @@ def case_row(state: State, rules: Rules) -> tuple[Any, ...]:
         ),
         # The policy the clocks are judged by: in force at receipt, by every publication.
         "policy_version": rules.book.policy_for(datetime.fromisoformat(received)).version,
+        "regulator_cause_code": _regulator_cause(state, rules),
     }
     return tuple(row[c] for c in CASE_COLUMNS)
+
+
+def _regulator_cause(state: State, rules: Rules) -> str | None:
+    """The regulator cause code the case's cause maps to, in the list it was checked against."""
+    codes = rules.codes.get(state.get("codes_version") or "")
+    return None if codes is None else codes.regulator_for(state.get("cause_code"))
 
 
 def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:

@@ -91,9 +91,10 @@ def current_rules(ledger: Ledger) -> Rules:
     """Every policy and calendar published so far, with when each was recorded (those the
     log brings later are learnt as they come)."""
     from ledger.store.books import load_rulebook
+    from ledger.store.codelists import load_code_lists
     from projections.cases import Rules
 
-    return Rules(load_rulebook(ledger))
+    return Rules(load_rulebook(ledger), load_code_lists(ledger))
 
 
 class Runner:

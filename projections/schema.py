@@ -17,7 +17,9 @@ CASES = {
         refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
         closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL,
         escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
-        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT)""",
+        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT,
+        cause_code TEXT, regulator_cause_code TEXT, codes_version TEXT,
+        improvements INTEGER, improvements_open INTEGER)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -40,6 +42,7 @@ CASES_INDEXES = [
     ("sla_clocks", "due_at"),
     ("sla_clocks", "received_at"),
     ("case_state", "received_at"),
+    ("case_state", "regulator_cause_code"),
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the
@@ -49,8 +52,11 @@ CASES_INDEXES = [
 # worked out by are kept in ``publications``. 5: the escalation loop (issue 15): case_state's
 # escalated_to, acknowledged, public_attention, instructions, signed_off, accountability and
 # agency, folds with the escalation and acknowledgement facts, the acknowledgement clock in
-# sla_clocks. 6: the regulator-reply clock (issue 15, item 4): folds with the referral and
-# reply facts, the clock in sla_clocks.
+# sla_clocks. 6 (issue 15): cause codes — case_state's cause_code, regulator_cause_code and
+# codes_version, folds with the cause code given at triage or closure; improvement measures —
+# case_state's improvements and improvements_open, folds with the improvements' facts, their
+# clocks (improvement:<id>) in sla_clocks; the regulator-reply clock — folds with the referral
+# and reply facts, the clock in sla_clocks.
 CASES_SHAPE = 6
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
@@ -94,7 +100,8 @@ ADDED_COLUMNS = [
     *(("case_state", column, kind) for column, kind in (
         ("escalated_to", "TEXT"), ("acknowledged", "INTEGER"), ("public_attention", "INTEGER"),
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
-        ("agency", "TEXT"),
+        ("agency", "TEXT"), ("cause_code", "TEXT"), ("regulator_cause_code", "TEXT"),
+        ("codes_version", "TEXT"), ("improvements", "INTEGER"), ("improvements_open", "INTEGER"),
     )),
 ]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]

@@ -25,7 +25,7 @@ from ledger.domain.values import reference_id
 from projections.db import Cursor
 from projections.queries import day_bounds, received_between
 from projections.schema import stamp
-from projections.sla_report import REPORTED, Totals
+from projections.sla_report import REPORTED, Totals, family
 
 if TYPE_CHECKING:
     from ledger.domain.rulebook import Rulebook
@@ -126,7 +126,7 @@ def late_entries(
     )
     counts: Counter[str] = Counter()
     for clock, n in rows:
-        counts[clock.split("#")[0]] += int(n)
+        counts[family(clock)] += int(n)
     return counts
 
 
@@ -161,7 +161,7 @@ def case_rows(
     rows, late, changed = [], Counter[str](), []
     for v in evaluate(facts, policy, book.calendar, as_of):
         if v.recorded_after_due:
-            late[v.clock.split("#")[0]] += 1
+            late[family(v.clock)] += 1
         marks = changes.get(v.clock)
         text = marks if marks is None or isinstance(marks, str) else json.dumps(marks)
         if text:

@@ -8,6 +8,12 @@ from typing import Any
 REPORTED = ("breached", "overdue", "at_risk")
 
 
+def family(clock: str) -> str:
+    """The clock a run is counted under: ``investigation#2`` under ``investigation``, every
+    improvement measure's clock (``improvement:3``) under ``improvement``."""
+    return clock.split("#")[0].split(":")[0]
+
+
 class Totals:
     """Counted from how many items share a status, clock, team and channel, so a report of
     100,000s of items is tallied once per combination rather than once per item."""
@@ -20,7 +26,7 @@ class Totals:
     def add(self, status: str, clock: str, team: str | None, channel: str, n: int = 1) -> None:
         counts = self.counts
         counts["all"][("all", status)] += n
-        counts["clock"][(clock.split("#")[0], status)] += n
+        counts["clock"][(family(clock), status)] += n
         counts["team"][(str(team), status)] += n
         counts["channel"][(channel, status)] += n
 

@@ -23,7 +23,8 @@ from commands.cli.output import local_time, render_table
 from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
-from commands.synthetic import Lifecycle, lifecycles
+from commands.synthetic import LEADER, Lifecycle, lifecycles
+from commands.synthetic_codes import publish_codes_command
 from ledger.domain.errors import CalendarUnavailable
 from ledger.store.books import load_calendar_book
 from ledger.store.root import Ledger, open_ledger, persistence_env
@@ -64,7 +65,16 @@ def demo(complaints: int, seed: int, db: str) -> None:
             f"clock says it is {local_time(now)}: events cannot be recorded in the future"
         )
     lives = list(
-        lifecycles(complaints, DEMO_END, seed=seed, days=DEMO_DAYS, addressed=True, replies=True)
+        lifecycles(
+            complaints,
+            DEMO_END,
+            seed=seed,
+            days=DEMO_DAYS,
+            addressed=True,
+            coded=True,
+            improvements=True,
+            replies=True,
+        )
     )
     prefix = f"demo-{seed}-{complaints}"
     click.echo(f"demo ledger: {where(db)}")
@@ -78,6 +88,7 @@ def demo(complaints: int, seed: int, db: str) -> None:
                 "a new one"
             )
         publish_calendars(ledger, now)
+        publish_codes(ledger, now)
         outcomes = [_apply(ledger, life, prefix, now) for life in lives]
         rows = [_row(ledger, outcome.ref) for outcome in outcomes]
     added = sum(1 for o in outcomes if not o.duplicate)
@@ -145,6 +156,13 @@ def _again(db: str) -> str:
     if "SQLITE_DBNAME" in env:
         return f"To start again, delete {env['SQLITE_DBNAME']} and run the demo."
     return "To start again, give the demo an empty database."
+
+
+def publish_codes(ledger: Ledger, now: datetime) -> None:
+    """Publish the example code list (docs/codes-example.toml), in force before the first
+    complaint, under a fixed id: a second run finds it published."""
+    first = DEMO_END - timedelta(days=DEMO_DAYS + 1)
+    handle(ledger, parse_command(publish_codes_command("demo-codes", first, LEADER)), now)
 
 
 def publish_calendars(ledger: Ledger, now: datetime) -> None:

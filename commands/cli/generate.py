@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
 from commands.cli.base import cli
 from commands.cli.output import parse_time
-from commands.synthetic import lifecycles
+from commands.synthetic import LEADER, lifecycles
+from commands.synthetic_codes import publish_codes_command
 
 # A fixed default end, so that the same seed always writes the same file.
 DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
@@ -37,19 +38,26 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     "complaints tagged 媒体关注 arrive with public attention.",
 )
 @click.option(
+    "--cause-codes",
+    is_flag=True,
+    help="Start with the publication of the example code list (docs/codes-example.toml) and "
+    "give a cause code at triage and closure.",
+)
+@click.option(
+    "--improvements",
+    is_flag=True,
+    help="Substantiated cases that stay closed get an improvement measure, most done on time, "
+    "some late, some never (overdue).",
+)
+@click.option(
     "--regulator-replies",
     is_flag=True,
     help="Regulator referrals are replied to (on time, late, or not at all).",
 )
 def generate(
-    complaints: int,
-    seed: int,
-    until: str,
-    days: int,
-    prefix: str,
-    addressed_escalations: bool,
-    regulator_replies: bool,
-) -> None:
+    complaints: int, seed: int, until: str, days: int, prefix: str, addressed_escalations: bool,
+    cause_codes: bool, improvements: bool, regulator_replies: bool,
+) -> None:  # fmt: skip
     """Write realistic complaint lifecycles as JSON Lines of commands (for apply).
 
     Several channels, Chinese content, severities, team workloads, a share of late stages,
@@ -64,17 +72,15 @@ def generate(
     end = parse_time(until, "--until")
     assert isinstance(end, datetime)
     out = sys.stdout
-    for n, life in enumerate(
-        lifecycles(
-            complaints,
-            end,
-            seed=seed,
-            days=days,
-            addressed=addressed_escalations,
-            replies=regulator_replies,
-        ),
-        start=1,
-    ):
+    if cause_codes:  # in force before the first complaint arrives
+        first = end - timedelta(days=days + 1)
+        command = publish_codes_command(f"gen-{seed}-codes", first, LEADER)
+        out.write(json.dumps(command, ensure_ascii=False) + "\n")
+    lives = lifecycles(
+        complaints, end, seed=seed, days=days, addressed=addressed_escalations, coded=cause_codes,
+        improvements=improvements, replies=regulator_replies,
+    )  # fmt: skip
+    for n, life in enumerate(lives, start=1):
         ref = f"{prefix}-{seed}-{n:07d}"
         for command in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
             out.write(json.dumps(command, ensure_ascii=False) + "\n")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 
 from commands.cli.base import cli
 from commands.cli.output import (
     db_option,
+    due_time,
     format_option,
     local_time,
     parse_time,
@@ -44,7 +48,8 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(to_json(view))
         return
     for key, value in view.items():
-        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions"):
+        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions",
+                   "improvements"):  # fmt: skip
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
@@ -60,6 +65,8 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(printable(line.rstrip()))
     for extension in view["extensions"]:
         click.echo(f"{'extension':>17}: {extension['clock']} +{extension['days']} days")
+    for item in view["improvements"]:
+        click.echo(printable(f"{'improvement ' + item['id']:>17}: {_improvement(item)}"))
     click.echo()
     rows = [
         {
@@ -74,3 +81,13 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
             rows, ["version", "event", "actor_id", "actor_role", "occurred_at", "recorded_at"]
         )
     )
+
+
+def _improvement(item: dict[str, Any]) -> str:
+    """``action — owner X, due …, done … (late)`` or ``…, open``."""
+    due = due_time(datetime.fromisoformat(item["due"]))
+    if item["done_at"] is None:
+        state = "open"
+    else:
+        state = f"done {local_time(item['done_at'])}" + (" (late)" if item["late"] else "")
+    return f"{item['action']} — owner {item['owner']}, due {due}, {state}"

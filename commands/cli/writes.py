@@ -155,6 +155,9 @@ def receive(**o: Any) -> None:
     help="Media or public-opinion risk (舆情): escalates at once.",
 )
 @click.option("--agency", help="The outsourced collection agency, when found at triage.")
+@click.option(
+    "--cause", metavar="CODE", help="A cause code of the code list in force (codes list)."
+)
 @write_options
 def triage(ref: str, **o: Any) -> None:
     """Record the initial judgment.
@@ -162,9 +165,9 @@ def triage(ref: str, **o: Any) -> None:
     \b
     Example:
       complaint-ledger triage TS-1 --severity urgent --category harassment \\
-        --assessment "涉嫌暴力催收" --actor wang --role handling_team
+        --assessment "涉嫌暴力催收" --cause C02 --actor wang --role handling_team
     """
-    fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency")
+    fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency", "cause")
     submit("triage", ref, {**fields, "public_attention": o["public_attention"] or None}, o)
 
 
@@ -318,16 +321,21 @@ def record_callback(ref: str, **o: Any) -> None:
 @click.argument("ref")
 @click.option("--root-cause", help="Why it happened.")
 @click.option("--improvement", help="What will change.")
+@click.option(
+    "--cause",
+    metavar="CODE",
+    help="A cause code of the code list in force (overrides the triage's).",
+)
 @write_options
 def close(ref: str, **o: Any) -> None:
     """Close the complaint.
 
     \b
     Example:
-      complaint-ledger close TS-1 --root-cause "外包催收员违规" --improvement "加强培训" --actor \\
-        wang --role handling_team
+      complaint-ledger close TS-1 --root-cause "外包催收员违规" --improvement "加强培训" \\
+        --cause C02 --actor wang --role handling_team
     """
-    submit("close", ref, _pick(o, "root_cause", "improvement"), o)
+    submit("close", ref, _pick(o, "root_cause", "improvement", "cause"), o)
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from commands.http.problems import Problem
 from commands.http.readside import ReadSide
 from ledger.integrity.history import complaint_view
 from ledger.integrity.history import history as replay
+from ledger.store.codelists import published_code_lists
 from projections.clocks import clock_report
 from projections.queries import CaseFilter, audit_rows, list_cases
 
@@ -60,6 +61,13 @@ def list_complaints(
     last = rows[-1] if len(rows) == limit else None
     next_cursor = None if last is None else encode_cursor([last["received_at"], last["ref"]])
     return {"items": rows, "next_cursor": next_cursor, "lag": lag}
+
+
+@router.get("/codes", summary="The code lists published (as codes list --format json)")
+def codes(who: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    """Every code list version with when it takes effect, its cause codes (each with its
+    regulator mapping) and the regulator's channel, business type and cause tables."""
+    return {"items": published_code_lists(ledger)}
 
 
 @router.get("/complaints/{ref}", summary="One complaint (as show --format json)")

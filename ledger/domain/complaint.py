@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.alerting import AlertFields
 from ledger.domain.calendar import WorkCalendar
+from ledger.domain.codes import Cause
 from ledger.domain.errors import (
     AlreadyErased,
     ComplaintClosed,
@@ -28,15 +29,18 @@ from ledger.domain.errors import (
     ComplaintWithdrawn,
     CorrectionRefused,
     ExtensionRefused,
+    ImprovementRefused,
     NotAReferral,
     OccurredInFuture,
     OccurredTooEarly,
     OutOfOrder,
     PauseNotAllowed,
+    RoleNotAllowed,
     SignOffRequired,
 )
 from ledger.domain.events import register
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Correction, Fact
+from ledger.domain.improvements import Improvement
 from ledger.domain.policy import Policy, check_extension
 from ledger.domain.sealed import (
     KeyChanges,
@@ -200,6 +204,11 @@ class Complaint(Aggregate):
         self.signed_off_at: datetime | None = None
         self.accountability = 0
         self.agency: str | None = None  # the outsourced collection agency, once named
+        # The cause code last given (triage, then close) and the code list it was checked
+        # against (issue 15): None until one is given.
+        self.cause_code: str | None = None
+        self.codes_version: str | None = None
+        self.improvements: dict[str, Improvement] = {}  # by id, in the order added
         self.regulator_replied_at: datetime | None = None  # the first reply to a referral
         self.handler: str | None = None
         self.team: str | None = None
@@ -289,14 +298,19 @@ class Complaint(Aggregate):
             )
         _check_not_future(stamp.occurred_at, now)
 
-    def _check_time(self, kind: str, stamp: Stamp) -> None:
+    def _check_time(self, kind: str, stamp: Stamp, **fields: Any) -> None:
         """The time rule (``ledger.domain.timerule``): not before a recorded action it follows."""
-        check_new(self.received_at, self.timeline, Fact(kind, self.version + 1, stamp.occurred_at))
+        new = Fact(kind, self.version + 1, stamp.occurred_at, **fields)
+        check_new(self.received_at, self.timeline, new)
 
     def _log(self, kind: str, occurred_at: datetime, **fields: Any) -> None:
         """Note the action being applied (in an ``@event`` body: its version is the next)."""
         self.timeline.append(Fact(kind, self.version + 1, occurred_at, **fields))
         self.last_activity_at = max(self.last_activity_at, occurred_at)
+
+    def _set_cause(self, cause: str | None, codes_version: str | None) -> None:
+        if cause is not None:  # an action without a code keeps the one given before
+            self.cause_code, self.codes_version = cause, codes_version
 
     def _set_time(self, name: str, occurred_at: datetime | None) -> None:
         setattr(self, name, occurred_at)
@@ -316,12 +330,21 @@ class Complaint(Aggregate):
         assessment: SealedText,
         escalate_to: str | None = None,
         public_attention: bool = False,
+        cause: Cause | None = None,
     ) -> None:
         """The initial judgment. An urgent or major one escalates (to ``escalate_to``, which
-        starts the acknowledgement clock, when given); public attention escalates at once."""
+        starts the acknowledgement clock, when given); public attention escalates at once.
+        ``cause`` is a cause code the handler checked against the code list in force."""
         self._check_open(stamp, now, "triage")
         self._check_time("triaged", stamp)
-        self._triaged(*_parts(stamp), severity=severity, category=category, assessment=assessment)
+        self._triaged(
+            *_parts(stamp),
+            severity=severity,
+            category=category,
+            assessment=assessment,
+            cause=None if cause is None else cause.code,
+            codes_version=None if cause is None else cause.version,
+        )
         if public_attention:
             self.raise_escalation(
                 stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True
@@ -334,19 +357,27 @@ class Complaint(Aggregate):
             self.raise_escalation(stamp, f"triaged as {severity}", escalate_to, False, True)
 
     class Triaged(Aggregate.Event):
-        """Version 2: ``assessment`` sealed."""
+        """Version 2: ``assessment`` sealed. Version 3: the cause code (``cause``) and the
+        version of the code list it was checked against (``codes_version``), both optional."""
 
-        class_version = 2
+        class_version = 3
         actor: Actor
         occurred_at: datetime
         command_id: str
         severity: str
         category: str
         assessment: Text
+        cause: str | None
+        codes_version: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             legacy_text(state, "assessment")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["cause"] = None
+            state["codes_version"] = None
 
     @event(Triaged)
     def _triaged(
@@ -357,10 +388,13 @@ class Complaint(Aggregate):
         severity: str,
         category: str,
         assessment: Text,
+        cause: str | None = None,
+        codes_version: str | None = None,
     ) -> None:
         self.severity = Severity(severity)
         self.category = category
         self.assessment = assessment
+        self._set_cause(cause, codes_version)
         self._set_time("triaged_at", occurred_at)
         self._log("triaged", occurred_at)
 
@@ -507,6 +541,70 @@ class Complaint(Aggregate):
     ) -> None:  # fmt: skip
         self.accountability += 1
         self._log("accountability", occurred_at)
+
+    # ------------------------------------------------------------------ improvements
+
+    def add_improvement(
+        self, stamp: Stamp, now: datetime, measure: SealedText, owner: str, due: datetime
+    ) -> str:
+        """An improvement measure (溯源整改) with its owner and deadline, also after closure
+        (the measures follow the finding); its id is the next number of the complaint."""
+        self._check_recordable(stamp, now, "improvement add")
+        if due < self.received_at:
+            raise ImprovementRefused(
+                f"due {due.isoformat()} is before the complaint was received "
+                f"({self.received_at.isoformat()})"
+            )
+        item = str(len(self.improvements) + 1)
+        self._check_time("improvement", stamp, item=item, due=due)
+        self._improvement_added(
+            *_parts(stamp), improvement_id=item, measure=measure, owner=owner, due=due
+        )
+        return item
+
+    @event("ImprovementAdded")
+    def _improvement_added(
+        self, actor: Actor, occurred_at: datetime, command_id: str, improvement_id: str,
+        measure: Text, owner: str, due: datetime,
+    ) -> None:  # fmt: skip
+        self.improvements[improvement_id] = Improvement(
+            improvement_id, measure, owner, due, occurred_at
+        )
+        self._log("improvement", occurred_at, item=improvement_id, due=due)
+
+    def complete_improvement(
+        self, stamp: Stamp, now: datetime, improvement_id: str, note: SealedText | None
+    ) -> None:
+        """Mark a measure done: its owner or the leadership group, once."""
+        self._check_recordable(stamp, now, "improvement done")
+        found = self.improvements.get(improvement_id)
+        if found is None:
+            known = ", ".join(self.improvements) or "none"
+            raise ImprovementRefused(
+                f"{self.ref} has no improvement {improvement_id!r} (its improvements: {known})"
+            )
+        if found.done_at is not None:
+            raise ImprovementRefused(
+                f"improvement {improvement_id} of {self.ref} was already marked done at "
+                f"{found.done_at.isoformat()}"
+            )
+        actor = stamp.actor
+        if actor.role is not Role.LEADERSHIP and actor.id != found.owner:
+            raise RoleNotAllowed(
+                f"improvement {improvement_id} of {self.ref} is owned by {found.owner!r}: only "
+                f"its owner or the leadership group may mark it done, not {actor.id!r}"
+            )
+        self._check_time("improved", stamp, item=improvement_id)
+        self._improvement_completed(*_parts(stamp), improvement_id=improvement_id, note=note)
+
+    @event("ImprovementCompleted")
+    def _improvement_completed(
+        self, actor: Actor, occurred_at: datetime, command_id: str, improvement_id: str,
+        note: Text | None,
+    ) -> None:  # fmt: skip
+        found = self.improvements[improvement_id]
+        found.done_at, found.done_by, found.note = occurred_at, actor.id, note
+        self._log("improved", occurred_at, item=improvement_id)
 
     def reply_regulator(self, stamp: Stamp, now: datetime, summary: SealedText) -> None:
         """The company's reply to the regulator that referred the complaint (issue 15): the
@@ -742,8 +840,14 @@ class Complaint(Aggregate):
         self._log("callback", occurred_at)
 
     def close(
-        self, stamp: Stamp, now: datetime, root_cause: SealedText, improvement: SealedText
+        self,
+        stamp: Stamp,
+        now: datetime,
+        root_cause: SealedText,
+        improvement: SealedText,
+        cause: Cause | None = None,
     ) -> None:
+        """Close the case; ``cause`` (checked by the handler) overrides the triage's."""
         self._check_open(stamp, now, "close")
         if self.executed_at is None:
             raise OutOfOrder(f"{self.ref}: the resolution has not been executed; cannot close")
@@ -758,21 +862,36 @@ class Complaint(Aggregate):
                 "result and sign it off (sign-off) before it can be closed"
             )
         self._check_time("closed", stamp)
-        self._closed(*_parts(stamp), root_cause=root_cause, improvement=improvement)
+        self._closed(
+            *_parts(stamp),
+            root_cause=root_cause,
+            improvement=improvement,
+            cause=None if cause is None else cause.code,
+            codes_version=None if cause is None else cause.version,
+        )
 
     class Closed(Aggregate.Event):
-        """Version 2: ``root_cause`` and ``improvement`` sealed."""
+        """Version 2: ``root_cause`` and ``improvement`` sealed. Version 3: the cause code
+        (``cause``) and the version of the code list it was checked against
+        (``codes_version``), both optional; the free-text root cause stays sealed beside."""
 
-        class_version = 2
+        class_version = 3
         actor: Actor
         occurred_at: datetime
         command_id: str
         root_cause: Text
         improvement: Text
+        cause: str | None
+        codes_version: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             legacy_text(state, "root_cause", "improvement")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["cause"] = None
+            state["codes_version"] = None
 
     @event(Closed)
     def _closed(
@@ -782,11 +901,14 @@ class Complaint(Aggregate):
         command_id: str,
         root_cause: Text,
         improvement: Text,
+        cause: str | None = None,
+        codes_version: str | None = None,
     ) -> None:
         self.status = Status.CLOSED
         self._set_time("closed_at", occurred_at)
         self.root_cause = root_cause
         self.improvement = improvement
+        self._set_cause(cause, codes_version)
         self._log("closed", occurred_at)
 
     def reopen(
@@ -1197,7 +1319,7 @@ register(
     Complaint,
     {
         "Received": 2,
-        "Triaged": 2,
+        "Triaged": 3,
         "Escalated": 2,
         "Assigned": 1,
         "CustomerContacted": 2,
@@ -1206,7 +1328,7 @@ register(
         "ResolutionExecuted": 2,
         "OutcomeCommunicated": 2,
         "CallbackRecorded": 2,
-        "Closed": 2,
+        "Closed": 3,
         "Reopened": 2,
         "ClocksRestarted": 1,
         "Withdrawn": 2,
@@ -1224,6 +1346,8 @@ register(
         "SignedOff": 1,
         "AccountabilityRecorded": 1,
         "AgencyNamed": 1,
+        "ImprovementAdded": 1,
+        "ImprovementCompleted": 1,
         "RegulatorReplied": 1,
     },
 )

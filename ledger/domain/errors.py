@@ -87,6 +87,15 @@ class PolicyInvalid(LedgerError):
     """An SLA policy document does not validate."""
 
 
+class CodesInvalid(LedgerError):
+    """A code-list document (causes, the regulator's classification) does not validate."""
+
+
+class CauseUnknown(LedgerError):
+    """A cause code that is not in the code list in force at the time of the action (or no
+    code list was in force then)."""
+
+
 class CalendarUnavailable(LedgerError):
     """No trustworthy working-day calendar can be produced for a year."""
 
@@ -166,6 +175,11 @@ class DirectoryRefused(RuleViolation):
 
 class SignOffRequired(RuleViolation):
     """An urgent or major complaint cannot close before the leadership group signed off."""
+
+
+class ImprovementRefused(RuleViolation):
+    """An improvement measure cannot be added or marked done: an unknown id, one already
+    done, a due date before the complaint was received, or a member who does not own it."""
 
 
 class NotAReferral(RuleViolation):

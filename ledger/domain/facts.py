@@ -48,6 +48,8 @@ KINDS = {
     "Complaint.SignedOff": "signed_off",
     "Complaint.AccountabilityRecorded": "accountability",
     "Complaint.AgencyNamed": "agency",
+    "Complaint.ImprovementAdded": "improvement",
+    "Complaint.ImprovementCompleted": "improved",
     "Complaint.RegulatorReplied": "replied",
 }
 # Not an event of its own: the receipt of a regulator referral, a fact beside "received"
@@ -65,7 +67,8 @@ COVERAGE = Coverage.of(
 )
 CLOCK_KINDS = frozenset(
     {"received", "triaged", "findings", "planned", "executed", "outcome", "closed", "reopened",
-     "withdrawn", "extended", "paused", "resumed", "addressed", "acknowledged", "replied"}
+     "withdrawn", "extended", "paused", "resumed", "addressed", "acknowledged", "improvement",
+     "improved", "replied"}
 )  # fmt: skip
 
 
@@ -82,7 +85,8 @@ class Fact:
 
     ``recorded`` is None where the recording time is not known (the aggregate deciding a
     command judges by dates alone). ``clock`` and ``days`` are an extension's; ``restarts``
-    are the clocks (besides the round's) a reopening started again.
+    are the clocks (besides the round's) a reopening started again; ``item`` is the
+    improvement an improvement's fact is about, and ``due`` when it was promised for.
     """
 
     kind: str
@@ -92,10 +96,13 @@ class Fact:
     clock: ClockName | None = None
     days: int = 0
     restarts: frozenset[ClockName] = frozenset()
+    item: str | None = None
+    due: datetime | None = None
 
     def __post_init__(self) -> None:
         _aware(self.at, f"{self.kind} time")
         _aware(self.recorded, f"{self.kind} recording time")
+        _aware(self.due, f"{self.kind} due time")
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,10 @@ def fold_fact(facts: Facts, event: Any) -> None:
             entry += [str(event.clock), int(event.days)]
         elif kind == "reopened":
             entry.append([])
+        elif kind == "improvement":
+            entry += [str(event.improvement_id), event.due.isoformat()]
+        elif kind == "improved":
+            entry.append(str(event.improvement_id))
         facts["facts"].append(entry)
         if kind == "received" and str(event.channel) == REFERRAL_CHANNEL:
             facts["facts"].append([REFERRED, *entry[1:]])
@@ -188,6 +199,10 @@ def _fact(entry: list[Any]) -> Fact:
         return replace(fact, clock=ClockName(entry[4]), days=int(entry[5]))
     if kind == "reopened":
         return replace(fact, restarts=frozenset(ClockName(c) for c in entry[4]))
+    if kind == "improvement":
+        return replace(fact, item=entry[4], due=datetime.fromisoformat(entry[5]))
+    if kind == "improved":
+        return replace(fact, item=entry[4])
     return fact
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 from ledger.domain.errors import RoleNotAllowed
 from ledger.domain.values import Role
 
+# An improvement measure (溯源整改) is marked done by whoever owns it, in any working unit,
+# or by leadership: the role lets them try, the complaint checks the owner (issue 15).
+IMPROVEMENT_OWNER_ACTIONS = frozenset({"complete_improvement"})
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
      "escalate"}
-)  # fmt: skip
+) | IMPROVEMENT_OWNER_ACTIONS  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
         "triage",
@@ -30,11 +33,12 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "close",
         "pause",
         "resume",
+        "add_improvement",  # the handling team sets the measures; leadership may too
         # The reply to a regulator referral (issue 15): the handling team (and leadership).
         "reply_regulator",
     }
 )
-BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"})
+BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"}) | IMPROVEMENT_OWNER_ACTIONS
 # Who works here, and how they prove it: the leadership group's to decide.
 STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",
@@ -45,11 +49,13 @@ STAFF_ACTIONS = frozenset(
 ESCALATION_LOOP_ACTIONS = frozenset(
     {"acknowledge", "instruct", "sign_off", "record_accountability"}
 )
-# Publishing a policy revision (预案修订) or a calendar, and re-dating a recorded action, are
-# the leadership group's decisions.
+# Publishing a policy revision (预案修订), a code list or a calendar, and re-dating a recorded
+# action, are the leadership group's decisions.
 LEADERSHIP_ACTIONS = (
     HANDLING_TEAM_ACTIONS
-    | frozenset({"extend", "correct", "erase", "publish_policy", "publish_calendar"})
+    | frozenset(
+        {"extend", "correct", "erase", "publish_policy", "publish_codes", "publish_calendar"}
+    )
     | ESCALATION_LOOP_ACTIONS
     | STAFF_ACTIONS
 )

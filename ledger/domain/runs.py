@@ -6,6 +6,10 @@ execution and summary, and of the intake and regulatory clocks if the reopening 
 starts a new run of the execution clock. A run stops at the first action, in the order the
 actions were recorded, that completes its stage. Runs are named ``clock`` for the first,
 ``clock#2``, ``clock#3`` … for later ones.
+
+An improvement measure (溯源整改) has a clock of its own, ``improvement:<id>``: it runs from
+the moment the measure was added to the deadline promised with it, and stops when the measure
+is marked done. The policy has no say in it (``Item``).
 """
 
 from __future__ import annotations
@@ -60,6 +64,27 @@ class Run:
         return str(self.clock) if self.number == 1 else f"{self.clock}#{self.number}"
 
 
+IMPROVEMENT = "improvement"
+
+
+@dataclass(frozen=True)
+class Item:
+    """An improvement measure's clock: added by ``added`` (which carries its id and its due
+    time), done by ``done`` (None: not yet)."""
+
+    added: Fact
+    done: Fact | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{IMPROVEMENT}:{self.added.item}"
+
+    @property
+    def due_at(self) -> datetime:
+        assert self.added.due is not None  # every improvement fact carries its due time
+        return self.added.due
+
+
 @dataclass(frozen=True)
 class Layout:
     """The runs of a case's clocks (report order), and what bears on their deadlines."""
@@ -70,6 +95,7 @@ class Layout:
     withdrawal: Fact | None
     extensions: tuple[tuple[Run, Fact], ...]
     pauses: tuple[tuple[Fact, Fact | None], ...]
+    items: tuple[Item, ...] = ()
 
     def extensions_of(self, run: Run) -> tuple[Fact, ...]:
         return tuple(e for r, e in self.extensions if r is run)
@@ -97,6 +123,7 @@ def layout(facts: CaseFacts) -> Layout:
     withdrawal: Fact | None = None
     extensions: list[Fact] = []
     pauses: list[list[Fact | None]] = []
+    items: dict[str, Item] = {}
     for fact in facts.facts[1:]:
         kind = fact.kind
         if kind == "planned" and current[ClockName.EXECUTION].stop is not None:
@@ -124,6 +151,10 @@ def layout(facts: CaseFacts) -> Layout:
             pauses.append([fact, None])
         elif kind == "resumed" and pauses and pauses[-1][1] is None:
             pauses[-1][1] = fact
+        elif kind == "improvement" and fact.item is not None:
+            items[fact.item] = Item(fact)
+        elif kind == "improved" and fact.item in items and items[fact.item].done is None:
+            items[fact.item] = Item(items[fact.item].added, fact)
     ordered = tuple(sorted((Run(r.clock, r.number, r.started_at, r.stop) for r in runs),
                            key=_report_order))  # fmt: skip
     assigned: list[tuple[Run, Fact]] = []
@@ -139,6 +170,7 @@ def layout(facts: CaseFacts) -> Layout:
         withdrawal,
         tuple(assigned),
         tuple((p, r) for p, r in pauses if p is not None),
+        tuple(items.values()),
     )
 
 

@@ -31,7 +31,7 @@ from ledger.domain.policy import (
     policy_from_dict,
     policy_to_dict,
 )
-from ledger.domain.runs import INTAKE_RECORD, Layout, Run, layout
+from ledger.domain.runs import INTAKE_RECORD, Item, Layout, Run, layout
 from ledger.domain.values import ClockName
 
 __all__ = [
@@ -335,13 +335,42 @@ def _intake_record(lay: Layout, policy: Policy, calendar: WorkCalendar) -> Deadl
     )
 
 
+def _item_deadline(lay: Layout, item: Item) -> Deadline:
+    """An improvement measure's clock: due when it was promised for, met when marked done.
+
+    Nothing moves its deadline (no policy limit, pause or extension), so the one deadline
+    judges it at every as-of instant (``fixed_from`` is its start); a withdrawal ends it like
+    every other clock. Done on time but recorded after its deadline is a late entry.
+    """
+    done, w = item.done, lay.withdrawal
+    ended = w is not None and (done is None or done.at > w.at)
+    met = None if ended else done
+    due = item.due_at
+    late_entry = (
+        met is not None and met.at <= due and met.recorded is not None and (met.recorded > due)
+    )
+    return Deadline(
+        item.name,
+        item.added.at.astimezone(UTC),
+        due.astimezone(UTC),
+        None if met is None else met.at.astimezone(UTC),
+        w.at.astimezone(UTC) if w is not None and ended else None,
+        False,
+        late_entry,
+        item.added.at.astimezone(UTC),
+    )
+
+
 def deadlines(facts: CaseFacts, policy: Policy, calendar: WorkCalendar) -> list[Deadline]:
     """Every clock of the case in report order, judged on every fact (corrections applied):
-    the intake record, the first run of each clock, then later runs as they started."""
+    the intake record, the first run of each clock, later runs as they started, then the
+    improvement measures' clocks as they were added."""
     lay = layout(facts.corrected())
-    return [_intake_record(lay, policy, calendar)] + [
-        _run_deadline(lay, run, policy, calendar, None).deadline for run in lay.runs
-    ]
+    return (
+        [_intake_record(lay, policy, calendar)]
+        + [_run_deadline(lay, run, policy, calendar, None).deadline for run in lay.runs]
+        + [_item_deadline(lay, item) for item in lay.items]
+    )
 
 
 def status_at(d: Deadline, as_of: datetime, at_risk_share: float) -> Verdict:
@@ -388,6 +417,9 @@ def evaluate(
         if run.started_at <= as_of:
             judged = _run_deadline(lay, run, policy, calendar, as_of)
             verdicts.append(status_at(judged.deadline, as_of, share))
+    for item in lay.items:
+        if item.added.at <= as_of:
+            verdicts.append(status_at(_item_deadline(lay, item), as_of, share))
     return verdicts
 
 

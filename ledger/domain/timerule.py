@@ -29,12 +29,22 @@ WORDS = {
     "addressed": "the escalation", "acknowledged": "the acknowledgement",
     "instructed": "the instruction", "signed_off": "the sign-off",
     "accountability": "the accountability record", "agency": "the agency",
+    "improvement": "the improvement", "improved": "the improvement done",
     "replied": "the reply to the regulator",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
 _AFTER_CLOSURE = frozenset(
-    {"note", "callback", "reopened", "instructed", "accountability", "replied"}
+    {
+        "note",
+        "callback",
+        "reopened",
+        "instructed",
+        "accountability",
+        "improvement",
+        "improved",
+        "replied",
+    }
 )
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only
 # since the last reopening.
@@ -78,12 +88,14 @@ def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
         own = [Bound(received_at, None, "")]
         if index:
             own += [Bound(f.at, f, WORDS.get(f.kind, f.kind)) for f in (reopened, closed) if f]
-            for category in _FOLLOWS.get(fact.kind, ()):
+            for category in _follows(fact):
                 earlier = latest.get(category)
                 if earlier is not None:
                     own.append(Bound(earlier.at, earlier, WORDS.get(earlier.kind, earlier.kind)))
         result.append(own)
         categories = [fact.kind, "round:" + fact.kind, "any"]
+        if fact.kind == "improvement":
+            categories.append(f"improvement:{fact.item}")  # what its being done follows
         if fact.kind in _STOPPING:
             categories.append("stop")
         if fact.kind not in _AFTER_CLOSURE:
@@ -97,6 +109,13 @@ def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
             if category not in latest or fact.at >= latest[category].at:
                 latest[category] = fact
     return result
+
+
+def _follows(fact: Fact) -> tuple[str, ...]:
+    """The categories ``fact`` may not precede: an improvement is done after it was added."""
+    if fact.kind == "improved":
+        return (f"improvement:{fact.item}",)
+    return _FOLLOWS.get(fact.kind, ())
 
 
 def _violated(fact: Fact, own: list[Bound]) -> Bound | None:

@@ -118,8 +118,19 @@ def complaint_view(
     person = ledger.reveal(current, current=True)
     text = ledger.text_reader(current, current=True)
     view: dict[str, Any] = case_view(replay_some(events), person, text)
+    view["cause_label"] = _cause_label(ledger, view["cause_code"], view["codes_version"])
     view["history"] = history_rows(events)
     return view
+
+
+def _cause_label(ledger: Ledger, code: str | None, version: str | None) -> str | None:
+    """The label of the cause code in the code list it was checked against."""
+    if code is None or version is None:
+        return None
+    from ledger.store.codelists import code_list
+
+    cause = code_list(ledger, version).causes.get(code)
+    return None if cause is None else cause.label
 
 
 def history(

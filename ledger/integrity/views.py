@@ -58,6 +58,22 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "signed_off_at": iso(c.signed_off_at),
         "accountability_records": c.accountability,
         "agency": c.agency,
+        "cause_code": c.cause_code,
+        "codes_version": c.codes_version,
+        "improvements": [
+            {
+                "id": i.id,
+                "action": text(i.measure),
+                "owner": i.owner,
+                "due": iso(i.due),
+                "added_at": iso(i.added_at),
+                "done_at": iso(i.done_at),
+                "done_by": i.done_by,
+                "late": i.late,
+                "text": text(i.note),
+            }
+            for i in c.improvements.values()
+        ],
         "regulator_replied_at": iso(c.regulator_replied_at),
         "handler": c.handler,
         "team": c.team,

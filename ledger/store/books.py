@@ -1,4 +1,4 @@
-"""The SLA policies and working-day calendars published into the ledger.
+"""The SLA policies, code lists and working-day calendars published into the ledger.
 
 Each lives in one stream with a fixed id, so every verdict can be re-derived
 from the ledger alone: the policy a complaint pinned at receipt, and the
@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.calendar import WorkCalendar, calendar_from_dict
-from ledger.domain.errors import CalendarUnavailable, PolicyInvalid
+from ledger.domain.errors import CalendarUnavailable, CodesInvalid, PolicyInvalid
 from ledger.domain.events import register
 from ledger.domain.policy import DEFAULT_POLICY, Policy, policy_from_dict
 from ledger.domain.rulebook import Rulebook, rulebook
@@ -32,7 +32,16 @@ CALENDAR_BOOK_REF = "@calendars"
 
 
 class PolicyBook(Aggregate):
-    """Every SLA policy version ever published, each with the moment it takes effect."""
+    """Every SLA policy version ever published, each with the moment it takes effect; and
+    every code list (cause codes, the regulator's classification), versioned alike.
+
+    Code lists are a second kind of publication in this book rather than a book of their
+    own: they belong to the plan (its appendix of causes), the leadership group publishes
+    them as it publishes the plan, and they take effect the same way (the latest with
+    ``effective_from`` at or before an action's time). One stream keeps every publication of
+    the plan in the order it was recorded, and the seal, the bulk loader, the audit trail and
+    the command log already know it (``@policies``). Their versions are a namespace of their
+    own: a code list and a policy may share a version string."""
 
     @staticmethod
     def create_id() -> uuid.UUID:
@@ -43,6 +52,8 @@ class PolicyBook(Aggregate):
         self.ref = POLICY_BOOK_REF
         self.documents: dict[str, dict[str, Any]] = {}
         self.effective: list[tuple[datetime, str]] = []
+        self.code_lists: dict[str, dict[str, Any]] = {}
+        self.codes_effective: list[tuple[datetime, str]] = []
 
     def publish(
         self, stamp: Stamp, version: str, effective_from: datetime, document: dict[str, Any]
@@ -76,11 +87,50 @@ class PolicyBook(Aggregate):
 
     def in_force(self, moment: datetime) -> str | None:
         """The version that took effect last at or before ``moment`` (None: the built-in one)."""
-        current = None
-        for effective_from, version in self.effective:
-            if effective_from <= moment:
-                current = version
-        return current
+        return _last_effective(self.effective, moment)
+
+    def publish_codes(
+        self, stamp: Stamp, version: str, effective_from: datetime, document: dict[str, Any]
+    ) -> None:
+        if version in self.code_lists:
+            raise CodesInvalid(
+                f"code list version {version!r} was already published; give the revision a "
+                "new version"
+            )
+        self._codes_published(
+            stamp.actor,
+            stamp.occurred_at,
+            stamp.command_id,
+            version=version,
+            effective_from=effective_from,
+            document=document,
+        )
+
+    @event("CodesPublished")
+    def _codes_published(
+        self,
+        actor: Actor,
+        occurred_at: datetime,
+        command_id: str,
+        version: str,
+        effective_from: datetime,
+        document: dict[str, Any],
+    ) -> None:
+        self.code_lists[version] = document
+        self.codes_effective.append((effective_from, version))
+        self.codes_effective.sort(key=lambda pair: pair[0])
+
+    def codes_in_force(self, moment: datetime) -> str | None:
+        """The code list version in force at ``moment`` (None: none had taken effect)."""
+        return _last_effective(self.codes_effective, moment)
+
+
+def _last_effective(effective: list[tuple[datetime, str]], moment: datetime) -> str | None:
+    current = None
+    for effective_from, version in effective:
+        if effective_from <= moment:
+            current = version
+    return current
 
 
 class CalendarBook(Aggregate):
@@ -214,5 +264,5 @@ def work_calendar(app: HasRepository) -> WorkCalendar:
 
 
 # The version of each event's stored shape (ledger.domain.events, docs/design.md).
-register(PolicyBook, {"Opened": 1, "PolicyPublished": 1})
+register(PolicyBook, {"Opened": 1, "PolicyPublished": 1, "CodesPublished": 1})
 register(CalendarBook, {"Opened": 1, "CalendarPublished": 1})

@@ -236,3 +236,26 @@ def test_the_leadership_acknowledges_instructs_and_signs_off_through_the_forms(s
     assert [d.status_code for d in done] == [303, 303]
     assert 'data-event="EscalationAcknowledged"' in page
     assert 'data-event="LeadershipInstructed"' in page
+
+
+def test_an_improvement_measure_is_added_and_marked_done_through_the_forms(still: Api) -> None:
+    """Issue 15's measures on a closed case: added by the team, marked done by their owner."""
+    with still.client("wang", "handling_team") as team:
+        offered = team.get("/console/cases/TS-R1").text
+        added = team.post("/console/cases/TS-R1/actions",
+                          data={"command": "add_improvement", "action": "修订外呼规则",
+                                "owner": "li", "due": "2026-10-10"})  # fmt: skip
+        mark = {"command": "complete_improvement", "improvement_id": "1"}
+        not_owner = team.post("/console/cases/TS-R1/actions", data=mark)
+    with still.client("li") as owner:
+        done = owner.post("/console/cases/TS-R1/actions",
+                          data={"command": "complete_improvement", "improvement_id": "1",
+                                "text": "已上线"})  # fmt: skip
+        page = owner.get("/console/cases/TS-R1").text
+
+    assert 'value="add_improvement"' in offered
+    assert added.status_code == 303
+    assert not_owner.status_code != 303  # refused: li owns it
+    assert done.status_code == 303
+    assert 'data-event="ImprovementAdded"' in page
+    assert 'data-event="ImprovementCompleted"' in page

@@ -16,6 +16,7 @@ from tests.e2e.http_server import Api, issue_token, serving, staff_directory
 from tests.helpers import event_count, life_cmds, receive_cmd, run
 
 POLICY = (Path(__file__).parents[2] / "docs" / "policy-example.toml").read_text()
+CODES = (Path(__file__).parents[2] / "docs" / "codes-example.toml").read_text(encoding="utf-8")
 PROBLEM = "application/problem+json"
 
 
@@ -52,6 +53,8 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
         ("chen", "leadership", {"command": "publish_policy", "text": pausable, "format": "toml",
                                 "effective_from": "2026-09-01T00:00:00+08:00"}),
         ("chen", "leadership", {"command": "publish_calendar", "year": 2026}),
+        ("chen", "leadership", {"command": "publish_codes", "text": CODES, "format": "toml",
+                                "effective_from": "2026-09-01T00:00:00+08:00"}),
         *[("wang", "handling_team" if c["command"] != "receive" else "customer_service", c)
           for c in map(body, life_cmds("TS-A", "execute"))],
         ("chen", "leadership", {"command": "correct", "ref": "TS-A", "event": 2,
@@ -80,7 +83,7 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
                                     "satisfaction": 4}),
         ("chen", "leadership", {"command": "sign_off", "ref": "TS-A", "text": "同意办结"}),
         ("wang", "handling_team", {"command": "close", "ref": "TS-A", "root_cause": "违规",
-                                   "improvement": "培训"}),
+                                   "improvement": "培训", "cause": "C02"}),
         ("chen", "leadership", {"command": "record_accountability", "ref": "TS-A",
                                 "staff": "zhao", "finding": "超时", "decision": "通报批评"}),
         ("li", "customer_service", body(receive_cmd(
@@ -132,6 +135,15 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
         ("ops", "token"),
     }
     assert [e["event"] for e in events[-2:]] == ["PersonalDataErased", "AlertSent"]
+    closed = next(e for e in events if e["event"] == "Closed")
+    assert (closed["fields"]["cause"], closed["fields"]["codes_version"]) == ("C02", "codes-2026.1")
+    with api.client("li") as client:
+        codes = client.get("/v1/codes")
+    assert codes.status_code == 200, codes.text
+    assert [(c["version"], c["effective_from"]) for c in codes.json()["items"]] == [
+        ("codes-2026.1", "2026-08-31T16:00:00+00:00")
+    ]
+    assert codes.json()["items"][0]["causes"]["C02"] == {"label": "暴力催收", "regulator": "11"}
 
 
 def test_a_resubmission_answers_the_same_and_appends_nothing(api: Api) -> None:

@@ -15,6 +15,9 @@ rules refuse), the read models are caught up, and then for every history:
 * the time its pausable clocks were moved by never exceeds the wall time from the first
   pause to the last resume.
 
+Improvement measures (issue 15) are added and marked done among the actions, so their clocks
+(``improvement:<id>``) are compared too.
+
 Each complaint is received on a day of its own, so ``report sla --from D --to D`` is the
 report of that one complaint.
 
@@ -73,6 +76,7 @@ class _History:
         self.t = self.received
         self.commands: list[dict[str, Any]] = []
         self.stage = "received"
+        self.measures = 0  # improvement measures asked for (some refused by the rules)
 
     def when(self) -> datetime:
         """Mostly later than the last action; a third of the time dated before it."""
@@ -116,6 +120,17 @@ class _History:
         elif roll < 0.29 and stage not in ("closed", "withdrawn"):
             self.add("withdraw", CS, reason="撤诉")
             self.stage = "withdrawn"
+        elif roll < 0.33:
+            # An improvement measure (issue 15) due hours or days on, or one marked done
+            # (perhaps late, or again: refused), open or closed alike.
+            if self.measures and rng.random() < 0.6:
+                item = str(rng.randint(1, self.measures))
+                self.add("complete_improvement", TEAM, improvement_id=item)
+            else:
+                self.measures += 1
+                due = self.t + timedelta(hours=rng.choice([2, 24, 100]) * rng.random())
+                self.add("add_improvement", TEAM, action="整改", owner="wang",
+                         due=due.isoformat())  # fmt: skip
         elif stage in ("received", "reopened"):
             self.add("triage", TEAM, severity="normal", category="fees", assessment="一般")
             self.stage = "triaged"
@@ -271,7 +286,7 @@ def _agree(ledger_url: str, count: int, paused_check: Any) -> None:
         runner = Runner(ledger)
         runner.catch_up_all()
         book = load_rulebook(ledger)
-        compared = paused_checks = 0
+        compared = paused_checks = measures = 0
         for commands in generated:
             ref = commands[0]["ref"]
             events = ledger.complaint_events(ref)
@@ -285,11 +300,13 @@ def _agree(ledger_url: str, count: int, paused_check: Any) -> None:
                 by_report = sorted(key(i) for i in report["items"])
                 assert by_report == by_sla, (ref, as_of.isoformat())
                 compared += 1
+                measures += sum(1 for k in by_sla if k[0].startswith("improvement:"))
             _never_met_after_a_recorded_breach(ref, events, book, moments)
             paused_checks += paused_check(events, book)
     assert compared == 10 * count
     assert len(refused) > count  # the rules refused many backdated actions
     assert paused_checks > count // 10
+    assert measures > count // 10  # improvement clocks reported (breached, overdue, at risk)
 
 
 def _never_met_after_a_recorded_breach(
@@ -369,4 +386,5 @@ def test_the_generator_dates_a_third_of_the_actions_before_the_last_one() -> Non
             earlier += 1
     assert 0.2 < earlier / len(commands) < 0.45
     assert {c["command"] for c in commands} >= {"pause", "resume", "extend", "withdraw", "reopen",
-                                               "plan", "execute", "close"}  # fmt: skip
+                                               "plan", "execute", "close", "add_improvement",
+                                               "complete_improvement"}  # fmt: skip

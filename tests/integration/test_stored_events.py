@@ -74,12 +74,20 @@ def test_every_registered_event_class_has_a_stored_event_in_a_fixture() -> None:
     stored = {record["topic"] for _, record in RECORDS}
     ours = [e for e in registry.registered() if e.aggregate.__module__.startswith("ledger.")]
 
-    assert len(ours) == 43
+    assert len(ours) == 46
     assert sorted(e.topic for e in ours if e.topic not in stored) == []
-    # Issue 16's alert events and issue 15's escalation loop are stored from v2 on, the
-    # reply to the regulator from v3.
+    # Issue 16's alert events and issue 15's escalation loop are stored from v2 on, the code
+    # lists' publication, the improvement measures and the reply to the regulator from v3 on.
     assert sorted(e.short for e in ours if e.topic not in first) == sorted(
-        ["AlertFailed", "AlertSent", "RegulatorReplied", *LOOP_EVENTS]
+        [
+            "AlertFailed",
+            "AlertSent",
+            *LOOP_EVENTS,
+            "CodesPublished",
+            "ImprovementAdded",
+            "ImprovementCompleted",
+            "RegulatorReplied",
+        ]
     )
 
 
@@ -161,3 +169,37 @@ def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger:
     assert len(seal.signature) == 128
     assert revoked.token_ids == ["abababababab"]
     assert erased.reason == "retention period ended"
+
+
+@pytest.mark.parametrize("release", ["v1", "v2"])
+def test_a_triage_and_closure_stored_before_cause_codes_decode_without_one(
+    ledger: Ledger, release: str
+) -> None:
+    coded = [
+        decode(ledger, r)
+        for v, r in RECORDS
+        if v == release and r["topic"].endswith(("Complaint.Triaged", "Complaint.Closed"))
+    ]
+    state = new_state()
+    for event in coded:
+        fold_case(state, event)
+
+    assert len(coded) == 2
+    assert [(e.cause, e.codes_version) for e in coded] == [(None, None), (None, None)]
+    assert (state["cause_code"], state["codes_version"]) == (None, None)
+
+
+def test_a_v3_triage_and_closure_carry_their_cause_and_the_code_list_checked_against(
+    ledger: Ledger,
+) -> None:
+    third = [decode(ledger, r) for v, r in RECORDS if v == "v3"]
+    by_name = {registry.name_of(e): e for e in third}
+    state = new_state()
+    for event in third:
+        if registry.name_of(event) in ("Complaint.Triaged", "Complaint.Closed"):
+            fold_case(state, event)
+
+    assert (by_name["Complaint.Triaged"].cause, by_name["Complaint.Closed"].cause) == ("C02", "C01")
+    assert by_name["Complaint.Closed"].codes_version == "codes-2026.1"
+    assert by_name["PolicyBook.CodesPublished"].document["causes"]["C01"]["regulator"] == "11"
+    assert state["cause_code"] == "C01"  # the closure's overrides the triage's

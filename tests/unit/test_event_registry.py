@@ -96,13 +96,19 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
                    "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
                    "Reopened", "Withdrawn", "DeadlineExtended", "ClocksPaused", "ClocksResumed",
                    "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
+    # Version 3: triage and closure carry a cause code (issue 15, item 2a).
+    coded = {"Triaged", "Closed"}
     assert {e.name for e in ENTRIES if e.class_version == 2} == {
-        f"Complaint.{n}" for n in sealed_text
+        f"Complaint.{n}" for n in sealed_text - coded
     }
-    assert {e.class_version for e in ENTRIES} == {1, 2}
-    # Issue 16 added the alerts' two; issue 15 seven (the loop's six and the reply to the
-    # regulator), sealed from their first version.
-    assert len(ENTRIES) == 43
+    assert {e.name for e in ENTRIES if e.class_version == 3} == {f"Complaint.{n}" for n in coded}
+    assert {e.class_version for e in ENTRIES} == {1, 2, 3}
+    assert registry.topic_of("PolicyBook.CodesPublished") == (
+        "ledger.registry:PolicyBook.CodesPublished"
+    )
+    # Issue 16 added the alerts' two; issue 15 six, sealed from their first version, the
+    # code lists' publication, two for improvement measures and the reply to the regulator.
+    assert len(ENTRIES) == 46
 
 
 def test_an_unregistered_event_is_named_as_such() -> None:

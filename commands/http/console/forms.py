@@ -139,6 +139,24 @@ FORMS = (
         ),
         when_open=False,
     ),
+    Form(
+        "add_improvement",
+        "新增整改措施",
+        "Add an improvement measure",
+        (
+            Field("action", "textarea"),
+            Field("owner", "text"),
+            Field("due", "text"),  # a date (the end of that day, Shanghai time) or a time
+        ),
+        when_open=False,
+    ),
+    Form(
+        "complete_improvement",
+        "整改措施完成",
+        "Mark an improvement measure done",
+        (Field("improvement_id", "text"), Field("text", "textarea", required=False)),
+        when_open=False,
+    ),
 )
 BY_COMMAND = {form.command: form for form in FORMS}
 
