@@ -238,10 +238,13 @@ def regulator_report_known(
     the quarter's) replayed from the events recorded by then, with the publications recorded
     by then, into a scratch database of the read models' tables; then the same queries."""
     from ledger.store.books import load_rulebook
+    from ledger.store.codelists import load_code_lists
     from projections.casefold import fold_case, new_state
     from projections.cases import CASE_COLUMNS, CLOCK_COLUMNS, Rules, case_row, clock_rows
 
-    rules = Rules(load_rulebook(ledger).known_at(as_of))
+    # Every code list: a case names the version its codes were checked against, published
+    # before them, so a case known by then maps by a list known by then.
+    rules = Rules(load_rulebook(ledger).known_at(as_of), load_code_lists(ledger))
     start, end = day_bounds(quarter.first, quarter.last)
     cases, clocks = [], []
     for events in _streams(ledger, refs):

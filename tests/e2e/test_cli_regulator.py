@@ -211,3 +211,31 @@ def test_as_of_a_moment_the_report_counts_only_what_was_recorded_by_then(
     assert then["source"] == "ledger"
     assert {k: v for k, v in then.items() if k not in ("source", "lag")} == only_first
     assert then["received"] < now["received"]
+
+
+def test_by_code_groups_by_the_regulator_cause_code_and_the_rest_is_unclassified(
+    ledger_url: str,
+) -> None:
+    from tests.e2e.test_cli_codes import EXAMPLE, coded_life, publish
+
+    publish(ledger_url, EXAMPLE)
+    for ref, triage, close in (("TS-A", "C02", "C04"), ("TS-B", "C03", None),
+                               ("TS-C", None, None), ("TS-D", "C99", None)):  # fmt: skip
+        ok(ledger_url, "apply", "-", input=jsonl(coded_life(ref, triage, close)))
+    moment = datetime.now(UTC)
+
+    shown = json.loads(ok(ledger_url, "report", "regulator", "--quarter", "2026Q3",
+                          "--as-of", moment.isoformat(), "--format", "json"))  # fmt: skip
+    with open_query(ledger_url) as query:
+        from_models = query.regulator_report(Quarter(2026, 3), moment)
+        with query.transaction() as cur:
+            hand = cur.tuples(
+                "SELECT COALESCE(regulator_cause_code, 'unclassified'), COUNT(*)"
+                " FROM {case_state} GROUP BY COALESCE(regulator_cause_code, 'unclassified')"
+            )
+
+    expected = [{"code": "10", "count": 1}, {"code": "11", "count": 1},
+                {"code": "unclassified", "count": 2}]  # fmt: skip
+    assert shown["by_code"] == expected  # replayed from the log, as of the moment
+    assert from_models["by_code"] == expected
+    assert sorted((c, int(n)) for c, n in hand) == [(e["code"], e["count"]) for e in expected]

@@ -13,7 +13,7 @@ import pytest
 
 from commands.models import COMMAND_NAMES
 from tests.e2e.http_server import Api, issue_token, serving, staff_directory
-from tests.helpers import event_count, life_cmds, run
+from tests.helpers import event_count, life_cmds, receive_cmd, run
 
 POLICY = (Path(__file__).parents[2] / "docs" / "policy-example.toml").read_text()
 CODES = (Path(__file__).parents[2] / "docs" / "codes-example.toml").read_text(encoding="utf-8")
@@ -91,6 +91,10 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
                                    "due": "2026-12-31"}),
         ("zhao", "business_department", {"command": "complete_improvement", "ref": "TS-A",
                                          "improvement_id": "1"}),
+        ("li", "customer_service", body(receive_cmd(
+            "TS-B", channel="regulator_referral", referral_number="12378-20260924-0001"))),
+        ("wang", "handling_team", {"command": "reply_regulator", "ref": "TS-B",
+                                   "summary": "已书面答复监管部门"}),
         ("li", "customer_service", {"command": "reopen", "ref": "TS-A", "reason": "不满意"}),
         ("li", "customer_service", {"command": "add_note", "ref": "TS-A", "text": "回访"}),
         ("li", "customer_service", body(life_cmds("TS-B", "receive")[0])),
