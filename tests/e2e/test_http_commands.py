@@ -97,7 +97,6 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
                                    "summary": "已书面答复监管部门"}),
         ("li", "customer_service", {"command": "reopen", "ref": "TS-A", "reason": "不满意"}),
         ("li", "customer_service", {"command": "add_note", "ref": "TS-A", "text": "回访"}),
-        ("li", "customer_service", body(life_cmds("TS-B", "receive")[0])),
         ("li", "customer_service", {"command": "link", "ref": "TS-A", "other": "TS-B",
                                     "reason": "同一事件"}),
         ("li", "customer_service", {"command": "withdraw", "ref": "TS-A", "reason": "撤诉"}),
