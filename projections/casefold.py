@@ -44,6 +44,7 @@ def new_state() -> State:
         "signed_off": False,
         "accountability": [],
         "agency": None,
+        "evidence_files": 0,
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -182,6 +183,9 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "Complaint.SignedOff": lambda s, e, at: s.update(signed_off=True),
     "Complaint.AccountabilityRecorded": _accountability,
     "Complaint.AgencyNamed": lambda s, e, at: s.update(agency=e.agency),
+    "Complaint.EvidenceAttached": lambda s, e, at: s.update(
+        evidence_files=s.get("evidence_files", 0) + 1  # folds kept before issue 15 lack it
+    ),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",
@@ -190,5 +194,6 @@ COVERAGE = Coverage.of(
     # Only their dates count here, through the clock facts (and last_activity_at).
     ignored=["Complaint.CustomerContacted", "Complaint.DeadlineExtended",
              "Complaint.ClocksPaused", "Complaint.ClocksResumed", "Complaint.NoteAdded",
+             "Complaint.CallbackNotReached",  # no satisfaction to keep
              "Complaint.PersonalDataErased", "Complaint.AlertSent", "Complaint.AlertFailed"],
 )  # fmt: skip

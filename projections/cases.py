@@ -29,7 +29,7 @@ CASE_COLUMNS = (
     "received_at", "month", "last_activity_at", "escalated", "reopened_count", "remedies",
     "refund_total", "satisfaction", "policy_version", "closed_at", "withdrawn_at",
     "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
-    "instructions", "signed_off", "accountability", "agency",
+    "instructions", "signed_off", "accountability", "agency", "evidence_files",
 )  # fmt: skip
 
 

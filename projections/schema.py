@@ -17,7 +17,8 @@ CASES = {
         refund_total TEXT NOT NULL, satisfaction INTEGER, policy_version TEXT NOT NULL,
         closed_at TEXT, withdrawn_at TEXT, handling_seconds BIGINT, version INTEGER NOT NULL,
         escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
-        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT)""",
+        instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT,
+        evidence_files INTEGER)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -49,8 +50,9 @@ CASES_INDEXES = [
 # worked out by are kept in ``publications``. 5: the escalation loop (issue 15): case_state's
 # escalated_to, acknowledged, public_attention, instructions, signed_off, accountability and
 # agency, folds with the escalation and acknowledgement facts, the acknowledgement clock in
-# sla_clocks.
-CASES_SHAPE = 5
+# sla_clocks. 6: case_state's evidence_files, the number of files attached as evidence
+# (issue 15).
+CASES_SHAPE = 6
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
@@ -93,7 +95,7 @@ ADDED_COLUMNS = [
     *(("case_state", column, kind) for column, kind in (
         ("escalated_to", "TEXT"), ("acknowledged", "INTEGER"), ("public_attention", "INTEGER"),
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
-        ("agency", "TEXT"),
+        ("agency", "TEXT"), ("evidence_files", "INTEGER"),
     )),
 ]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]

@@ -32,6 +32,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     **dict.fromkeys(["export", "seal", "verify", "verify-bundle"], "integrity"),
     **dict.fromkeys(["acknowledge", "instruct", "sign-off", "accountability"], "escalation"),
     "apply": "apply",
+    "attach": "evidence",
     "demo": "demo",
     "export-commands": "exporting",
     "generate": "generate",

@@ -44,7 +44,10 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(to_json(view))
         return
     for key, value in view.items():
-        if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions"):
+        if key in (
+            "history", "complainant", "personal_data_erased", "remedies", "extensions",
+            "attachments",
+        ):  # fmt: skip
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
@@ -60,6 +63,10 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(printable(line.rstrip()))
     for extension in view["extensions"]:
         click.echo(f"{'extension':>17}: {extension['clock']} +{extension['days']} days")
+    for file in view["attachments"]:
+        name = f" {file['filename']}" if file["filename"] else ""
+        line = f"{'evidence file':>17}: {file['kind']} {file['sha256'][:12]} {file['size']} bytes"
+        click.echo(printable(f"{line}{name}"))
     click.echo()
     rows = [
         {

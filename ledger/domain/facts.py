@@ -48,6 +48,8 @@ KINDS = {
     "Complaint.SignedOff": "signed_off",
     "Complaint.AccountabilityRecorded": "accountability",
     "Complaint.AgencyNamed": "agency",
+    "Complaint.EvidenceAttached": "evidence",
+    "Complaint.CallbackNotReached": "callback",
 }
 RESTARTED = "Complaint.ClocksRestarted"  # adds to the reopening it follows
 CORRECTED = "Complaint.OccurrenceCorrected"  # re-dates a fact when the facts are read

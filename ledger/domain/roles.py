@@ -14,9 +14,10 @@ from ledger.domain.errors import RoleNotAllowed
 from ledger.domain.values import Role
 
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
+# Each unit that works a case may attach the evidence it holds (a call recording, a letter).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
-     "escalate"}
+     "escalate", "attach"}
 )  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
@@ -32,7 +33,7 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "resume",
     }
 )
-BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"})
+BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings", "attach"})
 # Who works here, and how they prove it: the leadership group's to decide.
 STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",

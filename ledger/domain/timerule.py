@@ -29,10 +29,13 @@ WORDS = {
     "addressed": "the escalation", "acknowledged": "the acknowledgement",
     "instructed": "the instruction", "signed_off": "the sign-off",
     "accountability": "the accountability record", "agency": "the agency",
+    "evidence": "the evidence",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
-_AFTER_CLOSURE = frozenset({"note", "callback", "reopened", "instructed", "accountability"})
+_AFTER_CLOSURE = frozenset(
+    {"note", "callback", "reopened", "instructed", "accountability", "evidence"}
+)
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only
 # since the last reopening.
 _FOLLOWS = {

@@ -106,6 +106,14 @@ class ClockName(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
 
 
+class EvidenceKind(StrEnum):
+    """What a file attached as evidence is (issue 15)."""
+
+    RECORDING = "recording"
+    DOCUMENT = "document"
+    SCREENSHOT = "screenshot"
+
+
 class Status(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
