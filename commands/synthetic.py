@@ -7,11 +7,14 @@ The same seed gives the same lifecycles.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from ledger.store.evidence import stored_path
 
 CONTENT = {
     "harassment": [
@@ -105,7 +108,8 @@ def lifecycles(
     builder = _Builder(rng, now, f"gen-{seed}")
     starts = sorted(now - timedelta(minutes=rng.randint(60, days * 24 * 60)) for _ in range(count))
     for received_at in starts:
-        yield _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        life = _lifecycle(builder, rng, received_at.replace(second=0, microsecond=0), addressed)
+        yield _with_evidence(builder, life)
 
 
 def _lifecycle(
@@ -272,4 +276,38 @@ def _lifecycle(
         b.step(life, closing + timedelta(hours=12), "record_accountability", leader,
                staff=handler, team=team, finding="各环节均超出预案时限",
                decision="通报批评，限期整改")  # fmt: skip
+    return life
+
+
+def synthetic_evidence(command_id: str) -> bytes:
+    """The bytes of the file a synthetic ``attach`` stands for (``demo`` writes them into
+    the evidence folder; ``generate`` records the hash without a file)."""
+    return f"synthetic call recording {command_id}\n".encode()
+
+
+def _with_evidence(b: _Builder, life: Lifecycle) -> Lifecycle:
+    """Evidence and callbacks after closure (issue 15): the recording of the first call of
+    a phone complaint, attached just after it, and a callback after closure that did not
+    reach the complainant. Dated from the lifecycle's own steps, they draw nothing from the
+    random stream, so a seed gives the same lifecycles otherwise."""
+    contact = next((i for i, s in enumerate(life.steps) if s["command"] == "contact"), None)
+    if contact is not None and life.receive["channel"] == "phone":
+        call = life.steps[contact]
+        at = datetime.fromisoformat(call["occurred_at"]) + timedelta(minutes=10)
+        if at <= b.now:
+            command_id = b.command_id()
+            data = synthetic_evidence(command_id)
+            sha256 = hashlib.sha256(data).hexdigest()
+            life.steps.insert(contact + 1, {
+                "command": "attach", "command_id": command_id, "actor": call["actor"],
+                "occurred_at": at.isoformat(), "sha256": sha256, "size": len(data),
+                "kind": "recording", "location": stored_path(sha256),
+                "filename": f"call-{at:%Y%m%d-%H%M}.mp3", "note": "首次联系客户的通话录音",
+            })  # fmt: skip
+    commands = [s["command"] for s in life.steps]
+    if "close" in commands and "reopen" not in commands:
+        closing = datetime.fromisoformat(life.steps[commands.index("close")]["occurred_at"])
+        actor = life.receive["actor"]
+        b.step(life, closing + timedelta(days=1), "record_callback", (actor["id"], actor["role"]),
+               reached=False, comment="办结后回访，电话无人接听")  # fmt: skip
     return life

@@ -23,7 +23,7 @@ from commands.cli.output import local_time, render_table
 from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
-from commands.synthetic import Lifecycle, lifecycles
+from commands.synthetic import Lifecycle, lifecycles, synthetic_evidence
 from ledger.domain.errors import CalendarUnavailable
 from ledger.store.books import load_calendar_book
 from ledger.store.root import Ledger, open_ledger, persistence_env
@@ -109,7 +109,18 @@ def _apply(ledger: Ledger, life: Lifecycle, prefix: str, now: datetime) -> Outco
     )
     for step in life.with_ref(first.ref):
         handle(ledger, parse_command({**step, "command_id": f"{prefix}-{step['command_id']}"}), now)
+        if step["command"] == "attach":
+            keep_evidence(ledger, step)
     return first
+
+
+def keep_evidence(ledger: Ledger, step: dict[str, Any]) -> None:
+    """Put the file of a synthetic ``attach`` where the evidence folder keeps it, so that
+    ``verify-bundle --evidence`` has files to check in the demo too."""
+    path = ledger.evidence_dir / step["location"]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_bytes(synthetic_evidence(step["command_id"]))
 
 
 def _row(ledger: Ledger, ref: str) -> dict[str, Any]:
