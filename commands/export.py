@@ -235,7 +235,10 @@ class Exporter:
             })  # fmt: skip
         command, fields = SIMPLE[kind]
         opened = self._opened(event.originator_id, fields(event))
-        if kind in ("CallbackRecorded", "Complaint.CallbackNotReached") and not opened["comment"]:
+        if (
+            kind in ("Complaint.CallbackRecorded", "Complaint.CallbackNotReached")
+            and not opened["comment"]
+        ):
             del opened["comment"]
         return {**_common(event, command, self.refs[event.originator_id]), **opened}
 

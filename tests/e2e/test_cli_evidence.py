@@ -348,3 +348,21 @@ def test_bundles_carry_the_evidence_hashes_and_verify_bundle_checks_the_files(
     assert unchecked.exit_code == 0
     assert "evidence: 0 files of 2 intact" in unchecked.stdout
     assert "evidence not checked (no --evidence folder given)" in unchecked.stdout
+
+
+def test_callbacks_without_a_comment_export_as_commands_that_apply_again(
+    ledger_url: str, second_url: str, folder: Path
+) -> None:
+    closed_case(ledger_url, folder, "TS-VC")
+    ok(ledger_url, folder, "record-callback", "TS-VC", "--satisfaction", "3", *CS)
+    ok(ledger_url, folder, "record-callback", "TS-VC", "--not-reached", *CS)
+
+    exported = ok(ledger_url, folder, "export-commands")
+
+    callbacks = [json.loads(line) for line in exported.splitlines() if "record_callback" in line]
+    assert [("comment" in c, c.get("reached", True)) for c in callbacks] == [
+        (False, True), (False, False),
+    ]  # fmt: skip
+    again = cli(second_url, folder, "apply", "-", input=exported)
+    assert again.exit_code == 0, again.output
+    assert event_count(second_url) == event_count(ledger_url)
