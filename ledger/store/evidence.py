@@ -24,6 +24,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ledger.domain.errors import EvidenceUnreadable
+from ledger.store.location import persistence_env
 
 EVIDENCE_ENV = "LEDGER_EVIDENCE_DIR"
 FOLDER_NAME = "evidence"
@@ -37,11 +38,10 @@ def evidence_folder(db_url: str, given: str | Path | None = None) -> Path:
     chosen = given or os.environ.get(EVIDENCE_ENV)
     if chosen:
         return Path(chosen)
-    parts = urlsplit(db_url)
-    if parts.scheme == "sqlite":
-        path = db_url.removeprefix("sqlite://").split("?", 1)[0]
-        if path.startswith("/") and path != "/:memory:":
-            return Path(path[1:] if path.startswith("//") else path).parent / FOLDER_NAME
+    if urlsplit(db_url).scheme == "sqlite":
+        name = persistence_env(db_url).get("SQLITE_DBNAME", "")
+        if name and name != ":memory:":
+            return Path(name).parent / FOLDER_NAME
     return Path(FOLDER_NAME)
 
 
