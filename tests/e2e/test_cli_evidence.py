@@ -178,6 +178,13 @@ def test_refusals_give_one_error_line_append_nothing_and_copy_nothing(
         "Error: role operator may not attach; allowed: customer_service, handling_team, "
         "leadership, business_department"
     )  # fmt: skip
+    withdrawn = [*life_cmds("TS-W4", "assign"),
+                 {"command": "withdraw", "command_id": "w4", "ref": "TS-W4",
+                  "actor": actor("customer_service"), "reason": "客户撤回"}]  # fmt: skip
+    assert cli(url, folder, "apply", "-", input=jsonl(withdrawn)).exit_code == 0
+    assert refused(url, folder, "attach", "TS-W4", str(source), "--kind", "recording", *CS) == (
+        "Error: TS-W4 was withdrawn by the complainant; attach is not allowed"
+    )
     assert kept(folder) == []
 
 
