@@ -127,6 +127,13 @@ SIMPLE: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
             **({"team": e.team} if e.team else {}),
         },
     ),
+    "Complaint.EvidenceAttached": ("attach", lambda e: {
+        **_fields(e, "sha256", "size", "kind", "location"),
+        **{k: getattr(e, k) for k in ("filename", "note") if getattr(e, k) is not None},
+    }),
+    "Complaint.CallbackNotReached": ("record_callback", lambda e: {
+        "reached": False, "comment": e.comment,
+    }),
 }  # fmt: skip
 # Recorded beside the Escalated event of the command (receive, triage or escalate) that
 # named who the escalation goes to: folded back into that command's fields.
@@ -261,7 +268,10 @@ class Exporter:
             })  # fmt: skip
         command, fields = SIMPLE[kind]
         opened = self._opened(event.originator_id, fields(event))
-        if kind == "CallbackRecorded" and not opened["comment"]:
+        if (
+            kind in ("Complaint.CallbackRecorded", "Complaint.CallbackNotReached")
+            and not opened["comment"]
+        ):
             del opened["comment"]
         return {**_common(event, command, self.refs[event.originator_id]), **opened}
 

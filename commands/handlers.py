@@ -27,6 +27,7 @@ from commands.models import (
     AddImprovement,
     AddNote,
     AssignComplaint,
+    AttachEvidence,
     CloseComplaint,
     CompleteImprovement,
     ContactCustomer,
@@ -547,7 +548,23 @@ def record_callback(
 ) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     seal = _sealer(ledger, complaint)
+    if not cmd.reached:
+        complaint.record_unreached_callback(stamp, now, seal(cmd.comment or ""))
+        return complaint
+    assert cmd.satisfaction is not None  # the model demands it of a reached callback
     complaint.record_callback(stamp, now, cmd.satisfaction, seal(cmd.comment or ""))
+    return complaint
+
+
+@handles(AttachEvidence)
+def attach(ledger: LedgerPort, cmd: AttachEvidence, stamp: Stamp, now: datetime) -> Complaint:
+    complaint = ledger.get_complaint(cmd.ref)
+    seal = _sealer(ledger, complaint)
+    complaint.attach_evidence(
+        stamp, now, cmd.sha256, cmd.size, cmd.kind, seal(cmd.location),
+        None if cmd.filename is None else seal(cmd.filename),
+        None if cmd.note is None else seal(cmd.note),
+    )  # fmt: skip
     return complaint
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    StringConstraints,
     TypeAdapter,
     model_validator,
 )
@@ -55,6 +56,7 @@ from ledger.domain.values import (
     Channel,
     ClockName,
     ContactChannel,
+    EvidenceKind,
     RemedyKind,
     Severity,
     Substantiated,
@@ -248,11 +250,46 @@ class NotifyOutcome(Command):
 
 
 class RecordCallback(Command):
+    """A callback (回访): reached, with the complainant's satisfaction, or not reached (no
+    satisfaction); also after closure."""
+
+    added_fields = frozenset({"reached"})
     action = "record_callback"
     command: Literal["record_callback"] = "record_callback"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"comment"})
-    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)]
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
     comment: Text | None = None
+    reached: StrictBool = True
+
+    @model_validator(mode="after")
+    def _satisfaction_when_reached(self) -> RecordCallback:
+        if self.reached and self.satisfaction is None:
+            raise ValueError("a callback that reached the complainant needs their satisfaction")
+        if not self.reached and self.satisfaction is not None:
+            raise ValueError("a callback that did not reach the complainant has no satisfaction")
+        return self
+
+
+# The hex SHA-256 of a file, as ``sha256sum`` prints it.
+Sha256 = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-f]{64}$")]
+# Files up to 100 GiB (a day of call recordings is far less).
+FileSize = Annotated[StrictInt, Field(ge=0, le=100 * 2**30)]
+
+
+class AttachEvidence(Command):
+    """Evidence by its SHA-256 and size and where it is kept (issue 15). The CLI's ``attach``
+    computes them and keeps the file in the evidence folder; JSON Lines and API callers send
+    them and keep the file themselves."""
+
+    sealed_fields: ClassVar[frozenset[str]] = frozenset({"location", "filename", "note"})
+    action = "attach"
+    command: Literal["attach"] = "attach"
+    sha256: Sha256
+    size: FileSize
+    kind: EvidenceKind
+    location: Line
+    filename: Line | None = None
+    note: Text | None = None
 
 
 class CloseComplaint(Command):
@@ -442,6 +479,7 @@ AnyCommand = Annotated[
     | ExecuteResolution
     | NotifyOutcome
     | RecordCallback
+    | AttachEvidence
     | CloseComplaint
     | ReopenComplaint
     | WithdrawComplaint
@@ -487,6 +525,7 @@ COMMAND_NAMES = (
     "execute",
     "notify_outcome",
     "record_callback",
+    "attach",
     "close",
     "reopen",
     "withdraw",

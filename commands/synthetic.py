@@ -7,6 +7,7 @@ The same seed gives the same lifecycles.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from commands.synthetic_codes import give_causes
+from ledger.store.evidence import stored_path
 
 CONTENT = {
     "harassment": [
@@ -125,7 +127,7 @@ def lifecycles(
             _reply_regulator(builder, life)
         _repeat_complainant(life, n, recent)
         recent = [*recent, life][-REPEAT_GAP:]
-        yield life
+        yield _with_evidence(builder, life)
 
 
 def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
@@ -382,3 +384,37 @@ def training_session(now: datetime, seed: int) -> dict[str, Any]:
         "date": held.date().isoformat(),
         "attendees": [*CUSTOMER_SERVICE, *(h for h, _ in HANDLERS), LEADER],
     }
+
+
+def synthetic_evidence(command_id: str) -> bytes:
+    """The bytes of the file a synthetic ``attach`` stands for (``demo`` writes them into
+    the evidence folder; ``generate`` records the hash without a file)."""
+    return f"synthetic call recording {command_id}\n".encode()
+
+
+def _with_evidence(b: _Builder, life: Lifecycle) -> Lifecycle:
+    """Evidence and callbacks after closure (issue 15): the recording of the first call of
+    a phone complaint, attached just after it, and a callback after closure that did not
+    reach the complainant. Dated from the lifecycle's own steps, they draw nothing from the
+    random stream, so a seed gives the same lifecycles otherwise."""
+    contact = next((i for i, s in enumerate(life.steps) if s["command"] == "contact"), None)
+    if contact is not None and life.receive["channel"] == "phone":
+        call = life.steps[contact]
+        at = datetime.fromisoformat(call["occurred_at"]) + timedelta(minutes=10)
+        if at <= b.now:
+            command_id = b.command_id()
+            data = synthetic_evidence(command_id)
+            sha256 = hashlib.sha256(data).hexdigest()
+            life.steps.insert(contact + 1, {
+                "command": "attach", "command_id": command_id, "actor": call["actor"],
+                "occurred_at": at.isoformat(), "sha256": sha256, "size": len(data),
+                "kind": "recording", "location": stored_path(sha256),
+                "filename": f"call-{at:%Y%m%d-%H%M}.mp3", "note": "首次联系客户的通话录音",
+            })  # fmt: skip
+    commands = [s["command"] for s in life.steps]
+    if "close" in commands and "reopen" not in commands:
+        closing = datetime.fromisoformat(life.steps[commands.index("close")]["occurred_at"])
+        actor = life.receive["actor"]
+        b.step(life, closing + timedelta(days=1), "record_callback", (actor["id"], actor["role"]),
+               reached=False, comment="办结后回访，电话无人接听")  # fmt: skip
+    return life

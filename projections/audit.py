@@ -31,6 +31,7 @@ CHANNELS_ZH = {
 }  # fmt: skip
 SEVERITY_ZH = {"normal": "一般", "urgent": "紧急", "major": "重大"}
 SUBSTANTIATED_ZH = {"yes": "属实", "partly": "部分属实", "no": "不属实"}
+EVIDENCE_ZH = {"recording": "录音", "document": "文件", "screenshot": "截图"}
 
 Summary = Callable[[Any], tuple[str, str]]
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # improvement deadlines are set in Shanghai time
@@ -88,6 +89,13 @@ SUMMARIES: dict[str, Summary] = {
         f"责任追究：{e.staff}",
         f"Accountability recorded: {e.staff}",
     ),
+    # The file's name and where it is kept are sealed; the hash and size prove it.
+    "Complaint.EvidenceAttached": lambda e: (
+        f"附加证据（{EVIDENCE_ZH.get(str(e.kind), str(e.kind))}）：sha256 {e.sha256[:12]}，"
+        f"{e.size} 字节",
+        f"Evidence attached ({e.kind}): sha256 {e.sha256[:12]}, {e.size} bytes",
+    ),
+    "Complaint.CallbackNotReached": lambda e: ("回访未联系上", "Callback: not reached"),
     **dict.fromkeys(
         (
             "PolicyBook.Opened",

@@ -48,6 +48,7 @@ def new_state() -> State:
         "codes_version": None,  # the code list it was checked against
         "improvements": 0,  # improvement measures added (溯源整改)
         "improvements_open": 0,  # of them, not yet marked done
+        "evidence_files": 0,
         "reopened_count": 0,
         "remedies": [],
         "refund_total": "0",
@@ -199,6 +200,9 @@ _FOLDS: dict[str, Callable[[State, Any, str], None]] = {
     "Complaint.ImprovementCompleted": lambda s, e, at: s.update(
         improvements_open=s["improvements_open"] - 1
     ),
+    "Complaint.EvidenceAttached": lambda s, e, at: s.update(
+        evidence_files=s.get("evidence_files", 0) + 1  # folds kept before issue 15 lack it
+    ),
 }
 COVERAGE = Coverage.of(
     "the case fold (projections.casefold)",
@@ -207,6 +211,7 @@ COVERAGE = Coverage.of(
     # Only their dates count here, through the clock facts (and last_activity_at).
     ignored=["Complaint.CustomerContacted", "Complaint.DeadlineExtended",
              "Complaint.ClocksPaused", "Complaint.ClocksResumed", "Complaint.NoteAdded",
+             "Complaint.CallbackNotReached",  # no satisfaction to keep
              "Complaint.PersonalDataErased", "Complaint.AlertSent", "Complaint.AlertFailed",
              "Complaint.RegulatorReplied",
              # Links live in the ledger's link table, read by show and related.

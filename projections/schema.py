@@ -19,7 +19,7 @@ CASES = {
         escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
         instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT,
         cause_code TEXT, regulator_cause_code TEXT, codes_version TEXT,
-        improvements INTEGER, improvements_open INTEGER)""",
+        improvements INTEGER, improvements_open INTEGER, evidence_files INTEGER)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -56,7 +56,8 @@ CASES_INDEXES = [
 # codes_version, folds with the cause code given at triage or closure; improvement measures —
 # case_state's improvements and improvements_open, folds with the improvements' facts, their
 # clocks (improvement:<id>) in sla_clocks; the regulator-reply clock — folds with the referral
-# and reply facts, the clock in sla_clocks.
+# and reply facts, the clock in sla_clocks; case_state's evidence_files, the number of files
+# attached as evidence.
 CASES_SHAPE = 6
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
@@ -102,6 +103,7 @@ ADDED_COLUMNS = [
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
         ("agency", "TEXT"), ("cause_code", "TEXT"), ("regulator_cause_code", "TEXT"),
         ("codes_version", "TEXT"), ("improvements", "INTEGER"), ("improvements_open", "INTEGER"),
+        ("evidence_files", "INTEGER"),
     )),
 ]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]

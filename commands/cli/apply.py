@@ -12,6 +12,7 @@ from commands.cli.base import cli
 from commands.cli.output import db_option, format_option, printable, to_json
 from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
+from commands.evidence import purge_evidence
 from commands.handlers import Outcome
 from commands.jsonlines import read_commands
 from ledger.store.root import open_ledger
@@ -46,8 +47,12 @@ def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> No
 
     progress = Progress(getattr(file, "name", "-"), "lines")
 
+    erased: list[str] = []
+
     def count(_: int, outcome: Outcome) -> None:
         counts["duplicates" if outcome.duplicate else "applied"] += 1
+        if outcome.command == "erase":
+            erased.append(outcome.ref)
         progress.advance()
 
     with open_ledger(db) as ledger, progress:
@@ -60,6 +65,8 @@ def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> No
             errors.append({"line": failure.position, "error": message})
             progress.echo(f"Error: line {failure.position}: {printable(message)}")
             progress.advance()
+        for ref in erased:  # recorded (each batch is saved before it is counted): files go
+            purge_evidence(ledger, ref, ledger.evidence_dir)
     errors.sort(key=lambda e: int(e["line"]))
     summary = {**counts, "failed": len(errors), "errors": errors}
     if fmt == "json":

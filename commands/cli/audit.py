@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
+from commands.cli.evidence import evidence_dir_option
 from commands.cli.output import (
     db_option,
     format_option,
@@ -17,8 +18,10 @@ from commands.cli.output import (
     printable,
     to_json,
 )
-from commands.cli.writes import submit, write_options
+from commands.cli.writes import describe, run_command, write_options
+from commands.evidence import purge_evidence, purge_lines
 from ledger.integrity.history import history as replay
+from ledger.store.evidence import evidence_folder
 from ledger.store.root import open_reader
 
 # Bookkeeping that changes with every event and says nothing on its own.
@@ -116,15 +119,23 @@ def _pairs(data: dict[str, Any]) -> str:
 @cli.command()
 @click.argument("ref")
 @click.option("--reason", help="Why, e.g. the retention period ended or the complainant asked.")
+@evidence_dir_option
 @write_options
 def erase(ref: str, **o: Any) -> None:
     """Erase the complainant's personal data by destroying its key (leadership only).
 
-    The events stay; name, phone, ID number and address show as [erased] from then on.
+    The events stay; name, phone, ID number and address show as [erased] from then on, and
+    the complaint's evidence files are deleted from the evidence folder.
 
     \b
     Example:
       complaint-ledger erase TS-1 --reason "retention period ended" --actor chen \\
         --role leadership
     """
-    submit("erase", ref, {"reason": o["reason"]}, o)
+    outcome = run_command("erase", ref, {"reason": o["reason"]}, o)
+    click.echo(to_json(outcome.as_dict()) if o["fmt"] == "json" else describe(outcome))
+    with open_reader(o["db"]) as ledger:  # the erasure is recorded: now its files go
+        purged = purge_evidence(ledger, ref, evidence_folder(o["db"], o["evidence_dir"]))
+    if o["fmt"] != "json":
+        for line in purge_lines(purged):
+            click.echo(line)

@@ -33,6 +33,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     **dict.fromkeys(["acknowledge", "instruct", "sign-off", "accountability"], "escalation"),
     "apply": "apply",
     "codes": "codes",
+    "attach": "evidence",
     "demo": "demo",
     "export-commands": "exporting",
     "generate": "generate",

@@ -23,7 +23,14 @@ from commands.cli.output import local_time, render_table
 from commands.cli.report import print_sla_report
 from commands.handlers import Outcome, handle
 from commands.models import PublishCalendar, parse_command
-from commands.synthetic import LEADER, Lifecycle, lifecycles, link_step, training_session
+from commands.synthetic import (
+    LEADER,
+    Lifecycle,
+    lifecycles,
+    link_step,
+    synthetic_evidence,
+    training_session,
+)
 from commands.synthetic_codes import publish_codes_command
 from ledger.domain.errors import CalendarUnavailable
 from ledger.domain.policy import DEFAULT_POLICY
@@ -130,6 +137,8 @@ def _apply(ledger: Ledger, life: Lifecycle, prefix: str, now: datetime) -> Outco
     )
     for step in life.with_ref(first.ref):
         handle(ledger, parse_command({**step, "command_id": f"{prefix}-{step['command_id']}"}), now)
+        if step["command"] == "attach":
+            keep_evidence(ledger, step)
     return first
 
 
@@ -164,6 +173,15 @@ def _readiness(ledger: Ledger, prefix: str, seed: int, now: datetime) -> str:
         f"Training: {len(training['attendees'])} attended; drill {drill.drill_id} "
         f"({scenario.title}) scored {report['score']}."
     )
+
+
+def keep_evidence(ledger: Ledger, step: dict[str, Any]) -> None:
+    """Put the file of a synthetic ``attach`` where the evidence folder keeps it, so that
+    ``verify-bundle --evidence`` has files to check in the demo too."""
+    path = ledger.evidence_dir / step["location"]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_bytes(synthetic_evidence(step["command_id"]))
 
 
 def _row(ledger: Ledger, ref: str) -> dict[str, Any]:

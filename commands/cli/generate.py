@@ -75,7 +75,9 @@ def generate(
     escalations, reopenings, extensions and withdrawals, repeat complainants (every sixth
     complaint) and one link; the leadership group acknowledges
     escalations, instructs on major cases, signs off urgent and major results and records
-    accountability for cases late at every stage.
+    accountability for cases late at every stage; phone complaints get the recording of their
+    first call attached (a synthetic hash, no file), and a callback after closure that did not
+    reach the complainant is recorded.
 
     \b
     Example:

@@ -17,6 +17,7 @@ from ledger.domain.errors import SealKeyUnusable
 from ledger.integrity.anchors import Anchor, configured_anchor, unanchored_reason
 from ledger.integrity.bundle import export_bundle, refs_received_between
 from ledger.integrity.bundle_check import verify_bundle
+from ledger.integrity.bundle_evidence import EvidenceReport
 from ledger.integrity.sealing import seal_ledger
 from ledger.integrity.seals import (
     KEY_ENV,
@@ -27,6 +28,7 @@ from ledger.integrity.seals import (
     read_digest,
 )
 from ledger.integrity.verify import verify_complaint, verify_ledger
+from ledger.store.evidence import EVIDENCE_ENV
 from ledger.store.root import open_ledger, open_reader
 
 
@@ -243,21 +245,45 @@ def export(refs: tuple[str, ...], out: Path, start: str | None, end: str | None,
 @cli.command("verify-bundle")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--digest", type=click.Path(dir_okay=False, path_type=Path), help="A digest file.")
-def verify_bundle_command(directory: Path, digest: Path | None) -> None:
-    """Verify an audit bundle offline, from its files and a digest only.
+@click.option(
+    "--evidence",
+    envvar=EVIDENCE_ENV,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An evidence folder (sha256/ab/cdef…) whose files to check against the hashes the "
+    "bundle lists (env LEDGER_EVIDENCE_DIR).",
+)
+def verify_bundle_command(directory: Path, digest: Path | None, evidence: Path | None) -> None:
+    """Verify an audit bundle offline, from its files and a digest only; with an evidence
+    folder, also the evidence files the bundle lists (a changed file fails, a missing one is
+    reported as not checked).
 
     \b
     Example:
-      complaint-ledger verify-bundle bundle-TS-1 --digest ledger-digest-1200.json
+      complaint-ledger verify-bundle bundle-TS-1 --digest ledger-digest-1200.json \\
+        --evidence evidence
     """
     anchor = read_digest(digest) if digest else None
-    report = verify_bundle(directory, anchor)
+    report = verify_bundle(directory, anchor, evidence)
     click.echo(
         f"bundle intact: {plural(len(report.refs), 'complaint')}, "
         f"{plural(report.events, 'event')}, proven against the seal at position "
         f"{report.seal_position} (key {report.key_id})"
     )
+    if report.evidence is not None and report.evidence.listed:
+        for line in evidence_lines(report.evidence, evidence):
+            click.echo(line)
     if anchor is None:
         click.echo(
             f"no --digest given: trust this only if {report.key_id} is the ledger's seal key"
         )
+
+
+def evidence_lines(report: EvidenceReport, folder: Path | None) -> list[str]:
+    """What the check of the evidence files found: intact, and not checked (not a failure)."""
+    lines = [f"evidence: {plural(len(report.checked), 'file')} of {len(report.listed)} intact"]
+    why = "not found in " + str(folder) if folder is not None else "no --evidence folder given"
+    lines += [
+        f"evidence not checked ({why}): {e.ref} version {e.version} {e.kind} sha256 {e.sha256[:12]}"
+        for e in report.missing
+    ]
+    return lines

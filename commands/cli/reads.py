@@ -51,7 +51,7 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         return
     for key, value in view.items():
         if key in ("history", "complainant", "personal_data_erased", "remedies", "extensions",
-                   "improvements", "same_complainant", "links"):  # fmt: skip
+                   "improvements", "same_complainant", "links", "attachments"):  # fmt: skip
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
@@ -74,6 +74,10 @@ def show(ref: str, as_of: str | None, known_at: str | None, db: str, fmt: str) -
         click.echo(printable(f"{'same complainant':>17}: {line} ({', '.join(other['matched'])})"))
     for linked in view["links"]:
         click.echo(printable(f"{'linked ' + linked['direction']:>17}: {linked['ref']}"))
+    for file in view["attachments"]:
+        name = f" {file['filename']}" if file["filename"] else ""
+        line = f"{'evidence file':>17}: {file['kind']} {file['sha256'][:12]} {file['size']} bytes"
+        click.echo(printable(f"{line}{name}"))
     click.echo()
     rows = [
         {

@@ -305,16 +305,27 @@ def notify_outcome(ref: str, **o: Any) -> None:
 @click.argument("ref")
 @click.option("--satisfaction", type=int, help="1 (very unhappy) to 5 (very satisfied).")
 @click.option("--comment", help="What the complainant said.")
+@click.option(
+    "--not-reached",
+    is_flag=True,
+    help="The callback did not reach the complainant (no satisfaction to record).",
+)
 @write_options
 def record_callback(ref: str, **o: Any) -> None:
-    """Record the satisfaction callback.
+    """Record the satisfaction callback (回访), or an attempt that did not reach the
+    complainant; also after the complaint was closed.
 
     \b
     Example:
       complaint-ledger record-callback TS-1 --satisfaction 4 --actor li --role \\
         customer_service
+      complaint-ledger record-callback TS-1 --not-reached --comment "无人接听" --actor li \\
+        --role customer_service
     """
-    submit("record_callback", ref, _pick(o, "satisfaction", "comment"), o)
+    fields = _pick(o, "satisfaction", "comment")
+    if o["not_reached"]:
+        fields["reached"] = False
+    submit("record_callback", ref, fields, o)
 
 
 @cli.command()

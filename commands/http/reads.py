@@ -17,12 +17,22 @@ from ledger.integrity.history import complaint_view
 from ledger.integrity.history import history as replay
 from ledger.store.codelists import published_code_lists
 from projections.clocks import clock_report
-from projections.queries import CaseFilter, audit_rows, list_cases
+from projections.queries import (
+    BREACH_KEYS,
+    CaseFilter,
+    accountability_rows,
+    audit_rows,
+    breach_rows,
+    list_cases,
+)
 from projections.repeats import related_now
+from projections.schema import stamp
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 RefPath = Annotated[Ref, Path(description="The case reference, e.g. TS-20261128-0001.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+BreachKey = Literal["handler", "team", "collector", "agency"]
+assert set(BreachKey.__args__) == set(BREACH_KEYS)  # type: ignore[attr-defined]
 Stage = Literal["intake", "investigation", "plan", "execution", "summary", "closed", "withdrawn"]
 
 
@@ -128,4 +138,37 @@ def audit(request: Request, response: Response, ref: RefPath, who: CallerDep) ->
         rows = audit_rows(cur, ref)
     if not rows:
         raise Problem(404, f"no complaint has reference {ref!r} in the audit trail (lag {lag})")
+    return {"items": rows, "lag": lag}
+
+
+@router.get(
+    "/accountability", summary="Accountability records (as accountability list)", tags=["reports"]
+)
+def accountability(
+    request: Request,
+    response: Response,
+    who: CallerDep,
+    staff: Annotated[str | None, Query(max_length=100)] = None,
+    team: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Accountability records (责任追究) per member of staff, or of one ``staff`` member or
+    ``team``; the finding and decision stay sealed (``/v1/complaints/{ref}`` opens them)."""
+    lag = fresh(request, response)
+    with read_side(request).query() as cur:
+        rows = accountability_rows(cur, staff, team)
+    return {"items": rows, "lag": lag}
+
+
+@router.get(
+    "/accountability/breaches",
+    summary="Clocks breached and overdue per handler, team, collector or agency",
+    tags=["reports"],
+)
+def breaches(
+    request: Request, response: Response, who: CallerDep, by: BreachKey = "handler"
+) -> dict[str, Any]:
+    """As ``accountability breaches --by … --format json``: breached and overdue clocks now."""
+    lag = fresh(request, response)
+    with read_side(request).query() as cur:
+        rows = breach_rows(cur, by, str(stamp(datetime.now(UTC))))
     return {"items": rows, "lag": lag}

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from commands.evidence import purge_evidence
 from commands.fields import CommandId
 from commands.handlers import Outcome, handle
 from commands.http.auth import CallerDep, LedgerDep
@@ -88,6 +89,8 @@ async def post_command(
     data["actor"] = {"id": who.staff_id, "role": str(who.role)}
     command = parse_command(data)
     outcome: Outcome = await run_in_threadpool(handle, ledger, command, None, who.proof)
+    if outcome.command == "erase":  # recorded: the erased complaint's evidence files go
+        await run_in_threadpool(purge_evidence, ledger, outcome.ref, ledger.evidence_dir)
     return JSONResponse(outcome.as_dict(), status_code=201)
 
 

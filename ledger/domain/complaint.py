@@ -59,6 +59,7 @@ from ledger.domain.values import (
     Channel,
     ClockName,
     ContactChannel,
+    EvidenceKind,
     Remedy,
     RemedyKind,
     Role,
@@ -218,6 +219,9 @@ class Complaint(Aggregate):
         self.substantiated: Substantiated | None = None
         self.findings: Text | None = None
         self.evidence: list[str] = []
+        # Files attached as evidence (issue 15): sha256, size, kind, event version, file name.
+        self.attachments: list[tuple[str, int, str, int, Text | None]] = []
+        self.unreached_callbacks = 0
         self.findings_at: datetime | None = None
         self.remedies: list[Remedy] = []
         self.planned_at: datetime | None = None
@@ -842,6 +846,48 @@ class Complaint(Aggregate):
         self.satisfaction = satisfaction
         self._log("callback", occurred_at)
 
+    def record_unreached_callback(self, stamp: Stamp, now: datetime, comment: SealedText) -> None:
+        """A callback (回访) attempt that did not reach the complainant: allowed after closure
+        like a reached one, and no action the clocks are judged on."""
+        self._check_recordable(stamp, now, "record-callback")
+        if not self.outcome_ever_communicated:
+            raise OutOfOrder(
+                f"{self.ref}: the outcome has not been communicated; a callback comes after it"
+            )
+        self._check_time("callback", stamp)
+        self._callback_not_reached(*_parts(stamp), comment=comment)
+
+    @event("CallbackNotReached")
+    def _callback_not_reached(
+        self, actor: Actor, occurred_at: datetime, command_id: str, comment: Text
+    ) -> None:
+        # Its own event beside CallbackRecorded (whose stored shape keeps its satisfaction).
+        self.unreached_callbacks += 1
+        self._log("callback", occurred_at)
+
+    def attach_evidence(
+        self, stamp: Stamp, now: datetime, sha256: str, size: int, kind: EvidenceKind,
+        location: SealedText, filename: SealedText | None, note: SealedText | None,
+    ) -> None:  # fmt: skip
+        """Evidence (a recording, document or screenshot) by its SHA-256 and size, and where
+        it is kept; also after closure (a callback's recording)."""
+        self._check_recordable(stamp, now, "attach")
+        self._check_time("evidence", stamp)
+        self._evidence_attached(
+            *_parts(stamp), sha256=sha256, size=size, kind=kind, location=location,
+            filename=filename, note=note,
+        )  # fmt: skip
+
+    @event("EvidenceAttached")
+    def _evidence_attached(
+        self, actor: Actor, occurred_at: datetime, command_id: str, sha256: str, size: int,
+        kind: str, location: Text, filename: Text | None, note: Text | None,
+    ) -> None:  # fmt: skip
+        # The hash, size and kind stay plain (bundles prove them); where the file is kept, its
+        # original name and the note may name the complainant: sealed under their key.
+        self.attachments.append((sha256, size, str(kind), self.version + 1, filename))
+        self._log("evidence", occurred_at)
+
     def close(
         self,
         stamp: Stamp,
@@ -1375,5 +1421,7 @@ register(
         "ImprovementCompleted": 1,
         "RegulatorReplied": 1,
         "ComplaintLinked": 1,
+        "EvidenceAttached": 1,
+        "CallbackNotReached": 1,
     },
 )

@@ -18,6 +18,7 @@ is raised.
     ├── PolicyInvalid
     ├── CalendarUnavailable
     ├── ImportFileInvalid
+    ├── EvidenceUnreadable
     └── RuleViolation
         ├── ComplaintWithdrawn
         ├── ComplaintClosed
@@ -123,6 +124,11 @@ class SealKeyUnusable(LedgerError):
 
 class AuditFileUnreadable(LedgerError):
     """A digest or audit bundle cannot be read or is not in the expected format."""
+
+
+class EvidenceUnreadable(LedgerError):
+    """A file to attach as evidence is missing, a directory or unreadable, or the evidence
+    folder cannot be written."""
 
 
 class RuleViolation(LedgerError):

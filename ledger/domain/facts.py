@@ -52,6 +52,8 @@ KINDS = {
     "Complaint.ImprovementCompleted": "improved",
     "Complaint.RegulatorReplied": "replied",
     "Complaint.ComplaintLinked": "linked",
+    "Complaint.EvidenceAttached": "evidence",
+    "Complaint.CallbackNotReached": "callback",
 }
 # Not an event of its own: the receipt of a regulator referral, a fact beside "received"
 # (same version and times) that starts the regulator-reply clock.

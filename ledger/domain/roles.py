@@ -17,9 +17,10 @@ from ledger.domain.values import Role
 # or by leadership: the role lets them try, the complaint checks the owner (issue 15).
 IMPROVEMENT_OWNER_ACTIONS = frozenset({"complete_improvement"})
 # Customer service makes the initial judgment (初步判断): it may triage and escalate (issue 15).
+# Each unit that works a case may attach the evidence it holds (a call recording, a letter).
 CUSTOMER_SERVICE_ACTIONS = frozenset(
     {"receive", "contact", "record_callback", "reopen", "withdraw", "add_note", "triage",
-     "escalate", "link"}
+     "escalate", "link", "attach"}
 ) | IMPROVEMENT_OWNER_ACTIONS  # fmt: skip
 HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
     {
@@ -38,7 +39,9 @@ HANDLING_TEAM_ACTIONS = CUSTOMER_SERVICE_ACTIONS | frozenset(
         "reply_regulator",
     }
 )
-BUSINESS_DEPARTMENT_ACTIONS = frozenset({"contact", "record_findings"}) | IMPROVEMENT_OWNER_ACTIONS
+BUSINESS_DEPARTMENT_ACTIONS = (
+    frozenset({"contact", "record_findings", "attach"}) | IMPROVEMENT_OWNER_ACTIONS
+)
 # Who works here, and how they prove it: the leadership group's to decide.
 STAFF_ACTIONS = frozenset(
     {"add_staff", "grant_role", "revoke_role", "issue_token", "revoke_token",

@@ -31,7 +31,7 @@ WORDS = {
     "instructed": "the instruction", "signed_off": "the sign-off",
     "accountability": "the accountability record", "agency": "the agency",
     "improvement": "the improvement", "improved": "the improvement done",
-    "replied": "the reply to the regulator", "linked": "the link",
+    "replied": "the reply to the regulator", "linked": "the link", "evidence": "the evidence",
 }  # fmt: skip
 _STOPPING = frozenset({"triaged", "findings", "planned", "executed", "outcome"})
 # What a closed case still takes: a closure dated before one of these contradicts nothing.
@@ -46,6 +46,7 @@ _AFTER_CLOSURE = frozenset(
         "improved",
         "replied",
         "linked",
+        "evidence",
     }
 )
 # Per kind: the categories of earlier actions it may not precede. "round:" ones count only

@@ -109,6 +109,14 @@ class ClockName(StrEnum):
     REGULATOR_REPLY = "regulator_reply"
 
 
+class EvidenceKind(StrEnum):
+    """What a file attached as evidence is (issue 15)."""
+
+    RECORDING = "recording"
+    DOCUMENT = "document"
+    SCREENSHOT = "screenshot"
+
+
 class Status(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

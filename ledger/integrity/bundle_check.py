@@ -4,14 +4,15 @@ Checks, in order: the file set and the manifest; each JSON file's canonical byte
 the seal's signature (and that it is the digest's seal); per complaint, that its stored
 events chain to a head whose Merkle path reaches the sealed root; that the personal data
 is what the sealed ciphertext decrypts to (or ``[erased]``); that the trail is exactly what
-the events say. Any altered byte fails one of them.
+the events say. Any altered byte fails one of them. Then the evidence files the events list,
+where they can be found (``ledger.integrity.bundle_evidence``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,6 +21,7 @@ from ledger.domain.errors import AuditFileUnreadable, IntegrityViolation, SealKe
 from ledger.domain.events import topic_of
 from ledger.domain.sealed import SealedComplainant
 from ledger.domain.values import reference_id
+from ledger.integrity.bundle_evidence import EvidenceReport, check_evidence, listed_evidence
 from ledger.integrity.bundle_format import (
     BUNDLE_FORMAT,
     EVENTS,
@@ -46,14 +48,21 @@ class BundleReport:
     events: int
     seal_position: int
     key_id: str
+    evidence: EvidenceReport | None = None
 
 
-def verify_bundle(directory: Path, digest: Digest | None = None) -> BundleReport:
+def verify_bundle(
+    directory: Path, digest: Digest | None = None, evidence: Path | None = None
+) -> BundleReport:
+    """Verify the bundle in ``directory``; then the evidence files its events list that
+    ``evidence`` (a folder kept like the evidence folder) holds."""
     files = _read_files(directory)
     try:
-        return _verify(files, digest)
+        report = _verify(files, digest)
+        listed = listed_evidence(json.loads(files[EVENTS])["complaints"])
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
         raise IntegrityViolation(f"the bundle's content is malformed: {e!r}") from None
+    return replace(report, evidence=check_evidence(listed, evidence))
 
 
 def _read_files(directory: Path) -> dict[str, bytes]:

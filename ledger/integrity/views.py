@@ -81,6 +81,17 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "substantiated": None if c.substantiated is None else str(c.substantiated),
         "findings": text(c.findings),
         "evidence": list(c.evidence),
+        # Files attached as evidence (issue 15); the name is sealed like other text.
+        "attachments": [
+            {
+                "kind": kind,
+                "sha256": sha256,
+                "size": size,
+                "version": version,
+                "filename": None if filename is None else text(filename),
+            }
+            for sha256, size, kind, version, filename in c.attachments
+        ],
         "remedies": [
             {
                 "kind": str(r.kind),
@@ -96,6 +107,7 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "executed_at": iso(c.executed_at),
         "outcome_at": iso(c.outcome_at),
         "satisfaction": c.satisfaction,
+        "missed_callbacks": c.unreached_callbacks,
         "closed_at": iso(c.closed_at),
         "root_cause": text(c.root_cause),
         "improvement": text(c.improvement),

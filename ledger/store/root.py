@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
@@ -36,6 +37,7 @@ from ledger.domain.values import (
     reference_id,
 )
 from ledger.store.crypto import TextReader, open_complainant
+from ledger.store.evidence import FOLDER_NAME, evidence_folder
 from ledger.store.location import (
     DEFAULT_URL,
     READ_ONLY,
@@ -179,6 +181,8 @@ class Ledger(Application[UUID]):
     _login: str | None = None
     _index_secret: bytes | None = None
     read_only = False  # opened on a SQLite file this process may not write
+    # Where the evidence files are kept (ledger.store.evidence), set from the URL on opening.
+    evidence_dir: Path = Path(FOLDER_NAME)
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         # Only the URL decides where events go; stray POSTGRES_* variables must not.
@@ -383,7 +387,7 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
     try:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
             check_sqlite_file(env["SQLITE_DBNAME"])
-            return _erasures_reapplied(Ledger(env=env))
+            return _erasures_reapplied(_with_evidence(Ledger(env=env), url))
         refuse_db_functions(env, os.environ)
         # Concurrent CREATE ... IF NOT EXISTS / CREATE OR REPLACE FUNCTION statements can fail
         # with "tuple concurrently updated": processes that start together take turns here.
@@ -391,12 +395,17 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
             schema = env["POSTGRES_SCHEMA"] or "public"
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"complaint-ledger:{schema}",))
             check_postgres_schema(conn, schema, f"{Ledger.name.lower()}_events")
-            return _erasures_reapplied(Ledger(env=env))
+            return _erasures_reapplied(_with_evidence(Ledger(env=env), url))
     except (PersistenceError, OSError, sqlite3.Error) as e:
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
     except psycopg.Error as e:
         reason = libpq_reason(e)
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {reason}") from None
+
+
+def _with_evidence(ledger: Ledger, url: str) -> Ledger:
+    ledger.evidence_dir = evidence_folder(url)
+    return ledger
 
 
 def _erasures_reapplied(ledger: Ledger) -> Ledger:
@@ -422,7 +431,7 @@ def open_reader(url: str | None = None) -> Ledger:
             env["SQLITE_DBNAME"], writable = sqlite_for_reading(
                 env["SQLITE_DBNAME"], url, READ_ONLY in env
             )
-            ledger = Ledger(env=env)
+            ledger = _with_evidence(Ledger(env=env), url)
             ledger.read_only = not writable
             if not sqlite_has_table(ledger.recorder.datastore, SQLITE_EVENTS):  # type: ignore[attr-defined]
                 ledger.close()
@@ -435,7 +444,7 @@ def open_reader(url: str | None = None) -> Ledger:
             check_postgres_schema(conn, schema, events)
             if not postgres_has_table(conn, schema, events):
                 raise no_ledger(url)
-        return Ledger(env=env)
+        return _with_evidence(Ledger(env=env), url)
     except (PersistenceError, OSError, sqlite3.Error) as e:
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
     except psycopg.Error as e:

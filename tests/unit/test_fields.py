@@ -47,6 +47,8 @@ def a_command_of_each_kind() -> dict[str, dict[str, Any]]:
         {"command": "add_improvement", "action": "x", "owner": "wang", "due": "2026-10-31",
          "actor": actor("handling_team", "wang")},
         {"command": "complete_improvement", "improvement_id": "1"},
+        {"command": "attach", "sha256": "ab" * 32, "size": 10, "kind": "recording",
+         "location": "sha256/ab/" + "ab" * 31},
         {"command": "correct", "event": 2, "corrected_occurred_at": "2026-09-24T16:30:00+08:00",
          "reason": "x", "approved_by": "chen", "actor": lead},
         {"command": "record_alert", "rule": "escalated", "clock": "escalated@3",

@@ -1,0 +1,99 @@
+"""Evidence files around the commands (issue 15): ``attach`` keeps a copy of the file in
+the evidence folder only once its event is recorded, and an erasure deletes the files of
+the erased complaint.
+
+The event holds the file's hash, so the folder (``ledger.store.evidence``) needs no table:
+what a complaint holds is read from its events, what other complaints hold from the log's
+``EvidenceAttached`` events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from commands.handlers import Outcome, handle
+from commands.models import parse_command
+from ledger.domain.events import topic_of
+from ledger.domain.values import reference_id
+from ledger.store.evidence import check_source, file_digest, purge, staged, stored_path
+from ledger.store.root import Ledger
+
+_BATCH = 1000
+
+
+def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path) -> Outcome:
+    """Record ``data`` (an ``attach`` command without its file's fields) for the file at
+    ``source``, keeping a copy under its hash in ``folder``: the command is validated
+    before anything is copied, and a refused one leaves no copy behind."""
+    sha256, size = file_digest(check_source(source))
+    fields = {"sha256": sha256, "size": size, "filename": source.name}
+    command = parse_command({**data, **fields, "location": "pending"})  # validated, not applied
+    with staged(source, folder, sha256) as copy:
+        command = parse_command({**data, **fields, "location": copy.location})
+        outcome = handle(ledger, command)
+        copy.keep()
+    return outcome
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What an erasure did to the evidence: files deleted, files kept because a complaint
+    not erased holds the same file, and files attached that the folder does not hold."""
+
+    deleted: list[Path]
+    shared: list[str]
+    elsewhere: list[str]
+
+
+def purge_evidence(ledger: Ledger, ref: str, folder: Path) -> Purged:
+    """Delete the evidence files of the erased complaint ``ref`` from ``folder``."""
+    complaint = ledger.get_complaint(ref)
+    hashes = {sha256 for sha256, *_ in complaint.attachments}
+    if not hashes:
+        return Purged([], [], [])
+    shared = _held_elsewhere(ledger, reference_id(ref), hashes)
+    present = {h for h in hashes if (folder / stored_path(h)).is_file()}
+    deleted = purge(folder, present, shared)
+    return Purged(deleted, sorted(shared & hashes), sorted(hashes - present - shared))
+
+
+def _held_elsewhere(ledger: Ledger, own: Any, hashes: set[str]) -> set[str]:
+    """Which of ``hashes`` another complaint, not erased, attached too (read from the log:
+    erasures are rare, and the log needs no index for them)."""
+    topic = topic_of("Complaint.EvidenceAttached")
+    recorder = ledger.recorder
+    holders: dict[str, set[Any]] = {}
+    position = 0
+    while True:
+        batch = recorder.select_notifications(position + 1, _BATCH, topics=[topic])
+        for notification in batch:
+            if notification.originator_id == own:
+                continue
+            event: Any = ledger.mapper.to_domain_event(notification)
+            if event.sha256 in hashes:
+                holders.setdefault(event.sha256, set()).add(notification.originator_id)
+        if len(batch) < _BATCH:
+            break
+        position = batch[-1].id
+    kept = set()
+    for sha256, complaints in holders.items():
+        if any(not ledger.repository.get(c).personal_data_erased for c in complaints):
+            kept.add(sha256)
+    return kept
+
+
+def purge_lines(purged: Purged) -> list[str]:
+    """What an erasure did to the evidence, for a person."""
+    lines = [f"evidence file deleted: {path}" for path in purged.deleted]
+    lines += [
+        f"evidence file kept: sha256 {h[:12]} is also held by a complaint not erased"
+        for h in purged.shared
+    ]
+    lines += [
+        f"evidence file not in the evidence folder: sha256 {h[:12]} (whoever keeps it must "
+        "delete it)"
+        for h in purged.elsewhere
+    ]
+    return lines

@@ -1,0 +1,375 @@
+"""Evidence and callbacks after closure (issue 15, item 6) through the command line and JSON
+Lines, on SQLite and PostgreSQL: ``attach`` keeps the file under its SHA-256 and records its
+hash, size and kind; refusals append and copy nothing; erasure deletes the files; audit
+bundles carry the hashes and ``verify-bundle`` checks the files; callbacks, reached or not,
+are recorded on a closed complaint without reopening it or changing a verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.store.root import open_ledger
+from projections.query import open_query
+from tests.audit_helpers import SEAL_ENV
+from tests.helpers import actor, event_count, jsonl, life_cmds, run
+
+CS = ["--actor", "li", "--role", "customer_service"]
+LEAD = ["--actor", "chen", "--role", "leadership"]
+RECORDING = "催收员深夜来电的录音".encode() * 1000
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return tmp_path / "kept-evidence"
+
+
+def cli(url: str, folder: Path, *args: str, input: str | None = None) -> Any:
+    return run(url, *args, input=input, env={"LEDGER_EVIDENCE_DIR": str(folder)})
+
+
+def ok(url: str, folder: Path, *args: str, input: str | None = None) -> str:
+    result = cli(url, folder, *args, input=input)
+    assert result.exit_code == 0, result.output
+    return str(result.stdout)
+
+
+def refused(url: str, folder: Path, *args: str) -> str:
+    """The one line of a refusal: nothing appended, nothing copied."""
+    before, files = event_count(url), kept(folder)
+    result = cli(url, folder, *args)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert "Traceback" not in result.output
+    assert event_count(url) == before
+    assert kept(folder) == files
+    return str(lines[0])
+
+
+def kept(folder: Path) -> list[str]:
+    """The files in the evidence folder, by path relative to it."""
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def stored_text(url: str) -> str:
+    with open_ledger(url) as ledger:
+        return " ".join(
+            bytes(n.state).decode("utf-8", "replace")
+            for n in ledger.recorder.select_notifications(1, 10_000)
+        )
+
+
+def closed_case(url: str, folder: Path, ref: str) -> None:
+    assert cli(url, folder, "apply", "-", input=jsonl(life_cmds(ref))).exit_code == 0
+
+
+def evidence_file(tmp_path: Path, name: str = "张三来电录音.mp3", data: bytes = RECORDING) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_attach_keeps_the_file_under_its_hash_and_records_hash_size_and_kind(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V1")
+    source = evidence_file(tmp_path)
+    sha256 = hashlib.sha256(RECORDING).hexdigest()
+
+    out = ok(url, folder, "attach", "TS-V1", str(source), "--kind", "recording",
+             "--note", "客户张三的来电", "--occurred-at", "2026-09-30T10:00:00+08:00",
+             *CS)  # fmt: skip
+
+    assert out == "TS-V1: EvidenceAttached (version 9)\n"
+    assert kept(folder) == [f"sha256/{sha256[:2]}/{sha256[2:]}"]
+    assert (folder / kept(folder)[0]).read_bytes() == RECORDING
+    assert (folder / kept(folder)[0]).stat().st_mode & 0o077 == 0  # personal data: owner only
+    shown = json.loads(ok(url, folder, "show", "TS-V1", "--format", "json"))
+    assert shown["status"] == "closed"  # evidence after closure reopens nothing
+    assert shown["attachments"] == [
+        {"kind": "recording", "sha256": sha256, "size": len(RECORDING), "version": 9,
+         "filename": "张三来电录音.mp3"}
+    ]  # fmt: skip
+    table = ok(url, folder, "show", "TS-V1")
+    assert (
+        f"evidence file: recording {sha256[:12]} {len(RECORDING)} bytes 张三来电录音.mp3" in table
+    )
+    history = json.loads(ok(url, folder, "history", "TS-V1", "--format", "json"))
+    attached = next(e for e in history["events"] if e["event"] == "EvidenceAttached")
+    assert attached["fields"] == {
+        "sha256": sha256, "size": len(RECORDING), "kind": "recording",
+        "location": f"sha256/{sha256[:2]}/{sha256[2:]}", "filename": "张三来电录音.mp3",
+        "note": "客户张三的来电",
+    }  # fmt: skip
+    stored = stored_text(url)
+    assert sha256 in stored  # the hash is plain (bundles prove it) ...
+    assert "张三来电录音" not in stored  # ... the name is not
+    assert "客户张三的来电" not in stored
+    with open_query(url) as query, query.transaction() as cur:
+        cur.execute("SELECT evidence_files FROM {case_state} WHERE ref = ?", ("TS-V1",))
+        assert cur.fetchall()[0]["evidence_files"] == 1
+    assert "Evidence attached (recording): sha256 " + sha256[:12] in ok(
+        url, folder, "audit", "TS-V1"
+    )
+
+
+def test_the_same_file_attached_twice_is_kept_once(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    closed_case(ledger_url, folder, "TS-V2")
+    source = evidence_file(tmp_path, "letter.pdf", b"%PDF-1.4 letter")
+
+    for _ in range(2):
+        ok(ledger_url, folder, "attach", "TS-V2", str(source), "--kind", "document", *CS)
+
+    assert len(kept(folder)) == 1
+    shown = json.loads(ok(ledger_url, folder, "show", "TS-V2", "--format", "json"))
+    assert [a["version"] for a in shown["attachments"]] == [9, 10]
+
+
+def test_a_sqlite_ledger_keeps_its_evidence_beside_its_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledgers' / 'l.db'}"
+    (tmp_path / "ledgers").mkdir()
+    closed_case(url, tmp_path / "unused", "TS-V3")
+    source = evidence_file(tmp_path, "shot.png", b"\x89PNG screenshot")
+
+    result = run(url, "attach", "TS-V3", str(source), "--kind", "screenshot", *CS)
+
+    assert result.exit_code == 0, result.output
+    assert len(kept(tmp_path / "ledgers" / "evidence")) == 1
+
+
+def test_refusals_give_one_error_line_append_nothing_and_copy_nothing(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V4")
+    source = evidence_file(tmp_path)
+    unreadable = evidence_file(tmp_path, "locked.mp3", b"locked")
+    unreadable.chmod(0)
+
+    assert refused(url, folder, "attach", "TS-V4", str(tmp_path / "nope.mp3"), "--kind",
+                   "recording", *CS) == (
+        f"Error: {tmp_path / 'nope.mp3'} does not exist; attach a file that does"
+    )  # fmt: skip
+    directory = refused(url, folder, "attach", "TS-V4", str(tmp_path), "--kind", "recording", *CS)
+    assert directory == f"Error: {tmp_path} is a directory; attach one file at a time"
+    if os.geteuid() != 0:  # root reads any file
+        locked = refused(url, folder, "attach", "TS-V4", str(unreadable), "--kind", "recording",
+                         *CS)  # fmt: skip
+        assert locked == f"Error: {unreadable} cannot be read (permission denied)"
+    assert refused(url, folder, "attach", "TS-V4", str(source), "--kind", "video", *CS) == (
+        "Error: kind: Input should be 'recording', 'document' or 'screenshot'"
+    )
+    assert refused(url, folder, "attach", "TS-NOPE", str(source), "--kind", "recording",
+                   *CS) == "Error: no complaint has reference 'TS-NOPE'"  # fmt: skip
+    assert refused(url, folder, "attach", "TS-V4", str(source), "--kind", "recording",
+                   "--actor", "ops", "--role", "operator") == (
+        "Error: role operator may not attach; allowed: customer_service, handling_team, "
+        "leadership, business_department"
+    )  # fmt: skip
+    withdrawn = [*life_cmds("TS-W4", "assign"),
+                 {"command": "withdraw", "command_id": "w4", "ref": "TS-W4",
+                  "actor": actor("customer_service"), "reason": "客户撤回"}]  # fmt: skip
+    assert cli(url, folder, "apply", "-", input=jsonl(withdrawn)).exit_code == 0
+    assert refused(url, folder, "attach", "TS-W4", str(source), "--kind", "recording", *CS) == (
+        "Error: TS-W4 was withdrawn by the complainant; attach is not allowed"
+    )
+    assert kept(folder) == []
+
+
+def attach_line(ref: str, n: int, **fields: Any) -> dict[str, Any]:
+    data = b"recording %d" % n
+    return {
+        "command": "attach", "command_id": f"{ref}-attach-{n}", "ref": ref,
+        "actor": actor("customer_service"), "occurred_at": "2026-09-30T10:00:00+08:00",
+        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "kind": "recording",
+        "location": f"s3://evidence-bucket/{ref}/{n}.mp3", **fields,
+    }  # fmt: skip
+
+
+def test_json_lines_callers_send_hash_size_and_location_and_export_gives_them_back(
+    ledger_url: str, second_url: str, folder: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V5")
+    good = attach_line("TS-V5", 1, filename="来电.mp3", note="首次来电")
+    bad_hash = attach_line("TS-V5", 2, sha256="ABC")
+    no_location = attach_line("TS-V5", 3)
+    del no_location["location"]
+
+    result = cli(url, folder, "apply", "-", input=jsonl([good, bad_hash, no_location]))
+
+    assert result.exit_code == 1
+    assert "line 2: sha256: String should match pattern" in result.stderr
+    assert "line 3: location: is required" in result.stderr
+    assert "applied 1, already applied 0, failed 2" in result.stdout
+    assert kept(folder) == []  # the caller keeps its file
+    shown = json.loads(ok(url, folder, "show", "TS-V5", "--format", "json"))
+    assert [(a["kind"], a["sha256"]) for a in shown["attachments"]] == [
+        ("recording", good["sha256"])
+    ]
+    exported = [json.loads(line) for line in ok(url, folder, "export-commands").splitlines()]
+    attach = next(c for c in exported if c["command"] == "attach")
+    assert {k: attach[k] for k in ("sha256", "size", "kind", "location", "filename", "note")} == {
+        k: good[k] for k in ("sha256", "size", "kind", "location", "filename", "note")
+    }
+    again = cli(second_url, folder, "apply", "-", input=jsonl(exported))
+    assert again.exit_code == 0, again.output
+    assert event_count(second_url) == event_count(url)
+
+
+def test_erasure_deletes_the_evidence_files_unless_another_complaint_holds_them(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V6")
+    closed_case(url, folder, "TS-V7")
+    own = evidence_file(tmp_path, "own.mp3", b"only TS-V6's recording")
+    shared = evidence_file(tmp_path, "shared.pdf", b"a letter about both complaints")
+    ok(url, folder, "attach", "TS-V6", str(own), "--kind", "recording", *CS)
+    ok(url, folder, "attach", "TS-V6", str(shared), "--kind", "document", *CS)
+    ok(url, folder, "attach", "TS-V7", str(shared), "--kind", "document", *CS)
+    external = attach_line("TS-V6", 9)
+    assert cli(url, folder, "apply", "-", input=jsonl([external])).exit_code == 0
+    own_hash = hashlib.sha256(own.read_bytes()).hexdigest()
+    shared_hash = hashlib.sha256(shared.read_bytes()).hexdigest()
+
+    out = ok(url, folder, "erase", "TS-V6", "--reason", "保存期满", *LEAD)
+
+    assert out.splitlines() == [
+        "TS-V6: PersonalDataErased (version 12)",
+        f"evidence file deleted: {folder / 'sha256' / own_hash[:2] / own_hash[2:]}",
+        f"evidence file kept: sha256 {shared_hash[:12]} is also held by a complaint not erased",
+        f"evidence file not in the evidence folder: sha256 {external['sha256'][:12]} (whoever "
+        "keeps it must delete it)",
+    ]
+    assert kept(folder) == [f"sha256/{shared_hash[:2]}/{shared_hash[2:]}"]
+    shown = json.loads(ok(url, folder, "show", "TS-V6", "--format", "json"))
+    assert {a["filename"] for a in shown["attachments"]} == {"[erased]", None}
+
+    erase = {"command": "erase", "command_id": "erase-v7", "ref": "TS-V7",
+             "actor": actor("leadership", "chen"), "reason": "保存期满"}  # fmt: skip
+    assert cli(url, folder, "apply", "-", input=jsonl([erase])).exit_code == 0
+    assert kept(folder) == []  # JSON Lines erasures delete them too, once nobody holds them
+
+
+def sla_verdicts(url: str, folder: Path, ref: str) -> list[tuple[str, str, Any]]:
+    shown = json.loads(ok(url, folder, "sla", ref, "--as-of", "2026-10-31T00:00:00+08:00",
+                          "--format", "json"))  # fmt: skip
+    return [(c["clock"], c["status"], c["met_at"]) for c in shown]
+
+
+def test_callbacks_reached_or_not_are_recorded_after_closure_without_reopening_or_rejudging(
+    ledger_url: str, folder: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V8")
+    before = sla_verdicts(url, folder, "TS-V8")
+    missed = {"command": "record_callback", "command_id": "cb-missed", "ref": "TS-V8",
+              "actor": actor("customer_service"), "reached": False, "comment": "无人接听",
+              "occurred_at": "2026-10-08T10:00:00+08:00"}  # fmt: skip
+
+    applied = cli(url, folder, "apply", "-", input=jsonl([missed]))
+    reached = ok(url, folder, "record-callback", "TS-V8", "--satisfaction", "2", "--comment",
+                 "不满意", "--occurred-at", "2026-10-09T10:00:00+08:00", *CS)  # fmt: skip
+    again = ok(url, folder, "record-callback", "TS-V8", "--not-reached",
+               "--occurred-at", "2026-10-10T10:00:00+08:00", *CS)  # fmt: skip
+
+    assert applied.exit_code == 0, applied.output
+    assert reached == "TS-V8: CallbackRecorded (version 10)\n"
+    assert again == "TS-V8: CallbackNotReached (version 11)\n"
+    shown = json.loads(ok(url, folder, "show", "TS-V8", "--format", "json"))
+    assert (shown["status"], shown["stage"], shown["closed_at"]) == (
+        "closed", "closed", "2026-09-29T09:00:00+08:00",
+    )  # fmt: skip
+    assert (shown["satisfaction"], shown["missed_callbacks"], shown["reopened_count"]) == (2, 2, 0)
+    assert sla_verdicts(url, folder, "TS-V8") == before
+    listed = json.loads(ok(url, folder, "list", "--format", "json"))
+    assert [(c["ref"], c["status"], c["satisfaction"]) for c in listed] == [("TS-V8", "closed", 2)]
+    assert "Callback: not reached" in ok(url, folder, "audit", "TS-V8")
+
+
+def test_callback_refusals_give_one_error_line(ledger_url: str, folder: Path) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-V9")
+
+    assert refused(url, folder, "record-callback", "TS-V9", "--not-reached", "--satisfaction",
+                   "3", *CS) == (
+        "Error: a callback that did not reach the complainant has no satisfaction"
+    )  # fmt: skip
+    assert refused(url, folder, "record-callback", "TS-V9", *CS) == (
+        "Error: a callback that reached the complainant needs their satisfaction"
+    )
+
+
+def test_bundles_carry_the_evidence_hashes_and_verify_bundle_checks_the_files(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    url = ledger_url
+    closed_case(url, folder, "TS-VB")
+    recording = evidence_file(tmp_path)
+    letter = evidence_file(tmp_path, "letter.pdf", b"%PDF letter")
+    ok(url, folder, "attach", "TS-VB", str(recording), "--kind", "recording", *CS)
+    ok(url, folder, "attach", "TS-VB", str(letter), "--kind", "document", *CS)
+    assert run(url, "seal", "--out", str(tmp_path / "digest.json"), env=SEAL_ENV).exit_code == 0
+    ok(url, folder, "export", "TS-VB", "--out", str(tmp_path / "bundle"))
+    bundle, digest = str(tmp_path / "bundle"), str(tmp_path / "digest.json")
+    rec_hash = hashlib.sha256(RECORDING).hexdigest()
+    letter_hash = hashlib.sha256(letter.read_bytes()).hexdigest()
+    assert rec_hash in (tmp_path / "bundle" / "events.json").read_text()
+
+    intact = run(url, "verify-bundle", bundle, "--digest", digest, "--evidence", str(folder))
+    assert intact.exit_code == 0, intact.output
+    assert "evidence: 2 files of 2 intact" in intact.stdout
+
+    (folder / "sha256" / letter_hash[:2] / letter_hash[2:]).unlink()
+    partly = run(url, "verify-bundle", bundle, "--digest", digest, "--evidence", str(folder))
+    assert partly.exit_code == 0, partly.output
+    assert partly.stdout.splitlines()[1:] == [
+        "evidence: 1 file of 2 intact",
+        f"evidence not checked (not found in {folder}): TS-VB version 10 document sha256 "
+        f"{letter_hash[:12]}",
+    ]
+
+    tampered = folder / "sha256" / rec_hash[:2] / rec_hash[2:]
+    tampered.write_bytes(RECORDING.replace("录音".encode(), "噪音".encode()))
+    failed = run(url, "verify-bundle", bundle, "--digest", digest, "--evidence", str(folder))
+    assert failed.exit_code == 1
+    assert failed.stderr.strip().splitlines() == [
+        f"Error: evidence file {tampered} (TS-VB version 9, recording) was changed: its bytes "
+        f"no longer hash to the sha256 {rec_hash} and size {len(RECORDING)} recorded"
+    ]
+
+    unchecked = run(url, "verify-bundle", bundle, "--digest", digest)  # no folder: not checked
+    assert unchecked.exit_code == 0
+    assert "evidence: 0 files of 2 intact" in unchecked.stdout
+    assert "evidence not checked (no --evidence folder given)" in unchecked.stdout
+
+
+def test_callbacks_without_a_comment_export_as_commands_that_apply_again(
+    ledger_url: str, second_url: str, folder: Path
+) -> None:
+    closed_case(ledger_url, folder, "TS-VC")
+    ok(ledger_url, folder, "record-callback", "TS-VC", "--satisfaction", "3", *CS)
+    ok(ledger_url, folder, "record-callback", "TS-VC", "--not-reached", *CS)
+
+    exported = ok(ledger_url, folder, "export-commands")
+
+    callbacks = [json.loads(line) for line in exported.splitlines() if "record_callback" in line]
+    assert [("comment" in c, c.get("reached", True)) for c in callbacks] == [
+        (False, True), (False, False),
+    ]  # fmt: skip
+    again = cli(second_url, folder, "apply", "-", input=exported)
+    assert again.exit_code == 0, again.output
+    assert event_count(second_url) == event_count(ledger_url)
