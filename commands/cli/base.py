@@ -34,6 +34,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "apply": "apply",
     "demo": "demo",
     "export-commands": "exporting",
+    "feed": "feed",
     "generate": "generate",
     "import": "imports",
     "projections": "projections",
