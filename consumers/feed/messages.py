@@ -53,13 +53,14 @@ def to_message(notification: Notification, source: str, prefix: str) -> Message:
     if "class_version" not in state:
         _withhold_plain_text(notification.topic, state)
     stamp = state.get("timestamp")
-    ident = event_id(notification)
+    stream = str(notification.originator_id)
+    ident = f"{stream}/{notification.originator_version}"  # as event_id says
     envelope = {
         "specversion": SPEC_VERSION,
         "id": ident,
         "source": source,
         "type": TYPE_PREFIX + name,
-        "subject": str(notification.originator_id),
+        "subject": stream,
         "time": stamp.get("_data_") if isinstance(stamp, dict) else None,
         "datacontenttype": CONTENT_TYPE,
         "position": notification.id,
