@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -221,3 +222,19 @@ def test_a_stream_name_nats_refuses_is_a_usage_error(name: str, tmp_path: Path) 
 
     assert result.exit_code == 2
     assert result.output.startswith("Error: Invalid value for '--stream'")
+
+
+def test_text_an_earlier_release_stored_in_plain_is_withheld(
+    tmp_path: Path, stream: Stream
+) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "ledgers" / "v1" / "ledger.db"
+    shutil.copy(fixture, tmp_path / "ledger.db")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert "封存之后" in run(url, "history", "TS-20261125-0003").stdout  # stored in plain
+
+    feed_once(url, stream)
+
+    payloads = b"".join(m.data for m in messages(stream))
+    assert [t for t in ("催收员威胁上门", "封存之后", "复核中") if t.encode() in payloads] == []
+    assert b'"withheld_plain_text"' in payloads
+    assert message_count(stream) == event_count(url)
