@@ -21,7 +21,6 @@ from typing import Any
 
 import nats
 from cloudevents.core.formats.json import JSONFormat
-from nats.errors import TimeoutError as FetchTimeout
 
 STATUS_AFTER = {  # CloudEvents type -> the complaint's status after it
     "complaint-ledger.Complaint.Received": "open",
@@ -84,7 +83,7 @@ async def consume(
         while True:
             try:
                 messages = await subscription.fetch(batch=500, timeout=1.0)
-            except FetchTimeout:
+            except TimeoutError:  # nothing waiting (nats-py raises asyncio's, or its own subclass)
                 if once:
                     break
                 continue
