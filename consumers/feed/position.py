@@ -50,6 +50,7 @@ class FeedPositions:
 
     def move(self, name: str, expected: int, new: int) -> None:
         """Move ``name`` from ``expected`` to ``new``, or raise ``FeedBusy``."""
+        self.ensure()
         with self.store.transaction(self.names) as cur:
             cur.execute(
                 "INSERT INTO {positions} VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (name,)
