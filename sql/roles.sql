@@ -20,6 +20,9 @@
 --                    erased); writes nothing. It runs every read command: show, history, sla,
 --                    verify, export, export-commands, list, report, audit, and the books'
 --                    listings (staff list, policy list|show, calendar list).
+--   <prefix>feed     runs the event feed (complaint-ledger feed nats): reads the event store
+--                    (whose personal data is sealed; it never reads the keys) and keeps its
+--                    position in feed_positions, the one table it writes (docs/feed.md).
 --
 -- Neither reader nor auditor catches the read models up: the owner runs the projection runner
 -- (complaint-ledger projections follow), and read commands read the tables as they stand and
@@ -43,15 +46,16 @@
 \set writer :prefix writer
 \set reader :prefix reader
 \set auditor :prefix auditor
+\set feed :prefix feed
 
 SELECT format('CREATE ROLE %I NOLOGIN', name)
-  FROM unnest(ARRAY[:'writer', :'reader', :'auditor']) AS name
+  FROM unnest(ARRAY[:'writer', :'reader', :'auditor', :'feed']) AS name
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name)
 \gexec
 
 SET search_path TO :"schema";
 
-GRANT USAGE ON SCHEMA :"schema" TO :"writer", :"reader", :"auditor";
+GRANT USAGE ON SCHEMA :"schema" TO :"writer", :"reader", :"auditor", :"feed";
 
 -- The writer: the event store and what is written with it, in the same transaction.
 GRANT SELECT, INSERT, UPDATE ON complaintledger_events TO :"writer";
@@ -70,6 +74,11 @@ GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"reader";
 REVOKE ALL ON complaintledger_events, chain_links, command_log, person_keys, index_secret
   FROM :"reader";
 ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"reader";
+
+-- The feed: the log, and its own position (created here, as consumers/feed/position.py would).
+CREATE TABLE IF NOT EXISTS feed_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
+GRANT SELECT ON complaintledger_events TO :"feed";
+GRANT SELECT, INSERT, UPDATE ON feed_positions TO :"feed";
 
 -- The auditor: everything, read only, but the index secret (no read needs it).
 GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"auditor";

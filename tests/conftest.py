@@ -114,3 +114,7 @@ def unknown_year(monkeypatch: pytest.MonkeyPatch) -> int:
         calendar, "_package_calendar", lambda year: guess if year == UNKNOWN_YEAR else known(year)
     )
     return UNKNOWN_YEAR
+
+
+# A JetStream stream of a test's own, for the event feed's tests (tests/nats_streams.py).
+from tests.nats_streams import stream  # noqa: E402, F401

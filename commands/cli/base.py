@@ -36,6 +36,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "attach": "evidence",
     "demo": "demo",
     "export-commands": "exporting",
+    "feed": "feed",
     "generate": "generate",
     "reply-regulator": "regulator",
     "import": "imports",

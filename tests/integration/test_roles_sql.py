@@ -1,5 +1,6 @@
 """``sql/roles.sql`` on the PostgreSQL server: the writer appends but cannot rewrite, the
-reader sees only read models, the auditor reads everything and writes nothing."""
+reader sees only read models, the auditor reads everything and writes nothing, the feed reads
+the log and writes its position only."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from psycopg import errors
 
 from tests.audit_helpers import SEAL_ENV, VERIFY_ENV
 from tests.conftest import PG_DSN, pg_url
-from tests.helpers import jsonl, life_cmds, run
+from tests.helpers import event_count, jsonl, life_cmds, run
+from tests.nats_streams import Stream, message_count
 
 SCRIPT = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
 LEAD = ["--actor", "chen", "--role", "leadership"]
@@ -30,7 +32,8 @@ def roles(postgres_schema: str) -> Iterator[dict[str, str]]:
     prefix = f"{postgres_schema}_"
     script = ["-v", f"schema={postgres_schema}", "-v", f"prefix={prefix}", "-f", str(SCRIPT)]
     subprocess.run(["psql", PG_DSN, "-q", *script], check=True, capture_output=True)
-    logins = {group: f"{prefix}{group}_login" for group in ("writer", "reader", "auditor")}
+    groups = ("writer", "reader", "auditor", "feed")
+    logins = {group: f"{prefix}{group}_login" for group in groups}
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         for group, login in logins.items():
             conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {prefix}{group}")
@@ -98,3 +101,21 @@ def test_the_auditor_reads_everything_and_writes_nothing(
     assert [len(as_owner[t]) for t in tables] == [8, 8, 8, 1, 1]  # TS-R's whole life, its key
     assert verified.exit_code == 0, verified.stderr
     assert verified.stdout.startswith("verified 8 events (to position 8) and 0 seals")
+
+
+def test_the_feed_publishes_the_log_and_writes_only_its_position(
+    roles: dict[str, str], postgres_schema: str, stream: Stream
+) -> None:
+    url = pg_url(postgres_schema).replace("postgres@", f"{roles['feed']}@")
+
+    published = run(url, "feed", "nats", *stream.args, "--db", url, "--once")
+
+    assert published.exit_code == 0, published.output
+    assert message_count(stream) == event_count(pg_url(postgres_schema))
+    with connect(roles["feed"], postgres_schema) as conn:
+        assert conn.execute("SELECT count(*) FROM feed_positions").fetchone() == (1,)
+        for table in ("person_keys", "command_log", "case_state"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(f"SELECT 1 FROM {table}")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO complaintledger_events DEFAULT VALUES")

@@ -1,0 +1,145 @@
+"""Where the feed publishes: a ``Sink``. NATS JetStream today; a Kafka sink would be another
+class with the same two methods (an idempotent producer keyed by ``Message.id``).
+
+A sink publishes a batch without waiting (``publish``), then ``flush`` waits until the
+server has acknowledged every message of it, or raises: the feed moves its position only
+after ``flush`` returned, so nothing it counts as published is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from consumers.feed.messages import Message
+from ledger.domain.errors import LedgerError
+
+# How long the server remembers a message id to drop a second publish of it. The feed moves
+# its position after every acknowledged batch, so a restart publishes again at most the one
+# batch that was in flight when it stopped; a service manager restarts it within seconds,
+# well inside two minutes (docs/feed.md, "De-duplication"). A longer window costs the server
+# memory for every id it remembers (millions at the feed's rate over an hour).
+DUPLICATE_WINDOW = 120.0  # seconds
+ACK_TIMEOUT = 30.0  # seconds to wait for the acknowledgements of one batch
+
+
+class FeedError(LedgerError):
+    """The feed could not publish: the server is unreachable, refused a message or did not
+    acknowledge it in time. Nothing after the last acknowledged batch counts as published."""
+
+
+@dataclass
+class Published:
+    """What the server said of the messages of one flush."""
+
+    stored: int = 0
+    duplicates: int = 0  # dropped by the server: it had them already (de-duplicated by id)
+
+
+class Sink(Protocol):
+    """A message stream the feed publishes to."""
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        """Send ``messages`` in order, without waiting for the server to acknowledge them."""
+
+    def flush(self) -> Published:
+        """Wait until every message sent is acknowledged; raise ``FeedError`` if one is not."""
+
+    def close(self) -> None: ...
+
+
+class NatsSink:
+    """A JetStream stream: created if missing, with a duplicate window; each message is
+    published with its id as ``Nats-Msg-Id``, so the server keeps one copy of each."""
+
+    def __init__(self, url: str, stream: str, subjects: str) -> None:
+        self.url, self.stream, self.subjects = url, stream, subjects
+        self._loop = asyncio.new_event_loop()
+        self._pending: list[asyncio.Future[Any]] = []
+        self._nc: Any = None
+        self._js: Any = None
+        try:
+            self._run(self._connect())
+        except BaseException:
+            self.close()
+            raise
+
+    def _run(self, work: Any) -> Any:
+        return self._loop.run_until_complete(work)
+
+    async def _connect(self) -> None:
+        import nats
+        from nats.errors import Error as NatsError
+        from nats.js.api import StreamConfig
+        from nats.js.errors import NotFoundError
+
+        async def quiet(e: Exception) -> None:  # the failing call reports it
+            pass
+
+        try:
+            self._nc = await nats.connect(
+                self.url, connect_timeout=5, max_reconnect_attempts=2, allow_reconnect=False,
+                error_cb=quiet,
+            )  # fmt: skip
+        except (NatsError, OSError) as e:
+            raise FeedError(f"cannot reach NATS at {self.url}: {e or type(e).__name__}") from None
+        self._js = self._nc.jetstream(publish_async_max_pending=10_000)
+        config = StreamConfig(
+            name=self.stream, subjects=[self.subjects], duplicate_window=DUPLICATE_WINDOW
+        )
+        try:
+            try:
+                info = await self._js.stream_info(self.stream)
+            except NotFoundError:
+                await self._js.add_stream(config)
+                return
+            if self.subjects not in (info.config.subjects or []):
+                raise FeedError(
+                    f"stream {self.stream} takes {info.config.subjects}, not {self.subjects}: "
+                    "give another --stream or the --subject-prefix it was created with"
+                )
+        except NatsError as e:
+            raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        self._run(self._publish(messages))
+
+    async def _publish(self, messages: Sequence[Message]) -> None:
+        from nats.errors import Error as NatsError
+
+        js = self._js
+        try:
+            for m in messages:
+                self._pending.append(
+                    await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.id})
+                )
+        except NatsError as e:
+            raise FeedError(f"NATS at {self.url} refused a message: {e}") from None
+
+    def flush(self) -> Published:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return Published()
+        return self._run(self._acknowledged(pending))  # type: ignore[no-any-return]
+
+    async def _acknowledged(self, pending: list[asyncio.Future[Any]]) -> Published:
+        try:
+            acks = await asyncio.wait_for(asyncio.gather(*pending), ACK_TIMEOUT)
+        except TimeoutError:
+            raise FeedError(
+                f"NATS at {self.url} did not acknowledge {len(pending)} message(s) "
+                f"in {ACK_TIMEOUT:.0f} s"
+            ) from None
+        except Exception as e:
+            raise FeedError(f"NATS at {self.url} did not store a message: {e}") from None
+        duplicates = sum(1 for ack in acks if ack.duplicate)
+        return Published(len(acks) - duplicates, duplicates)
+
+    def close(self) -> None:
+        try:
+            if self._nc is not None and not self._nc.is_closed:
+                self._run(self._nc.close())
+        finally:
+            self._loop.close()

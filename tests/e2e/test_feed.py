@@ -1,0 +1,241 @@
+"""``feed nats`` against the real NATS JetStream server, on both backends: every event once, in
+log order, as a CloudEvent; nothing new the second time; new events followed; a kill -9 midway
+and a restart leave exactly one message per event; no personal data in plain (docs/feed.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from cloudevents.core.formats.json import JSONFormat
+
+from consumers.feed.position import FeedPositions
+from ledger.store.root import open_ledger
+from tests.helpers import event_count, jsonl, life_cmds, run
+from tests.nats_streams import Stream, message_count, messages
+
+SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
+CONSUMER = Path(__file__).parent.parent.parent / "docs" / "feed" / "consumer.py"
+PERSONAL = ("张三", "13800000000", "110101199001011234", "LN20260001", "催收员连续三晚深夜来电")
+
+
+def filled(url: str, tmp_path: Path, complaints: int) -> int:
+    """A ledger with one complaint of known personal data and ``complaints`` generated ones."""
+    load = tmp_path / "load.jsonl"
+    generated = run(url, "generate", "--complaints", str(complaints), "--seed", "17").stdout
+    load.write_text(jsonl(life_cmds("TS-FEED-1")) + generated)
+    applied = run(url, "apply", str(load))
+    assert applied.exit_code == 0, applied.output
+    return event_count(url)
+
+
+def feed_once(url: str, stream: Stream, *extra: str) -> str:
+    result = run(url, "feed", "nats", *stream.args, "--db", url, "--once", *extra)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def start_feed(url: str, stream: Stream, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [SCRIPT, "feed", "nats", *stream.args, "--db", url, *extra],
+        env={**os.environ, "LEDGER_DB": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def feed_position(url: str, stream: Stream) -> int:
+    with open_ledger(url) as ledger:
+        return FeedPositions(ledger).get(f"nats:{stream.name}")
+
+
+def test_once_publishes_every_event_in_log_order_as_a_cloudevent(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 20)
+
+    out = feed_once(ledger_url, stream)
+
+    stored = messages(stream)
+    events = [JSONFormat().read(None, m.data) for m in stored]
+    assert out == f"published {head} event(s) to {stream.name} (0 already there), position {head}\n"
+    assert [e.get_extension("position") for e in events] == list(range(1, head + 1))
+    with open_ledger(ledger_url) as ledger:
+        log = ledger.recorder.select_notifications(start=1, limit=head)
+    expected = [(f"{n.originator_id}/{n.originator_version}", str(n.originator_id),
+                 n.topic.partition(":")[2]) for n in log]  # fmt: skip
+    assert [(e.get_id(), e.get_subject(), e.get_type().removeprefix("complaint-ledger."))
+            for e in events] == expected  # fmt: skip
+    assert [m.headers["Nats-Msg-Id"] for m in stored] == [e.get_id() for e in events]
+    assert [m.subject for m in stored] == [f"{stream.prefix}.{t}" for _, _, t in expected]
+    assert {(e.get_specversion(), e.get_source(), e.get_datacontenttype()) for e in events} == {
+        ("1.0", "/complaint-ledger", "application/json")
+    }
+    assert all(e.get_time() is not None and e.get_time().tzinfo is not None for e in events)
+    assert [e.get_data() for e in events] == [orjson.loads(n.state) for n in log]
+
+
+def test_a_second_once_publishes_nothing_new(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 5)
+    feed_once(ledger_url, stream)
+
+    again = feed_once(ledger_url, stream)
+
+    assert again == f"published 0 event(s) to {stream.name} (0 already there), position {head}\n"
+    assert message_count(stream) == head
+
+
+def test_a_position_behind_the_stream_publishes_again_and_the_server_drops_the_copies(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 5)
+    feed_once(ledger_url, stream)
+    with open_ledger(ledger_url) as ledger:  # as a kill between publish and position leaves it
+        FeedPositions(ledger).move(f"nats:{stream.name}", head, head - 7)
+
+    again = feed_once(ledger_url, stream)
+
+    assert again == f"published 0 event(s) to {stream.name} (7 already there), position {head}\n"
+    assert message_count(stream) == head
+
+
+def test_no_message_holds_personal_data_in_plain(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    filled(ledger_url, tmp_path, 3)
+    assert run(ledger_url, "show", "TS-FEED-1").stdout.count("13800000000") == 1  # it is there
+
+    feed_once(ledger_url, stream)
+
+    payloads = b"".join(m.data for m in messages(stream))
+    found = [p for p in PERSONAL
+             if p.encode() in payloads or json.dumps(p)[1:-1].encode() in payloads]  # fmt: skip
+    assert found == []
+    assert b"ciphertext" in payloads
+
+
+def test_follow_publishes_a_new_event_and_stops_on_sigterm(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 3)
+    feed = start_feed(ledger_url, stream, "--interval", "0.2")
+    try:
+        wait_for(lambda: message_count(stream) == head)
+
+        note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
+                "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
+        added = run(ledger_url, "apply", "-", input=jsonl([note]))
+        assert added.exit_code == 0, added.output
+        wait_for(lambda: message_count(stream) == head + 1)
+    finally:
+        feed.send_signal(signal.SIGTERM)
+        _, err = feed.communicate(timeout=60)
+
+    last = JSONFormat().read(None, messages(stream)[-1].data)
+    assert (last.get_type(), last.get_extension("position")) == (
+        "complaint-ledger.Complaint.NoteAdded", head + 1)  # fmt: skip
+    assert feed.returncode == 0, err
+    assert err.decode().strip().endswith("stopped")
+
+
+def test_kill_9_midway_and_a_restart_leave_exactly_one_message_per_event(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 60)
+    feed = start_feed(ledger_url, stream, "--once", "--batch-size", "3")
+    wait_for(lambda: message_count(stream) >= head // 4)
+    feed.send_signal(signal.SIGKILL)
+    feed.communicate(timeout=60)
+    at_kill = feed_position(ledger_url, stream)
+
+    rerun = start_feed(ledger_url, stream, "--once")
+    _, err = rerun.communicate(timeout=120)
+
+    stored = messages(stream)
+    ids = Counter(m.headers["Nats-Msg-Id"] for m in stored)
+    positions = [orjson.loads(m.data)["position"] for m in stored]
+    assert 0 < at_kill < head  # killed midway
+    assert rerun.returncode == 0, err
+    assert len(stored) == head
+    assert max(ids.values()) == 1
+    assert positions == list(range(1, head + 1))
+    assert feed_position(ledger_url, stream) == head
+
+
+def test_an_unreachable_server_is_one_error_line_and_changes_nothing(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    head = filled(ledger_url, tmp_path, 2)
+
+    result = subprocess.run(
+        [SCRIPT, "feed", "nats", "--url", "nats://127.0.0.1:1", "--db", ledger_url, "--once"],
+        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot reach NATS at nats://127.0.0.1:1")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert event_count(ledger_url) == head
+
+
+def test_the_example_consumer_counts_complaints_by_status_as_the_read_model_does(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    filled(ledger_url, tmp_path, 30)
+    feed_once(ledger_url, stream)
+    listed = json.loads(run(ledger_url, "list", "--format", "json").stdout)
+    expected = Counter(row["status"] for row in listed)
+
+    out = subprocess.run(
+        [sys.executable, str(CONSUMER), "--stream", stream.name, "--subjects",
+         f"{stream.prefix}.Complaint.>", "--db", str(tmp_path / "counts.db"), "--once"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == dict(sorted(expected.items()))
+
+
+@pytest.mark.parametrize("name", ["bad.name", "a b", "x*"])
+def test_a_stream_name_nats_refuses_is_a_usage_error(name: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+
+    result = run(url, "feed", "nats", "--stream", name, "--once")
+
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: Invalid value for '--stream'")
+
+
+def test_text_an_earlier_release_stored_in_plain_is_withheld(
+    tmp_path: Path, stream: Stream
+) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "ledgers" / "v1" / "ledger.db"
+    shutil.copy(fixture, tmp_path / "ledger.db")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert "封存之后" in run(url, "history", "TS-20261125-0003").stdout  # stored in plain
+
+    feed_once(url, stream)
+
+    payloads = b"".join(m.data for m in messages(stream))
+    assert [t for t in ("催收员威胁上门", "封存之后", "复核中") if t.encode() in payloads] == []
+    assert b'"withheld_plain_text"' in payloads
+    assert message_count(stream) == event_count(url)
