@@ -1,8 +1,8 @@
-"""Repeat and linked complaints (issue 15): ``link``, ``related`` and ``index backfill``.
+"""Repeat and linked complaints (issue 15), the reads: ``related`` and ``index backfill``.
 
-``link`` builds the JSON object ``apply`` takes; ``related`` reads the blind index and the
-link table (no secret needed, so a read-only login runs it); ``index backfill`` files the
-complaints received before the index existed. docs/repeats.md explains the design.
+``related`` reads the blind index and the link table (no secret needed, so a read-only login
+runs it, without loading the write path); ``index backfill`` files the complaints received
+before the index existed. ``link`` is in ``commands.cli.links``; docs/repeats.md explains.
 """
 
 from __future__ import annotations
@@ -14,27 +14,10 @@ import click
 from commands.cli.base import cli
 from commands.cli.freshness import freshness_options, say_lag
 from commands.cli.output import db_option, echo_json, format_option, local_time, render_table
-from commands.cli.writes import submit, write_options
 from ledger.store.root import open_ledger
 from projections.query import open_query
 
 RELATED_COLUMNS = ["relation", "ref", "received_at", "status", "matched"]
-
-
-@cli.command()
-@click.argument("ref")
-@click.argument("other")
-@click.option("--reason", help="Why the complaints belong together (sealed).")
-@write_options
-def link(ref: str, other: str, **o: Any) -> None:
-    """Link complaint REF to OTHER, about the same incident (shown from both sides).
-
-    \b
-    Example:
-      complaint-ledger link TS-2 TS-1 --reason "同一次催收电话" --actor li --role \\
-        customer_service
-    """
-    submit("link", ref, {"other": other, "reason": o["reason"]}, o)
 
 
 @cli.command()

@@ -1,0 +1,57 @@
+"""The blind index's normalisation and keyed digests (ledger.store.blind_index), pure."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from ledger.store.blind_index import digest, index_entries, normalise
+
+SECRET = b"s" * 32
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "indexed"),
+    [
+        ("phone", "13812345678", "13812345678"),
+        ("phone", "+86 138-1234-5678", "13812345678"),
+        ("phone", "0086 13812345678", "13812345678"),
+        ("phone", "+8613812345678", "13812345678"),
+        ("phone", "138 1234\t5678", "13812345678"),
+        ("phone", "010-8765-4321", "01087654321"),  # a landline keeps its area code
+        ("id_number", "44030519851230123x", "44030519851230123X"),
+        ("id_number", "440305 19851230 123X", "44030519851230123X"),
+        ("account_ref", "ln-2026-0042", "LN20260042"),
+        ("account_ref", " - ", None),
+        ("phone", None, None),
+    ],
+)
+def test_an_identifier_is_indexed_in_one_normal_form(
+    kind: str, given: str | None, indexed: str | None
+) -> None:
+    assert normalise(kind, given) == indexed
+
+
+def test_the_digest_is_an_hmac_under_the_secret_of_the_kind_and_the_normal_form() -> None:
+    expected = hmac.new(SECRET, b"phone:13812345678", hashlib.sha256).hexdigest()
+
+    assert digest(SECRET, "phone", "13812345678") == expected
+    assert digest(SECRET, "phone", "13812345678") != hashlib.sha256(b"13812345678").hexdigest()
+    assert digest(b"t" * 32, "phone", "13812345678") != expected  # another ledger, another digest
+    assert digest(SECRET, "account_ref", "13812345678") != expected  # the kind separates
+
+
+def test_one_entry_per_identifier_given_each_filed_under_the_key() -> None:
+    entries = index_entries(
+        SECRET, key_id="k1", ref="TS-1", received_at="2026-09-20T02:00:00.000000+00:00",
+        phone="+86 138-1234-5678", id_number=None, account_ref="ln-1",
+    )  # fmt: skip
+
+    assert [(e.key_id, e.ref, e.kind) for e in entries] == [
+        ("k1", "TS-1", "phone"),
+        ("k1", "TS-1", "account_ref"),
+    ]
+    assert entries[0].digest == digest(SECRET, "phone", "13812345678")
+    assert "13812345678" not in repr(entries)
