@@ -86,6 +86,11 @@ def test_every_command_goes_through_the_api(api: Api) -> None:
                                    "improvement": "培训", "cause": "C02"}),
         ("chen", "leadership", {"command": "record_accountability", "ref": "TS-A",
                                 "staff": "zhao", "finding": "超时", "decision": "通报批评"}),
+        ("wang", "handling_team", {"command": "add_improvement", "ref": "TS-A",
+                                   "action": "修订考核办法", "owner": "zhao",
+                                   "due": "2026-12-31"}),
+        ("zhao", "business_department", {"command": "complete_improvement", "ref": "TS-A",
+                                         "improvement_id": "1"}),
         ("li", "customer_service", body(receive_cmd(
             "TS-B", channel="regulator_referral", referral_number="12378-20260924-0001"))),
         ("wang", "handling_team", {"command": "reply_regulator", "ref": "TS-B",
