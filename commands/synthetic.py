@@ -76,6 +76,7 @@ class _Builder:
     def __init__(self, rng: random.Random, now: datetime, prefix: str) -> None:
         self.rng, self.now, self.prefix = rng, now, prefix
         self.counter = 0
+        self.referrals = 0  # regulator referrals generated so far (their replies take turns)
 
     def command_id(self) -> str:
         self.counter += 1
@@ -111,7 +112,8 @@ def lifecycles(
     public attention. ``coded``: triage and closure give a cause code of the example code list
     (``commands.synthetic_codes``, which must be in force). ``improvements``: a substantiated
     case that stays closed gets an improvement measure (``_improvement``). ``replies``:
-    regulator referrals are replied to (``_reply_regulator``). The loop's steps, the codes, the
+    the three oldest complaints arrive as regulator referrals, and referrals are replied to
+    late, on time or not at all, in turn (``_reply_regulator``). The loop's steps, the codes, the
     measures and the replies draw nothing from the random stream, so the same seed gives the
     same lifecycles otherwise."""
     rng = random.Random(seed)
@@ -124,24 +126,36 @@ def lifecycles(
         if coded:
             give_causes(life)
         if replies:
+            if n < 3:  # the oldest three come from the regulator: each kind of reply shows
+                _as_referral(life)
             _reply_regulator(builder, life)
         _repeat_complainant(life, n, recent)
         recent = [*recent, life][-REPEAT_GAP:]
         yield _with_evidence(builder, life)
 
 
+def _as_referral(life: Lifecycle) -> None:
+    """The complaint arrives as a regulator referral (12378), whatever channel was drawn."""
+    if life.receive["channel"] != "regulator_referral":
+        received = datetime.fromisoformat(life.receive["received_at"])
+        life.receive["channel"] = "regulator_referral"
+        life.receive["referral_number"] = f"12378-{received:%Y%m%d}-{life.receive['command_id']}"
+
+
 def _reply_regulator(b: _Builder, life: Lifecycle) -> None:
-    """The reply to a regulator referral (issue 15), by the last digit of its referral number
-    (drawn already: nothing more is taken from the random stream): 0, none (unanswered); 1 or
-    2, 18 days after receipt (late: the regulator-reply clock allows 15); otherwise 10 days
-    after. A withdrawn referral gets none."""
-    referral = life.receive.get("referral_number")
-    if referral is None or referral.endswith("0"):
+    """The reply to a regulator referral (issue 15), by the referral's turn among those
+    generated (nothing more is taken from the random stream): the first of every three is
+    replied to 18 days after receipt (late: the regulator-reply clock allows 15), the second
+    10 days after, the third never (unanswered). A withdrawn referral gets none; a reply that
+    would come after ``now`` is not made yet."""
+    if life.receive.get("referral_number") is None:
         return
-    if any(step["command"] == "withdraw" for step in life.steps):
+    b.referrals += 1
+    turn = (b.referrals - 1) % 3
+    if turn == 2 or any(step["command"] == "withdraw" for step in life.steps):
         return
     received = datetime.fromisoformat(life.receive["received_at"])
-    late = referral[-1] in "12"
+    late = turn == 0
     at = received + timedelta(days=18 if late else 10)
     if not b.step(life, at, "reply_regulator", ("zhao", "handling_team"),
                   summary="已核实情况并向监管部门书面答复处理结果"):  # fmt: skip

@@ -57,7 +57,8 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
 @click.option(
     "--regulator-replies",
     is_flag=True,
-    help="Regulator referrals are replied to (on time, late, or not at all).",
+    help="The three oldest complaints arrive as regulator referrals; referrals are replied to "
+    "late, on time, or not at all, in turn.",
 )
 @click.option(
     "--readiness",
