@@ -33,6 +33,7 @@ from commands.cli.output import (
 from commands.cli.report import print_sla_report
 from projections.queries import CaseFilter
 from projections.query import Query, open_query
+from projections.sla_pages import Position, sla_page, sla_stream, sla_summary
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
@@ -160,26 +161,57 @@ def report() -> None:
 )
 @click.option("--from", "first", metavar="DATE", help="Complaints received on or after DATE.")
 @click.option("--to", "last", metavar="DATE", help="Complaints received on or before DATE.")
+@click.option("--summary", is_flag=True, help="Totals only, no items (counted by the database).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N items (a page).")
+@click.option("--after", metavar="CURSOR", help="The page after CURSOR (a next_cursor given out).")
 @freshness_options
 @db_option
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "ndjson")
 def report_sla(as_of: str | None, known_at: str | None, first: str | None, last: str | None,
-               no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
+               summary: bool, limit: int | None, after: str | None, no_catch_up: bool,
+               max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """Every breached, overdue and at-risk clock, then totals per clock, team and channel.
 
     --as-of asks what had happened by then (by all that is recorded now); --known-at what
-    the ledger had recorded by then (the as-of moment defaults to it). See docs/sla.md.
+    the ledger had recorded by then (the as-of moment defaults to it). --summary gives the
+    totals alone; --limit N a page of N items and the cursor of the next (--after CURSOR);
+    --format ndjson every item, one JSON object a line, as it is read. See docs/sla.md.
 
     \b
     Example:
       complaint-ledger report sla --as-of 2026-11-30T18:00:00+08:00 --format json
+      complaint-ledger report sla --summary
+      complaint-ledger report sla --limit 100 --format json
     """
     known = parse_time(known_at, "--known-at")
-    moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
     period = _date(first, "--from"), _date(last, "--to")
+    paged = limit is not None or after is not None
+    _check_sla_options(summary, paged, limit, fmt, known)
+    asked = parse_time(as_of, "--as-of")
+    position = None
+    if after is not None:
+        position = Position.decode(after)
+        position.agrees(asked, *period)
+        asked, period = position.as_of, (position.first, position.last)
+    moment = asked or known or datetime.now(UTC)
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
-        data = query.sla_report(moment, *period, known)
+        if fmt == "ndjson":
+            out = sys.stdout.buffer
+            sys.stdout.flush()
+            sla_stream(query, moment, *period, lambda i: out.write(orjson.dumps(i) + b"\n"),
+                       position)  # fmt: skip
+            out.flush()
+            say_lag(lag, fmt)
+            return
+        if summary and known is None:
+            data = sla_summary(query, moment, *period)
+        elif paged:
+            data = sla_page(query, moment, *period, limit or PAGE, position)
+        else:
+            data = query.sla_report(moment, *period, known)
+            if summary:  # replayed from the log: the whole report, without its lists
+                data = {k: v for k, v in data.items() if k not in ("items", "changed")}
     if fmt == "json":
         echo_json({**data, "lag": lag.events})
         return
@@ -190,6 +222,23 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
     else:
         print_sla_report(data)
     say_lag(lag, fmt)
+
+
+def _check_sla_options(
+    summary: bool, paged: bool, limit: int | None, fmt: str, known: datetime | None
+) -> None:
+    """Refuse the combinations ``report sla`` cannot honour, before anything is read."""
+    if summary and (paged or fmt in ("csv", "ndjson")):
+        raise click.UsageError("--summary gives totals alone: leave out --limit, --after and "
+                               "--format csv/ndjson")  # fmt: skip
+    if known is not None and (paged or fmt == "ndjson"):
+        raise click.UsageError("--known-at replays the whole log for one report: it cannot be "
+                               "paged or streamed (use --format json, or --summary)")  # fmt: skip
+    if fmt == "ndjson" and limit is not None:
+        raise click.UsageError("--format ndjson streams every item (after --after): page with "
+                               "--limit and --format json")  # fmt: skip
+    if fmt == "csv" and paged:
+        raise click.UsageError("a page carries its next cursor: use --format json or table")
 
 
 @report.command("stats")
