@@ -190,9 +190,7 @@ class Report:
     """One report's reads, in the caller's transaction: the moment, the period, and the
     cases whose clocks are worked out from their facts."""
 
-    def __init__(
-        self, cur: Cursor, as_of: datetime, first: date | None, last: date | None
-    ) -> None:
+    def __init__(self, cur: Cursor, as_of: datetime, first: date | None, last: date | None) -> None:
         self.cur, self.as_of, self.now = cur, as_of, stamp(as_of)
         self.between, self.period = received_between("s", first, last)
         self._book: Rulebook | None = None
@@ -313,7 +311,9 @@ class Report:
             marks = ",".join("?" * len(chunk))
             for rank in range(len(STATUSES)):
                 for condition, params in self._parts(rank):
-                    tail, args = self._where(f"s.ref IN ({marks}) AND {condition}", [*chunk, *params])
+                    tail, args = self._where(
+                        f"s.ref IN ({marks}) AND {condition}", [*chunk, *params]
+                    )
                     for clock, team, channel in self.cur.tuples(
                         "SELECT s.clock, s.team, s.channel" + tail, args
                     ):
@@ -370,4 +370,3 @@ def sla_stream(
             write(item)
             written += 1
     return written
-

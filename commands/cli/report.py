@@ -70,7 +70,6 @@ def print_sla_items(report: dict[str, Any]) -> None:
         click.echo(f"more: --after {report['next_cursor']}")
 
 
-
 def print_sla_totals(totals: dict[str, Any]) -> None:
     statuses = ["breached", "overdue", "at_risk"]
     for by in ("clock", "team", "channel"):
@@ -79,6 +78,7 @@ def print_sla_totals(totals: dict[str, Any]) -> None:
             counts.append({by: "all", **totals["all"]})
         click.echo()
         click.echo(render_table(counts, [by, *statuses]))
+
 
 def _name(key: str) -> str:
     # Totals are keyed by text; a clock of a complaint nobody was assigned yet has team "None".
