@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger.domain.errors import LedgerError
+from projections.cursors import BadCursor
 from projections.db import Cursor
 from projections.queries import received_between
 from projections.schema import stamp
@@ -89,10 +89,6 @@ def row_key(rank: int, row: Row) -> Key:
     if rank == 1:
         return (row[3], row[0], row[1])
     return (row[0], row[1])
-
-
-class BadCursor(LedgerError):
-    """A cursor this ledger did not give out, or one given out for another report."""
 
 
 class Position:

@@ -90,7 +90,11 @@ def test_list_filters_and_limit(ledger_url: str) -> None:
     assert [r["ref"] for r in open_cases] == ["D", "B", "A"]
     # B's plan is overdue by now; C's intake was overdue when it was withdrawn.
     assert {r["ref"] for r in breached} == {"A", "B", "C", "D"}
-    assert [r["ref"] for r in limited] == ["D", "C"]
+    assert [r["ref"] for r in limited["items"]] == ["D", "C"]  # a page: items, next_cursor
+    rest = json.loads(run(ledger_url, "list", "--after", limited["next_cursor"], "--format",
+                          "json").stdout)  # fmt: skip
+    assert limited["items"] + rest["items"] == run_list_all(ledger_url)
+    assert rest["next_cursor"] is None
     assert investigation.splitlines()[0].startswith("ref,status,stage,")
     assert [line.split(",")[0] for line in investigation.splitlines()[1:]] == ["B"]
 
@@ -164,3 +168,8 @@ def test_list_written_a_page_at_a_time_equals_the_list_in_one_page(
     assert len(json.loads(whole[2])) == 9  # a limit that ends inside the third page
     assert len(whole[3].splitlines()) == 1 + 8
     assert json.loads(whole[5]) == []
+
+
+def run_list_all(url: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = json.loads(run(url, "list", "--format", "json").stdout)
+    return rows

@@ -29,9 +29,8 @@ from projections.sla_pages import Position, sla_page, sla_stream, sla_summary
 from tests.helpers import event_count, run
 from tests.integration.test_sla_randomised import BUSINESS_POLICY, histories, publish
 
-HISTORIES = 160
-MOMENTS = ["2021-03-20T10:00:00+08:00", "2021-06-01T09:30:00+08:00", "2021-09-15T00:00:00+08:00",
-           "2022-06-01T00:00:00+08:00"]  # fmt: skip
+HISTORIES = 100
+MOMENTS = ["2021-03-20T10:00:00+08:00", "2021-06-01T09:30:00+08:00", "2022-06-01T00:00:00+08:00"]
 PERIODS: list[tuple[date | None, date | None]] = [
     (None, None), (date(2021, 4, 1), date(2021, 6, 30)), (None, date(2021, 5, 15)),
 ]  # fmt: skip
@@ -76,7 +75,7 @@ def test_pages_stream_and_summary_are_the_full_report(filled: str) -> None:
                 assert summary["totals"] == full["totals"], (moment, first, last)
                 assert summary["recorded_after_due"] == full["recorded_after_due"]
                 assert streamed == full["items"]
-                for size in (1, 7, 64):
+                for size in (13, 64) if first or last else (1, 13, 64):
                     paged = _pages(query, as_of, first, last, size)
                     assert orjson.dumps(paged) == orjson.dumps(full["items"]), (moment, size)
                 compared += len(full["items"])
@@ -107,9 +106,11 @@ def test_the_commands_page_stream_summarise_and_refuse_bad_cursors(filled: str) 
     other = run(filled, "report", "sla", "--after", _a_cursor(filled, moment),
                 "--as-of", MOMENTS[0])  # fmt: skip
 
-    assert summary["totals"] == full["totals"] and "items" not in summary
+    assert summary["totals"] == full["totals"]
+    assert "items" not in summary
     assert [json.loads(line) for line in ndjson.splitlines()] == full["items"]
-    assert items == full["items"] and pages == -(-len(full["items"]) // 25)
+    assert items == full["items"]
+    assert pages == -(-len(full["items"]) // 25)
     for refused in (garbled, other):
         assert refused.exit_code != 0
         assert refused.stdout == ""
