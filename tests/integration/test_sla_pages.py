@@ -75,7 +75,9 @@ def test_pages_stream_and_summary_are_the_full_report(filled: str) -> None:
                 assert summary["totals"] == full["totals"], (moment, first, last)
                 assert summary["recorded_after_due"] == full["recorded_after_due"]
                 assert streamed == full["items"]
-                for size in (13, 64) if first or last else (1, 13, 64):
+                # pages of one item only once: each page works the paused cases out again
+                one = moment == MOMENTS[0] and first is None and last is None
+                for size in (1, 13, 64) if one else (13, 64):
                     paged = _pages(query, as_of, first, last, size)
                     assert orjson.dumps(paged) == orjson.dumps(full["items"]), (moment, size)
                 compared += len(full["items"])
