@@ -120,7 +120,7 @@ def audit_rows(
     cur: Cursor, ref: str, limit: int | None = None, after: int | None = None
 ) -> list[dict[str, Any]]:
     """One stream's audit trail in log order; ``limit`` rows after position ``after``."""
-    sql, params = "SELECT * FROM {audit_trail} WHERE ref = ?", [ref]
+    sql, params = "SELECT * FROM {audit_trail} WHERE ref = ?", list[Any]([ref])
     if after is not None:
         sql += " AND position > ?"
         params.append(after)

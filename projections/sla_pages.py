@@ -355,7 +355,7 @@ def sla_stream(
     as_of: datetime,
     first: date | None,
     last: date | None,
-    write: Callable[[dict[str, Any]], None],
+    write: Callable[[dict[str, Any]], object],
     after: Position | None = None,
 ) -> int:
     """Every item (after ``after``) handed to ``write`` as it is read, in one transaction:

@@ -13,9 +13,10 @@ from commands.http.pages import decode_cursor, encode_cursor
 from commands.http.problems import Problem
 from commands.http.reads import Limit, fresh, read_side
 from ledger.domain.values import Unit
+from projections.cursors import BadCursor
 from projections.queries import statistics_rows
 from projections.queue import QueueFilter, queue_rows
-from projections.sla_pages import BadCursor, Position, sla_page, sla_summary
+from projections.sla_pages import Position, sla_page, sla_summary
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Cursor = Annotated[str | None, Query(max_length=2000)]
