@@ -110,7 +110,7 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
             with query.transaction() as cur:
                 counted = cases_summary(cur, case_filter, now)
             emit_summary(counted, fmt)
-        elif limit is not None or after is not None:
+        elif fmt in ("json", "table") and (limit is not None or after is not None):
             size = limit or PAGE
             page = query.cases(replace(case_filter, limit=size + 1), now,
                                None if start is None else (start[0], start[1]))  # fmt: skip
@@ -121,8 +121,9 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
         elif fmt == "table":  # columns as wide as their widest value: every row first
             rows = query.cases(case_filter, now)
             emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
-        else:
-            stream(pages(query, case_filter, now), fmt)
+        else:  # CSV and ndjson: every row (up to --limit, after --after) as it is read
+            first = None if start is None else (start[0], start[1])
+            stream(pages(query, case_filter, now, first), fmt)
     say_lag(lag, fmt)
 
 
@@ -130,8 +131,6 @@ def _check_list_options(summary: bool, paged: bool, fmt: str) -> None:
     if summary and (paged or fmt in ("csv", "ndjson")):
         raise click.UsageError("--summary gives totals alone: leave out --limit, --after and "
                                "--format csv/ndjson")  # fmt: skip
-    if paged and fmt in ("csv", "ndjson"):
-        raise click.UsageError("a page carries its next cursor: use --format json or table")
 
 
 def emit_summary(counted: dict[str, Any], fmt: str) -> None:
@@ -157,11 +156,12 @@ def emit_page(rows: list[dict[str, Any]], next_cursor: str | None, columns: list
         click.echo(f"more: --after {next_cursor}")
 
 
-def pages(query: Query, f: CaseFilter, as_of: datetime) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``list``, ``PAGE`` at a time, each page read in a transaction of its own
-    (so a slow reader of the output holds no transaction open)."""
+def pages(
+    query: Query, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``list`` (after ``after``), ``PAGE`` at a time, each page read in a
+    transaction of its own (so a slow reader of the output holds no transaction open)."""
     left = f.limit
-    after: tuple[str, str] | None = None
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
         rows = query.cases(replace(f, limit=size), as_of, after)
@@ -367,13 +367,13 @@ def audit(ref: str, limit: int | None, after: str | None, summary: bool, no_catc
         raise click.ClickException(f"no complaint has reference {ref!r}{behind}")
     if summary:
         emit_summary(counted, fmt)
-    elif paged:
+    elif paged and fmt in ("json", "table"):
         size = limit or len(rows)
         more, rows = len(rows) > size, rows[:size]
         next_cursor = cursors.encode([rows[-1]["position"]]) if more else None
         emit_page(rows, next_cursor, AUDIT_COLUMNS, fmt, ("occurred_at", "recorded_at"))
     elif fmt == "ndjson":
-        stream(iter([rows]), fmt)
+        stream(iter([rows[:limit]]), fmt)
     else:
-        emit(rows, AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
+        emit(rows[:limit], AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
     say_lag(lag, fmt)
