@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -39,15 +38,18 @@ def command(url: str, extra: list[str]) -> list[str]:
 
 
 def timed(argv: list[str]) -> tuple[float, float]:
-    """Wall time (s) and peak RSS (MB) of one run of ``argv``, its output thrown away."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if status != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {stderr}")
-    return elapsed, usage.ru_maxrss / 1024
+    """Wall time (s) and peak RSS (MB) of one run of ``argv``, its output thrown away. The
+    peak is measured by GNU time, a small process of its own: the ``ru_maxrss`` of a child
+    of this process would start at this process's size (a fork's pages count until exec)."""
+    with tempfile.NamedTemporaryFile("r") as peak:
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *argv],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()}")
+        kilobytes = int(peak.read().split()[-1])
+    return elapsed, kilobytes / 1024
 
 
 def items_of(url: str) -> int:

@@ -51,7 +51,7 @@ CASES_INDEXES = [
     ("sla_clocks", "met_at"),
     ("sla_clocks", "ended_at"),
     ("sla_clocks", "fixed_from"),
-    ("sla_clocks", "met_at WHERE recorded_after_due = 1"),
+    ("sla_clocks", "met_at, clock WHERE recorded_after_due = 1"),
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the
