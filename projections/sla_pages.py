@@ -116,6 +116,7 @@ class Position:
             kinds = {0: (int, str, str), 1: (str, str, str), 2: (str, str)}[rank]
             valid = (
                 as_of.tzinfo is not None
+                and type(rank) is int
                 and len(key) == len(kinds)
                 and all(type(k) is kind for k, kind in zip(key, kinds, strict=True))
             )
