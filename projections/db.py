@@ -8,6 +8,7 @@ so read-model rows and projection positions commit together.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from psycopg.sql import Identifier
 from ledger.store.root import Ledger
 
 _PLACEHOLDER = re.compile(r"\?")
+_STREAMS = itertools.count(1)  # server-side cursors' names, unique in the process
 
 
 def quoted(*names: str) -> str:
@@ -125,6 +127,30 @@ class Cursor:
             return list(target.fetchall())
         finally:
             target.row_factory = factory
+
+    def stream(
+        self, statement: str, params: Sequence[Any] = (), size: int = 2000
+    ) -> Iterator[tuple[Any, ...]]:
+        """A query's rows as plain tuples, ``size`` at a time, however many there are: on
+        PostgreSQL through a server-side cursor of this transaction (a client-side cursor
+        holds every row of the answer in libpq), on SQLite through a cursor of its own (its
+        rows are read from the database as they are asked for). Memory stays flat."""
+        if self.postgres:
+            name = f"stream_{next(_STREAMS)}"
+            with self.raw.connection.cursor(name=name, row_factory=tuple_row) as server:
+                server.itersize = size
+                server.execute(self.sql(statement), params)
+                while rows := server.fetchmany(size):
+                    yield from rows
+            return
+        local = self.raw.sqlite_cursor.connection.cursor()
+        local.row_factory = None
+        try:
+            local.execute(self.sql(statement), params)
+            while rows := local.fetchmany(size):
+                yield from rows
+        finally:
+            local.close()
 
     def fetchall(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.raw.fetchall()]

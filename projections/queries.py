@@ -47,12 +47,11 @@ def received_between(alias: str, first: date | None, last: date | None) -> tuple
     return sql, params
 
 
-def list_cases(
-    cur: Cursor, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The complaints ``f`` lets through, by received time and reference; with ``after`` (the
-    received time and reference of the last row of the previous page), those after it."""
-    sql, params = "SELECT * FROM {case_state} c WHERE 1 = 1", list[Any]()
+def _cases_where(
+    f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+) -> tuple[str, list[Any]]:
+    """The ``FROM … WHERE`` of the complaints ``f`` lets through (after ``after``)."""
+    sql, params = " FROM {case_state} c WHERE 1 = 1", list[Any]()
     if after is not None:
         sql += " AND (c.received_at, c.ref) > (?, ?)"
         params += list(after)
@@ -70,7 +69,16 @@ def list_cases(
             " OR ((s.met_at IS NULL OR s.met_at > ?) AND s.due_at < ?)))"
         )
         params += [now, now, now]
-    sql += " ORDER BY c.received_at, c.ref"
+    return sql, params
+
+
+def list_cases(
+    cur: Cursor, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The complaints ``f`` lets through, by received time and reference; with ``after`` (the
+    received time and reference of the last row of the previous page), those after it."""
+    where, params = _cases_where(f, as_of, after)
+    sql = "SELECT *" + where + " ORDER BY c.received_at, c.ref"
     if f.limit is not None:
         sql += " LIMIT ?"
         params.append(f.limit)
@@ -79,6 +87,21 @@ def list_cases(
     for row in rows:
         row["escalated"] = bool(row["escalated"])
     return rows
+
+
+def cases_summary(cur: Cursor, f: CaseFilter, as_of: datetime) -> dict[str, Any]:
+    """How many complaints ``f`` lets through, in all and per status and stage: one
+    ``GROUP BY`` in the database (``list --summary``), no row read out."""
+    where, params = _cases_where(f, as_of)
+    rows = cur.tuples("SELECT c.status, c.stage, COUNT(*)" + where + " GROUP BY c.status, c.stage",
+                      params)  # fmt: skip
+    status: dict[str, int] = {}
+    stage: dict[str, int] = {}
+    for state, step, n in rows:
+        status[state] = status.get(state, 0) + int(n)
+        stage[step] = stage.get(step, 0) + int(n)
+    return {"all": sum(status.values()), "status": dict(sorted(status.items())),
+            "stage": dict(sorted(stage.items()))}  # fmt: skip
 
 
 def statistics_rows(cur: Cursor, first: date | None, last: date | None) -> list[dict[str, Any]]:
@@ -93,8 +116,19 @@ def statistics_rows(cur: Cursor, first: date | None, last: date | None) -> list[
     return cur.fetchall()
 
 
-def audit_rows(cur: Cursor, ref: str) -> list[dict[str, Any]]:
-    cur.execute("SELECT * FROM {audit_trail} WHERE ref = ? ORDER BY position", (ref,))
+def audit_rows(
+    cur: Cursor, ref: str, limit: int | None = None, after: int | None = None
+) -> list[dict[str, Any]]:
+    """One stream's audit trail in log order; ``limit`` rows after position ``after``."""
+    sql, params = "SELECT * FROM {audit_trail} WHERE ref = ?", list[Any]([ref])
+    if after is not None:
+        sql += " AND position > ?"
+        params.append(after)
+    sql += " ORDER BY position"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    cur.execute(sql, params)
     rows = cur.fetchall()
     for row in rows:
         row["backdated"] = bool(row["backdated"])
@@ -149,3 +183,13 @@ def breach_rows(cur: Cursor, by: str, now: str) -> list[dict[str, Any]]:
         for r in cur.fetchall()
     ]  # fmt: skip
     return sorted(rows, key=lambda r: (-(r["breached"] + r["overdue"]), str(r[by] or "")))
+
+
+def audit_summary(cur: Cursor, ref: str) -> dict[str, Any]:
+    """How many entries one stream's audit trail holds, in all and per action (``audit
+    --summary``): a ``GROUP BY`` on the trail's index of references."""
+    rows = cur.tuples(
+        "SELECT action, COUNT(*) FROM {audit_trail} WHERE ref = ? GROUP BY action", (ref,)
+    )
+    actions = {action: int(n) for action, n in sorted(rows)}
+    return {"ref": ref, "all": sum(actions.values()), "action": actions}

@@ -12,6 +12,7 @@ failed or killed rebuild leaves the old one in place, and running it again resum
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -181,11 +182,17 @@ class Runner:
             self.rebuild(("audit_trail",), progress)
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
-        for indexed, column in INDEXES:
+        for indexed, spec in INDEXES:
             if indexed == table:
+                # ``columns [WHERE condition]``: a partial index; ``{C}``, text by code point.
+                columns, _, where = spec.replace("{C}", cur.binary_order).partition(" WHERE ")
+                key = re.sub(r"\W+", "_", spec.partition(" WHERE ")[0].replace("{C}", ""))
                 # A fresh name each time: a rebuilt table keeps its indexes when renamed.
-                name = f"ix_{table}_{column.replace(', ', '_')}_{uuid.uuid4().hex[:8]}"
-                cur.execute(f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({column})")
+                name = f"ix_{table}_{key.strip('_')[:32]}_{uuid.uuid4().hex[:8]}"
+                cur.execute(
+                    f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({columns})"
+                    + (f" WHERE {where}" if where else "")
+                )
 
     # ------------------------------------------------------------------ positions
 

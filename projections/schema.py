@@ -43,6 +43,18 @@ CASES_INDEXES = [
     ("sla_clocks", "received_at"),
     ("case_state", "received_at"),
     ("case_state", "regulator_cause_code"),
+    # The paged SLA report and its summary (``projections.sla_pages``): each status read in
+    # its own order from an index, so a page is a walk of 100 entries, and the summary counts
+    # only the reported clocks. Breaches, worst first ({C}: text by code point on PostgreSQL);
+    # clocks still open, by deadline (overdue and at risk as of T: ``due_at < T`` on this
+    # index, not every clock ever met); clocks met or ended after a moment; clocks whose
+    # stored deadline is not yet exact; clocks met thanks to a late entry.
+    ("sla_clocks", "late_seconds DESC, ref{C}, clock{C} WHERE late_seconds > 0"),
+    ("sla_clocks", "due_at{C}, ref{C}, clock{C} WHERE met_at IS NULL AND ended_at IS NULL"),
+    ("sla_clocks", "met_at"),
+    ("sla_clocks", "ended_at"),
+    ("sla_clocks", "fixed_from"),
+    ("sla_clocks", "met_at, clock WHERE recorded_after_due = 1"),
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the

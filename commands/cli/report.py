@@ -21,6 +21,28 @@ def print_sla_report(report: dict[str, Any]) -> None:
     click.echo(f"SLA report as of {local_time(report['as_of'])}")
     click.echo("\n".join(LEGEND))
     click.echo()
+    if "items" in report:
+        print_sla_items(report)
+    if "totals" in report:  # a page has none (--limit): report sla --summary gives them
+        print_sla_totals(report["totals"])
+    if report.get("changed"):
+        click.echo("\nverdicts changed by a correction or a publication:")
+        click.echo(
+            render_table(
+                [{"ref": c["ref"], "clock": c["clock"], "changed by": changed_by(c["changes"])}
+                 for c in report["changed"]],
+                ["ref", "clock", "changed by"],
+            )
+        )  # fmt: skip
+    late = report.get("recorded_after_due", {"all": 0})
+    if late["all"]:
+        per_clock = ", ".join(f"{clock} {n}" for clock, n in late["clock"].items())
+        click.echo(f"\nmet only by a late entry (recorded after the deadline): {late['all']} "
+                   f"({per_clock})")  # fmt: skip
+
+
+def print_sla_items(report: dict[str, Any]) -> None:
+    """The items of a report or of a page, and the cursor of the next page."""
     rows = [
         {
             "ref": i["ref"],
@@ -44,7 +66,11 @@ def print_sla_report(report: dict[str, Any]) -> None:
         click.echo(render_table(rows, columns))
     else:
         click.echo("every clock is on time")
-    totals = report["totals"]
+    if report.get("next_cursor"):
+        click.echo(f"more: --after {report['next_cursor']}")
+
+
+def print_sla_totals(totals: dict[str, Any]) -> None:
     statuses = ["breached", "overdue", "at_risk"]
     for by in ("clock", "team", "channel"):
         counts = [{by: _name(name), **n} for name, n in totals[by].items()]
@@ -52,20 +78,6 @@ def print_sla_report(report: dict[str, Any]) -> None:
             counts.append({by: "all", **totals["all"]})
         click.echo()
         click.echo(render_table(counts, [by, *statuses]))
-    if report.get("changed"):
-        click.echo("\nverdicts changed by a correction or a publication:")
-        click.echo(
-            render_table(
-                [{"ref": c["ref"], "clock": c["clock"], "changed by": changed_by(c["changes"])}
-                 for c in report["changed"]],
-                ["ref", "clock", "changed by"],
-            )
-        )  # fmt: skip
-    late = report.get("recorded_after_due", {"all": 0})
-    if late["all"]:
-        per_clock = ", ".join(f"{clock} {n}" for clock, n in late["clock"].items())
-        click.echo(f"\nmet only by a late entry (recorded after the deadline): {late['all']} "
-                   f"({per_clock})")  # fmt: skip
 
 
 def _name(key: str) -> str:

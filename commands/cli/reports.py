@@ -31,8 +31,10 @@ from commands.cli.output import (
     render_table,
 )
 from commands.cli.report import print_sla_report
-from projections.queries import CaseFilter
+from projections import cursors
+from projections.queries import CaseFilter, audit_rows, audit_summary, cases_summary
 from projections.query import Query, open_query
+from projections.sla_pages import Position, sla_page, sla_stream, sla_summary
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
@@ -79,35 +81,87 @@ def _date(value: str | None, option: str) -> date | None:
 @click.option(
     "--breached", is_flag=True, help="Only complaints with a breached or overdue clock now."
 )
-@click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N rows (a page).")
+@click.option("--after", metavar="CURSOR", help="The page after CURSOR (a next_cursor given out).")
+@click.option("--summary", is_flag=True, help="How many, per status and stage; no rows.")
 @freshness_options
 @db_option
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "ndjson")
 def list_(open_only: bool, stage: str | None, severity: str | None, team: str | None,
-          breached: bool, limit: int | None, no_catch_up: bool, max_lag: int | None, db: str,
-          fmt: str) -> None:  # fmt: skip
+          breached: bool, limit: int | None, after: str | None, summary: bool,
+          no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """List complaints from the case_state read model.
+
+    With --limit (or --after), --format json writes {"items": [...], "next_cursor": ...}:
+    the cursor of the next page, or null on the last. --summary counts them instead.
 
     \b
     Example:
       complaint-ledger list --open --breached
+      complaint-ledger list --limit 100 --format json
     """
+    _check_list_options(summary, limit is not None or after is not None, fmt)
+    start = None if after is None else cursors.decode(after, (str, str), "list")
     case_filter = CaseFilter(open_only, stage, severity, team, breached, limit)
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
-        if fmt == "table":  # columns as wide as their widest value: every row first
-            rows = query.cases(case_filter, datetime.now(UTC))
+        now = datetime.now(UTC)
+        if summary:
+            with query.transaction() as cur:
+                counted = cases_summary(cur, case_filter, now)
+            emit_summary(counted, fmt)
+        elif fmt in ("json", "table") and (limit is not None or after is not None):
+            size = limit or PAGE
+            page = query.cases(replace(case_filter, limit=size + 1), now,
+                               None if start is None else (start[0], start[1]))  # fmt: skip
+            more, rows = len(page) > size, page[:size]
+            last = [rows[-1]["received_at"], rows[-1]["ref"]] if more else None
+            emit_page(rows, None if last is None else cursors.encode(last), LIST_COLUMNS, fmt,
+                      ("received_at",))  # fmt: skip
+        elif fmt == "table":  # columns as wide as their widest value: every row first
+            rows = query.cases(case_filter, now)
             emit(rows, LIST_COLUMNS, fmt, times=("received_at",))
-        else:
-            stream(pages(query, case_filter, datetime.now(UTC)), fmt)
+        else:  # CSV and ndjson: every row (up to --limit, after --after) as it is read
+            first = None if start is None else (start[0], start[1])
+            stream(pages(query, case_filter, now, first), fmt)
     say_lag(lag, fmt)
 
 
-def pages(query: Query, f: CaseFilter, as_of: datetime) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``list``, ``PAGE`` at a time, each page read in a transaction of its own
-    (so a slow reader of the output holds no transaction open)."""
+def _check_list_options(summary: bool, paged: bool, fmt: str) -> None:
+    if summary and (paged or fmt in ("csv", "ndjson")):
+        raise click.UsageError("--summary gives totals alone: leave out --limit, --after and "
+                               "--format csv/ndjson")  # fmt: skip
+
+
+def emit_summary(counted: dict[str, Any], fmt: str) -> None:
+    """Totals as JSON, or as one table of name and count."""
+    if fmt == "json":
+        echo_json(counted)
+        return
+    rows = [{"of": "all", "name": "", "count": counted["all"]}]
+    for by, counts in counted.items():
+        if isinstance(counts, dict):
+            rows += [{"of": by, "name": name, "count": n} for name, n in counts.items()]
+    click.echo(render_table(rows, ["of", "name", "count"]))
+
+
+def emit_page(rows: list[dict[str, Any]], next_cursor: str | None, columns: list[str], fmt: str,
+              times: tuple[str, ...]) -> None:  # fmt: skip
+    """A page: JSON ``{"items", "next_cursor"}``, or the table and the option to go on."""
+    if fmt == "json":
+        echo_json({"items": rows, "next_cursor": next_cursor})
+        return
+    emit(rows, columns, fmt, times)
+    if next_cursor is not None:
+        click.echo(f"more: --after {next_cursor}")
+
+
+def pages(
+    query: Query, f: CaseFilter, as_of: datetime, after: tuple[str, str] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``list`` (after ``after``), ``PAGE`` at a time, each page read in a
+    transaction of its own (so a slow reader of the output holds no transaction open)."""
     left = f.limit
-    after: tuple[str, str] | None = None
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
         rows = query.cases(replace(f, limit=size), as_of, after)
@@ -136,6 +190,11 @@ def stream(chunks: Iterator[list[dict[str, Any]]], fmt: str) -> None:
         out.flush()
         return
     raw, first = out.buffer, True
+    if fmt == "ndjson":  # one JSON object a line, as it comes
+        for rows in chunks:
+            raw.write(b"".join(orjson.dumps(row, default=str) + b"\n" for row in rows))
+        raw.flush()
+        return
     for rows in chunks:
         for row in rows:
             # An item of an indented array, as orjson indents it: drop "[\n" and "\n]".
@@ -160,26 +219,57 @@ def report() -> None:
 )
 @click.option("--from", "first", metavar="DATE", help="Complaints received on or after DATE.")
 @click.option("--to", "last", metavar="DATE", help="Complaints received on or before DATE.")
+@click.option("--summary", is_flag=True, help="Totals only, no items (counted by the database).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N items (a page).")
+@click.option("--after", metavar="CURSOR", help="The page after CURSOR (a next_cursor given out).")
 @freshness_options
 @db_option
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "ndjson")
 def report_sla(as_of: str | None, known_at: str | None, first: str | None, last: str | None,
-               no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
+               summary: bool, limit: int | None, after: str | None, no_catch_up: bool,
+               max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """Every breached, overdue and at-risk clock, then totals per clock, team and channel.
 
     --as-of asks what had happened by then (by all that is recorded now); --known-at what
-    the ledger had recorded by then (the as-of moment defaults to it). See docs/sla.md.
+    the ledger had recorded by then (the as-of moment defaults to it). --summary gives the
+    totals alone; --limit N a page of N items and the cursor of the next (--after CURSOR);
+    --format ndjson every item, one JSON object a line, as it is read. See docs/sla.md.
 
     \b
     Example:
       complaint-ledger report sla --as-of 2026-11-30T18:00:00+08:00 --format json
+      complaint-ledger report sla --summary
+      complaint-ledger report sla --limit 100 --format json
     """
     known = parse_time(known_at, "--known-at")
-    moment = parse_time(as_of, "--as-of") or known or datetime.now(UTC)
     period = _date(first, "--from"), _date(last, "--to")
+    paged = limit is not None or after is not None
+    _check_sla_options(summary, paged, limit, fmt, known)
+    asked = parse_time(as_of, "--as-of")
+    position = None
+    if after is not None:
+        position = Position.decode(after)
+        position.agrees(asked, *period)
+        asked, period = position.as_of, (position.first, position.last)
+    moment = asked or known or datetime.now(UTC)
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
-        data = query.sla_report(moment, *period, known)
+        if fmt == "ndjson":
+            out = sys.stdout.buffer
+            sys.stdout.flush()
+            sla_stream(query, moment, *period, lambda i: out.write(orjson.dumps(i) + b"\n"),
+                       position)  # fmt: skip
+            out.flush()
+            say_lag(lag, fmt)
+            return
+        if summary and known is None:
+            data = sla_summary(query, moment, *period)
+        elif paged:
+            data = sla_page(query, moment, *period, limit or PAGE, position)
+        else:
+            data = query.sla_report(moment, *period, known)
+            if summary:  # replayed from the log: the whole report, without its lists
+                data = {k: v for k, v in data.items() if k not in ("items", "changed")}
     if fmt == "json":
         echo_json({**data, "lag": lag.events})
         return
@@ -190,6 +280,23 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
     else:
         print_sla_report(data)
     say_lag(lag, fmt)
+
+
+def _check_sla_options(
+    summary: bool, paged: bool, limit: int | None, fmt: str, known: datetime | None
+) -> None:
+    """Refuse the combinations ``report sla`` cannot honour, before anything is read."""
+    if summary and (paged or fmt in ("csv", "ndjson")):
+        raise click.UsageError("--summary gives totals alone: leave out --limit, --after and "
+                               "--format csv/ndjson")  # fmt: skip
+    if known is not None and (paged or fmt == "ndjson"):
+        raise click.UsageError("--known-at replays the whole log for one report: it cannot be "
+                               "paged or streamed (use --format json, or --summary)")  # fmt: skip
+    if fmt == "ndjson" and limit is not None:
+        raise click.UsageError("--format ndjson streams every item (after --after): page with "
+                               "--limit and --format json")  # fmt: skip
+    if fmt == "csv" and paged:
+        raise click.UsageError("a page carries its next cursor: use --format json or table")
 
 
 @report.command("stats")
@@ -246,23 +353,47 @@ def _readable_statistics(row: dict[str, Any]) -> dict[str, Any]:
 
 @cli.command()
 @click.argument("ref")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N entries (a page).")
+@click.option("--after", metavar="CURSOR", help="The page after CURSOR (a next_cursor given out).")
+@click.option("--summary", is_flag=True, help="How many entries, per action; no entries.")
 @freshness_options
 @db_option
-@format_option("table", "json", "csv")
-def audit(ref: str, no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:
+@format_option("table", "json", "csv", "ndjson")
+def audit(ref: str, limit: int | None, after: str | None, summary: bool, no_catch_up: bool,
+          max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """One complaint's audit trail from the read model.
+
+    With --limit (or --after), --format json writes {"items": [...], "next_cursor": ...}.
 
     \b
     Example:
       complaint-ledger audit TS-20261128-0001
     """
+    paged = limit is not None or after is not None
+    _check_list_options(summary, paged, fmt)
+    start = None if after is None else cursors.decode(after, (int,), "an audit trail")[0]
     with open_query(db, catch_up=not no_catch_up, units=("audit_trail",)) as query:
         lag = query.lag("audit_trail", max_lag)
-        rows = query.audit(ref)
-    if not rows:
+        with query.transaction() as cur:
+            if summary:
+                counted = audit_summary(cur, ref)
+                rows = [counted] if counted["all"] else []
+            else:
+                rows = audit_rows(cur, ref, None if limit is None else limit + 1, start)
+    if not rows and start is None:
         behind = "" if lag.events == 0 else f" in the read models ({lag_line(lag)})"
         raise click.ClickException(f"no complaint has reference {ref!r}{behind}")
-    emit(rows, AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
+    if summary:
+        emit_summary(counted, fmt)
+    elif paged and fmt in ("json", "table"):
+        size = limit or len(rows)
+        more, rows = len(rows) > size, rows[:size]
+        next_cursor = cursors.encode([rows[-1]["position"]]) if more else None
+        emit_page(rows, next_cursor, AUDIT_COLUMNS, fmt, ("occurred_at", "recorded_at"))
+    elif fmt == "ndjson":
+        stream(iter([rows[:limit]]), fmt)
+    else:
+        emit(rows[:limit], AUDIT_COLUMNS, fmt, times=("occurred_at", "recorded_at"))
     say_lag(lag, fmt)
 
 

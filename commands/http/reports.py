@@ -13,9 +13,11 @@ from commands.http.pages import decode_cursor, encode_cursor
 from commands.http.problems import Problem
 from commands.http.reads import Limit, fresh, read_side
 from ledger.domain.values import Unit
+from projections.cursors import BadCursor
 from projections.queries import statistics_rows
 from projections.queue import QueueFilter, queue_rows
 from projections.regulator import Quarter, QuarterInvalid
+from projections.sla_pages import Position, sla_page, sla_summary
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Cursor = Annotated[str | None, Query(max_length=2000)]
@@ -27,40 +29,37 @@ def report_sla(
     response: Response,
     who: CallerDep,
     as_of: Moment | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    summary: bool = False,
     limit: Limit = 100,
+    after: Cursor = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """The report of ``report sla``; pages of ``limit`` items. The cursor keeps the moment
-    of the first page, so the pages of one report agree with each other."""
-    moment, offset = _page(decode_cursor(cursor, 2), as_of)
+    """The report of ``report sla``: pages of ``limit`` items with the report's totals
+    (``summary=true``: the totals alone). ``after`` (or ``cursor``, its older name) is the
+    ``next_cursor`` of the page before: it keeps the moment and period of the first page,
+    so the pages of one report agree with each other, and the sort key of the last item
+    served, so items recorded meanwhile do not shift the pages (keyset, not offset)."""
+    position = None
+    given = after or cursor
+    if given is not None:
+        try:
+            position = Position.decode(given)
+            position.agrees(as_of, from_, to)
+        except BadCursor as e:
+            raise Problem(400, str(e).replace("--after", "after", 1)) from None
+    moment = position.as_of if position else as_of or datetime.now(UTC)
+    first, last = (position.first, position.last) if position else (from_, to)
     lag = fresh(request, response)
     side = read_side(request)
     with side.query():  # 503 while the read models have not been built
         pass
-    report = side.reads.sla_report(moment)
-    items = report["items"][offset : offset + limit]
-    more = offset + limit < len(report["items"])
-    return {
-        "as_of": report["as_of"],
-        "items": items,
-        "totals": report["totals"],
-        "next_cursor": encode_cursor([moment.isoformat(), offset + limit]) if more else None,
-        "lag": lag,
-    }
-
-
-def _page(key: list[Any] | None, as_of: datetime | None) -> tuple[datetime, int]:
-    """The moment and offset of a page of the SLA report."""
-    if key is None:
-        return as_of or datetime.now(UTC), 0
-    moment, offset = key
-    try:
-        parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None or not isinstance(offset, int) or offset < 0:
-        raise Problem(400, "cursor: not a cursor this API gave out; start again without it")
-    return parsed, offset
+    totals = sla_summary(side.reads, moment, first, last)
+    if summary:
+        return {**totals, "lag": lag}
+    page = sla_page(side.reads, moment, first, last, limit, position)
+    return {**page, "totals": totals["totals"], "lag": lag}
 
 
 @router.get("/reports/stats", summary="Monthly figures per channel, category and severity")

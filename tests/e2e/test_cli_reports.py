@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import actor, jsonl, receive_cmd, run
+from tests.helpers import actor, event_count, jsonl, receive_cmd, run
 
 LEAD = ["--actor", "chen", "--role", "leadership"]
 TEAM = actor("handling_team", "wang")
@@ -90,9 +90,53 @@ def test_list_filters_and_limit(ledger_url: str) -> None:
     assert [r["ref"] for r in open_cases] == ["D", "B", "A"]
     # B's plan is overdue by now; C's intake was overdue when it was withdrawn.
     assert {r["ref"] for r in breached} == {"A", "B", "C", "D"}
-    assert [r["ref"] for r in limited] == ["D", "C"]
+    assert [r["ref"] for r in limited["items"]] == ["D", "C"]  # a page: items, next_cursor
+    rest = json.loads(run(ledger_url, "list", "--after", limited["next_cursor"], "--format",
+                          "json").stdout)  # fmt: skip
+    assert limited["items"] + rest["items"] == run_list_all(ledger_url)
+    assert rest["next_cursor"] is None
     assert investigation.splitlines()[0].startswith("ref,status,stage,")
     assert [line.split(",")[0] for line in investigation.splitlines()[1:]] == ["B"]
+
+
+def test_list_and_audit_summarise_stream_and_page(ledger_url: str) -> None:
+    scripted(ledger_url)
+    before = event_count(ledger_url)
+
+    rows = json.loads(run(ledger_url, "list", "--format", "json").stdout)
+    summary = json.loads(run(ledger_url, "list", "--summary", "--format", "json").stdout)
+    opened = json.loads(run(ledger_url, "list", "--open", "--summary", "--format", "json").stdout)
+    ndjson = run(ledger_url, "list", "--format", "ndjson").stdout
+    trail = json.loads(run(ledger_url, "audit", "A", "--format", "json").stdout)
+    counted = json.loads(run(ledger_url, "audit", "A", "--summary", "--format", "json").stdout)
+    page = json.loads(run(ledger_url, "audit", "A", "--limit", "2", "--format", "json").stdout)
+    pages = [page]
+    while page["next_cursor"] is not None:
+        page = json.loads(run(ledger_url, "audit", "A", "--limit", "2", "--after",
+                              page["next_cursor"], "--format", "json").stdout)  # fmt: skip
+        pages.append(page)
+    streamed = run(ledger_url, "audit", "A", "--format", "ndjson").stdout
+    refused = [run(ledger_url, "list", "--after", "bm8", "--format", "json"),
+               run(ledger_url, "audit", "A", "--after", "WyJ4Il0", "--format", "json")]  # fmt: skip
+
+    assert summary["all"] == len(rows)
+    assert summary["status"] == {s: sum(r["status"] == s for r in rows)
+                                 for s in sorted({r["status"] for r in rows})}  # fmt: skip
+    assert summary["stage"] == {s: sum(r["stage"] == s for r in rows)
+                                for s in sorted({r["stage"] for r in rows})}  # fmt: skip
+    assert opened["all"] == sum(r["status"] == "open" for r in rows)
+    assert [json.loads(line) for line in ndjson.splitlines()] == rows
+    assert counted["all"] == len(trail)
+    assert sum(counted["action"].values()) == len(trail)
+    assert [r for p in pages for r in p["items"]] == trail
+    assert len(pages) == -(-len(trail) // 2)
+    assert [json.loads(line) for line in streamed.splitlines()] == trail
+    for result in refused:
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.startswith("Error: --after:")
+        assert len(result.stderr.splitlines()) == 1
+    assert event_count(ledger_url) == before
 
 
 def test_statistics_count_a_month_per_channel_category_and_severity(ledger_url: str) -> None:
@@ -161,6 +205,11 @@ def test_list_written_a_page_at_a_time_equals_the_list_in_one_page(
 
     assert paged == whole
     assert len(json.loads(whole[0])) == 30
-    assert len(json.loads(whole[2])) == 9  # a limit that ends inside the third page
+    assert len(json.loads(whole[2])["items"]) == 9  # a page: items and next_cursor
     assert len(whole[3].splitlines()) == 1 + 8
     assert json.loads(whole[5]) == []
+
+
+def run_list_all(url: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = json.loads(run(url, "list", "--format", "json").stdout)
+    return rows

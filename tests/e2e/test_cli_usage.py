@@ -12,7 +12,8 @@ USAGE_ERRORS = {
     "missing argument": (["triage"], "Error: Missing argument 'REF'."),
     "bad choice": (
         ["report", "sla", "--format", "xml"],
-        "Error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'csv'.",
+        "Error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'csv', "
+        "'ndjson'.",
     ),
     "no such command": (["recieve"], "Error: No such command 'recieve'."),
     "no such subcommand": (["report", "slas"], "Error: No such command 'slas'."),

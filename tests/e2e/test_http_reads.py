@@ -110,6 +110,41 @@ def test_the_sla_report_pages_keep_the_moment_of_the_first(api: Api) -> None:
     assert pages[0]["totals"] == whole["totals"]
 
 
+def test_the_sla_report_summarises_and_pages_with_after(api: Api) -> None:
+    whole = cli_json(api, "report", "sla", "--as-of", AS_OF)
+    summary = get(api, "/v1/reports/sla", as_of=AS_OF, summary="true")
+
+    items, after, pages = [], None, 0
+    while True:
+        page = get(api, "/v1/reports/sla", as_of=AS_OF, limit=2,
+                   **({"after": after} if after else {}))  # fmt: skip
+        items += page["items"]
+        pages += 1
+        after = page["next_cursor"]
+        if after is None:
+            break
+    with api.client("li") as client:
+        bad = client.get("/v1/reports/sla", params={"after": "bm90IGEgY3Vyc29y"})
+        other = client.get("/v1/reports/sla", params={"after": page_cursor(api), "as_of": NOW})
+
+    assert summary["totals"] == whole["totals"]
+    assert summary["recorded_after_due"] == whole["recorded_after_due"]
+    assert "items" not in summary
+    assert items == whole["items"]
+    assert pages == -(-len(whole["items"]) // 2) > 1
+    for refused in (bad, other):
+        assert refused.status_code == 400
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+NOW = "2026-10-11T12:00:00+08:00"
+
+
+def page_cursor(api: Api) -> str:
+    cursor: str = get(api, "/v1/reports/sla", as_of=AS_OF, limit=1)["next_cursor"]
+    return cursor
+
+
 def test_statistics_answer_as_the_command_line(api: Api) -> None:
     assert get(api, "/v1/reports/stats")["items"] == cli_json(api, "report", "stats")
 

@@ -1,0 +1,369 @@
+"""The SLA report in pages, as a stream, and as totals only (issue 17).
+
+``sla_query.sla_report_at`` reads every reported clock, builds every item, sorts them and
+counts them: fine for thousands of items, 9.6 s and gigabytes for a million. Here each status
+is read in the report's own order from an index of its own (``schema.CASES_INDEXES``):
+
+- breached: ``late_seconds > 0`` and met (or ended) by the moment, worst first, from the
+  partial index on ``late_seconds DESC, ref, clock``;
+- overdue and at risk: running at the moment and past their at-risk time. A clock still open
+  (``met_at`` and ``ended_at`` NULL) is found on the partial index of open clocks by
+  deadline, so "overdue as of T" is ``due_at < T`` on that index rather than a walk past
+  every clock ever met; a clock met or ended after the moment (only for a moment in the
+  past) is found on the indexes of ``met_at`` and ``ended_at``. The two are merged.
+
+So a page is a walk of ``limit`` index entries after the cursor (keyset pagination on the
+report's sort key, never OFFSET: rows appended meanwhile do not shift it), the stream reads
+the rows through a server-side cursor, and the summary is one ``GROUP BY`` per status over
+the same indexes: the database counts, no item is built.
+
+As in ``sla_rows``, the clocks whose stored deadline is not exact at the moment (their
+cases) are worked out from their facts by ``ledger.sla.evaluate``: they are found on the
+index of ``fixed_from``, and merged in (or counted) by the same keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from projections.cursors import BadCursor
+from projections.db import Cursor
+from projections.queries import received_between
+from projections.schema import stamp
+from projections.sla_query import (
+    STATUSES,
+    ReadModels,
+    Row,
+    _worked_out,
+    business_lateness,
+    case_rows,
+    late_entries,
+)
+from projections.sla_report import Totals
+
+if TYPE_CHECKING:
+    from ledger.domain.rulebook import Rulebook
+
+COLUMNS = (
+    "s.ref, s.clock, {rank}, s.due_at, s.met_at, s.late_seconds, s.estimated, s.team,"
+    " s.handler, s.channel, s.changes, s.late_business_seconds, s.schedule, s.received_at"
+)
+BREACHED = "s.late_seconds > 0 AND (s.met_at <= ? OR (s.met_at IS NULL AND s.ended_at <= ?))"
+OPEN = "s.met_at IS NULL AND s.ended_at IS NULL"
+# Running at the moment, though met or ended since (a moment in the past).
+LATER = (
+    "(s.met_at > ? OR s.ended_at > ?) AND (s.met_at IS NULL OR s.met_at > ?)"
+    " AND (s.ended_at IS NULL OR s.ended_at > ?)"
+)
+OVERDUE = "s.risk_at <= ? AND s.due_at < ?"
+AT_RISK = "s.risk_at <= ? AND s.due_at >= ?"
+# Each status's sort key after its rank, as SQL order, keyset condition and Python key.
+ORDER = {
+    0: "s.late_seconds DESC, s.ref{C}, s.clock{C}",
+    1: "s.due_at{C}, s.ref{C}, s.clock{C}",
+    2: "s.ref{C}, s.clock{C}",
+}
+AFTER = {
+    0: "(s.late_seconds < ? OR (s.late_seconds = ? AND (s.ref{C} > ?"
+    " OR (s.ref = ? AND s.clock{C} > ?))))",
+    1: "(s.due_at{C} > ? OR (s.due_at = ? AND (s.ref{C} > ? OR (s.ref = ? AND s.clock{C} > ?))))",
+    2: "(s.ref{C} > ? OR (s.ref = ? AND s.clock{C} > ?))",
+}
+Key = tuple[Any, ...]  # the sort key of an item within its status
+
+
+def row_key(rank: int, row: Row) -> Key:
+    """The order of a row of ``sla_rows``/``case_rows`` within its status, as the full
+    report sorts it (stable sorts over reference order)."""
+    if rank == 0:
+        return (-int(row[5]), row[0], row[1])
+    if rank == 1:
+        return (row[3], row[0], row[1])
+    return (row[0], row[1])
+
+
+class Position:
+    """Where a page starts: the moment and period of the report the cursor was given out
+    for, and the rank and sort key of the last item served. Opaque to clients: base64url of
+    JSON."""
+
+    def __init__(
+        self, as_of: datetime, first: date | None, last: date | None, rank: int, key: Key
+    ) -> None:
+        self.as_of, self.first, self.last, self.rank, self.key = as_of, first, last, rank, key
+
+    def encode(self) -> str:
+        data = [self.as_of.isoformat(), _day(self.first), _day(self.last), self.rank, *self.key]
+        return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Position:
+        """The position ``text`` holds, or ``BadCursor``."""
+        try:
+            data = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            moment, first, last, rank, *key = data
+            as_of = datetime.fromisoformat(moment)
+            period = [None if d == "" else date.fromisoformat(d) for d in (first, last)]
+            kinds = {0: (int, str, str), 1: (str, str, str), 2: (str, str)}[rank]
+            valid = (
+                as_of.tzinfo is not None
+                and type(rank) is int
+                and len(key) == len(kinds)
+                and all(type(k) is kind for k, kind in zip(key, kinds, strict=True))
+            )
+        except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+            valid = False
+        if not valid:
+            raise BadCursor(
+                f"--after: {text[:40]!r} is not a cursor of this report; start again without it"
+            )
+        return cls(as_of, period[0], period[1], rank, tuple(key))
+
+    def agrees(self, as_of: datetime | None, first: date | None, last: date | None) -> None:
+        """Refuse a cursor given out for another moment or period than the one asked for."""
+        if as_of is not None and as_of != self.as_of:
+            raise BadCursor(
+                f"--after: the cursor is of the report as of {self.as_of.isoformat()}, not "
+                f"{as_of.isoformat()}; leave --as-of out to go on with it"
+            )
+        for given, kept, option in ((first, self.first, "--from"), (last, self.last, "--to")):
+            if given is not None and given != kept:
+                raise BadCursor(f"--after: the cursor is of another period than {option} {given}")
+
+
+def _day(day: date | None) -> str:
+    return "" if day is None else day.isoformat()
+
+
+def item_key(item: dict[str, Any]) -> tuple[int, Key]:
+    """The rank and sort key of an item of the report (what a cursor keeps)."""
+    rank = STATUSES.index(item["status"])
+    if rank == 0:
+        return rank, (item["late_by_seconds"], item["ref"], item["clock"])
+    if rank == 1:
+        return rank, (item["due_at"], item["ref"], item["clock"])
+    return rank, (item["ref"], item["clock"])
+
+
+def _cursor_key(rank: int, key: Key) -> Key:
+    """A cursor's key in the order of ``row_key``."""
+    return (-key[0], *key[1:]) if rank == 0 else key
+
+
+# ---------------------------------------------------------------------- items
+
+
+def to_item(row: Row, as_of: datetime) -> dict[str, Any]:
+    """One item of the report from a row with its business lateness (``business_lateness``),
+    exactly as ``sla_query.sla_report`` writes it."""
+    ref, clock, rank, due_at, met_at, late, estimated, team, handler, channel, changes, bus = row
+    status = STATUSES[rank]
+    if rank == 0:
+        late_by, business = late, late if bus is None else bus
+    elif rank == 1:
+        met_at = None
+        late_by = -((datetime.fromisoformat(due_at) - as_of) // timedelta(seconds=1))
+        business = late_by if bus is None else bus
+    else:
+        met_at, late_by, business = None, 0, 0
+    return {
+        "ref": ref, "clock": clock, "due_at": due_at, "met_at": met_at,
+        "estimated": bool(estimated), "team": team, "handler": handler, "channel": channel,
+        "status": status, "late_by_seconds": late_by, "late_by_business_seconds": business,
+        "changes": orjson.loads(changes) if changes else [],
+    }  # fmt: skip
+
+
+class Report:
+    """One report's reads, in the caller's transaction: the moment, the period, and the
+    cases whose clocks are worked out from their facts."""
+
+    def __init__(self, cur: Cursor, as_of: datetime, first: date | None, last: date | None) -> None:
+        self.cur, self.as_of, self.now = cur, as_of, stamp(as_of)
+        self.between, self.period = received_between("s", first, last)
+        self._book: Rulebook | None = None
+        now = self.now
+        self.inexact = {
+            ref
+            for (ref,) in cur.tuples(
+                "SELECT DISTINCT s.ref FROM {sla_clocks} s WHERE s.started_at <= ?"
+                " AND (s.fixed_from IS NULL OR s.fixed_from > ?)" + self.between,
+                [now, now, *self.period],
+            )
+        }
+
+    def sql(self, text: str) -> str:
+        return text.replace("{C}", self.cur.binary_order)
+
+    def book(self) -> Rulebook:
+        if self._book is None:
+            from projections.publications import stored_rulebook
+
+            self._book = stored_rulebook(self.cur)
+        return self._book
+
+    def _parts(self, rank: int) -> list[tuple[str, list[Any]]]:
+        """The conditions (and their parameters) whose rows make up status ``rank``."""
+        now = self.now
+        if rank == 0:
+            return [(BREACHED, [now, now])]
+        when = OVERDUE if rank == 1 else AT_RISK
+        return [(f"{OPEN} AND {when}", [now, now]), (f"{LATER} AND {when}", [now] * 6)]
+
+    def _where(self, condition: str, params: list[Any]) -> tuple[str, list[Any]]:
+        now = self.now
+        return (
+            f" FROM {{sla_clocks}} s WHERE {condition} AND s.started_at <= ?"
+            " AND s.fixed_from <= ?" + self.between,
+            [*params, now, now, *self.period],
+        )
+
+    # ------------------------------------------------------------------ items
+
+    def items(self, after: Position | None = None) -> Iterator[dict[str, Any]]:
+        """Every item after ``after`` in the report's order, read as they are asked for."""
+        worked = self._worked_rows()
+        for rank in range(len(STATUSES)):
+            if after is not None and rank < after.rank:
+                continue
+            start = None if after is None or rank > after.rank else after
+            streams = [self._stream(rank, c, p, start) for c, p in self._parts(rank)]
+            mine = sorted((r for r in worked if r[2] == rank), key=lambda r: row_key(rank, r))
+            if start is not None:
+                bound = _cursor_key(rank, start.key)
+                mine = [r for r in mine if row_key(rank, r) > bound]
+            streams.append(iter(mine))
+            merged = heapq.merge(*streams, key=lambda r, k=rank: row_key(k, r))  # type: ignore[misc]
+            for row in merged:
+                yield to_item(row, self.as_of)
+
+    def _stream(
+        self, rank: int, condition: str, params: list[Any], after: Position | None
+    ) -> Iterator[Row]:
+        tail, args = self._where(condition, params)
+        if after is not None:
+            key = after.key
+            tail += " AND " + AFTER[rank]
+            # the first column twice, then (for breaches and overdue clocks) the reference twice
+            args += [key[0], key[0], key[1], key[1], key[2]] if rank < 2 else [*key[:1], *key]
+        select = "SELECT " + COLUMNS.format(rank=f"{rank} AS rank")
+        rows = self.cur.stream(self.sql(select + tail + " ORDER BY " + ORDER[rank]), args)
+        inexact, as_of = self.inexact, self.as_of
+        for row in rows:
+            if row[0] not in inexact:
+                yield business_lateness([row], as_of, self.book)[0]
+
+    def _worked_rows(self) -> list[Row]:
+        """The reported rows of the cases worked out from their facts."""
+        if not self.inexact:
+            return []
+        states, marks = _worked_out(self.cur, self.inexact)
+        book = self.book()
+        rows: list[Row] = []
+        for ref in sorted(self.inexact):
+            rows += case_rows(states[ref], book, self.as_of, marks.get(ref, {}))[0]
+        return rows
+
+    # ------------------------------------------------------------------ totals
+
+    def totals(self) -> dict[str, Any]:
+        """The report's totals, counted by the database: one GROUP BY per status and part,
+        then the cases worked out from their facts in place of their stored rows."""
+        counts: Counter[tuple[int, str, str | None, str]] = Counter()
+        for rank in range(len(STATUSES)):
+            for condition, params in self._parts(rank):
+                tail, args = self._where(condition, params)
+                found = self.cur.tuples(
+                    "SELECT s.clock, s.team, s.channel, COUNT(*)" + tail
+                    + " GROUP BY s.clock, s.team, s.channel",
+                    args,
+                )  # fmt: skip
+                for clock, team, channel, n in found:
+                    counts[(rank, clock, team, channel)] += int(n)
+        if self.inexact:
+            for rank, clock, team, channel in self._stored_rows_of_inexact():
+                counts[(rank, clock, team, channel)] -= 1
+            for row in self._worked_rows():
+                counts[(row[2], row[1], row[7], row[9])] += 1
+        totals = Totals()
+        for (rank, clock, team, channel), n in counts.items():
+            if n:
+                totals.add(STATUSES[rank], clock, team, channel, n)
+        return totals.as_dict()
+
+    def _stored_rows_of_inexact(self) -> Iterator[tuple[int, str, str | None, str]]:
+        """The exact rows the GROUP BYs above counted for cases worked out from facts."""
+        refs = sorted(self.inexact)
+        for start in range(0, len(refs), 500):
+            chunk = refs[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for rank in range(len(STATUSES)):
+                for condition, params in self._parts(rank):
+                    tail, args = self._where(
+                        f"s.ref IN ({marks}) AND {condition}", [*chunk, *params]
+                    )
+                    for clock, team, channel in self.cur.tuples(
+                        "SELECT s.clock, s.team, s.channel" + tail, args
+                    ):
+                        yield rank, clock, team, channel
+
+
+def sla_summary(
+    runner: ReadModels, as_of: datetime, first: date | None = None, last: date | None = None
+) -> dict[str, Any]:
+    """The report's totals and late entries without its items (``report sla --summary``)."""
+    with runner.transaction() as cur:
+        totals = Report(cur, as_of, first, last).totals()
+        late = late_entries(cur, as_of, first, last)
+    return {
+        "as_of": as_of.isoformat(),
+        "totals": totals,
+        "recorded_after_due": {"all": sum(late.values()), "clock": dict(sorted(late.items()))},
+    }
+
+
+def sla_page(
+    runner: ReadModels,
+    as_of: datetime,
+    first: date | None,
+    last: date | None,
+    limit: int,
+    after: Position | None = None,
+) -> dict[str, Any]:
+    """``limit`` items after ``after`` and the cursor of the next page (None on the last)."""
+    with runner.transaction() as cur:
+        items = list(islice(Report(cur, as_of, first, last).items(after), limit + 1))
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = None
+    if more:
+        rank, key = item_key(items[-1])
+        next_cursor = Position(as_of, first, last, rank, key).encode()
+    return {"as_of": as_of.isoformat(), "items": items, "next_cursor": next_cursor}
+
+
+def sla_stream(
+    runner: ReadModels,
+    as_of: datetime,
+    first: date | None,
+    last: date | None,
+    write: Callable[[dict[str, Any]], object],
+    after: Position | None = None,
+) -> int:
+    """Every item (after ``after``) handed to ``write`` as it is read, in one transaction:
+    memory for one batch of rows, however long the report. Returns how many."""
+    written = 0
+    with runner.transaction() as cur:
+        for item in Report(cur, as_of, first, last).items(after):
+            write(item)
+            written += 1
+    return written
