@@ -119,3 +119,25 @@ def test_the_feed_publishes_the_log_and_writes_only_its_position(
                 conn.execute(f"SELECT 1 FROM {table}")
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("INSERT INTO complaintledger_events DEFAULT VALUES")
+
+
+def test_a_ledger_upgraded_after_the_script_keeps_the_index_secret_from_the_readers(
+    roles: dict[str, str], postgres_schema: str
+) -> None:
+    """A ledger older than the blind index gets ``index_secret`` when the owner first opens it
+    after the upgrade, i.e. after the script ran: the script's default privileges would give
+    the reader and the auditor SELECT on it, and the digests would be as weak as plain
+    hashes. The owner creates it readable by no one else."""
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {postgres_schema}.index_secret")  # as before the upgrade
+    owner = pg_url(postgres_schema)
+
+    received = run(owner, "apply", "-", input=jsonl(life_cmds("TS-U", until="receive")))
+
+    assert received.exit_code == 0, received.output
+    for group in ("reader", "auditor"):
+        with (
+            connect(roles[group], postgres_schema) as conn,
+            pytest.raises(errors.InsufficientPrivilege),
+        ):
+            conn.execute("SELECT secret FROM index_secret")
