@@ -301,7 +301,7 @@ def test_an_erasure_that_left_its_files_deletes_them_when_run_again_with_its_com
     assert first.exit_code == 0, first.output
     left = kept(folder)
     events = json.loads(ok(url, folder, "history", "TS-V9", "--format", "json"))["events"]
-    command_id = [e for e in events if e["event"] == "PersonalDataErased"][0]["command_id"]
+    command_id = next(e for e in events if e["event"] == "PersonalDataErased")["command_id"]
     before = event_count(url)
 
     again = ok(url, folder, "erase", "TS-V9", "--reason", "保存期满", "--command-id",
