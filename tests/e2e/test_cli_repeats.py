@@ -279,3 +279,12 @@ def test_a_complaint_received_and_erased_in_one_batch_leaves_the_index_in_that_b
 
     assert result.exit_code == 0, result.output
     assert index_rows(ledger_url) == [("TS-E2", "phone")]
+
+
+def test_related_of_an_unknown_reference_is_one_error_line(ledger_url: str) -> None:
+    repeat_ledger(ledger_url)
+
+    result = run(ledger_url, "related", "TS-NOPE")
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["Error: no complaint has reference 'TS-NOPE'"]
