@@ -283,6 +283,16 @@ class Query:
             row["status"] = known.get(row["ref"])
         return {"ref": ref, "same_complainant": same, "links": links}
 
+    def known(self, ref: str) -> bool:
+        """Whether the case read model holds ``ref`` (a read of a reference it lacks is
+        refused, as ``audit`` refuses one its trail lacks)."""
+        from projections import repeats
+
+        with self.transaction() as cur:
+            if not self.store.table_exists(cur, "case_state"):
+                return False
+            return bool(repeats.statuses(cur, [ref]))
+
     def repeats(self, first: date | None, last: date | None) -> dict[str, int]:
         from projections import repeats
 

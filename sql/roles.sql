@@ -38,9 +38,9 @@
 -- TRUNCATE on a table take that lock. The append-only trigger refuses every UPDATE anyway.
 --
 -- Running the script again is harmless: roles are created only when missing. Run it again
--- after an upgrade that adds tables: the default privileges below would otherwise give the
--- reader SELECT on a new table of the ledger's own (such as index_secret, added with the
--- blind index), which only this script revokes.
+-- after an upgrade that adds tables: the writer gets no default privileges. (The default
+-- privileges below would give the reader SELECT on a new table of the ledger's own; the
+-- owner creates index_secret, added with the blind index, with every such grant revoked.)
 
 \set ON_ERROR_STOP on
 \set writer :prefix writer

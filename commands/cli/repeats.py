@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.freshness import freshness_options, say_lag
+from commands.cli.freshness import freshness_options, lag_line, say_lag
 from commands.cli.output import db_option, echo_json, format_option, local_time, render_table
 from ledger.store.root import open_ledger
 from projections.query import open_query
@@ -36,6 +36,10 @@ def related(ref: str, no_catch_up: bool, max_lag: int | None, db: str, fmt: str)
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
         found = query.related(ref)
+        known = query.known(ref)
+    if not known:
+        behind = "" if lag.events == 0 else f" in the read models ({lag_line(lag)})"
+        raise click.ClickException(f"no complaint has reference {ref!r}{behind}")
     if fmt == "json":
         echo_json({**found, "lag": lag.events})
         return

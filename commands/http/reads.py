@@ -128,7 +128,10 @@ def related(request: Request, response: Response, ref: RefPath, who: CallerDep) 
     """Found by the blind index (digests, never the identifiers) and the link table, with
     each complaint's status from the read models."""
     lag = fresh(request, response)
-    return {**read_side(request).reads.related(ref), "lag": lag}
+    reads = read_side(request).reads
+    if not reads.known(ref):
+        raise Problem(404, f"no complaint has reference {ref!r} in the read models (lag {lag})")
+    return {**reads.related(ref), "lag": lag}
 
 
 @router.get("/complaints/{ref}/audit", summary="The complaint's audit trail (read model)")

@@ -54,6 +54,10 @@ class Feed:
     def publish_pending(self, progress: Progress | None = None) -> FeedReport:
         """Publish every event after the position, up to the log's head as it is found."""
         position = self.positions.get(self.name)
+        if position and self.sink.empty:  # the stream holds nothing the position counts
+            self.positions.move(self.name, position, 0)
+            position = 0
+        self.sink.empty = False
         report = FeedReport(position=position)
         head = self.ledger.count_events()
         recorder = self.ledger.recorder

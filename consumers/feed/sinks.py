@@ -49,6 +49,11 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
+    # Whether the destination held no message of any feed when the sink connected (made
+    # just now, or never written to): the feed then starts again at the log's first event,
+    # whatever its position says (a stream deleted, or a new server under the same name).
+    empty: bool
+
 
 class NatsSink:
     """A JetStream stream: created if missing, with a duplicate window; each message is
@@ -60,6 +65,7 @@ class NatsSink:
         self._pending: list[asyncio.Future[Any]] = []
         self._nc: Any = None
         self._js: Any = None
+        self.empty = False
         try:
             self._run(self._connect())
         except BaseException:
@@ -94,7 +100,10 @@ class NatsSink:
                 info = await self._js.stream_info(self.stream)
             except NotFoundError:
                 await self._js.add_stream(config)
+                self.empty = True
                 return
+            # A purged stream keeps its last sequence; one made anew starts again at zero.
+            self.empty = info.state.messages == 0 and info.state.last_seq == 0
             if self.subjects not in (info.config.subjects or []):
                 raise FeedError(
                     f"stream {self.stream} takes {info.config.subjects}, not {self.subjects}: "

@@ -870,8 +870,15 @@ class Complaint(Aggregate):
         location: SealedText, filename: SealedText | None, note: SealedText | None,
     ) -> None:  # fmt: skip
         """Evidence (a recording, document or screenshot) by its SHA-256 and size, and where
-        it is kept; also after closure (a callback's recording)."""
+        it is kept; also after closure (a callback's recording). Not once the complainant's
+        personal data is erased: the file is theirs too, and an erasure happens once, so
+        nothing would delete a file attached afterwards."""
         self._check_recordable(stamp, now, "attach")
+        if self.personal_data_erased:
+            raise AlreadyErased(
+                f"{self.ref}: the complainant's personal data was erased; no evidence may be "
+                "attached to it"
+            )
         self._check_time("evidence", stamp)
         self._evidence_attached(
             *_parts(stamp), sha256=sha256, size=size, kind=kind, location=location,

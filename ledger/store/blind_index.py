@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.domain.sealed import IndexEntry, LinkEntry
 
@@ -111,10 +111,7 @@ def postgres_tables(schema: str) -> list[Composed]:
 
     index, links = name(COMPLAINANT_INDEX), name(COMPLAINT_LINKS)
     return [
-        SQL(
-            "CREATE TABLE IF NOT EXISTS {} "
-            "(id integer PRIMARY KEY CHECK (id = 1), secret bytea NOT NULL)"
-        ).format(name(INDEX_SECRET)),
+        _secret_table(schema),
         SQL(
             "CREATE TABLE IF NOT EXISTS {} (key_id text NOT NULL, ref text NOT NULL, "
             "kind text NOT NULL, digest text NOT NULL, received_at text NOT NULL, "
@@ -134,3 +131,27 @@ def postgres_tables(schema: str) -> list[Composed]:
             Identifier(f"{COMPLAINT_LINKS}_other"), links
         ),
     ]
+
+
+def _secret_table(schema: str) -> Composed:
+    """The secret's table on PostgreSQL, readable by its owner alone when it is created.
+
+    ``sql/roles.sql`` gives the reader and the auditor SELECT on every table the owner
+    creates later (default privileges); a ledger older than the blind index gets this table
+    when the owner first opens it after the upgrade, so without the revocations here those
+    logins could read the secret until the script ran again. Only a fresh table is touched:
+    the writer's grants of a later run of the script stay."""
+    return SQL(
+        "DO $body$ DECLARE grantee text; BEGIN "
+        "IF to_regclass({qualified}) IS NULL THEN "
+        "CREATE TABLE {table} (id integer PRIMARY KEY CHECK (id = 1), secret bytea NOT NULL); "
+        "FOR grantee IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE quote_ident(r.rolname) END "
+        "FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE c.oid = {qualified}::regclass AND a.grantee <> c.relowner LOOP "
+        "EXECUTE 'REVOKE ALL ON ' || {qualified} || ' FROM ' || grantee; "
+        "END LOOP; END IF; END $body$"
+    ).format(
+        qualified=Literal(f"{Identifier(schema).as_string()}.{INDEX_SECRET}"),
+        table=SQL("{}.{}").format(Identifier(schema), Identifier(INDEX_SECRET)),
+    )

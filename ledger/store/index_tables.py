@@ -35,11 +35,13 @@ class SQLiteIndexTables:
     def write_index(self, c: Any, changes: KeyChanges | None) -> None:
         if not changes:
             return
-        c.executemany(
-            f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in changes.destroyed]
-        )
+        # Filed before the deletion: a batch that receives and erases a complaint files its
+        # digests and then takes them out with its key.
         c.executemany(
             f"INSERT INTO {COMPLAINANT_INDEX} VALUES (?, ?, ?, ?, ?)", index_rows(changes.index)
+        )
+        c.executemany(
+            f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in changes.destroyed]
         )
         c.executemany(f"INSERT INTO {COMPLAINT_LINKS} VALUES (?, ?, ?)", link_rows(changes.links))
 
@@ -107,11 +109,6 @@ class PostgresIndexTables:
     def write_index(self, curs: Any, changes: KeyChanges | None) -> None:
         if not changes:
             return
-        if changes.destroyed:
-            curs.execute(
-                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
-                (list(changes.destroyed),),
-            )
         # One statement of arrays each, not one per row (psycopg's executemany): a bulk
         # load files three digests for each complaint.
         if changes.index:
@@ -122,6 +119,11 @@ class PostgresIndexTables:
                     "%s::text[], %s::text[])"
                 ).format(self._name(COMPLAINANT_INDEX)),
                 [list(c) for c in columns],
+            )
+        if changes.destroyed:  # after the filing: a batch may receive and erase a complaint
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
+                (list(changes.destroyed),),
             )
         if changes.links:
             columns = list(zip(*link_rows(changes.links), strict=True))

@@ -264,6 +264,56 @@ def test_erasure_deletes_the_evidence_files_unless_another_complaint_holds_them(
     assert kept(folder) == []  # JSON Lines erasures delete them too, once nobody holds them
 
 
+def test_attach_to_an_erased_complaint_is_refused_so_no_file_outlives_the_erasure(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """A file attached after the erasure would be kept for ever: ``erase`` cannot run twice,
+    so nothing would ever delete it. Refused by CLI and JSON Lines alike."""
+    url = ledger_url
+    closed_case(url, folder, "TS-V8")
+    ok(url, folder, "erase", "TS-V8", "--reason", "保存期满", *LEAD)
+    late = evidence_file(tmp_path, "张三补充录音.mp3", b"a recording made after the erasure")
+
+    line = refused(url, folder, "attach", "TS-V8", str(late), "--kind", "recording", *CS)
+    before = event_count(url)
+    applied = cli(url, folder, "apply", "-", input=jsonl([attach_line("TS-V8", 1)]))
+
+    assert line == (
+        "Error: TS-V8: the complainant's personal data was erased; no evidence may be "
+        "attached to it"
+    )
+    assert applied.exit_code == 1
+    assert event_count(url) == before
+    assert kept(folder) == []
+
+
+def test_an_erasure_that_left_its_files_deletes_them_when_run_again_with_its_command_id(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """The files go after the event is recorded; an erasure stopped in between (or given the
+    wrong folder) is finished by the same command again: its id, found in ``history``, makes
+    it a duplicate that appends nothing but deletes the files."""
+    url = ledger_url
+    closed_case(url, folder, "TS-V9")
+    ok(url, folder, "attach", "TS-V9", str(evidence_file(tmp_path)), "--kind", "recording", *CS)
+    first = run(url, "erase", "TS-V9", "--reason", "保存期满", *LEAD,
+                env={"LEDGER_EVIDENCE_DIR": str(tmp_path / "elsewhere")})  # fmt: skip
+    assert first.exit_code == 0, first.output
+    left = kept(folder)
+    events = json.loads(ok(url, folder, "history", "TS-V9", "--format", "json"))["events"]
+    command_id = next(e for e in events if e["event"] == "PersonalDataErased")["command_id"]
+    before = event_count(url)
+
+    again = ok(url, folder, "erase", "TS-V9", "--reason", "保存期满", "--command-id",
+               command_id, *LEAD)  # fmt: skip
+
+    assert len(left) == 1
+    assert "already applied; nothing appended" in again.splitlines()[0]
+    assert again.splitlines()[1] == f"evidence file deleted: {folder / left[0]}"
+    assert event_count(url) == before
+    assert kept(folder) == []
+
+
 def sla_verdicts(url: str, folder: Path, ref: str) -> list[tuple[str, str, Any]]:
     shown = json.loads(ok(url, folder, "sla", ref, "--as-of", "2026-10-31T00:00:00+08:00",
                           "--format", "json"))  # fmt: skip

@@ -262,3 +262,29 @@ def test_a_batch_indexes_its_receipts_and_links_them_in_one_go(ledger_url: str, 
     assert "TS-B1 and TS-B2 are already linked" in result.output
     assert same(ledger_url, "TS-B1") == [("TS-B2", ["phone"])]
     assert [r["ref"] for r in shown(ledger_url, "TS-B1")["links"]] == ["TS-B2"]
+
+
+def test_a_complaint_received_and_erased_in_one_batch_leaves_the_index_in_that_batch(
+    ledger_url: str,
+) -> None:
+    """``apply --bulk`` writes a batch's receipts and erasures in one transaction: the
+    erased complaint's digests, filed by its receipt, go with its key in that transaction,
+    not at some later open that re-applies erasures."""
+    erase = {"command": "erase", "command_id": "b-erase", "ref": "TS-E1", "reason": "本人要求删除",
+             "actor": actor("leadership", "chen"),
+             "occurred_at": "2026-09-21T12:00:00+08:00"}  # fmt: skip
+    commands = [receive("TS-E1", 20, phone=PHONE), receive("TS-E2", 21, phone=PHONE), erase]
+
+    result = run(ledger_url, "apply", "--bulk", "-", input=jsonl(commands))
+
+    assert result.exit_code == 0, result.output
+    assert index_rows(ledger_url) == [("TS-E2", "phone")]
+
+
+def test_related_of_an_unknown_reference_is_one_error_line(ledger_url: str) -> None:
+    repeat_ledger(ledger_url)
+
+    result = run(ledger_url, "related", "TS-NOPE")
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["Error: no complaint has reference 'TS-NOPE'"]

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -22,7 +23,7 @@ from cloudevents.core.formats.json import JSONFormat
 from consumers.feed.position import FeedPositions
 from ledger.store.root import open_ledger
 from tests.helpers import event_count, jsonl, life_cmds, run
-from tests.nats_streams import Stream, message_count, messages
+from tests.nats_streams import Stream, jetstream, message_count, messages
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 CONSUMER = Path(__file__).parent.parent.parent / "docs" / "feed" / "consumer.py"
@@ -131,6 +132,27 @@ def test_no_message_holds_personal_data_in_plain(
              if p.encode() in payloads or json.dumps(p)[1:-1].encode() in payloads]  # fmt: skip
     assert found == []
     assert b"ciphertext" in payloads
+
+
+def test_a_stream_made_anew_gets_the_whole_log_again(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    """The position says what the stream holds; a stream deleted (or a new server with the
+    same stream name) holds nothing, so the feed starts again from the first event rather
+    than publish only what comes after the old position."""
+    head = filled(ledger_url, tmp_path, 3)
+    feed_once(ledger_url, stream)
+
+    async def delete(js: Any) -> None:
+        await js.delete_stream(stream.name)
+
+    jetstream(delete)
+    again = feed_once(ledger_url, stream)
+
+    assert (
+        again == f"published {head} event(s) to {stream.name} (0 already there), position {head}\n"
+    )
+    assert [orjson.loads(m.data)["position"] for m in messages(stream)] == list(range(1, head + 1))
 
 
 def test_follow_publishes_a_new_event_and_stops_on_sigterm(

@@ -32,6 +32,7 @@ def test_link_and_the_same_complainant_through_the_api(ledger_url: str) -> None:
             after = event_count(ledger_url)
             api.wait_fresh()
             related = cs.get("/v1/complaints/TS-H1/related")
+            unknown = cs.get("/v1/complaints/TS-NOPE/related")
             shown = cs.get("/v1/complaints/TS-H2")
 
     assert linked.status_code == 201, linked.text
@@ -45,5 +46,7 @@ def test_link_and_the_same_complainant_through_the_api(ledger_url: str) -> None:
     assert [(r["ref"], r["status"]) for r in body["same_complainant"]] == [("TS-H2", "open")]
     assert [(r["ref"], r["direction"]) for r in body["links"]] == [("TS-H2", "from")]
     assert body["lag"] == 0
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith(PROBLEM)
     assert [r["ref"] for r in shown.json()["same_complainant"]] == ["TS-H1"]
     assert [(r["ref"], r["direction"]) for r in shown.json()["links"]] == [("TS-H1", "to")]

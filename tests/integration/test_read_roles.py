@@ -56,7 +56,7 @@ def logins(postgres_schema: str) -> Iterator[dict[str, str]]:
     prefix = f"{postgres_schema}_"
     script = ["-v", f"schema={postgres_schema}", "-v", f"prefix={prefix}", "-f", str(SCRIPT)]
     subprocess.run(["psql", PG_DSN, "-q", *script], check=True, capture_output=True)
-    groups = ("writer", "reader", "auditor")
+    groups = ("writer", "reader", "auditor", "feed")  # every group the script creates
     names = {group: f"{prefix}{group}_login" for group in ("reader", "auditor")}
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         for group, login in names.items():

@@ -119,3 +119,56 @@ def test_the_feed_publishes_the_log_and_writes_only_its_position(
                 conn.execute(f"SELECT 1 FROM {table}")
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("INSERT INTO complaintledger_events DEFAULT VALUES")
+
+
+def test_a_ledger_upgraded_after_the_script_keeps_the_index_secret_from_the_readers(
+    roles: dict[str, str], postgres_schema: str
+) -> None:
+    """A ledger older than the blind index gets ``index_secret`` when the owner first opens it
+    after the upgrade, i.e. after the script ran: the script's default privileges would give
+    the reader and the auditor SELECT on it, and the digests would be as weak as plain
+    hashes. The owner creates it readable by no one else."""
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {postgres_schema}.index_secret")  # as before the upgrade
+    owner = pg_url(postgres_schema)
+
+    received = run(owner, "apply", "-", input=jsonl(life_cmds("TS-U", until="receive")))
+
+    assert received.exit_code == 0, received.output
+    for group in ("reader", "auditor"):
+        with (
+            connect(roles[group], postgres_schema) as conn,
+            pytest.raises(errors.InsufficientPrivilege),
+        ):
+            conn.execute("SELECT secret FROM index_secret")
+
+
+def test_the_writer_links_attaches_and_backfills_the_index(
+    roles: dict[str, str], postgres_schema: str
+) -> None:
+    """What issue 15 added to the writer's work: a receipt files digests, ``link`` a link row,
+    ``attach`` an event, ``index backfill`` digests of older complaints; ``erase`` deletes the
+    digests. All with the script's grants and no more."""
+    url = pg_url(postgres_schema).replace("postgres@", f"{roles['writer']}@")
+    url += "&create_tables=no"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:  # TS-R as received before the index
+        conn.execute(f"DELETE FROM {postgres_schema}.complainant_index")
+    attach = {"command": "attach", "command_id": "w-attach", "ref": "TS-R", "sha256": "0" * 64,
+              "size": 1, "kind": "document", "location": "s3://bucket/x",
+              "actor": {"id": "li", "role": "customer_service"}}  # fmt: skip
+    link = {"command": "link", "command_id": "w-link", "ref": "TS-W", "other": "TS-R",
+            "reason": "同一事件", "actor": {"id": "li", "role": "customer_service"}}  # fmt: skip
+    lines = [*life_cmds("TS-W", until="receive"), attach, link]
+
+    applied = run(url, "apply", "-", input=jsonl(lines))
+    backfilled = run(url, "index", "backfill")
+    erased = run(url, "erase", "TS-W", "--reason", "保存期满", *LEAD)
+
+    assert applied.exit_code == 0, applied.output
+    assert backfilled.exit_code == 0, backfilled.output
+    assert erased.exit_code == 0, erased.output
+    with connect("postgres", postgres_schema) as conn:
+        indexed = conn.execute("SELECT DISTINCT ref FROM complainant_index").fetchall()
+        links = conn.execute("SELECT ref, other FROM complaint_links").fetchall()
+    assert indexed == [("TS-R",)]
+    assert links == [("TS-W", "TS-R")]
