@@ -92,16 +92,18 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
           no_catch_up: bool, max_lag: int | None, db: str, fmt: str) -> None:  # fmt: skip
     """List complaints from the case_state read model.
 
-    With --limit (or --after), --format json writes {"items": [...], "next_cursor": ...}:
-    the cursor of the next page, or null on the last. --summary counts them instead.
+    With --after, --format json writes a page, {"items": [...], "next_cursor": ...}: the
+    cursor of the next page, or null on the last (--after start: the first page). Without
+    it, --format json stays the JSON array it always was (--limit N: the first N rows).
+    --summary counts them instead.
 
     \b
     Example:
       complaint-ledger list --open --breached
-      complaint-ledger list --limit 100 --format json
+      complaint-ledger list --limit 100 --after start --format json
     """
     _check_list_options(summary, limit is not None or after is not None, fmt)
-    start = None if after is None else cursors.decode(after, (str, str), "list")
+    start = None if after in (None, FIRST_PAGE) else cursors.decode(after, (str, str), "list")
     case_filter = CaseFilter(open_only, stage, severity, team, breached, limit)
     with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
@@ -110,7 +112,9 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
             with query.transaction() as cur:
                 counted = cases_summary(cur, case_filter, now)
             emit_summary(counted, fmt)
-        elif fmt in ("json", "table") and (limit is not None or after is not None):
+        elif (fmt == "table" and limit is not None) or (
+            fmt in ("json", "table") and after is not None
+        ):
             size = limit or PAGE
             page = query.cases(replace(case_filter, limit=size + 1), now,
                                None if start is None else (start[0], start[1]))  # fmt: skip
@@ -125,6 +129,11 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
             first = None if start is None else (start[0], start[1])
             stream(pages(query, case_filter, now, first), fmt)
     say_lag(lag, fmt)
+
+
+# ``list --after start``: the first page, as a page object. ``list --limit N --format json``
+# wrote a bare array before pages existed, and still does (a contract other systems read).
+FIRST_PAGE = "start"
 
 
 def _check_list_options(summary: bool, paged: bool, fmt: str) -> None:

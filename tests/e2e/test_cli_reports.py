@@ -90,10 +90,14 @@ def test_list_filters_and_limit(ledger_url: str) -> None:
     assert [r["ref"] for r in open_cases] == ["D", "B", "A"]
     # B's plan is overdue by now; C's intake was overdue when it was withdrawn.
     assert {r["ref"] for r in breached} == {"A", "B", "C", "D"}
-    assert [r["ref"] for r in limited["items"]] == ["D", "C"]  # a page: items, next_cursor
-    rest = json.loads(run(ledger_url, "list", "--after", limited["next_cursor"], "--format",
+    # --limit alone keeps the bare array list always wrote; --after asks for pages.
+    assert [r["ref"] for r in limited] == ["D", "C"]
+    first = json.loads(run(ledger_url, "list", "--limit", "2", "--after", "start", "--format",
+                           "json").stdout)  # fmt: skip
+    assert first["items"] == limited
+    rest = json.loads(run(ledger_url, "list", "--after", first["next_cursor"], "--format",
                           "json").stdout)  # fmt: skip
-    assert limited["items"] + rest["items"] == run_list_all(ledger_url)
+    assert first["items"] + rest["items"] == run_list_all(ledger_url)
     assert rest["next_cursor"] is None
     assert investigation.splitlines()[0].startswith("ref,status,stage,")
     assert [line.split(",")[0] for line in investigation.splitlines()[1:]] == ["B"]
@@ -205,7 +209,7 @@ def test_list_written_a_page_at_a_time_equals_the_list_in_one_page(
 
     assert paged == whole
     assert len(json.loads(whole[0])) == 30
-    assert len(json.loads(whole[2])["items"]) == 9  # a page: items and next_cursor
+    assert len(json.loads(whole[2])) == 9  # --limit alone: the bare array of the first 9
     assert len(whole[3].splitlines()) == 1 + 8
     assert json.loads(whole[5]) == []
 
