@@ -50,7 +50,8 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> Quarter:
         found = QUARTER.fullmatch(text.strip())
-        if found is None:
+        # Years 1 to 9998: a quarter's days and the day after its last must be dates.
+        if found is None or not 1 <= int(found[1]) <= 9998:
             raise QuarterInvalid(f"{text!r} is not a quarter like 2026Q3 (a year, Q, and 1 to 4)")
         return cls(int(found[1]), int(found[2]))
 

@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from commands.synthetic import lifecycles
 from projections.query import open_query
 from projections.regulator import Quarter
@@ -113,6 +115,19 @@ def test_a_quarter_that_does_not_exist_is_refused(ledger_url: str) -> None:
     line = refused(ledger_url, "report", "regulator", "--quarter", "2026Q5")
 
     assert line == "Error: --quarter: '2026Q5' is not a quarter like 2026Q3 (a year, Q, and 1 to 4)"
+
+
+@pytest.mark.parametrize("quarter", ["0000Q1", "9999Q4"])
+def test_a_quarter_beyond_the_calendar_is_refused_without_a_traceback(
+    ledger_url: str, quarter: str
+) -> None:
+    """Year 0 has no first day and 9999Q4 no day after its last: one Error line, as for
+    2026Q5 (they raised ValueError from datetime.date)."""
+    ok(ledger_url, "apply", "-", input=jsonl([referral("TS-Q1")]))
+
+    line = refused(ledger_url, "report", "regulator", "--quarter", quarter)
+
+    assert line.startswith(f"Error: --quarter: '{quarter}' is not a quarter like 2026Q3"), line
 
 
 def _generated(count: int, seed: int) -> list[dict[str, Any]]:
