@@ -179,8 +179,9 @@ def handling_time(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str, A
 
 def referral_figures(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str, int]:
     """The quarter's regulator referrals and the company's replies as of ``as_of``: replied
-    (on time or late), overdue (no reply, past the regulator-reply deadline), awaiting (no
-    reply, not yet due) and cancelled (withdrawn before the deadline)."""
+    (on time or late), overdue (no reply, past the regulator-reply deadline: still running,
+    or withdrawn after it, whose clock is breached without a reply), awaiting (no reply, not
+    yet due) and cancelled (withdrawn before the deadline)."""
     m = str(stamp(as_of))
     status, status_params = _status(m)
     where, params = _between("c", quarter)
@@ -190,17 +191,24 @@ def referral_figures(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str
     )[0][0]
     where, params = _between("s", quarter)
     rows = cur.tuples(
-        f"SELECT {status} AS verdict, COUNT(*) FROM {{sla_clocks}} s"
-        f" WHERE s.clock = ? AND{where} GROUP BY verdict",
-        [*status_params, REPLY_CLOCK, *params],
+        f"SELECT {status} AS verdict,"
+        " CASE WHEN s.met_at IS NOT NULL AND s.met_at <= ? THEN 1 ELSE 0 END AS replied,"
+        f" COUNT(*) FROM {{sla_clocks}} s"
+        f" WHERE s.clock = ? AND{where} GROUP BY 1, 2",
+        [*status_params, m, REPLY_CLOCK, *params],
     )
-    counts = dict.fromkeys(VERDICTS, 0) | {verdict: int(n) for verdict, n in rows}
+    counts = dict.fromkeys(VERDICTS, 0)
+    unreplied = 0  # breached without a reply: withdrawn after the deadline
+    for verdict, replied, n in rows:
+        counts[verdict] += int(n)
+        if verdict == "breached" and not int(replied):
+            unreplied += int(n)
     return {
         "referred": int(referred),
-        "replied": counts["met"] + counts["breached"],
+        "replied": counts["met"] + counts["breached"] - unreplied,
         "replied_on_time": counts["met"],
-        "replied_late": counts["breached"],
-        "overdue": counts["overdue"],
+        "replied_late": counts["breached"] - unreplied,
+        "overdue": counts["overdue"] + unreplied,
         "awaiting": counts["open"],
         "cancelled": counts["cancelled"],
     }
