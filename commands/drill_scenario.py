@@ -70,7 +70,12 @@ def _time(value: Any, start: datetime | None, name: str) -> datetime:
                 f"{name} {value!r} is relative, but the scenario has no start (a first line "
                 '{"scenario": …, "start": …})'
             )
-        return start + offset(value)
+        try:  # within the ledger's years, like a time given in full
+            return _moment((start + offset(value)).isoformat(), name)
+        except OverflowError:  # more days than a timedelta or a date holds
+            raise ValueError(
+                f"{name} {value!r} lies beyond the latest time the ledger records"
+            ) from None
     return _moment(value, name)
 
 

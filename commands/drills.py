@@ -3,14 +3,16 @@
 
 The scratch ledger is a temporary SQLite file, removed afterwards. It gets the plan version
 (published with an effective date before any scenario time, so every complaint of the
-scenario pins it), every calendar year the real ledger published and, when every actor of
-the scenario is a member of the real staff directory, that directory too (its members with
-the roles they hold now), so that roles and addressees are checked as they would be. A
-scenario command the scratch ledger refuses is a failed step of the drill, not an error.
+scenario pins it), every calendar year the real ledger published, the code list in force
+now (so that cause codes are checked) and, when every actor of the scenario is a member of
+the real staff directory, that directory too (its members with the roles they hold now), so
+that roles and addressees are checked as they would be. A scenario command the scratch
+ledger refuses is a failed step of the drill, not an error.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import yaml
 from commands.drill_scenario import Scenario, Step
 from commands.drill_score import score_scratch
 from commands.handlers import handle
-from commands.models import Envelope, PublishCalendar, PublishPolicy
+from commands.models import Envelope, PublishCalendar, PublishCodes, PublishPolicy
 from commands.readiness_models import RecordDrill
 from commands.staff_models import AddStaff
 from ledger.domain.errors import LedgerError, PolicyInvalid
@@ -31,6 +33,7 @@ from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
 from ledger.domain.values import Role
 from ledger.store.books import (
     load_calendar_book,
+    load_policy_book,
     load_readiness_book,
     load_staff_directory,
     policy_version,
@@ -143,6 +146,9 @@ def _copies(
             "text": yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
             "effective_from": SINCE,
         }))  # fmt: skip
+    codes = _codes_copy(ledger, actor)
+    if codes is not None:
+        copies.append(codes)
     calendars = load_calendar_book(ledger)
     for year, doc in sorted((calendars.years if calendars else {}).items()):
         text = {"base": "none", **{k: doc[k] for k in ("days_off", "working_days", "source")}}
@@ -151,3 +157,17 @@ def _copies(
             "format": "yaml", "text": yaml.safe_dump(text, allow_unicode=True, sort_keys=False),
         }))  # fmt: skip
     return copies
+
+
+def _codes_copy(ledger: Ledger, actor: dict[str, str]) -> PublishCodes | None:
+    """The code list in force now (the plan's appendix of causes, docs/codes.md), so that a
+    scenario's cause codes are checked as the real ledger checks them; None when none is."""
+    book = load_policy_book(ledger)
+    version = None if book is None else book.codes_in_force(datetime.now(UTC))
+    if book is None or version is None:
+        return None
+    return PublishCodes.model_validate({
+        "command_id": "copy-codes", "actor": actor, "format": "json",
+        "text": json.dumps(book.code_lists[version], ensure_ascii=False),
+        "effective_from": SINCE,
+    })  # fmt: skip

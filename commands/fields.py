@@ -153,6 +153,11 @@ def _due_text(value: Any) -> Any:
             day = date.fromisoformat(value.strip())
         except ValueError as e:
             raise ValueError(f"{value.strip()!r} is not a date: {e}") from None
+        if day.year > LAST_YEAR:  # and 9999-12-31 has no next day to be due at
+            raise ValueError(
+                f"{value.strip()!r} is after {LAST_YEAR}-12-31 (Shanghai time), "
+                "the latest time the ledger records"
+            )
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BOUNDS_ZONE)
     return _time_text(value)
 

@@ -50,7 +50,8 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> Quarter:
         found = QUARTER.fullmatch(text.strip())
-        if found is None:
+        # Years 1 to 9998: a quarter's days and the day after its last must be dates.
+        if found is None or not 1 <= int(found[1]) <= 9998:
             raise QuarterInvalid(f"{text!r} is not a quarter like 2026Q3 (a year, Q, and 1 to 4)")
         return cls(int(found[1]), int(found[2]))
 
@@ -176,27 +177,40 @@ def handling_time(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str, A
     }
 
 
-def referral_figures(cur: Cursor, quarter: Quarter, clocks: list[dict[str, Any]]) -> dict[str, int]:
-    """The quarter's regulator referrals and the company's replies, from the regulator-reply
-    clock's figures (``clock_figures``, no second pass over the clocks): replied (on time or
-    late), overdue (no reply, past the deadline), awaiting (no reply, not yet due) and
-    cancelled (withdrawn before the deadline)."""
+def referral_figures(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str, int]:
+    """The quarter's regulator referrals and the company's replies as of ``as_of``: replied
+    (on time or late), overdue (no reply, past the regulator-reply deadline: still running,
+    or withdrawn after it, whose clock is breached without a reply), awaiting (no reply, not
+    yet due) and cancelled (withdrawn before the deadline)."""
+    m = str(stamp(as_of))
+    status, status_params = _status(m)
     where, params = _between("c", quarter)
     referred = cur.tuples(
         f"SELECT COUNT(*) FROM {{case_state}} c WHERE{where} AND c.channel = ?",
         [*params, REFERRAL],
     )[0][0]
-    empty = {"met": 0, "breached": 0, "overdue": 0, "open": 0, "cancelled": 0}
-    reply = next((c for c in clocks if c["clock"] == REPLY_CLOCK), empty)
-    late = reply["breached"] - reply["overdue"]
+    where, params = _between("s", quarter)
+    rows = cur.tuples(
+        f"SELECT {status} AS verdict,"
+        " CASE WHEN s.met_at IS NOT NULL AND s.met_at <= ? THEN 1 ELSE 0 END AS replied,"
+        f" COUNT(*) FROM {{sla_clocks}} s"
+        f" WHERE s.clock = ? AND{where} GROUP BY 1, 2",
+        [*status_params, m, REPLY_CLOCK, *params],
+    )
+    counts = dict.fromkeys(VERDICTS, 0)
+    unreplied = 0  # breached without a reply: withdrawn after the deadline
+    for verdict, replied, n in rows:
+        counts[verdict] += int(n)
+        if verdict == "breached" and not int(replied):
+            unreplied += int(n)
     return {
         "referred": int(referred),
-        "replied": reply["met"] + late,
-        "replied_on_time": reply["met"],
-        "replied_late": late,
-        "overdue": reply["overdue"],
-        "awaiting": reply["open"],
-        "cancelled": reply["cancelled"],
+        "replied": counts["met"] + counts["breached"] - unreplied,
+        "replied_on_time": counts["met"],
+        "replied_late": counts["breached"] - unreplied,
+        "overdue": counts["overdue"] + unreplied,
+        "awaiting": counts["open"],
+        "cancelled": counts["cancelled"],
     }
 
 
@@ -220,7 +234,7 @@ def regulator_report(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str
         "by_outcome": _counts(cur, quarter, "status", "outcome"),
         "clocks": clocks,
         "handling_time": handling_time(cur, quarter, as_of),
-        "referrals": referral_figures(cur, quarter, clocks),
+        "referrals": referral_figures(cur, quarter, as_of),
     }
 
 

@@ -33,7 +33,11 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     help="Every command happens before TIME.",
 )
 @click.option(
-    "--days", default=90, show_default=True, help="Complaints arrive over this many days."
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Complaints arrive over this many days.",
 )
 @click.option("--prefix", default="GEN", show_default=True, help="Reference prefix.")
 @click.option(

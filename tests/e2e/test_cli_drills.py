@@ -297,3 +297,23 @@ def test_generate_records_training_and_a_scored_drill_that_export_carries_over(
         ]
         report = json.loads(ok(url, "training", "report", "--format", "json"))
         assert (report[-1]["unit"], len(report[-1]["trained"])) == (None, 8)
+
+
+def test_a_scenario_giving_cause_codes_is_checked_against_the_code_list_in_force(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    """The code lists belong to the plan (docs/codes.md): a scenario whose triage names a
+    cause of the list the real ledger has in force scores as the same scenario without it."""
+    ok(ledger_url, "codes", "publish", str(REPO / "docs" / "codes-example.toml"), *LEAD,
+       "--effective-from", "2026-01-01T00:00:00+08:00")  # fmt: skip
+    text = (DRILLS / "urgent-threat.jsonl").read_text(encoding="utf-8")
+    caused = text.replace('"escalate_to": "leadership_group"}',
+                          '"escalate_to": "leadership_group", "cause": "C02"}', 1)  # fmt: skip
+    assert caused != text
+    scenario = tmp_path / "caused.jsonl"
+    scenario.write_text(caused, encoding="utf-8")
+
+    report = drill(ledger_url, scenario)
+
+    assert report["failed_steps"] == []
+    assert (report["score"], report["checks"]) == (100, {"passed": 12, "failed": 0})

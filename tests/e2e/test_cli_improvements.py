@@ -125,6 +125,11 @@ def test_refusals_give_one_error_line_and_append_nothing(ledger_url: str) -> Non
         "(2026-09-24T08:00:00+00:00)"
     )  # fmt: skip
     assert refused(url, "improvement", "add", "TS-R1", "--action", "x", "--owner", "wang",
+                   "--due", "9999-12-31", *TEAM) == (
+        "Error: due: '9999-12-31' is after 2100-12-31 (Shanghai time), the latest time the "
+        "ledger records"
+    )  # fmt: skip
+    assert refused(url, "improvement", "add", "TS-R1", "--action", "x", "--owner", "wang",
                    "--due", "2026-10-10", *LI) == (
         "Error: role customer_service may not add-improvement; allowed: handling_team, leadership"
     )  # fmt: skip

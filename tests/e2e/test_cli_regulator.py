@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from commands.synthetic import lifecycles
 from projections.query import open_query
 from projections.regulator import Quarter
@@ -115,6 +117,19 @@ def test_a_quarter_that_does_not_exist_is_refused(ledger_url: str) -> None:
     assert line == "Error: --quarter: '2026Q5' is not a quarter like 2026Q3 (a year, Q, and 1 to 4)"
 
 
+@pytest.mark.parametrize("quarter", ["0000Q1", "9999Q4"])
+def test_a_quarter_beyond_the_calendar_is_refused_without_a_traceback(
+    ledger_url: str, quarter: str
+) -> None:
+    """Year 0 has no first day and 9999Q4 no day after its last: one Error line, as for
+    2026Q5 (they raised ValueError from datetime.date)."""
+    ok(ledger_url, "apply", "-", input=jsonl([referral("TS-Q1")]))
+
+    line = refused(ledger_url, "report", "regulator", "--quarter", quarter)
+
+    assert line.startswith(f"Error: --quarter: '{quarter}' is not a quarter like 2026Q3"), line
+
+
 def _generated(count: int, seed: int) -> list[dict[str, Any]]:
     commands = []
     for n, life in enumerate(
@@ -146,7 +161,8 @@ def _hand_written(url: str, quarter: Quarter, as_of: datetime) -> dict[str, Any]
                              [start, end, m])  # fmt: skip
         overdue = cur.tuples("SELECT COUNT(*) FROM {sla_clocks} WHERE" + q
                              + " AND clock = 'regulator_reply' AND met_at IS NULL"
-                             " AND ended_at IS NULL AND due_at < ?", [start, end, m])  # fmt: skip
+                             " AND (ended_at IS NULL OR cancelled = 0) AND due_at < ?",
+                             [start, end, m])  # fmt: skip
     return {
         "received": int(received[0][0]),
         "by_channel": {c: int(n) for c, n in channels},
@@ -239,3 +255,26 @@ def test_by_code_groups_by_the_regulator_cause_code_and_the_rest_is_unclassified
     assert shown["by_code"] == expected  # replayed from the log, as of the moment
     assert from_models["by_code"] == expected
     assert sorted((c, int(n)) for c, n in hand) == [(e["code"], e["count"]) for e in expected]
+
+
+def test_a_referral_withdrawn_after_its_deadline_without_a_reply_is_no_reply(
+    ledger_url: str,
+) -> None:
+    """Its regulator_reply clock is breached (the deadline lapsed), but the company never
+    replied: it was counted as replied_late. It is overdue (no reply, past the deadline),
+    so referred = replied + overdue + awaiting + cancelled still holds."""
+    withdraw = {"command": "withdraw", "command_id": "w1-withdraw", "ref": "TS-W1",
+                "actor": actor("customer_service", "li"), "reason": "客户撤诉",
+                "occurred_at": "2026-08-25T09:00:00+08:00"}  # fmt: skip
+    ok(ledger_url, "apply", "-", input=jsonl([referral("TS-W1"), withdraw]))
+    assert reply_clock(ledger_url, "TS-W1")["status"] == "breached"  # the verdict stays
+
+    for as_of in ([], ["--as-of", datetime.now(UTC).isoformat()]):
+        report = json.loads(ok(ledger_url, "report", "regulator", "--quarter", "2026Q3",
+                               *as_of, "--format", "json"))  # fmt: skip
+        assert report["referrals"] == {
+            "referred": 1, "replied": 0, "replied_on_time": 0, "replied_late": 0,
+            "overdue": 1, "awaiting": 0, "cancelled": 0,
+        }  # fmt: skip
+        clock = next(c for c in report["clocks"] if c["clock"] == "regulator_reply")
+        assert (clock["breached"], clock["overdue"]) == (1, 0)  # a lapsed clock, not running

@@ -217,3 +217,14 @@ def test_list_written_a_page_at_a_time_equals_the_list_in_one_page(
 def run_list_all(url: str) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = json.loads(run(url, "list", "--format", "json").stdout)
     return rows
+
+
+@pytest.mark.parametrize("days", ["0", "-1"])
+def test_generate_over_no_days_is_refused_with_one_error_line(days: str) -> None:
+    """``generate --days 0`` ended in a ValueError traceback from random.randrange."""
+    result = run("sqlite:///unused.db", "generate", "--complaints", "3", "--days", days)
+
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert "Invalid value for '--days'" in result.stderr

@@ -67,3 +67,16 @@ def test_a_malformed_scenario_is_refused_naming_the_line(lines: list[object], me
         parse_scenario(scenario(*lines))
 
     assert str(refused.value).startswith(message), str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["+999999999d", "+99999999999999999999h"])
+def test_a_relative_time_beyond_the_calendar_is_refused_by_its_line(text: str) -> None:
+    """They raised OverflowError (a traceback from drill run), not the line's refusal."""
+    with pytest.raises(ReadinessRefused, match=r"^line 2: at '\+9+[dh]' lies beyond"):
+        parse_scenario(scenario(HEADER, {**ACK, "at": text}))
+
+
+def test_a_relative_end_is_held_to_the_ledger_years_like_a_full_time() -> None:
+    """A relative end of +99999d (the year 2300) judged every clock in 2300; now refused."""
+    with pytest.raises(ReadinessRefused, match=r"^header: end: 2300-.* is after 2100-12-31"):
+        parse_scenario(scenario({**HEADER, "end": "+99999d"}, {**ACK, "at": "+1h"}))

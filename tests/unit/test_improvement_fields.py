@@ -46,6 +46,9 @@ def test_a_time_with_an_offset_is_taken_as_it_is() -> None:
         ("2026-10-31T17:30:00", "due: Input should have timezone info"),
         (20261031, "due: must be an ISO 8601 time in a string, e.g. 2026-09-24T16:00:00+08:00, "
                    "not a number"),
+        # The day after 9999-12-31 is no date: it raised OverflowError, a traceback.
+        ("9999-12-31", "due: '9999-12-31' is after 2100-12-31 (Shanghai time), the latest time "
+                       "the ledger records"),
     ],
 )  # fmt: skip
 def test_a_due_time_that_is_no_date_or_aware_time_is_refused(due: Any, expected: str) -> None:
