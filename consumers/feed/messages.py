@@ -5,7 +5,10 @@ and never decrypted: personal data and free text are sealed there, and stay ciph
 the message; an erased complaint's key is gone, so its copy in a stream is as unreadable
 as the log's. The one exception is text an earlier release stored in plain (event class
 version 1, ``ledger.domain.sealed.LegacyText``): the feed withholds it (``WITHHELD``) rather
-than let personal data leave the ledger in plain.
+than let personal data leave the ledger in plain. So does the staff directory's plain
+personal data and credentials (``STAFF_WITHHELD``: a member's name and e-mail address, a
+token's hash): consumers keep the staff id, unit, login and roles, which is what reports by
+handler and team need.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ TYPE_PREFIX = "complaint-ledger."  # CloudEvents ``type``: ``complaint-ledger.Co
 CONTENT_TYPE = "application/json"
 # What stands in for plain text of a version-1 event (the field's name and existence stay).
 WITHHELD = {"_type_": "withheld_plain_text", "_data_": None}
+# The staff directory's fields that stay in the ledger: plain personal data of the staff and
+# the hash of a bearer token (the directory is not sealed: the ledger authenticates with it).
+STAFF_WITHHELD: dict[str, tuple[str, ...]] = {
+    "StaffDirectory.MemberAdded": ("name", "email"),
+    "StaffDirectory.TokenIssued": ("token_hash",),
+}
+WITHHELD_STAFF = {"_type_": "withheld_staff_data", "_data_": None}
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,9 @@ def to_message(notification: Notification, source: str, prefix: str) -> Message:
     state = orjson.loads(notification.state)
     if "class_version" not in state:
         _withhold_plain_text(notification.topic, state)
+    for field in STAFF_WITHHELD.get(name, ()):
+        if state.get(field) is not None:
+            state[field] = WITHHELD_STAFF
     stamp = state.get("timestamp")
     stream = str(notification.originator_id)
     ident = f"{stream}/{notification.originator_version}"  # as event_id says

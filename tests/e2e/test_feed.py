@@ -4,6 +4,7 @@ and a restart leave exactly one message per event; no personal data in plain (do
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from consumers.feed.position import FeedPositions
 from ledger.store.root import open_ledger
+from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import event_count, jsonl, life_cmds, run
 from tests.nats_streams import Stream, jetstream, message_count, messages
 
@@ -132,6 +134,38 @@ def test_no_message_holds_personal_data_in_plain(
              if p.encode() in payloads or json.dumps(p)[1:-1].encode() in payloads]  # fmt: skip
     assert found == []
     assert b"ciphertext" in payloads
+
+
+def test_no_message_holds_a_staff_members_name_e_mail_or_token_hash(
+    ledger_url: str, stream: Stream
+) -> None:
+    lead = ["--actor", "chen", "--role", "leadership"]
+    if ledger_url.startswith("postgresql"):
+        assert run(ledger_url, "staff", "allow-login", TEST_LOGIN, *lead).exit_code == 0
+    added = run(ledger_url, "staff", "add", "chen", "--name", "陈静怡", "--unit",
+                "leadership_group", "--grant", "leadership", "--email", "chenjy@example.com",
+                "--from", "2026-01-01T00:00:00+08:00", *lead)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    issued = run(ledger_url, "staff", "token", "chen", "--format", "json", *lead)
+    assert issued.exit_code == 0, issued.output
+    token_hash = hashlib.sha256(json.loads(issued.stdout)["token"].encode()).hexdigest()
+
+    feed_once(ledger_url, stream)
+
+    bodies = [json.loads(m.data) for m in messages(stream)]
+    payloads = b"".join(m.data for m in messages(stream))
+    member = next(b for b in bodies if b["type"].endswith("StaffDirectory.MemberAdded"))
+    token = next(b for b in bodies if b["type"].endswith("StaffDirectory.TokenIssued"))
+    assert member["data"]["staff_id"] == "chen"  # what reports by handler and team need
+    assert (
+        member["data"]["name"]["_type_"]
+        == member["data"]["email"]["_type_"]
+        == ("withheld_staff_data")
+    )
+    assert token["data"]["token_hash"]["_type_"] == "withheld_staff_data"
+    for secret in ("陈静怡", "chenjy@example.com", token_hash):
+        assert secret.encode() not in payloads
+        assert json.dumps(secret)[1:-1].encode() not in payloads
 
 
 def test_a_stream_made_anew_gets_the_whole_log_again(
