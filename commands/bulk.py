@@ -3,8 +3,9 @@
 Every command still goes through ``handle`` — the same validation, role check, rules and
 idempotency — but against a ``Batch`` that keeps the complaints it touched in memory and
 stages their new events. ``flush`` saves all of them, with their command-log entries, in one
-transaction. If that transaction fails (another writer got there first), the batch's commands
-are applied again one by one through the normal path, which is idempotent.
+transaction, through ``ledger.store.batch_writer`` (``COPY`` on PostgreSQL) rather than the
+library's per-event ``save``. If that transaction fails (another writer got there first), the
+batch's commands are applied again one by one through the normal path, which is idempotent.
 
 Between batches the complaints a batch saved stay in memory (up to ``CACHED_COMPLAINTS``, the
 most recently saved kept), so a later command on one of them is decided without reading its
@@ -35,6 +36,7 @@ from ledger.domain.readiness import READINESS_BOOK_ID
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
+from ledger.store.batch_writer import write_batch
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
@@ -191,7 +193,7 @@ class Batch:
         """Save every staged change and command-log entry in one transaction."""
         changed = [a for a in self.staged.values() if a.pending_events]
         if changed:
-            self.ledger.save(*changed, commands=list(self.records.values()), keys=self.keys)
+            write_batch(self.ledger, changed, list(self.records.values()), self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
