@@ -145,7 +145,7 @@ def main() -> None:
             copy = med(lambda r: r["raw"]["copy_events_per_s"])
             print(f"| raw COPY | {copy:,.0f} events/s | {ours / copy:.2f} |")
         for path in ("writer", "save"):
-            parts = {k: med(lambda r, k=k: r[path]["us_per_event"][k]) for k in
+            parts = {k: med(lambda r, k=k, p=path: r[p]["us_per_event"][k]) for k in
                      runs[0][path]["us_per_event"]}  # fmt: skip
             print(f"| µs per event, {path} | " + ", ".join(f"{k} {v:.0f}" for k, v in
                                                           parts.items()) + " |")  # fmt: skip
