@@ -79,6 +79,7 @@ class Batch:
         self.staged: dict[UUID, Aggregate] = {}
         self.records: dict[str, CommandRecord] = {}
         self.keys = KeyChanges()
+        self.new_keys: dict[str, PersonKey] = {}  # ``keys.new`` by key id (looked up often)
         self.repository = _BatchRepository(self)
         # What the store held when the batch began, looked up in one query each.
         self.known_commands: dict[str, CommandRecord] | None = None
@@ -163,9 +164,9 @@ class Batch:
         if complaint.personal_data_erased:
             return None
         key_id = complaint.complainant.key_id
-        for key in self.keys.new:
-            if key.key_id == key_id:
-                return key
+        new = self.new_keys.get(key_id)
+        if new is not None:
+            return new
         if key_id in self.known_keys:
             return PersonKey(key_id, self.known_keys[key_id])
         return self.ledger.complaint_key(complaint, current)
@@ -188,6 +189,8 @@ class Batch:
         self.records[command.command_id] = command
         if keys:
             self.keys.extend(keys)
+            for key in keys.new:
+                self.new_keys.setdefault(key.key_id, key)
 
     def flush(self) -> None:
         """Save every staged change and command-log entry in one transaction."""
@@ -200,6 +203,7 @@ class Batch:
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
+        self.new_keys = {}
         self.repository.books.clear()
         self.known_commands = self.known_streams = None
         self.loaded = {}
@@ -228,6 +232,7 @@ class Batch:
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
+        self.new_keys = {}
         self.known_keys = {}
         self.cache.clear()
         self.repository.books.clear()
