@@ -25,7 +25,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
 from ledger.domain.sealed import KeyChanges
@@ -54,6 +55,7 @@ def write_batch(
     return len(stored)
 
 
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert
 def copy_batch(
     recorder: PostgresLedgerRecorder, stored: Sequence[StoredEvent],
     commands: Sequence[CommandRecord], keys: KeyChanges | None,
