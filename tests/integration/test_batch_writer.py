@@ -12,9 +12,12 @@ import contextlib
 import copy
 from typing import Any
 
+import pytest
+from eventsourcing.persistence import IntegrityError
+
 from commands.bulk import Batch, apply_in_batches
 from commands.handlers import handle
-from commands.models import Envelope
+from commands.models import Envelope, parse_command
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import LedgerError
 from ledger.integrity.verify import verify_ledger
@@ -87,3 +90,43 @@ def test_a_bulk_import_run_again_appends_nothing(ledger_url: str) -> None:
         complaint = ledger.get_complaint("BULK-0001")
         assert isinstance(complaint, Complaint)
     assert again == first
+
+
+def note(n: int, ref: str) -> Envelope:
+    command = parse_command(
+        {
+            "command": "add_note",
+            "command_id": f"writer-note-{n}",
+            "ref": ref,
+            "actor": {"id": "li", "role": "handling_team"},
+            "occurred_at": "2026-11-25T10:00:00+08:00",
+            "text": "复核",
+        }
+    )
+    assert isinstance(command, Envelope)
+    return command
+
+
+def test_a_batch_another_writer_overtook_writes_nothing(ledger_url: str) -> None:
+    """The (stream, version) the batch would write was taken meanwhile: the whole transaction
+    fails with the library's ``IntegrityError`` (what the bulk path falls back on), and the
+    ledger holds only the other writer's event, its chain intact."""
+    with open_ledger(ledger_url) as ledger, open_ledger(ledger_url) as other:
+        assert not list(apply_in_batches(ledger, receipts_first(3)[:3], 10))
+        batch = Batch(ledger, cache_size=0)
+        mine = [note(1, "BULK-0001"), note(2, "BULK-0002")]
+        batch.prefetch(mine)
+        for command in mine:
+            handle(batch, command)
+        handle(other, note(3, "BULK-0001"))
+        tables = dump(ledger)
+        count = len(tables["events"])
+        with pytest.raises(IntegrityError):
+            batch.flush()
+        assert dump(ledger) == tables
+        assert verify_ledger(ledger).events == count
+        # Through the bulk path the same commands are then decided again, one by one.
+        assert not list(apply_in_batches(ledger, list(enumerate(mine)), 10))
+        # (Positions are not counts: the failed transaction drew two from the sequence.)
+        assert len(dump(ledger)["events"]) == count + 2
+        assert verify_ledger(ledger).events == count + 2
