@@ -3,8 +3,9 @@
 Every command still goes through ``handle`` — the same validation, role check, rules and
 idempotency — but against a ``Batch`` that keeps the complaints it touched in memory and
 stages their new events. ``flush`` saves all of them, with their command-log entries, in one
-transaction. If that transaction fails (another writer got there first), the batch's commands
-are applied again one by one through the normal path, which is idempotent.
+transaction, through ``ledger.store.batch_writer`` (``COPY`` on PostgreSQL) rather than the
+library's per-event ``save``. If that transaction fails (another writer got there first), the
+batch's commands are applied again one by one through the normal path, which is idempotent.
 
 Between batches the complaints a batch saved stay in memory (up to ``CACHED_COMPLAINTS``, the
 most recently saved kept), so a later command on one of them is decided without reading its
@@ -35,6 +36,7 @@ from ledger.domain.readiness import READINESS_BOOK_ID
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
+from ledger.store.batch_writer import write_batch
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
@@ -77,6 +79,7 @@ class Batch:
         self.staged: dict[UUID, Aggregate] = {}
         self.records: dict[str, CommandRecord] = {}
         self.keys = KeyChanges()
+        self.new_keys: dict[str, PersonKey] = {}  # ``keys.new`` by key id (looked up often)
         self.repository = _BatchRepository(self)
         # What the store held when the batch began, looked up in one query each.
         self.known_commands: dict[str, CommandRecord] | None = None
@@ -161,9 +164,9 @@ class Batch:
         if complaint.personal_data_erased:
             return None
         key_id = complaint.complainant.key_id
-        for key in self.keys.new:
-            if key.key_id == key_id:
-                return key
+        new = self.new_keys.get(key_id)
+        if new is not None:
+            return new
         if key_id in self.known_keys:
             return PersonKey(key_id, self.known_keys[key_id])
         return self.ledger.complaint_key(complaint, current)
@@ -186,18 +189,21 @@ class Batch:
         self.records[command.command_id] = command
         if keys:
             self.keys.extend(keys)
+            for key in keys.new:
+                self.new_keys.setdefault(key.key_id, key)
 
     def flush(self) -> None:
         """Save every staged change and command-log entry in one transaction."""
         changed = [a for a in self.staged.values() if a.pending_events]
         if changed:
-            self.ledger.save(*changed, commands=list(self.records.values()), keys=self.keys)
+            write_batch(self.ledger, changed, list(self.records.values()), self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
+        self.new_keys = {}
         self.repository.books.clear()
         self.known_commands = self.known_streams = None
         self.loaded = {}
@@ -226,6 +232,7 @@ class Batch:
         self.staged.clear()
         self.records.clear()
         self.keys = KeyChanges()
+        self.new_keys = {}
         self.known_keys = {}
         self.cache.clear()
         self.repository.books.clear()

@@ -81,21 +81,33 @@ class Bound:
         return f"{self.what} at {self.at.isoformat()} (event {self.fact.version})"
 
 
-def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
-    """The lower bounds of each action, set by the actions recorded before it."""
-    result: list[list[Bound]] = []
-    latest: dict[str, Fact] = {}  # per category, the latest-dated action so far
-    reopened: Fact | None = None
-    closed: Fact | None = None
-    for index, fact in enumerate(facts):
-        own = [Bound(received_at, None, "")]
-        if index:
-            own += [Bound(f.at, f, WORDS.get(f.kind, f.kind)) for f in (reopened, closed) if f]
+class _Fold:
+    """What the actions folded so far impose on the next one: the latest-dated action of
+    each category, the last reopening and the closure since it."""
+
+    def __init__(self, received_at: datetime) -> None:
+        self.received_at = received_at
+        self.latest: dict[str, Fact] = {}  # per category, the latest-dated action so far
+        self.reopened: Fact | None = None
+        self.closed: Fact | None = None
+        self.count = 0
+
+    def own(self, fact: Fact) -> list[Bound]:
+        """The lower bounds of ``fact``, the next action."""
+        own = [Bound(self.received_at, None, "")]
+        if self.count:
+            own += [
+                Bound(f.at, f, WORDS.get(f.kind, f.kind)) for f in (self.reopened, self.closed) if f
+            ]
             for category in _follows(fact):
-                earlier = latest.get(category)
+                earlier = self.latest.get(category)
                 if earlier is not None:
                     own.append(Bound(earlier.at, earlier, WORDS.get(earlier.kind, earlier.kind)))
-        result.append(own)
+        return own
+
+    def add(self, fact: Fact) -> None:
+        self.count += 1
+        latest = self.latest
         categories = [fact.kind, "round:" + fact.kind, "any"]
         if fact.kind == "improvement":
             categories.append(f"improvement:{fact.item}")  # what its being done follows
@@ -104,13 +116,22 @@ def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
         if fact.kind not in _AFTER_CLOSURE:
             categories.append("open work")
         if fact.kind == "reopened":
-            reopened, closed = fact, None
-            latest = {k: v for k, v in latest.items() if not k.startswith("round:")}
+            self.reopened, self.closed = fact, None
+            latest = self.latest = {k: v for k, v in latest.items() if not k.startswith("round:")}
         elif fact.kind == "closed":
-            closed = fact
+            self.closed = fact
         for category in categories:
             if category not in latest or fact.at >= latest[category].at:
                 latest[category] = fact
+
+
+def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
+    """The lower bounds of each action, set by the actions recorded before it."""
+    fold = _Fold(received_at)
+    result: list[list[Bound]] = []
+    for fact in facts:
+        result.append(fold.own(fact))
+        fold.add(fact)
     return result
 
 
@@ -128,8 +149,12 @@ def _violated(fact: Fact, own: list[Bound]) -> Bound | None:
 
 def check_new(received_at: datetime, facts: Sequence[Fact], new: Fact) -> None:
     """Refuse ``new`` (the next action) if it is dated before an action it follows."""
-    own = bounds(received_at, [*facts, new])[-1]
-    broken = _violated(new, own)
+    # Only the new action's bounds: building every earlier action's too took a sixth of
+    # deciding a command in a bulk import (docs/performance.md, issue 17).
+    fold = _Fold(received_at)
+    for fact in facts:
+        fold.add(fact)
+    broken = _violated(new, fold.own(new))
     if broken is not None:
         raise OccurredTooEarly(f"occurred_at {new.at.isoformat()} is before {broken.describe()}")
 

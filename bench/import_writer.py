@@ -1,0 +1,155 @@
+"""The bulk import's writer beside the library and the database (issue 17, item 3).
+
+```sh
+.venv/bin/python -m bench.import_writer --events 100000 --runs 3 [--backend postgres|sqlite]
+```
+
+Each run, on fresh ledgers of one backend, in this order:
+
+- **writer**: the bulk path (``apply_in_batches``, 2,000 commands a batch) as it is, whose
+  batches go through ``ledger.store.batch_writer`` (``COPY`` on PostgreSQL), with the time
+  spent deciding (``handle``), encoding (the mapper) and writing added up separately;
+- **save**: the same bulk path with each batch saved by the library's ``Ledger.save`` (the
+  writer before this change), on a second fresh ledger;
+- **library**: a stock eventsourcing ``Application`` saving each complaint's events (taken
+  from the first ledger) with one ``save``, one complaint per transaction;
+- **raw INSERT** / **COPY**: the first ledger's event rows into a bare table of the same shape
+  (``bench.suite``'s limits: ``executemany`` of 1,000 rows a transaction; ``COPY`` of 5,000).
+
+It prints one JSON line per run and then a table of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import commands.bulk as bulk
+import commands.handlers as handlers
+from bench.common import EVENTS_PER_COMPLAINT, drop, fresh_url, synthetic_commands
+from bench.suite import LibraryApp, library_env, part_raw
+from commands.bulk import apply_in_batches
+from ledger.store.batch_writer import write_batch
+from ledger.store.recorders import CommandRecord
+from ledger.store.root import Ledger, open_ledger
+
+
+class Clock:
+    """Seconds spent in the functions it wraps, by name."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - started
+
+        return timed
+
+
+def saved_by_library(
+    ledger: Ledger, aggregates: Sequence[Any], commands: Sequence[CommandRecord], keys: Any
+) -> int:
+    """The writer before this change: the library's ``save`` of the batch."""
+    return len(ledger.save(*aggregates, commands=list(commands), keys=keys))
+
+
+def import_into(url: str, complaints: int, writer: Callable[..., int]) -> dict[str, Any]:
+    clock = Clock()
+    bulk.handle = clock.wrap("decide", handlers.handle)  # type: ignore[attr-defined]
+    bulk.write_batch = clock.wrap("write", writer)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    try:
+        with open_ledger(url) as ledger:
+            mapper = ledger.mapper
+            encode = mapper.to_stored_event
+            mapper.to_stored_event = clock.wrap("encode", encode)  # type: ignore[method-assign]
+            failures = list(apply_in_batches(ledger, synthetic_commands(complaints, 1), 2000))
+            assert not failures, failures[:3]
+            events = ledger.count_events()
+        seconds = time.perf_counter() - started
+    finally:
+        bulk.handle = handlers.handle  # type: ignore[attr-defined]
+        bulk.write_batch = write_batch  # type: ignore[attr-defined]
+    us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
+    us["total"] = round(seconds / events * 1e6, 1)
+    return {"events": events, "events_per_s": events / seconds, "us_per_event": us}
+
+
+def library_import(url: str) -> float:
+    """Events/s of the stock application saving one complaint per transaction."""
+    with open_ledger(url) as ledger:
+        histories = [ledger.complaint_events(ref) for ref in ledger.iter_refs()]
+    app = LibraryApp(env=library_env(url))
+    started = time.perf_counter()
+    for history in histories:
+        app.save(*history)
+    seconds = time.perf_counter() - started
+    app.close()
+    return sum(len(h) for h in histories) / seconds
+
+
+def one_run(backend: str, events: int, workdir: Path) -> dict[str, Any]:
+    complaints = max(1, round(events / EVENTS_PER_COMPLAINT))
+    first = fresh_url(backend, "i17w", workdir)
+    second = fresh_url(backend, "i17s", workdir)
+    try:
+        out: dict[str, Any] = {"writer": import_into(first, complaints, write_batch)}
+        out["save"] = import_into(second, complaints, saved_by_library)
+        out["library"] = library_import(first)
+        out["raw"] = part_raw(first)
+    finally:
+        drop(first)
+        drop(second)
+        if backend == "sqlite":
+            Path(first.removeprefix("sqlite:///") + ".library").unlink(missing_ok=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=["postgres", "sqlite"], action="append")
+    args = parser.parse_args()
+    for backend in args.backend or ["postgres", "sqlite"]:
+        runs = []
+        with tempfile.TemporaryDirectory() as workdir:
+            for _ in range(args.runs):
+                runs.append(one_run(backend, args.events, Path(workdir)))
+                print(json.dumps({"backend": backend, **runs[-1]}), flush=True)
+
+        def med(get: Callable[[dict[str, Any]], float], of: list[dict[str, Any]] = runs) -> float:
+            return statistics.median(get(r) for r in of)
+
+        ours = med(lambda r: r["writer"]["events_per_s"])
+        lib = med(lambda r: r["library"])
+        raw = med(lambda r: r["raw"]["insert_events_per_s"])
+        print(f"| {backend} | {runs[0]['writer']['events']:,} events | medians of {len(runs)} |")
+        print(f"| writer (bulk path) | {ours:,.0f} events/s |")
+        print(f"| save (bulk path, library save) | {med(lambda r: r['save']['events_per_s']):,.0f}"
+              " events/s |")  # fmt: skip
+        print(f"| library, one complaint a transaction | {lib:,.0f} events/s | {ours / lib:.2f}x |")
+        print(f"| raw batched INSERT | {raw:,.0f} events/s | {ours / raw:.2f} |")
+        if backend == "postgres":
+            copy = med(lambda r: r["raw"]["copy_events_per_s"])
+            print(f"| raw COPY | {copy:,.0f} events/s | {ours / copy:.2f} |")
+        for path in ("writer", "save"):
+            parts = {k: med(lambda r, k=k, p=path: r[p]["us_per_event"][k]) for k in
+                     runs[0][path]["us_per_event"]}  # fmt: skip
+            print(f"| µs per event, {path} | " + ", ".join(f"{k} {v:.0f}" for k, v in
+                                                          parts.items()) + " |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
