@@ -1,4 +1,4 @@
-"""``projections rebuild --workers N``: the same read models, byte for byte, however many workers."""
+"""``projections rebuild --workers N``: the same read models, byte for byte, for any N."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def test_two_and_three_workers_give_the_read_models_of_one_worker_and_of_the_log
     assert dumps["1"] == in_log_order
     assert dumps["2"] == in_log_order
     assert dumps["3"] == in_log_order
-    assert b"EscalationAddressed" in in_log_order and b"ImprovementAdded" in in_log_order
+    assert b"EscalationAddressed" in in_log_order
+    assert b"ImprovementAdded" in in_log_order
     kept = positions(generated)
     assert (kept["cases"], kept["audit_trail"], kept[SHAPE_KEY]) == (head, head, CASES_SHAPE)
     assert [name for name in kept if name.endswith("__rebuild")] == []
