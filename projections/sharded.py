@@ -24,6 +24,7 @@ import os
 import resource
 import sqlite3
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,9 +74,10 @@ class Shard:
 
 @dataclass(frozen=True)
 class Folded:
-    """What a worker did: the events it folded and its peak resident memory."""
+    """What a worker did: the events it folded, in how long, and its peak resident memory."""
 
     events: int
+    seconds: float
     peak_rss_kb: int
 
 
@@ -193,7 +195,7 @@ def fold_shard(shard: Shard) -> Folded:
     from ledger.store.root import open_ledger
     from projections.runner import current_rules
 
-    events = 0
+    started, events = time.perf_counter(), 0
     with open_ledger(shard.url) as ledger:
         rules = current_rules(ledger)
         recorder = ledger.ledger_recorder
@@ -211,7 +213,8 @@ def fold_shard(shard: Shard) -> Folded:
                 with transaction() as cur:
                     _write(cur, shard.units, batch, rules)
                 events += len(batch)
-    return Folded(events, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    elapsed = time.perf_counter() - started
+    return Folded(events, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 @contextmanager
