@@ -11,6 +11,8 @@ it prints the medians: events/s of the whole rebuild (fold, merge, catch-up, swa
 statistics), the workers' own fold time, each worker's peak RSS and the parent's, and the
 load average before and after. On PostgreSQL the library's ProjectionRunner (one event per
 transaction, ``bench/baseline.py``) runs for ``--baseline-seconds``; its rate is what it reached.
+Peak RSS is ``ru_maxrss``, which Linux keeps across ``exec``: a process's figure includes what
+its parent held when it started it.
 """
 
 from __future__ import annotations
