@@ -1,4 +1,4 @@
-"""A rebuild's worker processes, one per read model built from the log.
+"""A rebuild's worker processes: one per read model built from the log, or one per shard.
 
 Each worker holds the reading end of a pipe whose only writing end the parent keeps.
 However the parent ends (kill -9 included) the kernel closes that end, the worker's read
@@ -14,6 +14,10 @@ import os
 import threading
 from contextlib import suppress
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from projections.sharded import Folded, Shard
 
 
 def rebuild_in_processes(url: str, names: list[str], batch_size: int) -> list[int]:
@@ -50,3 +54,19 @@ def _rebuild_one(url: str, name: str, batch_size: int) -> int:
         runner = Runner(ledger, batch_size)
         unit = UNITS[name]
         return runner._run([(unit, unit.name + REBUILD)], rebuild=True, progress=None)
+
+
+def fold_in_processes(shards: list[Shard]) -> list[Folded]:
+    """Fold each shard of a sharded rebuild in a process of its own (one process per shard,
+    so each one's peak memory is its own)."""
+    from projections.sharded import fold_shard
+
+    context = multiprocessing.get_context("spawn")
+    lifeline, held = context.Pipe(duplex=False)
+    try:
+        with context.Pool(len(shards), _exit_with_parent, (lifeline,), 1) as pool:
+            pending = [pool.apply_async(fold_shard, (shard,)) for shard in shards]
+            return [p.get() for p in pending]
+    finally:
+        lifeline.close()
+        held.close()

@@ -35,6 +35,7 @@ from projections.schema import (
 
 if TYPE_CHECKING:
     from projections.cases import Rules
+    from projections.sharded import Folded
 
 # The projections themselves (and the policy, calendar and SLA engine they judge clocks by)
 # are imported when there are events to apply: a read command whose models are up to date
@@ -108,6 +109,7 @@ class Runner:
         self.store = ReadStore(ledger)
         self.batch_size = batch_size
         self._ready = False
+        self.folded: list[Folded] = []  # each worker's part of the last sharded rebuild
 
     # ------------------------------------------------------------------ tables
 
@@ -318,11 +320,25 @@ class Runner:
 
     # ------------------------------------------------------------------ rebuilding
 
-    def rebuild(self, names: tuple[str, ...], progress: Progress | None = None) -> int:
+    def rebuild(
+        self, names: tuple[str, ...], progress: Progress | None = None, workers: int | None = None
+    ) -> int:
         """Build the named units afresh beside the live tables (one pass over the log for all
-        of them), then swap every rebuilt table in, in one transaction."""
+        of them), then swap every rebuilt table in, in one transaction.
+
+        With ``workers`` (and the ledger's ``url``), a rebuild not yet under way folds the
+        log's streams in that many processes first (``projections.sharded``); the pass over
+        the log then only applies what was appended meanwhile."""
         self.ensure()
         units = [UNITS[n] for n in dict.fromkeys(names)]
+        folded = 0
+        sharded = [u for u in units if u.apply is not None]
+        under_way = any(self.position(u.name + REBUILD) > 0 for u in sharded)
+        if workers is not None and self.url is not None and sharded and not under_way:
+            from projections import sharded as shards
+
+            self.folded = shards.fold(self, sharded, workers)
+            folded = sum(f.events for f in self.folded)
         with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
             for unit in units:
                 for table in unit.own:
@@ -330,10 +346,10 @@ class Runner:
                         cur.execute(DDL[table])
                         self._index(cur, table, table)
         from_log = [(u, u.name + REBUILD) for u in units if u.apply is not None]
-        if self.url is not None and len(from_log) > 1:
+        if self.url is not None and len(from_log) > 1 and workers is None:
             applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
         else:
-            applied = self._run(from_log, rebuild=True, progress=progress)
+            applied = folded + self._run(from_log, rebuild=True, progress=progress)
         with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
             for unit in units:
                 self._swap(cur, unit)

@@ -116,24 +116,35 @@ REBUILDABLE = sorted({*READ_MODELS, *READ_MODELS.values()})
 
 @projections.command("rebuild")
 @click.argument("name", required=False, type=click.Choice(REBUILDABLE))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes that fold the log's complaints, split by a hash of their id "
+    "[default: the number of cores].",
+)
 @BATCH
 @db_option
-def rebuild(name: str | None, batch_size: int, db: str) -> None:
+def rebuild(name: str | None, workers: int | None, batch_size: int, db: str) -> None:
     """Rebuild read models from the log into fresh tables, then swap them in atomically.
 
     NAME is a read model or a projection as status names it (cases: case_state and
-    sla_clocks); with no NAME, all of them. Readers keep seeing the old tables until the
-    swap; a rebuild that fails or is killed leaves them in place, and running it again
-    resumes.
+    sla_clocks); with no NAME, all of them. --workers processes fold the complaints, each
+    its share, stream by stream; what was appended meanwhile is then applied in log order.
+    Readers keep seeing the old tables until the swap; a rebuild that fails or is killed
+    leaves them in place, and running it again starts the fold afresh (or finishes the
+    catch-up, if the fold was done).
 
     \b
     Example:
-      complaint-ledger projections rebuild sla_clocks
+      complaint-ledger projections rebuild sla_clocks --workers 2
     """
+    from projections.sharded import default_workers
+
     units = (
         ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS.get(name, name),)
     )
     with open_ledger(db) as ledger, progress_bar("rebuilding") as progress:
-        applied = Runner(ledger, batch_size, url=db).rebuild(units, progress)
+        runner = Runner(ledger, batch_size, url=db)
+        applied = runner.rebuild(units, progress, workers=workers or default_workers())
     models = [m for m, unit in READ_MODELS.items() if unit in units]
     click.echo(f"rebuilt {', '.join(models)} from {applied} event(s)")

@@ -242,6 +242,21 @@ class PostgresAuditTables(PostgresApplicationRecorder):
     def stream_events(self, originator_id: UUID) -> list[Appended]:
         return self._events("WHERE originator_id = %s ORDER BY notification_id", (originator_id,))
 
+    def stream_ids(self, upto: int) -> list[UUID]:
+        """Every stream with an event at or before ``upto``, sorted (a sharded rebuild's work)."""
+        query = SQL("SELECT DISTINCT originator_id FROM {} WHERE notification_id <= %s").format(
+            self.events_table
+        )
+        return sorted(r[0] for r in self._select(query, (upto,)))
+
+    def streams_events(self, originator_ids: Sequence[UUID], upto: int) -> list[Appended]:
+        """The events of these streams at or before ``upto``, stream by stream, in order."""
+        return self._events(
+            "WHERE originator_id = ANY(%s) AND notification_id <= %s "
+            "ORDER BY originator_id, originator_version",
+            (list(originator_ids), upto),
+        )
+
     def _links(self, where: str, params: Sequence[Any]) -> list[Link]:
         query = SQL("SELECT * FROM {} ").format(self.chain_links) + SQL(where)
         return [

@@ -180,6 +180,27 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             )
             return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
 
+    def stream_ids(self, upto: int) -> list[UUID]:
+        """Every stream with an event at or before ``upto``, sorted (a sharded rebuild's work)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT DISTINCT originator_id FROM {self.events_table_name} WHERE rowid <= ?",
+                (upto,),
+            )
+            return sorted(UUID(r[0]) for r in c.fetchall())
+
+    def streams_events(self, originator_ids: Sequence[UUID], upto: int) -> list[Appended]:
+        """The events of these streams at or before ``upto``, stream by stream, in order."""
+        marks = ",".join("?" * len(originator_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) AND rowid <= ? "
+                "ORDER BY originator_id, originator_version",
+                (*(i.hex for i in originator_ids), upto),
+            )
+            return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+
     def _links(self, where: str, params: tuple[Any, ...]) -> list[Link]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {CHAIN_LINKS} {where}", params)
