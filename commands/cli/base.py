@@ -38,7 +38,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "export-commands": "exporting",
     "feed": "feed",
     "generate": "generate",
-    "reply-regulator": "regulator",
+    "reply-regulator": "regulator_reply",
     "import": "imports",
     "improvement": "improvement",
     **dict.fromkeys(["index", "related"], "repeats"),

@@ -1,7 +1,7 @@
-"""Regulator referrals (issue 15, item 4): ``reply-regulator`` and ``report regulator``.
-
-The reply builds the JSON object ``apply`` takes (``reply_regulator``); the report reads the
-read models, or replays the log as of a moment (``projections.regulator``).
+"""The regulator's quarterly report (issue 15, item 4): ``report regulator`` reads the read
+models, or replays the log as of a moment (``projections.regulator``). The reply to a
+referral is a write, in ``commands.cli.regulator_reply``, so that a report never loads the
+write path.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from commands.cli.base import cli
 from commands.cli.freshness import freshness_options, say_lag
 from commands.cli.output import (
     db_option,
@@ -21,25 +20,8 @@ from commands.cli.output import (
     render_table,
 )
 from commands.cli.reports import emit, report
-from commands.cli.writes import submit, write_options
 from projections.query import open_query
 from projections.regulator import Quarter, QuarterInvalid
-
-
-@cli.command("reply-regulator")
-@click.argument("ref")
-@click.option("--summary", help="What the company told the regulator (sealed, like a note).")
-@write_options
-def reply_regulator(ref: str, **o: Any) -> None:
-    """Record the company's reply to the regulator that referred the complaint (stops the
-    regulator_reply clock).
-
-    \b
-    Example:
-      complaint-ledger reply-regulator TS-1 --summary "已核实并答复12378" --actor zhao \\
-        --role handling_team
-    """
-    submit("reply_regulator", ref, {"summary": o["summary"]}, o)
 
 
 @report.command("regulator")
