@@ -121,3 +121,24 @@ def life_cmds(ref: str, until: str = "close") -> list[dict[str, Any]]:
         if step["command"] == until:
             break
     return out
+
+
+def ok(url: str, *args: str, input: str | None = None) -> str:
+    """The standard output of a command that must succeed."""
+    result = run(url, *args, input=input)
+    assert result.exit_code == 0, result.output
+    return str(result.stdout)
+
+
+def refused(url: str, *args: str, input: str | None = None) -> str:
+    """The one line of a refusal: exit code 1, one ``Error:`` line, no traceback, and the
+    ledger unchanged (its event count)."""
+    before = event_count(url)
+    result = run(url, *args, input=input)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    assert event_count(url) == before
+    return str(lines[0])

@@ -11,31 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import event_count, jsonl, life_cmds, run
+from tests.helpers import jsonl, life_cmds, ok, refused, run
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "codes-example.toml"
 LEAD = ["--actor", "chen", "--role", "leadership"]
 TEAM = ["--actor", "wang", "--role", "handling_team"]
-
-
-def ok(url: str, *args: str, input: str | None = None) -> str:
-    result = run(url, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
-
-
-def refused(url: str, *args: str, input: str | None = None) -> str:
-    """The one line of a refusal; the ledger is unchanged."""
-    before = event_count(url)
-    result = run(url, *args, input=input)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert event_count(url) == before
-    return str(lines[0])
 
 
 def publish(url: str, path: Path, effective_from: str = "2026-09-01T00:00:00+08:00") -> str:

@@ -13,31 +13,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.http_server import TEST_LOGIN
-from tests.helpers import actor, event_count, jsonl, run
+from tests.helpers import actor, event_count, jsonl, ok, refused, run
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "docs" / "drills"
 LEAD = ["--actor", "chen", "--role", "leadership"]
 DEFAULT = "default-2026.1"
-
-
-def ok(url: str, *args: str, input: str | None = None) -> str:
-    result = run(url, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
-
-
-def refused(url: str, *args: str, input: str | None = None) -> str:
-    """The one line of a refusal; the ledger is unchanged."""
-    before = event_count(url)
-    result = run(url, *args, input=input)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert event_count(url) == before
-    return str(lines[0])
 
 
 def drill(url: str, scenario: Path, version: str = DEFAULT) -> dict[str, Any]:

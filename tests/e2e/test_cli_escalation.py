@@ -10,7 +10,7 @@ from typing import Any
 
 from ledger.store.root import open_ledger
 from tests.e2e.http_server import TEST_LOGIN
-from tests.helpers import actor, event_count, jsonl, life_cmds, run
+from tests.helpers import actor, event_count, jsonl, life_cmds, ok, refused, run
 
 CS = ["--actor", "li", "--role", "customer_service"]
 TEAM = ["--actor", "wang", "--role", "handling_team"]
@@ -19,25 +19,6 @@ LEAD = ["--actor", "chen", "--role", "leadership"]
 
 def at(moment: str) -> list[str]:
     return ["--occurred-at", f"2026-09-{moment}:00+08:00"]
-
-
-def ok(url: str, *args: str) -> str:
-    result = run(url, *args)
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
-
-
-def refused(url: str, *args: str) -> str:
-    """The one line of a refusal; the ledger is unchanged."""
-    before = event_count(url)
-    result = run(url, *args)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert event_count(url) == before
-    return str(lines[0])
 
 
 def clocks(url: str, ref: str, as_of: str) -> dict[str, dict[str, Any]]:

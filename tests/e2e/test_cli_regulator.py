@@ -15,29 +15,10 @@ import pytest
 from commands.synthetic import lifecycles
 from projections.query import open_query
 from projections.regulator import Quarter
-from tests.helpers import actor, event_count, jsonl, receive_cmd, run
+from tests.helpers import actor, jsonl, ok, receive_cmd, refused, run
 
 TEAM = ["--actor", "wang", "--role", "handling_team"]
 UNTIL = datetime.fromisoformat("2026-10-20T00:00:00+08:00")
-
-
-def ok(url: str, *args: str, input: str | None = None) -> str:
-    result = run(url, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
-
-
-def refused(url: str, *args: str, input: str | None = None) -> str:
-    """The one line of a refusal; the ledger is unchanged."""
-    before = event_count(url)
-    result = run(url, *args, input=input)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert event_count(url) == before
-    return str(lines[0])
 
 
 def referral(ref: str, number: str = "12378-20260801-0001") -> dict[str, Any]:

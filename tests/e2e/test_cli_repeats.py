@@ -18,7 +18,7 @@ from ledger.store.blind_index import normalise
 from ledger.store.root import open_ledger
 from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
-from tests.helpers import actor, event_count, jsonl, receive_cmd, run
+from tests.helpers import actor, jsonl, receive_cmd, refused, run
 from tests.integration.test_personal_data import holds, raw_database
 
 CS = ["--actor", "li", "--role", "customer_service"]
@@ -67,18 +67,6 @@ def shown(url: str, ref: str) -> dict[str, Any]:
 
 def same(url: str, ref: str) -> list[tuple[str, list[str]]]:
     return [(r["ref"], r["matched"]) for r in shown(url, ref)["same_complainant"]]
-
-
-def refused(url: str, *args: str, input: str | None = None) -> str:
-    before = event_count(url)
-    result = run(url, *args, input=input)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert event_count(url) == before
-    return lines[0]
 
 
 def index_rows(url: str) -> list[tuple[str, str]]:
