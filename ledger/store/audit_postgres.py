@@ -144,7 +144,11 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         self._write_links(curs, appended)
         return [r["notification_id"] for r in rows]
 
-    def _write_links(self, curs: psycopg.Cursor[Any], appended: list[Appended]) -> None:
+    def chain_ends(
+        self, curs: psycopg.Cursor[Any], streams: list[UUID]
+    ) -> tuple[tuple[int, bytes] | None, dict[UUID, bytes]]:
+        """The log chain's last link and the last stream link of each of ``streams`` (what
+        ``extend_chain`` goes on from; the bulk writer asks it too)."""
         curs.execute(
             SQL("SELECT position, link FROM {} ORDER BY position DESC LIMIT 1").format(
                 self.chain_links
@@ -157,9 +161,12 @@ class PostgresAuditTables(PostgresApplicationRecorder):
                 "SELECT DISTINCT ON (originator_id) originator_id, stream_link FROM {} "
                 "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
             ).format(self.chain_links),
-            (list({a.originator_id for a in appended}),),
+            (streams,),
         )
-        heads = {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
+        return last, {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
+
+    def _write_links(self, curs: psycopg.Cursor[Any], appended: list[Appended]) -> None:
+        last, heads = self.chain_ends(curs, list({a.originator_id for a in appended}))
         links = extend_chain(last, heads, appended)
         # Each column travels as one comma-separated text, split by the server: psycopg dumps
         # a Python list element by element, which costs more than the split (docs/performance.md).

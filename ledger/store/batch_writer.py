@@ -95,34 +95,13 @@ def copy_batch(
             Appended(p, i, s.originator_version, s.topic, s.state)
             for i, s, p in zip(ids, stored, positions, strict=True)
         ]
-        last, heads = _chain_ends(recorder, curs, list(set(ids)))
+        last, heads = recorder.chain_ends(curs, list(set(ids)))
         links = extend_chain(last, heads, appended)
         _copy(curs, recorder.chain_links,
               "position, prev_position, originator_id, originator_version, record_hash, link, "
               "stream_link",
               [(k.position, k.prev_position, k.originator_id, k.version, k.record_hash, k.link,
                 k.stream_link) for k in links])  # fmt: skip
-
-
-def _chain_ends(
-    recorder: PostgresLedgerRecorder, curs: Any, streams: list[UUID]
-) -> tuple[tuple[int, bytes] | None, dict[UUID, bytes]]:
-    """The log chain's last link and the last stream link of each of ``streams``."""
-    curs.execute(
-        SQL("SELECT position, link FROM {} ORDER BY position DESC LIMIT 1").format(
-            recorder.chain_links
-        )
-    )
-    row = curs.fetchone()
-    last = None if row is None else (row["position"], bytes(row["link"]))
-    curs.execute(
-        SQL(
-            "SELECT DISTINCT ON (originator_id) originator_id, stream_link FROM {} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
-        ).format(recorder.chain_links),
-        (streams,),
-    )
-    return last, {r["originator_id"]: bytes(r["stream_link"]) for r in curs.fetchall()}
 
 
 def _copy(curs: Any, table: Any, columns: str, rows: list[tuple[Any, ...]]) -> None:
