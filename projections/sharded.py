@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from projections.runner import Runner, Unit
 
 STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
+# A fault point for the tests that kill a rebuild mid-fold: with this set to a folder, each
+# worker, once its first chunk is committed, leaves a file ``shard-N`` there and waits to be
+# killed, so the kill never races the fold.
+HOLD_AFTER_FIRST_CHUNK = "LEDGER_TEST_HOLD_FOLD"
 WRITTEN = {  # the tables a worker fills, by unit (the parent writes the rest)
     "cases": ("case_folds", "case_state", "sla_clocks"),
     "audit_trail": ("audit_trail", "audit_streams"),
@@ -213,8 +217,17 @@ def fold_shard(shard: Shard) -> Folded:
                 with transaction() as cur:
                     _write(cur, shard.units, batch, rules)
                 events += len(batch)
+                if start == 0 and (hold := os.environ.get(HOLD_AFTER_FIRST_CHUNK)):
+                    _hold(Path(hold), shard.index)
     elapsed = time.perf_counter() - started
     return Folded(events, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _hold(folder: Path, index: int) -> None:
+    """Say this worker has folded a chunk, then wait for the kill (see HOLD_AFTER_FIRST_CHUNK)."""
+    (folder / f"shard-{index}").touch()
+    while True:
+        time.sleep(0.05)
 
 
 @contextmanager

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +13,8 @@ import psycopg
 from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
 from tests.helpers import run
-from tests.integration.test_projections import kill_while_folding
+from tests.integration.test_projections import kill_while_folding, start_held
 
-SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 COMPLAINTS = 400
 
 
@@ -57,8 +54,8 @@ def test_kill_9_of_a_rebuild_ends_its_workers_and_a_rerun_completes(
 ) -> None:
     commands = run(ledger_url, "generate", "--complaints", str(COMPLAINTS)).stdout
     assert run(ledger_url, "apply", "--bulk", "-", input=commands).exit_code == 0
-    rebuild = [SCRIPT, "projections", "rebuild", "--workers", "2", "--db", ledger_url]
-    parent = subprocess.Popen(rebuild, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hold = tmp_path / "hold"
+    parent = start_held(ledger_url, hold, "rebuild", "--workers", "2")
     deadline = time.monotonic() + 120
     workers: list[psutil.Process] = []
     while time.monotonic() < deadline and len(workers) < 2 and parent.poll() is None:
@@ -66,7 +63,7 @@ def test_kill_9_of_a_rebuild_ends_its_workers_and_a_rerun_completes(
         time.sleep(0.05)
     assert len(workers) >= 2, "the rebuild never started its workers"
 
-    kill_while_folding(parent, workers=2)
+    kill_while_folding(parent, hold, workers=2)
     killed_at = rebuild_positions(ledger_url)
     gone_by = time.monotonic() + 3
     while alive(workers) and time.monotonic() < gone_by:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -13,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from ledger.store.root import open_ledger
 from projections.runner import Runner
+from projections.sharded import HOLD_AFTER_FIRST_CHUNK
 from tests.helpers import jsonl, life_cmds, run
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
@@ -99,25 +98,25 @@ def test_incremental_with_kills_and_a_rebuild_give_identical_read_models(
     assert incremental == from_scratch
 
 
-def kill_while_folding(process: subprocess.Popen[bytes], workers: int, cpu: float = 1.5) -> None:
-    """SIGKILL a sharded rebuild once its ``workers`` are up and have worked ``cpu`` seconds
-    between them, while it is still running (it has not swapped anything in)."""
+def start_held(url: str, hold: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start a sharded rebuild whose workers wait, each after its first chunk, to be killed."""
+    hold.mkdir(exist_ok=True)
+    env = {**os.environ, HOLD_AFTER_FIRST_CHUNK: str(hold)}
+    return subprocess.Popen([SCRIPT, "projections", *args, "--db", url], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def kill_while_folding(process: subprocess.Popen[bytes], hold: Path, workers: int) -> None:
+    """SIGKILL a rebuild started by ``start_held`` once each of its ``workers`` has folded
+    (and committed) a chunk and is holding there: the fold is midway, nothing swapped in."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        children = []
-        with contextlib.suppress(psutil.NoSuchProcess):
-            children = psutil.Process(process.pid).children(recursive=True)
-        used = 0.0
-        for child in children:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                used += sum(child.cpu_times()[:2])
-        if len(children) >= workers and used >= cpu:
-            assert process.poll() is None
+        if len(list(hold.glob("shard-*"))) >= workers:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return
         time.sleep(0.02)
-    pytest.fail(f"could not catch the rebuild while its {workers} worker(s) were folding")
+    pytest.fail(f"the rebuild ended or never had its {workers} worker(s) folding")
 
 
 def test_kill_during_rebuild_leaves_the_old_models_and_a_rerun_finishes(
@@ -127,8 +126,9 @@ def test_kill_during_rebuild_leaves_the_old_models_and_a_rerun_finishes(
     assert run(ledger_url, "projections", "run").exit_code == 0
     before = dump(ledger_url)
 
-    rebuild = start(ledger_url, "rebuild", "case_state", "--workers", "2", "--batch-size", "5")
-    kill_while_folding(rebuild, workers=2)
+    hold = tmp_path / "hold"
+    rebuild = start_held(ledger_url, hold, "rebuild", "case_state", "--workers", "2")
+    kill_while_folding(rebuild, hold, workers=2)
     reached = position(ledger_url, "cases__rebuild")  # the fold's position: set once it is done
     during = dump(ledger_url)
     again = run(ledger_url, "projections", "rebuild", "case_state")
