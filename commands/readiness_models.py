@@ -3,11 +3,12 @@ result recorded. Neither names a complaint; both go to the readiness book."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringConstraints
 
 from commands.envelope import Envelope
 from commands.fields import Line, Name
@@ -32,6 +33,19 @@ def _day(value: Any) -> Any:
 
 Day = Annotated[date, BeforeValidator(_day)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# A drill's summary is the rest of its report (docs/drills.md): about 2,100 and 2,600
+# characters for the two shipped scenarios of one complaint each, a few more per complaint a
+# scenario plays. Bounded like a published document, so one command cannot store megabytes.
+MAX_SUMMARY = 100_000
+
+
+def _summary(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    if size > MAX_SUMMARY:
+        raise ValueError(
+            f"the drill's report is {size:,} characters of JSON, more than {MAX_SUMMARY:,}"
+        )
+    return value
 
 
 class _ReadinessCommand(Envelope):
@@ -59,4 +73,4 @@ class RecordDrill(_ReadinessCommand):
     scenario_sha256: Sha256
     policy_version: Name
     score: Annotated[StrictInt, Field(ge=0, le=100)]
-    summary: dict[str, Any]
+    summary: Annotated[dict[str, Any], AfterValidator(_summary)]

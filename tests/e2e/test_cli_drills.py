@@ -298,3 +298,49 @@ def test_a_scenario_giving_cause_codes_is_checked_against_the_code_list_in_force
 
     assert report["failed_steps"] == []
     assert (report["score"], report["checks"]) == (100, {"passed": 12, "failed": 0})
+
+
+def _drill_record(command_id: str, **fields: Any) -> dict[str, Any]:
+    return {"command": "record_drill", "command_id": command_id,
+            "actor": actor("leadership", "chen"), "scenario_sha256": "ab" * 32,
+            "policy_version": DEFAULT, "score": 50, "summary": {"scenario": "tabletop"},
+            **fields}  # fmt: skip
+
+
+def test_a_drill_result_out_of_bounds_is_refused_through_json_lines(ledger_url: str) -> None:
+    # {"scenario":"…"} is 15 characters of JSON around the title.
+    at_limit = {"scenario": "演" * (100_000 - 15)}
+    over = {"scenario": "演" * (100_000 - 14)}
+
+    high = refused(ledger_url, "apply", "-", input=jsonl([_drill_record("d-1", score=101)]))
+    low = refused(ledger_url, "apply", "-", input=jsonl([_drill_record("d-2", score=-1)]))
+    text = refused(ledger_url, "apply", "-", input=jsonl([_drill_record("d-3", score="50")]))
+    long = refused(ledger_url, "apply", "-", input=jsonl([_drill_record("d-4", summary=over)]))
+    ok(ledger_url, "apply", "-", input=jsonl([_drill_record("d-5", summary=at_limit)]))
+
+    assert high == "Error: line 1: score: Input should be less than or equal to 100"
+    assert low == "Error: line 1: score: Input should be greater than or equal to 0"
+    assert text == "Error: line 1: score: Input should be a valid integer"
+    assert long == (
+        "Error: line 1: summary: the drill's report is 100,001 characters of JSON, more than "
+        "100,000"
+    )
+    listed = json.loads(ok(ledger_url, "drill", "list", "--format", "json"))
+    assert [(d["drill_id"], len(d["scenario"])) for d in listed] == [("DR-0001", 99_985)]
+
+
+def test_a_drill_whose_report_is_too_long_records_nothing(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    header = {"scenario": "notes on a complaint never received",
+              "start": "2026-11-02T09:00:00+08:00", "end": "2026-11-03T09:00:00+08:00"}
+    note = {"command": "add_note", "ref": "DRILL-NONE", "text": "x",
+            "actor": actor("customer_service"), "at": "+1h"}  # fmt: skip
+    scenario = tmp_path / "notes.jsonl"
+    scenario.write_text(jsonl([header, *[note] * 1000]), encoding="utf-8")
+
+    error = refused(ledger_url, "drill", "run", str(scenario), "--policy", DEFAULT, *LEAD)
+
+    assert error.startswith("Error: summary: the drill's report is ")
+    assert error.endswith(" characters of JSON, more than 100,000")
+    assert json.loads(ok(ledger_url, "drill", "list", "--format", "json")) == []
