@@ -9,12 +9,19 @@ from pydantic import ValidationError
 
 from commands.bulk import apply_in_batches
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, printable, to_json
+from commands.cli.output import (
+    db_option,
+    evidence_dir_option,
+    format_option,
+    printable,
+    to_json,
+)
 from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
 from commands.evidence import purge_evidence
 from commands.handlers import Outcome
 from commands.jsonlines import read_commands
+from ledger.store.evidence import evidence_folder
 from ledger.store.root import open_ledger
 
 
@@ -28,15 +35,19 @@ from ledger.store.root import open_ledger
 @click.option(
     "--batch-size", default=500, show_default=True, help="Commands per transaction with --bulk."
 )
+@evidence_dir_option
 @db_option
 @format_option("table", "json")
-def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> None:
+def apply(
+    file: IO[bytes], bulk: bool, batch_size: int, evidence_dir: str | None, db: str, fmt: str
+) -> None:
     """Apply JSON Lines of commands, each line atomic.
 
     A bad line is reported with its number and the rest go on; the exit code is 1 if any line
     failed. FILE may be - for standard input. With --bulk, lines are decided in memory and saved
     a batch at a time; a batch that meets a concurrent writer is applied again line by line.
-    On a terminal, the number of lines done so far is shown on standard error.
+    On a terminal, the number of lines done so far is shown on standard error. An erase
+    deletes the complaint's files from the evidence folder, as erase does.
 
     \b
     Example:
@@ -66,7 +77,7 @@ def apply(file: IO[bytes], bulk: bool, batch_size: int, db: str, fmt: str) -> No
             progress.echo(f"Error: line {failure.position}: {printable(message)}")
             progress.advance()
         for ref in erased:  # recorded (each batch is saved before it is counted): files go
-            purge_evidence(ledger, ref, ledger.evidence_dir)
+            purge_evidence(ledger, ref, evidence_folder(db, evidence_dir))
     errors.sort(key=lambda e: int(e["line"]))
     summary = {**counts, "failed": len(errors), "errors": errors}
     if fmt == "json":

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.evidence import evidence_dir_option
 from commands.cli.output import (
     db_option,
+    evidence_dir_option,
     format_option,
     local_time,
     parse_time,

@@ -14,21 +14,11 @@ from typing import Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import to_json
+from commands.cli.output import evidence_dir_option, to_json
 from commands.cli.writes import describe, write_options
 from commands.evidence import attach_file
-from ledger.store.evidence import EVIDENCE_ENV, evidence_folder
+from ledger.store.evidence import evidence_folder
 from ledger.store.root import open_ledger
-
-
-def evidence_dir_option(fn: Any) -> Any:
-    return click.option(
-        "--evidence-dir",
-        envvar=EVIDENCE_ENV,
-        metavar="DIR",
-        help="The evidence folder (env LEDGER_EVIDENCE_DIR; default: evidence/ beside a "
-        "SQLite ledger's file, ./evidence for PostgreSQL).",
-    )(fn)
 
 
 @cli.command()

@@ -58,6 +58,18 @@ def db_option(fn: F) -> F:
     )(fn)
 
 
+def evidence_dir_option(fn: F) -> F:
+    """``--evidence-dir``: the folder ``attach`` copies files into and an erasure deletes them
+    from (``ledger.store.evidence.evidence_folder``)."""
+    return click.option(
+        "--evidence-dir",
+        envvar="LEDGER_EVIDENCE_DIR",
+        metavar="DIR",
+        help="The evidence folder (env LEDGER_EVIDENCE_DIR; default: evidence/ beside a "
+        "SQLite ledger's file, ./evidence for PostgreSQL).",
+    )(fn)
+
+
 def to_json(data: Any) -> str:
     """Indented JSON, non-ASCII kept; orjson because reports can hold 100,000s of items."""
     return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode()

@@ -8,7 +8,8 @@ import click
 
 from commands.cli.alerts import channel_options, settings_from
 from commands.cli.base import cli
-from commands.cli.output import db_option
+from commands.cli.output import db_option, evidence_dir_option
+from ledger.store.evidence import evidence_folder
 from ledger.store.root import open_ledger
 
 
@@ -28,14 +29,24 @@ from ledger.store.root import open_ledger
     help="Also run the alerter (alerts follow) with the channel options below.",
 )
 @channel_options
+@evidence_dir_option
 @db_option
-def serve(host: str, port: int, follow: bool, with_alerts: bool, db: str, **o: Any) -> None:
+def serve(
+    host: str,
+    port: int,
+    follow: bool,
+    with_alerts: bool,
+    evidence_dir: str | None,
+    db: str,
+    **o: Any,
+) -> None:
     """Serve the HTTP API: commands at POST /v1/commands, reads under /v1, /openapi.json;
     and the supervisor console at /console/ (docs/console.md).
 
     Callers authenticate with a token from `staff token`; the token's member acts. The
     console's sessions are signed with LEDGER_CONSOLE_SECRET (else a key of this process).
-    With --alerts, alerts are sent as they fall due (docs/alerts.md).
+    With --alerts, alerts are sent as they fall due (docs/alerts.md). An erasure deletes
+    the complaint's files from the evidence folder (--evidence-dir).
 
     \b
     Example:
@@ -54,6 +65,7 @@ def serve(host: str, port: int, follow: bool, with_alerts: bool, db: str, **o: A
 
         alerter = AlertFollower(db, settings)
     with open_ledger(db) as ledger:
+        ledger.evidence_dir = evidence_folder(db, evidence_dir)
         app = create_app(ledger, follow=db if follow else None)
         if alerter is not None:
             alerter.start()

@@ -329,11 +329,12 @@ def test_a_drill_result_out_of_bounds_is_refused_through_json_lines(ledger_url: 
     assert [(d["drill_id"], len(d["scenario"])) for d in listed] == [("DR-0001", 99_985)]
 
 
-def test_a_drill_whose_report_is_too_long_records_nothing(
-    ledger_url: str, tmp_path: Path
-) -> None:
-    header = {"scenario": "notes on a complaint never received",
-              "start": "2026-11-02T09:00:00+08:00", "end": "2026-11-03T09:00:00+08:00"}
+def test_a_drill_whose_report_is_too_long_records_nothing(ledger_url: str, tmp_path: Path) -> None:
+    header = {
+        "scenario": "notes on a complaint never received",
+        "start": "2026-11-02T09:00:00+08:00",
+        "end": "2026-11-03T09:00:00+08:00",
+    }
     note = {"command": "add_note", "ref": "DRILL-NONE", "text": "x",
             "actor": actor("customer_service"), "at": "+1h"}  # fmt: skip
     scenario = tmp_path / "notes.jsonl"

@@ -264,6 +264,31 @@ def test_erasure_deletes_the_evidence_files_unless_another_complaint_holds_them(
     assert kept(folder) == []  # JSON Lines erasures delete them too, once nobody holds them
 
 
+def test_apply_deletes_an_erased_complaints_files_from_the_folder_its_evidence_dir_names(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """``apply --evidence-dir`` means what ``attach --evidence-dir`` means: an erase line
+    deletes the files from that folder, whatever LEDGER_EVIDENCE_DIR says."""
+    url = ledger_url
+    decoy = tmp_path / "the-environments-folder"
+    closed_case(url, folder, "TS-VA")
+    source = evidence_file(tmp_path)
+    given = ["--evidence-dir", str(folder)]
+    environment = {"LEDGER_EVIDENCE_DIR": str(decoy)}
+    attached = run(url, "attach", "TS-VA", str(source), "--kind", "recording", *CS, *given,
+                   env=environment)  # fmt: skip
+    assert attached.exit_code == 0, attached.output
+    assert len(kept(folder)) == 1
+    assert kept(decoy) == []
+    erase = {"command": "erase", "command_id": "erase-va", "ref": "TS-VA",
+             "actor": actor("leadership", "chen"), "reason": "保存期满"}  # fmt: skip
+
+    applied = run(url, "apply", "-", *given, input=jsonl([erase]), env=environment)
+
+    assert applied.exit_code == 0, applied.output
+    assert kept(folder) == []
+
+
 def test_attach_to_an_erased_complaint_is_refused_so_no_file_outlives_the_erasure(
     ledger_url: str, folder: Path, tmp_path: Path
 ) -> None:

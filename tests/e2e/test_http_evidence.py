@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.http_server import Api, serving, staff_directory
+from tests.e2e.test_http_serve import SCRIPT, free_port
 from tests.helpers import event_count, jsonl, life_cmds, run
 
 PROBLEM = "application/problem+json"
@@ -69,6 +75,49 @@ def test_evidence_through_the_api_and_erasure_deletes_the_kept_files(
                                                      "reason": "保存期满"})  # fmt: skip
             assert erased.status_code == 201, erased.text
     assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_serve_deletes_an_erased_complaints_files_from_the_folder_its_evidence_dir_names(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    """``serve --evidence-dir`` means what ``attach --evidence-dir`` means: an erasure by
+    ``POST /v1/commands`` deletes the files from that folder, whatever LEDGER_EVIDENCE_DIR
+    says (the real process, as an operator starts it)."""
+    folder, decoy = tmp_path / "given", tmp_path / "the-environments-folder"
+    tokens = staff_directory(ledger_url)
+    closed(ledger_url, "TS-H4")
+    source = tmp_path / "call.mp3"
+    source.write_bytes(b"the call, recorded")
+    cli = run(ledger_url, "attach", "TS-H4", str(source), "--kind", "recording", "--actor",
+              "li", "--role", "customer_service", "--evidence-dir", str(folder))  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert len([p for p in folder.rglob("*") if p.is_file()]) == 1
+    port = free_port()
+    server = subprocess.Popen(
+        [SCRIPT, "serve", "--port", str(port), "--db", ledger_url, "--no-follow",
+         "--evidence-dir", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "LEDGER_EVIDENCE_DIR": str(decoy)},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        erase = {"command": "erase", "ref": "TS-H4", "reason": "保存期满"}
+        lead = {"Authorization": f"Bearer {tokens['chen']}"}
+        erased = httpx.post(f"{base}/v1/commands", json=erase, headers=lead, timeout=30)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+
+    assert erased.status_code == 201, erased.text + stderr
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+    assert server.returncode == 0, stderr
 
 
 def test_accountability_records_and_breaches_answer_as_the_command_line(
