@@ -11,6 +11,9 @@
 --                    entries and personal-data keys; deletes a key only to erase (crypto-
 --                    shredding). It cannot change or delete an event or a chain link (the
 --                    append-only triggers refuse it, and only the owner may disable them).
+--                    It reads the read models too, as the reader does (now and, through
+--                    default privileges, those the owner creates later): whoever records
+--                    the actions runs list, report and audit to find what to act on.
 --   <prefix>reader   reads the read models only: every other table of the schema, now and
 --                    (through default privileges) those the owner creates later. It runs
 --                    list, report and audit; of the log it learns only the last position
@@ -38,9 +41,10 @@
 -- TRUNCATE on a table take that lock. The append-only trigger refuses every UPDATE anyway.
 --
 -- Running the script again is harmless: roles are created only when missing. Run it again
--- after an upgrade that adds tables: the writer gets no default privileges. (The default
--- privileges below would give the reader SELECT on a new table of the ledger's own; the
--- owner creates index_secret, added with the blind index, with every such grant revoked.)
+-- after an upgrade that adds tables of the ledger's own: the writer's default privileges
+-- give it SELECT on a new table, never INSERT or DELETE. (The default privileges below would
+-- give the reader SELECT on a new table of the ledger's own; the owner creates index_secret,
+-- added with the blind index, with every such grant revoked.)
 
 \set ON_ERROR_STOP on
 \set writer :prefix writer
@@ -66,6 +70,11 @@ GRANT SELECT, INSERT, DELETE ON person_keys TO :"writer";
 -- deletes them with the key at erasure; it reads the secret to key them (and makes it once).
 GRANT SELECT, INSERT, DELETE ON complainant_index TO :"writer";
 GRANT SELECT, INSERT ON complaint_links, index_secret TO :"writer";
+-- The read models (list, report, audit): it reads every table of the schema; of the ledger's
+-- own it reads no more than the grants above give it. It writes no read model: the owner's
+-- runner keeps them, and the writer reads them as they stand, with their lag.
+GRANT SELECT ON ALL TABLES IN SCHEMA :"schema" TO :"writer";
+ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT ON TABLES TO :"writer";
 
 -- The reader: every table but the ledger's own (those hold the events and the keys). It may
 -- read the blind index and the links (digests and references: related, show's lists), never

@@ -1,5 +1,5 @@
-"""Read commands as the read-only logins of ``sql/roles.sql``, on the PostgreSQL server: a
-reader runs ``list``, ``report`` and ``audit``; an auditor every read command. Both also in
+"""Read commands as the logins of ``sql/roles.sql``, on the PostgreSQL server: a reader and
+a writer run ``list``, ``report`` and ``audit``; an auditor every read command. Both also in
 sessions that may not write at all (``default_transaction_read_only=on``, as on a hot
 standby), and neither writes: the read models are read as they stand, with their lag."""
 
@@ -47,7 +47,8 @@ HEAD = 15  # two complaints' 13 events, the seal book and its seal
 @pytest.fixture
 def logins(postgres_schema: str) -> Iterator[dict[str, str]]:
     """A sealed ledger with its read models built by the owner, the script run, and a login
-    (as a URL) in each of the reader and auditor roles; the owner's URL as ``owner``."""
+    (as a URL) in each of the reader, auditor and writer roles; the owner's URL as
+    ``owner``."""
     owner = pg_url(postgres_schema)
     commands = [*life_cmds("TS-R"), *life_cmds("TS-S", until="plan")]
     assert run(owner, "apply", "-", input=jsonl(commands)).exit_code == 0
@@ -57,7 +58,7 @@ def logins(postgres_schema: str) -> Iterator[dict[str, str]]:
     script = ["-v", f"schema={postgres_schema}", "-v", f"prefix={prefix}", "-f", str(SCRIPT)]
     subprocess.run(["psql", PG_DSN, "-q", *script], check=True, capture_output=True)
     groups = ("writer", "reader", "auditor", "feed")  # every group the script creates
-    names = {group: f"{prefix}{group}_login" for group in ("reader", "auditor")}
+    names = {group: f"{prefix}{group}_login" for group in ("reader", "auditor", "writer")}
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         for group, login in names.items():
             conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {prefix}{group}")
@@ -87,8 +88,8 @@ def note(owner: str) -> None:
 
 
 @pytest.mark.parametrize("session", SESSIONS.values(), ids=SESSIONS.keys())
-@pytest.mark.parametrize("group", ["reader", "auditor"])
-def test_reader_and_auditor_run_list_report_and_audit(
+@pytest.mark.parametrize("group", ["reader", "auditor", "writer"])
+def test_reader_auditor_and_writer_run_list_report_and_audit(
     logins: dict[str, str], group: str, session: dict[str, str]
 ) -> None:
     results = {name: run(logins[group], *args, env=session) for name, args in READ_MODELS.items()}
@@ -140,8 +141,8 @@ def test_the_reader_may_not_read_the_log_and_is_told_in_one_line(
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("group", ["reader", "auditor"])
-def test_read_only_logins_read_as_it_stands_and_say_how_far_behind_it_is(
+@pytest.mark.parametrize("group", ["reader", "auditor", "writer"])
+def test_logins_that_may_not_write_read_models_read_as_it_stands_and_say_the_lag(
     logins: dict[str, str], group: str, postgres_schema: str
 ) -> None:
     note(logins["owner"])
@@ -165,6 +166,26 @@ def test_read_only_logins_read_as_it_stands_and_say_how_far_behind_it_is(
     )
     assert allowed.exit_code == 0, allowed.stderr
     assert positions(postgres_schema) == before  # nothing caught up, nothing written
+
+
+def test_the_writer_lists_read_models_the_owner_rebuilt_after_the_script_ran(
+    logins: dict[str, str], postgres_schema: str
+) -> None:
+    """The rebuild swaps in tables the owner creates after the script ran: the writer reads
+    them by the script's default privileges, as the reader does, and still writes none."""
+    rebuilt = run(logins["owner"], "projections", "rebuild", "--workers", "1")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    writer = logins["writer"].split("//")[1].split("@")[0]
+
+    listed = run(logins["writer"], "list", "--format", "json")
+    trail = run(logins["writer"], "audit", "TS-R", "--format", "json")
+
+    assert listed.exit_code == 0, listed.stderr
+    assert [c["ref"] for c in json.loads(listed.stdout)] == ["TS-R", "TS-S"]
+    assert trail.exit_code == 0, trail.stderr
+    with psycopg.connect(PG_DSN.replace("postgres@", f"{writer}@")) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"DELETE FROM {postgres_schema}.case_state")
 
 
 def test_the_owner_in_a_read_only_session_reads_without_catching_up(
