@@ -183,9 +183,11 @@ def test_the_writer_lists_read_models_the_owner_rebuilt_after_the_script_ran(
     assert listed.exit_code == 0, listed.stderr
     assert [c["ref"] for c in json.loads(listed.stdout)] == ["TS-R", "TS-S"]
     assert trail.exit_code == 0, trail.stderr
-    with psycopg.connect(PG_DSN.replace("postgres@", f"{writer}@")) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(f"DELETE FROM {postgres_schema}.case_state")
+    with (
+        psycopg.connect(PG_DSN.replace("postgres@", f"{writer}@")) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(f"DELETE FROM {postgres_schema}.case_state")
 
 
 def test_the_owner_in_a_read_only_session_reads_without_catching_up(
