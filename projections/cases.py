@@ -14,13 +14,13 @@ from typing import Any
 
 from ledger.domain.calendar import WorkCalendar
 from ledger.domain.codes import CodeList, codes_from_dict
-from ledger.domain.events import name_of
 from ledger.domain.facts import to_case_facts
 from ledger.domain.marks import clock_changes
 from ledger.domain.policy import Policy
 from ledger.domain.rulebook import Rulebook, publication
 from ledger.domain.sla import deadlines
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_REF
+from ledger.store.codelists import CodesPublication, codes_publication
 from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
 from projections.publications import keep_publications
@@ -51,10 +51,16 @@ class Rules:
     """
 
     def __init__(
-        self, book: Rulebook | None = None, codes: dict[str, CodeList] | None = None
+        self,
+        book: Rulebook | None = None,
+        codes: dict[str, CodeList] | None = None,
+        published_codes: Sequence[CodesPublication] = (),
     ) -> None:
         self.book = book or Rulebook()
         self.codes: dict[str, CodeList] = dict(codes or {})
+        # The code lists as published, kept in ``publications`` for logins that may not
+        # read the log (``codes list``).
+        self.published_codes: list[CodesPublication] = list(published_codes)
         self.kept: set[str] = set()  # labels written to ``publications`` by this runner
 
     @property
@@ -67,9 +73,12 @@ class Rules:
 
     def learn(self, event: Any) -> bool:
         """Take in a publication; True when every deadline must be worked out again."""
-        if name_of(event) == "PolicyBook.CodesPublished":
+        found_codes = codes_publication(event)
+        if found_codes is not None:
             # A case's codes name their list's version, published before them: nothing to redo.
             self.codes[event.version] = codes_from_dict(event.document)
+            if all(p.label != found_codes.label for p in self.published_codes):
+                self.published_codes.append(found_codes)
             return False
         ref = CALENDAR_BOOK_REF if event.originator_id == CALENDAR_BOOK_ID else POLICY_BOOK_REF
         found = publication(event, f"{ref} v{event.originator_version}")

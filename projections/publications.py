@@ -1,17 +1,19 @@
 """Read model ``publications``: the policies and calendars the case read models were worked
-out by, one row per publication (``@policies v2``, ``@calendars v3``).
+out by, and the code lists their cause codes map by, one row per publication (``@policies
+v2``, ``@calendars v3``).
 
 The runner writes every publication of the rulebook it folds clocks with, so the query side
 judges the clocks it works out at query time (an overdue business-hours clock, one with an
 open pause) by the same rules as the stored ones, without reading the log: a login in
-``ledger_reader`` may not read it.
+``ledger_reader`` may not read it. It writes the code lists (kind ``codes``) for the same
+login's ``codes list`` and ``codes show``.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.calendar import calendar_from_dict, calendar_to_dict
 from ledger.domain.policy import policy_from_dict, policy_to_dict
@@ -20,6 +22,7 @@ from projections.db import Cursor
 from projections.schema import stamp
 
 if TYPE_CHECKING:
+    from ledger.store.codelists import CodesPublication
     from projections.cases import Rules
 
 COLUMNS = ("label", "recorded_at", "kind", "effective_from", "document")
@@ -29,10 +32,19 @@ def keep_publications(cur: Cursor, rules: Rules) -> None:
     """Write the publications of ``rules`` not yet written by this runner (once each: a
     publication never changes, so one already there is left as it is)."""
     fresh = [p for p in rules.book.publications if p.label not in rules.kept]
-    if not fresh:
+    codes = [p for p in rules.published_codes if p.label not in rules.kept]
+    if not fresh and not codes:
         return
-    cur.insert("publications", COLUMNS, [_row(p) for p in fresh], conflict="label")
+    rows = [*(_row(p) for p in fresh), *(_codes_row(p) for p in codes)]
+    cur.insert("publications", COLUMNS, rows, conflict="label")
     rules.kept.update(p.label for p in fresh)
+    rules.kept.update(p.label for p in codes)
+
+
+def _codes_row(p: CodesPublication) -> tuple[str, str | None, str, str | None, str]:
+    # As codes list gives it, so a login that may not read the log is answered the same.
+    text = json.dumps(p.entry(), ensure_ascii=False)
+    return (p.label, stamp(p.recorded), "codes", stamp(p.effective_from), text)
 
 
 def _row(p: Publication) -> tuple[str, str | None, str, str | None, str]:
@@ -47,7 +59,10 @@ def _row(p: Publication) -> tuple[str, str | None, str, str | None, str]:
 
 def stored_rulebook(cur: Cursor) -> Rulebook:
     """The rulebook of the publications the runner has written, in the caller's transaction."""
-    cur.execute("SELECT label, recorded_at, kind, effective_from, document FROM {publications}")
+    cur.execute(
+        "SELECT label, recorded_at, kind, effective_from, document FROM {publications} "
+        "WHERE kind IN ('policy', 'calendar')"
+    )
     found = []
     for row in cur.fetchall():
         document = json.loads(row["document"])
@@ -58,3 +73,13 @@ def stored_rulebook(cur: Cursor) -> Rulebook:
         else:
             found.append(Publication(recorded, row["label"], calendar=calendar_from_dict(document)))
     return Rulebook(found)
+
+
+def stored_code_lists(cur: Cursor) -> list[dict[str, Any]]:
+    """The code lists the runner has written, by effective time (between two that take effect
+    together, the later published last), as ``published_code_lists`` gives them."""
+    cur.execute(
+        "SELECT recorded_at, effective_from, document FROM {publications} WHERE kind = 'codes'"
+    )
+    rows = sorted(cur.fetchall(), key=lambda r: (r["effective_from"], r["recorded_at"]))
+    return [json.loads(r["document"]) for r in rows]

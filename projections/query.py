@@ -112,6 +112,15 @@ class Query:
             row = cur.fetchone()
         return bool(row and row["ok"])
 
+    def reads_log(self) -> bool:
+        """Whether this login may read the log (on SQLite, whoever opens the file may)."""
+        if not self.store.postgres:
+            return True
+        with self.transaction() as cur:
+            cur.execute("SELECT has_table_privilege(?, 'SELECT') AS log", (self._events_table(),))
+            row = cur.fetchone()
+        return bool(row and row["log"])
+
     def head(self) -> int | None:
         """The log's last position; None if this login may read neither the log nor the
         function that tells its head."""

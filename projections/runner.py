@@ -90,13 +90,13 @@ READ_MODELS = {"case_state": "cases", "sla_clocks": "cases", "audit_trail": "aud
 
 
 def current_rules(ledger: Ledger) -> Rules:
-    """Every policy and calendar published so far, with when each was recorded (those the
-    log brings later are learnt as they come)."""
+    """Every policy, calendar and code list published so far, with when each was recorded
+    (those the log brings later are learnt as they come)."""
     from ledger.store.books import load_rulebook
-    from ledger.store.codelists import load_code_lists
+    from ledger.store.codelists import load_code_lists, load_codes_publications
     from projections.cases import Rules
 
-    return Rules(load_rulebook(ledger), load_code_lists(ledger))
+    return Rules(load_rulebook(ledger), load_code_lists(ledger), load_codes_publications(ledger))
 
 
 class Runner:

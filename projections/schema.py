@@ -30,7 +30,8 @@ CASES = {
     "case_folds": """CREATE TABLE IF NOT EXISTS {case_folds} (
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
     # The policies and calendars the clocks above were worked out by: the query side builds
-    # its rulebook from them, as a login that may not read the log (ledger_reader) must.
+    # its rulebook from them, as a login that may not read the log (ledger_reader) must. And
+    # the code lists, which that login's codes list and codes show read.
     "publications": """CREATE TABLE IF NOT EXISTS {publications} (
         label TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, kind TEXT NOT NULL,
         effective_from TEXT, document TEXT NOT NULL)""",
@@ -69,8 +70,9 @@ CASES_INDEXES = [
 # case_state's improvements and improvements_open, folds with the improvements' facts, their
 # clocks (improvement:<id>) in sla_clocks; the regulator-reply clock — folds with the referral
 # and reply facts, the clock in sla_clocks; case_state's evidence_files, the number of files
-# attached as evidence.
-CASES_SHAPE = 6
+# attached as evidence. 7: ``publications`` also holds the code lists (kind ``codes``), which
+# codes list and codes show read for a login that may not read the log.
+CASES_SHAPE = 7
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).

@@ -4,18 +4,22 @@ and show them. Published into the policy book and versioned like the policy (doc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commands.cli.base import cli
+from commands.cli.freshness import say_lag
 from commands.cli.output import db_option, format_option, local_time, render_table, to_json
 from commands.cli.publish import _submit
 from commands.cli.writes import write_options
 from commands.models import PublishCodes
 from ledger.domain.codes import codes_to_dict
-from ledger.store.codelists import code_list, published_code_lists
+from ledger.store.codelists import code_list_of, published_code_lists
 from ledger.store.root import open_reader
+
+if TYPE_CHECKING:
+    from projections.query import Lag
 
 
 def _code_file(path: str) -> tuple[str, str]:
@@ -62,15 +66,20 @@ def codes_publish(file: str, effective_from: str | None, **o: Any) -> None:
 @format_option("table", "json")
 def codes_list(db: str, fmt: str) -> None:
     """List code list versions, when each takes effect. Example: complaint-ledger codes list"""
-    with open_reader(db) as ledger:
-        published = published_code_lists(ledger)
+    published, lag = _published(db)
     if fmt == "json":
         click.echo(to_json(published))
-        return
-    if not published:
+    elif not published:
         click.echo("no code list published yet: triage and close take no --cause")
-        return
-    rows = [
+    else:
+        rows = _listed_rows(published)
+        click.echo(render_table(rows, list(rows[0])))
+    if lag is not None:
+        say_lag(lag, fmt)
+
+
+def _listed_rows(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {
             "version": p["version"],
             "effective_from": local_time(p["effective_from"]),
@@ -80,7 +89,21 @@ def codes_list(db: str, fmt: str) -> None:
         }
         for p in published
     ]
-    click.echo(render_table(rows, list(rows[0])))
+
+
+def _published(db: str) -> tuple[list[dict[str, Any]], Lag | None]:
+    """The code lists published: from the log, or, for a login that may not read it (a
+    ``ledger_reader``), from the ``publications`` read model as it stands, with its lag."""
+    from projections.publications import stored_code_lists
+    from projections.query import Query
+
+    with open_reader(db) as ledger:
+        query = Query(ledger)
+        if query.reads_log():
+            return published_code_lists(ledger), None
+        lag = query.lag("cases")
+        with query.transaction() as cur:
+            return stored_code_lists(cur), lag
 
 
 @codes.command("show")
@@ -89,10 +112,12 @@ def codes_list(db: str, fmt: str) -> None:
 @format_option("table", "json")
 def codes_show(version: str, db: str, fmt: str) -> None:
     """Show one code list version. Example: complaint-ledger codes show codes-2026.1"""
-    with open_reader(db) as ledger:
-        codes = code_list(ledger, version)
+    published, lag = _published(db)
+    codes = code_list_of(published, version)
     if fmt == "json":
         click.echo(to_json(codes_to_dict(codes)))
+        if lag is not None:
+            say_lag(lag, fmt)
         return
     regulator = codes.regulator_causes
     causes = [
@@ -114,3 +139,5 @@ def codes_show(version: str, db: str, fmt: str) -> None:
         click.echo()
         rows = [{title: code, "label": label} for code, label in table.items()]
         click.echo(render_table(rows, [title, "label"]))
+    if lag is not None:
+        say_lag(lag, fmt)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.store.books import load_rulebook
+from ledger.store.codelists import published_code_lists
 from ledger.store.root import open_ledger
-from projections.publications import stored_rulebook
+from projections.publications import stored_code_lists, stored_rulebook
 from projections.runner import Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
 from tests.helpers import jsonl, life_cmds, run
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy-business-hours.toml"
+CODES = Path(__file__).resolve().parents[2] / "docs" / "codes-example.toml"
 LEAD = ["--actor", "chen", "--role", "leadership"]
 
 
@@ -65,3 +67,66 @@ def test_read_models_of_an_earlier_shape_are_rebuilt_with_their_publications(
     assert [p.label for p in stored] == ["@policies v2"]
     assert shape == {"position": CASES_SHAPE}
     assert marks != [{"changes": "old"}]
+
+
+def _revised(tmp_path: Path, version: str) -> Path:
+    path = tmp_path / f"{version}.toml"
+    path.write_text(CODES.read_text(encoding="utf-8").replace("codes-2026.1", version))
+    return path
+
+
+def test_the_stored_code_lists_are_the_logs(ledger_url: str, tmp_path: Path) -> None:
+    """Kept by the runner as it catches up (a list published between two runs too), by a
+    rebuild in one process and in two, each in the form codes list gives."""
+    published = [(CODES, "2026-09-01T00:00:00+08:00"),
+                 (_revised(tmp_path, "codes-2026.0"), "2026-09-01T00:00:00+08:00"),
+                 (_revised(tmp_path, "codes-2025.9"), "2026-01-01T00:00:00Z")]  # fmt: skip
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    for path, effective_from in published[:2]:
+        assert run(ledger_url, "codes", "publish", str(path), "--effective-from",
+                   effective_from, *LEAD).exit_code == 0  # fmt: skip
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    path, effective_from = published[2]
+    assert run(ledger_url, "codes", "publish", str(path), "--effective-from", effective_from,
+               *LEAD).exit_code == 0  # fmt: skip
+
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        runner.catch_up_all()
+        with runner.transaction() as cur:
+            caught_up = stored_code_lists(cur)
+            rulebook = stored_rulebook(cur).publications
+        logged = published_code_lists(ledger)
+    rebuilt = {}
+    for workers in ("1", "2"):
+        done = run(ledger_url, "projections", "rebuild", "cases", "--workers", workers)
+        assert done.exit_code == 0, done.output
+        with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+            rebuilt[workers] = stored_code_lists(cur)
+
+    assert [c["version"] for c in logged] == ["codes-2025.9", "codes-2026.1", "codes-2026.0"]
+    assert caught_up == logged
+    assert rebuilt == {"1": logged, "2": logged}
+    assert rulebook == ()  # code lists are no policy or calendar
+
+
+def test_read_models_of_shape_6_are_rebuilt_with_the_code_lists(ledger_url: str) -> None:
+    assert run(ledger_url, "codes", "publish", str(CODES), *LEAD).exit_code == 0
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        # As shape 6 left them: no code list among the publications.
+        cur.execute("DELETE FROM {publications} WHERE kind = 'codes'")
+        cur.execute("UPDATE {positions} SET position = 6 WHERE name = ?", (SHAPE_KEY,))
+
+    ran = run(ledger_url, "projections", "run")
+
+    assert ran.exit_code == 0, ran.stderr
+    with open_ledger(ledger_url) as ledger:
+        with Runner(ledger).transaction() as cur:
+            stored = stored_code_lists(cur)
+            cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
+            shape = cur.fetchone()
+        assert stored == published_code_lists(ledger)
+    assert [c["version"] for c in stored] == ["codes-2026.1"]
+    assert shape == {"position": CASES_SHAPE}

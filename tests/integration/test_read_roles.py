@@ -18,6 +18,7 @@ from tests.conftest import PG_DSN, pg_url
 from tests.helpers import jsonl, life_cmds, run
 
 SCRIPT = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
+CODES = Path(__file__).resolve().parents[2] / "docs" / "codes-example.toml"
 READ_ONLY = {"PGOPTIONS": "-c default_transaction_read_only=on"}
 SESSIONS = {"read-write session": {}, "read-only session": READ_ONLY}
 READ_MODELS = {
@@ -126,6 +127,47 @@ def test_the_auditor_runs_every_command_that_reads_the_log(
     assert json.loads(results["calendar list"].stdout) == []
     assert json.loads(results["codes list"].stdout) == []
     assert run("", "verify-bundle", str(tmp_path / "bundle")).exit_code == 0
+
+
+def test_the_reader_lists_and_shows_the_code_lists_from_the_read_models(
+    logins: dict[str, str], postgres_schema: str, tmp_path: Path
+) -> None:
+    """``codes list`` and ``codes show`` as a login that may not read the log: from the
+    ``publications`` read model, answered as the log answers the owner, with the lag."""
+    owner, reader = logins["owner"], logins["reader"]
+    revised = tmp_path / "codes-2026.2.toml"
+    revised.write_text(CODES.read_text(encoding="utf-8").replace("codes-2026.1", "codes-2026.2"))
+    for path, effective_from in ((revised, "2026-10-01T00:00:00+08:00"),
+                                 (CODES, "2026-09-01T00:00:00+08:00")):  # fmt: skip
+        published = run(owner, "codes", "publish", str(path), "--effective-from",
+                        effective_from, "--actor", "chen", "--role", "leadership")  # fmt: skip
+        assert published.exit_code == 0, published.output
+    assert run(owner, "projections", "run").exit_code == 0
+    before = positions(postgres_schema)
+    commands = {
+        "list": ["codes", "list", "--format", "json"],
+        "list table": ["codes", "list"],
+        "show": ["codes", "show", "codes-2026.2", "--format", "json"],
+        "show table": ["codes", "show", "codes-2026.1"],
+    }
+
+    as_owner = {name: run(owner, *args) for name, args in commands.items()}
+    as_reader = {name: run(reader, *args) for name, args in commands.items()}
+    unknown = run(reader, "codes", "show", "codes-2027.1")
+
+    assert {n: r.stderr for n, r in as_reader.items() if r.exit_code != 0} == {}
+    lag = f"lag: 0 events (read models at position {HEAD + 3}, the head of the log)"
+    for name in ("list", "show"):
+        assert as_reader[name].stdout == as_owner[name].stdout
+        assert as_reader[name].stderr == lag + "\n"
+    for name in ("list table", "show table"):
+        assert as_reader[name].stdout == as_owner[name].stdout + lag + "\n"
+    listed = json.loads(as_reader["list"].stdout)
+    assert [c["version"] for c in listed] == ["codes-2026.1", "codes-2026.2"]
+    assert (unknown.exit_code, unknown.stderr) == (
+        1, "Error: no code list version 'codes-2027.1'; published: codes-2026.1, codes-2026.2\n"
+    )  # fmt: skip
+    assert positions(postgres_schema) == before
 
 
 @pytest.mark.parametrize("command", ["show", "history", "verify"])
