@@ -1,6 +1,6 @@
 """Evidence files around the commands (issue 15): ``attach`` keeps a copy of the file in
-the evidence folder only once its event is recorded, and an erasure deletes the files of
-the erased complaint.
+the evidence folder before its event is recorded (and takes it away if the event is not),
+and an erasure deletes the files of the erased complaint.
 
 The event holds the file's hash, so the folder (``ledger.store.evidence``) needs no table:
 what a complaint holds is read from its events, what other complaints hold from the log's
@@ -9,6 +9,7 @@ what a complaint holds is read from its events, what other complaints hold from 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,23 @@ _BATCH = 1000
 def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path) -> Outcome:
     """Record ``data`` (an ``attach`` command without its file's fields) for the file at
     ``source``, keeping a copy under its hash in ``folder``: the command is validated
-    before anything is copied, and a refused one leaves no copy behind."""
+    before anything is copied, and a refused one leaves no copy behind.
+
+    The file lands under its name before the event is recorded, so no event names a file the
+    folder failed to keep. If the event is then not recorded, the file goes again, unless it
+    was there already or an event recorded meanwhile attaches the same file."""
     sha256, size = file_digest(check_source(source))
     fields = {"sha256": sha256, "size": size, "filename": source.name}
     command = parse_command({**data, **fields, "location": "pending"})  # validated, not applied
     with staged(source, folder, sha256) as copy:
         command = parse_command({**data, **fields, "location": copy.location})
-        outcome = handle(ledger, command)
-        copy.keep()
-    return outcome
+        placed = copy.keep()
+        try:
+            return handle(ledger, command)
+        except BaseException:
+            if placed and not _attached(ledger, sha256):
+                copy.discard()
+            raise
 
 
 @dataclass(frozen=True)
@@ -59,24 +68,36 @@ def purge_evidence(ledger: Ledger, ref: str, folder: Path) -> Purged:
     return Purged(deleted, sorted(shared & hashes), sorted(hashes - present - shared))
 
 
-def _held_elsewhere(ledger: Ledger, own: Any, hashes: set[str]) -> set[str]:
-    """Which of ``hashes`` another complaint, not erased, attached too (read from the log:
-    erasures are rare, and the log needs no index for them)."""
+def _attachments(ledger: Ledger, besides: Any = None) -> Iterator[tuple[Any, str]]:
+    """Every file attached to a complaint but ``besides``, as (complaint id, SHA-256), from
+    the log's ``EvidenceAttached`` events: read only when a file may be deleted (erasures and
+    failed attachments are rare, and the log needs no index for them)."""
     topic = topic_of("Complaint.EvidenceAttached")
     recorder = ledger.recorder
-    holders: dict[str, set[Any]] = {}
     position = 0
     while True:
         batch = recorder.select_notifications(position + 1, _BATCH, topics=[topic])
         for notification in batch:
-            if notification.originator_id == own:
+            if notification.originator_id == besides:
                 continue
             event: Any = ledger.mapper.to_domain_event(notification)
-            if event.sha256 in hashes:
-                holders.setdefault(event.sha256, set()).add(notification.originator_id)
+            yield notification.originator_id, event.sha256
         if len(batch) < _BATCH:
             break
         position = batch[-1].id
+
+
+def _attached(ledger: Ledger, sha256: str) -> bool:
+    """Whether an event recorded attaches the file ``sha256``."""
+    return any(found == sha256 for _, found in _attachments(ledger))
+
+
+def _held_elsewhere(ledger: Ledger, own: Any, hashes: set[str]) -> set[str]:
+    """Which of ``hashes`` another complaint, not erased, attached too (read from the log)."""
+    holders: dict[str, set[Any]] = {}
+    for complaint, sha256 in _attachments(ledger, besides=own):
+        if sha256 in hashes:
+            holders.setdefault(sha256, set()).add(complaint)
     kept = set()
     for sha256, complaints in holders.items():
         if any(not ledger.repository.get(c).personal_data_erased for c in complaints):

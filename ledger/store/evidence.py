@@ -96,15 +96,28 @@ class Staged:
     def location(self) -> str:
         return stored_path(self.sha256)
 
-    def keep(self) -> None:
-        """Give the copy its name; an identical file kept already stays as it is."""
+    def keep(self) -> bool:
+        """Give the copy its name; an identical file kept already stays as it is. True when
+        this call put the file there (``discard`` may take it away again)."""
         final = self.folder / self.location
-        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if final.exists():
-            self.temporary.unlink()
-        else:
-            os.replace(self.temporary, final)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if final.exists():
+                self.temporary.unlink()
+                placed = False
+            else:
+                os.replace(self.temporary, final)
+                placed = True
+        except OSError as e:
+            raise EvidenceUnreadable(f"cannot keep the file in the evidence folder: {e}") from None
         self.kept = True
+        return placed
+
+    def discard(self) -> None:
+        """Take away the file ``keep`` put there (its event was not recorded); best effort,
+        so that the reason the event was not recorded is the one reported."""
+        with suppress(OSError):
+            (self.folder / self.location).unlink()
 
 
 @contextmanager

@@ -188,6 +188,56 @@ def test_refusals_give_one_error_line_append_nothing_and_copy_nothing(
     assert kept(folder) == []
 
 
+def test_a_file_the_folder_cannot_keep_records_no_event(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """The file lands under its name before the event is recorded: a folder that cannot take
+    it (here a file stands where its subfolder would go, which stops root too) leaves one
+    Error line, no event, and nothing of the copy."""
+    url = ledger_url
+    closed_case(url, folder, "TS-VB")
+    source = evidence_file(tmp_path)
+    sha256 = hashlib.sha256(RECORDING).hexdigest()
+    (folder / "sha256").mkdir(parents=True)
+    (folder / "sha256" / sha256[:2]).write_bytes(b"in the way")
+
+    line = refused(url, folder, "attach", "TS-VB", str(source), "--kind", "recording", *CS)
+
+    assert line.startswith("Error: cannot keep the file in the evidence folder: ")
+    assert kept(folder) == [f"sha256/{sha256[:2]}"]  # what was in the way, and no copy
+    shown = json.loads(ok(url, folder, "show", "TS-VB", "--format", "json"))
+    assert shown["attachments"] == []
+
+
+def test_a_refused_attach_takes_its_file_away_unless_an_event_attaches_it(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """A command refused after its file landed takes the file away again; not one that was
+    there already, nor one an event attaches though the folder did not hold it."""
+    url = ledger_url
+    closed_case(url, folder, "TS-VC")
+    held = evidence_file(tmp_path, "held.mp3", b"attached to TS-VC")
+    ok(url, folder, "attach", "TS-VC", str(held), "--kind", "recording", *CS)
+    named = evidence_file(tmp_path, "named.mp3", b"recording 7")  # attach_line's 7th file
+    ok(url, folder, "apply", "-", input=jsonl([attach_line("TS-VC", 7)]))
+    orphan = evidence_file(tmp_path, "orphan.mp3", b"attached to nothing")
+    files = kept(folder)
+
+    before = event_count(url)
+
+    lines = [refused(url, folder, "attach", "TS-NOPE", str(path), "--kind", "recording", *CS)
+             for path in (held, orphan)]  # fmt: skip
+    third = cli(url, folder, "attach", "TS-NOPE", str(named), "--kind", "recording", *CS)
+
+    assert lines == ["Error: no complaint has reference 'TS-NOPE'"] * 2
+    assert (third.exit_code, third.stderr) == (
+        1, "Error: no complaint has reference 'TS-NOPE'\n"
+    )  # fmt: skip
+    assert event_count(url) == before
+    digest = hashlib.sha256(b"recording 7").hexdigest()
+    assert kept(folder) == sorted([*files, f"sha256/{digest[:2]}/{digest[2:]}"])
+
+
 def attach_line(ref: str, n: int, **fields: Any) -> dict[str, Any]:
     data = b"recording %d" % n
     return {
