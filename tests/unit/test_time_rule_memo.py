@@ -24,7 +24,8 @@ def test_a_kept_fold_grows_with_the_list_and_only_by_the_new_facts() -> None:
     timeline = [Fact("received", 1, RECEIVED), Fact("triaged", 2, at(2))]
     check_new(RECEIVED, timeline, Fact("findings", 3, at(3)))
     kept = timerule._FOLDS[id(timeline)]
-    assert kept[0] is timeline and kept[2] == timeline
+    assert kept[0] is timeline
+    assert kept[2] == timeline
     timeline.append(Fact("findings", 3, at(6)))
     with pytest.raises(OccurredTooEarly, match="the findings"):
         check_new(RECEIVED, timeline, Fact("planned", 4, at(5)))  # a plan follows the findings
