@@ -1,6 +1,5 @@
 """The time rule: an action may be dated in the past, but never before an action already
-recorded on the same complaint that it would contradict (pure; ``check_new`` keeps the
-folds of the timelines it checked last, a memo that changes no answer).
+recorded on the same complaint that it would contradict (pure).
 
 Every action has lower bounds set by the actions recorded before it: the receipt, the last
 reopening, the closure of a closed case, and what its own kind follows (findings follow the
@@ -14,8 +13,6 @@ after it was added, a withdrawal follows everything). ``check_new`` applies them
 
 from __future__ import annotations
 
-import operator
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -128,46 +125,6 @@ class _Fold:
                 latest[category] = fact
 
 
-# The folds of the timelines checked last, by the list's id (the list itself is kept, so the
-# id cannot be reused while its entry is here), most recently used last.
-_FOLDS: dict[int, tuple[Sequence[Fact], _Fold, list[Fact]]] = {}
-FOLDS_KEPT = 20_000  # the bulk path keeps up to 10,000 complaints in memory (commands.bulk)
-_FOLDS_LOCK = threading.Lock()
-
-
-def _folded(received_at: datetime, facts: Sequence[Fact]) -> _Fold:
-    """The fold of ``facts``. A complaint's timeline grows by one action at a time, so the
-    fold of the same list is kept and only the new actions are added: folding the whole
-    history for every command made deciding quadratic in a complaint's length (issue 17).
-    The kept fold is used only if every fact it folded is still, as the same object, at the
-    same place in the list (facts are frozen: the same object is the same fact), and the
-    receipt is the same; otherwise the list is folded again from the start."""
-    with _FOLDS_LOCK:  # the API decides in several threads
-        return _folded_locked(received_at, facts)
-
-
-def _folded_locked(received_at: datetime, facts: Sequence[Fact]) -> _Fold:
-    entry = _FOLDS.pop(id(facts), None)
-    if entry is not None:
-        kept, fold, seen = entry
-        if (
-            kept is not facts
-            or fold.received_at != received_at
-            or len(seen) > len(facts)
-            or not all(map(operator.is_, seen, facts))
-        ):
-            entry = None
-    if entry is None:
-        fold, seen = _Fold(received_at), []
-    for fact in facts[len(seen) :]:
-        fold.add(fact)
-        seen.append(fact)
-    _FOLDS[id(facts)] = (facts, fold, seen)
-    if len(_FOLDS) > FOLDS_KEPT:
-        del _FOLDS[next(iter(_FOLDS))]
-    return fold
-
-
 def bounds(received_at: datetime, facts: Sequence[Fact]) -> list[list[Bound]]:
     """The lower bounds of each action, set by the actions recorded before it."""
     fold = _Fold(received_at)
@@ -194,7 +151,9 @@ def check_new(received_at: datetime, facts: Sequence[Fact], new: Fact) -> None:
     """Refuse ``new`` (the next action) if it is dated before an action it follows."""
     # Only the new action's bounds: building every earlier action's too took a sixth of
     # deciding a command in a bulk import (docs/performance.md, issue 17).
-    fold = _folded(received_at, facts)
+    fold = _Fold(received_at)
+    for fact in facts:
+        fold.add(fact)
     broken = _violated(new, fold.own(new))
     if broken is not None:
         raise OccurredTooEarly(f"occurred_at {new.at.isoformat()} is before {broken.describe()}")
