@@ -45,16 +45,18 @@ class Envelope(_Frozen):
         return hashlib.sha256(self.body()).hexdigest()
 
     def _unset_added(self) -> set[str]:
-        fields = type(self).model_fields
+        fields = type(self).__pydantic_fields__  # (``model_fields`` is a slower descriptor)
         return {n for n in self.added_fields if getattr(self, n) == fields[n].default}
 
-    def body(self) -> bytes:
-        """The command's content, as fingerprinted."""
-        return self.model_dump_json(exclude={"command_id", *self._unset_added()}).encode()
+    def body(self, unset: set[str] | None = None) -> bytes:
+        """The command's content, as fingerprinted (``unset``: ``_unset_added()``, if known)."""
+        unset = self._unset_added() if unset is None else unset
+        return self.model_dump_json(exclude={"command_id", *unset}).encode()
 
-    def public_fingerprint(self) -> str:
+    def public_fingerprint(self, unset: set[str] | None = None) -> str:
         """SHA-256 of the content without its sealed fields: what the events show anyway."""
-        excluded = {"command_id", *self.sealed_fields, *self._unset_added()}
+        unset = self._unset_added() if unset is None else unset
+        excluded = {"command_id", *self.sealed_fields, *unset}
         public = self.model_dump_json(exclude=excluded)
         return hashlib.sha256(public.encode()).hexdigest()
 

@@ -39,8 +39,9 @@ class Match(Enum):
 
 def keyed(command: Envelope, key: bytes | None) -> str:
     """The fingerprint of a command on a complaint whose key is ``key`` (None: erased)."""
-    mac = NO_KEY if key is None else keyed_digest(key, command.body())
-    return f"{PREFIX}{command.public_fingerprint()}:{mac}"
+    unset = command._unset_added()  # looked up once for both parts
+    mac = NO_KEY if key is None else keyed_digest(key, command.body(unset))
+    return f"{PREFIX}{command.public_fingerprint(unset)}:{mac}"
 
 
 def compare(command: Envelope, stored: str, key: Callable[[], bytes | None]) -> Match:

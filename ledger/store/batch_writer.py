@@ -78,14 +78,17 @@ def copy_batch(
                   [(c.command_id, c.ref, c.fingerprint, c.version) for c in commands])  # fmt: skip
         recorder.write_index(curs, keys)
         # Under the lock no other writer draws from the sequence: these are the next positions.
+        # One row holding them all: a row each (as dicts) cost a tenth of the writing.
         curs.execute(
             SQL(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'notification_id')) AS p "
+                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'notification_id'))) AS p "
                 "FROM generate_series(1, %s)"
             ),
             (events_table.as_string(curs), len(stored)),
         )
-        positions = sorted(r["p"] for r in curs.fetchall())
+        row = curs.fetchone()
+        assert row is not None
+        positions = sorted(row["p"])
         ids = [_uuid(s.originator_id) for s in stored]
         _copy(curs, events_table,
               "originator_id, originator_version, topic, state, notification_id",
