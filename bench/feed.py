@@ -90,20 +90,27 @@ def _forget(ledger: Ledger, url: str, stream: str) -> None:
         cur.execute("DELETE FROM {positions} WHERE name = ?", (f"nats:{stream}",))
 
 
-def stream_count(url: str, stream: str) -> int:
-    async def count() -> int:
+def stream_state(url: str, stream: str) -> tuple[int, int]:
+    """The stream's messages and bytes (0, 0 before it is made)."""
+
+    async def state() -> tuple[int, int]:
         import nats
         from nats.js.errors import NotFoundError
 
         nc = await nats.connect(url)
         try:
-            return int((await nc.jetstream().stream_info(stream)).state.messages)
+            found = (await nc.jetstream().stream_info(stream)).state
+            return int(found.messages), int(found.bytes)
         except NotFoundError:
-            return 0
+            return 0, 0
         finally:
             await nc.close()
 
-    return asyncio.run(count())
+    return asyncio.run(state())
+
+
+def stream_count(url: str, stream: str) -> int:
+    return stream_state(url, stream)[0]
 
 
 def stream_ids(url: str, stream: str, subjects: str) -> list[str]:
@@ -181,7 +188,8 @@ def killed_and_restarted(url: str, nats_url: str, kill_at: int, batch: int) -> d
             in_stream = stream_ids(nats_url, stream, f"{prefix}.>")
             in_log = log_ids(ledger)
             counted = Counter(in_stream)
-            result["stream messages"] = stream_count(nats_url, stream)
+            result["stream messages"], stored = stream_state(nats_url, stream)
+            result["bytes a message"] = round(stored / max(1, result["stream messages"]))
             result["ids read back"] = len(in_stream)
             result["ids twice or more"] = sum(1 for n in counted.values() if n > 1)
             result["log ids missing"] = sum(1 for i in in_log if i not in counted)
