@@ -298,6 +298,33 @@ def test_follow_waits_out_a_server_killed_midway_and_leaves_exactly_one_message_
     )
 
 
+def test_once_with_the_server_killed_midway_is_one_error_line_at_once(
+    ledger_url: str, tmp_path: Path, own_server: OwnServer
+) -> None:
+    """--once does not wait the server out: the acknowledgements lost with the connection fail
+    the batch at once (not after the 30 s it gives a live server), and the position stays at
+    the last batch acknowledged."""
+    head = filled(ledger_url, tmp_path, 60)
+    stream = Stream("T_ONCE", "tonce")
+    feed = subprocess.Popen(
+        [SCRIPT, "feed", "nats", *stream.at(own_server.url), "--db", ledger_url, "--once",
+         "--batch-size", "3"],
+        env={**os.environ, "LEDGER_DB": ""}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    wait_for(lambda: own_server.message_count(stream) >= head // 4)
+    own_server.kill()
+    killed = time.monotonic()
+    _, err = feed.communicate(timeout=60)
+
+    assert feed.returncode == 1
+    assert time.monotonic() - killed < 10
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    assert "NATS at" in lines[0]
+    assert 0 < feed_position(ledger_url, stream) < head
+
+
 def test_follow_stops_on_sigterm_while_the_server_is_away(
     ledger_url: str, tmp_path: Path, own_server: OwnServer
 ) -> None:
