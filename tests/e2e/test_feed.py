@@ -314,14 +314,11 @@ def test_once_with_the_server_killed_midway_is_one_error_line_at_once(
     )  # fmt: skip
     wait_for(lambda: own_server.message_count(stream) >= head // 4)
     own_server.kill()
-    killed = time.monotonic()
     _, err = feed.communicate(timeout=60)
 
     assert feed.returncode == 1
-    assert time.monotonic() - killed < 10
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    assert "NATS at" in lines[0]
+    # the connection lost, not the 30 s a live server gets to acknowledge
+    assert err == f"Error: lost the connection to NATS at {own_server.url}\n"
     assert 0 < feed_position(ledger_url, stream) < head
 
 
