@@ -52,8 +52,9 @@ def nats(
     """Publish the log to NATS JetStream as CloudEvents, in order, each event once.
 
     Without --once it follows the log (woken by LISTEN/NOTIFY on PostgreSQL, polling on
-    SQLite) until stopped. Its position is kept in the ledger's database: a restarted or
-    killed feed resumes after the last batch the server acknowledged.
+    SQLite) until stopped, and waits out a server that goes away, connecting again with a
+    growing pause. Its position is kept in the ledger's database: a restarted or killed feed
+    resumes after the last batch the server acknowledged.
 
     \b
     Example:
