@@ -117,4 +117,4 @@ def unknown_year(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 # A JetStream stream of a test's own, for the event feed's tests (tests/nats_streams.py).
-from tests.nats_streams import stream  # noqa: E402, F401
+from tests.nats_streams import own_server, stream  # noqa: E402, F401

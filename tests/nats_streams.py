@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -40,7 +44,10 @@ class Stream:
 
     @property
     def args(self) -> list[str]:
-        return ["--url", NATS_URL, "--stream", self.name, "--subject-prefix", self.prefix]
+        return self.at(NATS_URL)
+
+    def at(self, url: str) -> list[str]:
+        return ["--url", url, "--stream", self.name, "--subject-prefix", self.prefix]
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,11 @@ class Stored:
     data: bytes
 
 
-def jetstream(work: Any) -> Any:
+def jetstream(work: Any, url: str = NATS_URL) -> Any:
     """Run ``work(js)`` on a connection of its own."""
 
     async def session() -> Any:
-        nc = await nats.connect(NATS_URL, allow_reconnect=False)
+        nc = await nats.connect(url, allow_reconnect=False)
         try:
             return await work(nc.jetstream())
         finally:
@@ -64,7 +71,7 @@ def jetstream(work: Any) -> Any:
     return asyncio.run(session())
 
 
-def messages(stream: Stream) -> list[Stored]:
+def messages(stream: Stream, url: str = NATS_URL) -> list[Stored]:
     """Every message of the stream, in stream order."""
 
     async def read(js: Any) -> list[Stored]:
@@ -75,18 +82,18 @@ def messages(stream: Stream) -> list[Stored]:
             found.append(Stored(seq, m.subject, dict(m.headers or {}), m.data))
         return found
 
-    result: list[Stored] = jetstream(read)
+    result: list[Stored] = jetstream(read, url)
     return result
 
 
-def message_count(stream: Stream) -> int:
+def message_count(stream: Stream, url: str = NATS_URL) -> int:
     async def count(js: Any) -> int:
         try:
             return int((await js.stream_info(stream.name)).state.messages)
         except nats.js.errors.NotFoundError:
             return 0
 
-    result: int = jetstream(count)
+    result: int = jetstream(count, url)
     return result
 
 
@@ -103,3 +110,61 @@ def stream() -> Iterator[Stream]:
             await js.delete_stream(made.name)
 
     jetstream(delete)
+
+
+NATS_SERVER = "/usr/sbin/nats-server"
+
+
+class OwnServer:
+    """A second NATS server with JetStream, of one test: its own port and store directory, so
+    that the test can stop it (SIGKILL, as a crash) and start it again on the same store."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, f"nats-server on {self.port} did not start"
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def messages(self, stream: Stream) -> list[Stored]:
+        return messages(stream, self.url)
+
+    def message_count(self, stream: Stream) -> int:
+        return message_count(stream, self.url)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnServer]:
+    """A running second server (``NATS_SERVER``), killed afterwards."""
+    if not os.path.exists(NATS_SERVER):
+        reason = f"{NATS_SERVER} is missing"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: the feed's tests must run)")
+        pytest.skip(reason)
+    server = OwnServer(tmp_path / "nats-store")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -52,23 +52,29 @@ def nats(
     """Publish the log to NATS JetStream as CloudEvents, in order, each event once.
 
     Without --once it follows the log (woken by LISTEN/NOTIFY on PostgreSQL, polling on
-    SQLite) until stopped. Its position is kept in the ledger's database: a restarted or
-    killed feed resumes after the last batch the server acknowledged.
+    SQLite) until stopped, and waits out a server that goes away, connecting again with a
+    growing pause. Its position is kept in the ledger's database: a restarted or killed feed
+    resumes after the last batch the server acknowledged.
 
     \b
     Example:
       complaint-ledger feed nats --url nats://127.0.0.1:4222 --stream LEDGER --once
     """
     from consumers.feed.feeder import Feed, follow
-    from consumers.feed.sinks import NatsSink
+    from consumers.feed.sinks import FeedError, NatsSink
     from ledger.store.root import open_reader
     from projections.follow import wakeups
 
+    def connect() -> NatsSink:
+        return NatsSink(url, stream, f"{prefix}.>")
+
+    def retrying(e: FeedError, delay: float) -> None:
+        click.echo(f"{e}; connecting again in {delay:g} s", err=True)
+
     with open_reader(db) as ledger:
-        sink = NatsSink(url, stream, f"{prefix}.>")
+        publisher = Feed(ledger, connect(), f"nats:{stream}", prefix=prefix, source=source,
+                         batch_size=batch_size)  # fmt: skip
         try:
-            publisher = Feed(ledger, sink, f"nats:{stream}", prefix=prefix, source=source,
-                             batch_size=batch_size)  # fmt: skip
             if once:
                 with progress_bar("publishing") as progress:
                     report = publisher.publish_pending(progress)
@@ -79,7 +85,8 @@ def nats(
                 return
             _stop_on_signals()
             try:
-                for report in follow(publisher, wakeups(ledger, interval)):
+                passes = follow(publisher, wakeups(ledger, interval), connect, retrying=retrying)
+                for report in passes:
                     if report.stored or report.duplicates:
                         click.echo(
                             f"published {report.stored} event(s), position {report.position}",
@@ -88,4 +95,4 @@ def nats(
             except KeyboardInterrupt:
                 click.echo("stopped", err=True)
         finally:
-            sink.close()
+            publisher.sink.close()

@@ -9,12 +9,14 @@ event once, in log order.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from consumers.feed.messages import to_message
 from consumers.feed.position import FeedPositions
-from consumers.feed.sinks import Published, Sink
+from consumers.feed.sinks import FeedError, Published, Sink
 from ledger.store.root import Ledger
 
 Progress = Callable[[int, int], None]
@@ -75,8 +77,61 @@ class Feed:
                 progress(position, max(head, position))
 
 
-def follow(feed: Feed, wakeups: Iterator[None]) -> Iterator[FeedReport]:
-    """A pass at every wake-up, for ever (``projections.follow.wakeups``). A failure ends it
-    (the position stays at the last acknowledged batch): the service manager restarts it."""
+@dataclass(frozen=True)
+class Backoff:
+    """Seconds to wait before each new attempt to reach the server: doubling from ``first``,
+    never more than ``longest``."""
+
+    first: float = 0.5
+    longest: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.longest)
+
+
+Retrying = Callable[[FeedError, float], None]
+
+
+def follow(
+    feed: Feed,
+    wakeups: Iterator[None],
+    reconnect: Callable[[], Sink] | None = None,
+    *,
+    backoff: Backoff = Backoff(),
+    retrying: Retrying | None = None,
+) -> Iterator[FeedReport]:
+    """A pass at every wake-up, for ever (``projections.follow.wakeups``).
+
+    When the sink fails (``FeedError``: the server went away, or did not acknowledge a batch)
+    the feed closes it, waits (``backoff``), connects again with ``reconnect`` and publishes
+    again from its stored position, which is still that of the last acknowledged batch; the
+    server drops what it had of the batch in flight, by id. It goes on trying until the server
+    is back or the feed is stopped, telling ``retrying`` of each failure. Without
+    ``reconnect`` a failure ends it. Anything else (the ledger's database, a second feed on
+    the position) is not the server's and ends it too."""
+    connected = True
     for _ in wakeups:
-        yield feed.publish_pending()
+        delays = backoff.delays()
+        while True:
+            try:
+                if not connected:
+                    assert reconnect is not None
+                    feed.sink = reconnect()
+                    connected = True
+                report = feed.publish_pending()
+                break
+            except FeedError as e:
+                if reconnect is None:
+                    raise
+                if connected:
+                    with contextlib.suppress(Exception):
+                        feed.sink.close()
+                    connected = False
+                delay = next(delays)
+                if retrying is not None:
+                    retrying(e, delay)
+                time.sleep(delay)
+        yield report

@@ -9,6 +9,7 @@ after ``flush`` returned, so nothing it counts as published is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,6 +56,32 @@ class Sink(Protocol):
     empty: bool
 
 
+def covers(pattern: str, subjects: str) -> bool:
+    """Whether the stream subject ``pattern`` takes every subject the feed's ``P.>`` names."""
+    tokens, wanted = pattern.split("."), subjects.split(".")
+    if tokens[-1] != ">" or len(tokens) > len(wanted):
+        return False
+    return all(t in ("*", w) for t, w in zip(tokens[:-1], wanted[:-1], strict=False))
+
+
+def check_stream(name: str, subjects: str, taken: list[str], window: float | None) -> None:
+    """Refuse an existing stream the feed cannot keep its promise on: one whose subjects do
+    not take the feed's, or whose duplicate window is shorter than ``DUPLICATE_WINDOW``."""
+    if not any(covers(pattern, subjects) for pattern in taken):
+        raise FeedError(
+            f"stream {name} takes {taken}, not {subjects}: "
+            "give another --stream or the --subject-prefix it was created with"
+        )
+    if window is None or window < DUPLICATE_WINDOW:
+        shown = "none" if not window else f"{window:g} s"
+        raise FeedError(
+            f"stream {name} has duplicate_window {shown}, the feed needs at least "
+            f"{DUPLICATE_WINDOW:g} s to drop what a restart publishes again: "
+            f"raise it (nats stream edit {name} --dupe-window {DUPLICATE_WINDOW:g}s) "
+            "or give another --stream"
+        )
+
+
 class NatsSink:
     """A JetStream stream: created if missing, with a duplicate window; each message is
     published with its id as ``Nats-Msg-Id``, so the server keeps one copy of each."""
@@ -65,6 +92,7 @@ class NatsSink:
         self._pending: list[asyncio.Future[Any]] = []
         self._nc: Any = None
         self._js: Any = None
+        self._lost: asyncio.Event | None = None
         self.empty = False
         try:
             self._run(self._connect())
@@ -84,10 +112,17 @@ class NatsSink:
         async def quiet(e: Exception) -> None:  # the failing call reports it
             pass
 
+        # Acknowledgements pending when the connection drops are never answered (nats-py
+        # leaves their futures waiting): ``_acknowledged`` waits on this too.
+        lost = self._lost = asyncio.Event()
+
+        async def closed() -> None:
+            lost.set()
+
         try:
             self._nc = await nats.connect(
                 self.url, connect_timeout=5, max_reconnect_attempts=2, allow_reconnect=False,
-                error_cb=quiet,
+                error_cb=quiet, disconnected_cb=closed, closed_cb=closed,
             )  # fmt: skip
         except (NatsError, OSError) as e:
             raise FeedError(f"cannot reach NATS at {self.url}: {e or type(e).__name__}") from None
@@ -102,13 +137,10 @@ class NatsSink:
                 await self._js.add_stream(config)
                 self.empty = True
                 return
+            check_stream(self.stream, self.subjects, info.config.subjects or [],
+                         info.config.duplicate_window)  # fmt: skip
             # A purged stream keeps its last sequence; one made anew starts again at zero.
             self.empty = info.state.messages == 0 and info.state.last_seq == 0
-            if self.subjects not in (info.config.subjects or []):
-                raise FeedError(
-                    f"stream {self.stream} takes {info.config.subjects}, not {self.subjects}: "
-                    "give another --stream or the --subject-prefix it was created with"
-                )
         except NatsError as e:
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
 
@@ -134,19 +166,30 @@ class NatsSink:
         return self._run(self._acknowledged(pending))  # type: ignore[no-any-return]
 
     async def _acknowledged(self, pending: list[asyncio.Future[Any]]) -> Published:
-        try:
-            acks = await asyncio.wait_for(asyncio.gather(*pending), ACK_TIMEOUT)
-        except TimeoutError:
+        assert self._lost is not None
+        acked = asyncio.gather(*pending)
+        lost = asyncio.ensure_future(self._lost.wait())
+        await asyncio.wait((acked, lost), timeout=ACK_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        lost.cancel()
+        if not acked.done():
+            acked.cancel()
+            with contextlib.suppress(BaseException):  # cancelled: nothing to keep of it
+                await acked
+            if self._lost.is_set():
+                raise FeedError(f"lost the connection to NATS at {self.url}")
             raise FeedError(
                 f"NATS at {self.url} did not acknowledge {len(pending)} message(s) "
                 f"in {ACK_TIMEOUT:.0f} s"
-            ) from None
-        except Exception as e:
-            raise FeedError(f"NATS at {self.url} did not store a message: {e}") from None
+            )
+        if (e := acked.exception()) is not None:
+            raise FeedError(f"NATS at {self.url} did not store a message: {e}")
+        acks = acked.result()
         duplicates = sum(1 for ack in acks if ack.duplicate)
         return Published(len(acks) - duplicates, duplicates)
 
     def close(self) -> None:
+        if self._loop.is_closed():
+            return
         try:
             if self._nc is not None and not self._nc.is_closed:
                 self._run(self._nc.close())

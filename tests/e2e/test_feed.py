@@ -25,7 +25,7 @@ from consumers.feed.position import FeedPositions
 from ledger.store.root import open_ledger
 from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import event_count, jsonl, life_cmds, run
-from tests.nats_streams import Stream, jetstream, message_count, messages
+from tests.nats_streams import OwnServer, Stream, jetstream, message_count, messages
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 CONSUMER = Path(__file__).parent.parent.parent / "docs" / "feed" / "consumer.py"
@@ -237,13 +237,16 @@ def test_kill_9_midway_and_a_restart_leave_exactly_one_message_per_event(
     assert feed_position(ledger_url, stream) == head
 
 
+@pytest.mark.parametrize("mode", [["--once"], []], ids=["once", "follow"])
 def test_an_unreachable_server_is_one_error_line_and_changes_nothing(
-    ledger_url: str, tmp_path: Path
+    ledger_url: str, tmp_path: Path, mode: list[str]
 ) -> None:
+    """Following too: a server that is not there when the feed starts is a wrong --url or a
+    server not started, for whoever starts it to see; only a server lost later is waited for."""
     head = filled(ledger_url, tmp_path, 2)
 
     result = subprocess.run(
-        [SCRIPT, "feed", "nats", "--url", "nats://127.0.0.1:1", "--db", ledger_url, "--once"],
+        [SCRIPT, "feed", "nats", "--url", "nats://127.0.0.1:1", "--db", ledger_url, *mode],
         capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
     )  # fmt: skip
 
@@ -251,6 +254,159 @@ def test_an_unreachable_server_is_one_error_line_and_changes_nothing(
     assert result.stderr.startswith("Error: cannot reach NATS at nats://127.0.0.1:1")
     assert len(result.stderr.strip().splitlines()) == 1
     assert event_count(ledger_url) == head
+
+
+def test_follow_waits_out_a_server_killed_midway_and_leaves_exactly_one_message_per_event(
+    ledger_url: str, tmp_path: Path, own_server: OwnServer
+) -> None:
+    """The server dies (SIGKILL) with batches in flight and an event is appended while it is
+    down; the feed keeps trying, and once the server is back on its store it publishes again
+    from its position: every event once, in log order, the new one included."""
+    head = filled(ledger_url, tmp_path, 60)
+    stream = Stream("T_OWN", "town")
+    feed = subprocess.Popen(
+        [SCRIPT, "feed", "nats", *stream.at(own_server.url), "--db", ledger_url,
+         "--batch-size", "3", "--interval", "0.2"],
+        env={**os.environ, "LEDGER_DB": ""}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: own_server.message_count(stream) >= head // 4)
+        own_server.kill()
+        at_kill = feed_position(ledger_url, stream)
+        note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
+                "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
+        added = run(ledger_url, "apply", "-", input=jsonl([note]))
+        assert added.exit_code == 0, added.output
+        time.sleep(3)  # the feed finds the server gone and tries to connect again
+        assert feed.poll() is None  # still running
+        own_server.start()
+        wait_for(lambda: feed_position(ledger_url, stream) == head + 1)
+    finally:
+        feed.send_signal(signal.SIGTERM)
+        _, err = feed.communicate(timeout=60)
+
+    stored = own_server.messages(stream)
+    ids = Counter(m.headers["Nats-Msg-Id"] for m in stored)
+    assert 0 < at_kill < head  # killed midway
+    assert feed.returncode == 0, err
+    assert len(stored) == head + 1
+    assert max(ids.values()) == 1
+    assert [orjson.loads(m.data)["position"] for m in stored] == list(range(1, head + 2))
+    retries = [line for line in err.decode().splitlines() if "connecting again in" in line]
+    assert (
+        retries[0] == f"lost the connection to NATS at {own_server.url}; connecting again in 0.5 s"
+    )
+
+
+def test_once_with_the_server_killed_midway_is_one_error_line_at_once(
+    ledger_url: str, tmp_path: Path, own_server: OwnServer
+) -> None:
+    """--once does not wait the server out: the acknowledgements lost with the connection fail
+    the batch at once (not after the 30 s it gives a live server), and the position stays at
+    the last batch acknowledged."""
+    head = filled(ledger_url, tmp_path, 60)
+    stream = Stream("T_ONCE", "tonce")
+    feed = subprocess.Popen(
+        [SCRIPT, "feed", "nats", *stream.at(own_server.url), "--db", ledger_url, "--once",
+         "--batch-size", "3"],
+        env={**os.environ, "LEDGER_DB": ""}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    wait_for(lambda: own_server.message_count(stream) >= head // 4)
+    own_server.kill()
+    _, err = feed.communicate(timeout=60)
+
+    assert feed.returncode == 1
+    # the connection lost, not the 30 s a live server gets to acknowledge
+    assert err == f"Error: lost the connection to NATS at {own_server.url}\n"
+    assert 0 < feed_position(ledger_url, stream) < head
+
+
+def test_follow_stops_on_sigterm_while_the_server_is_away(
+    ledger_url: str, tmp_path: Path, own_server: OwnServer
+) -> None:
+    filled(ledger_url, tmp_path, 1)
+    stream = Stream("T_AWAY", "taway")
+    feed = subprocess.Popen(
+        [SCRIPT, "feed", "nats", *stream.at(own_server.url), "--db", ledger_url,
+         "--interval", "0.2"],
+        env={**os.environ, "LEDGER_DB": ""}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: own_server.message_count(stream) == event_count(ledger_url))
+        own_server.kill()
+        run(ledger_url, "apply", "-", input=jsonl([
+            {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
+             "actor": {"id": "wang", "role": "handling_team"}}]))  # fmt: skip
+        time.sleep(1.5)
+    finally:
+        feed.send_signal(signal.SIGTERM)
+        _, err = feed.communicate(timeout=60)
+
+    assert feed.returncode == 0, err
+    assert err.decode().strip().endswith("stopped")
+
+
+def _add_stream(name: str, subjects: list[str], window: float) -> None:
+    async def add(js: Any) -> None:
+        await js.add_stream(name=name, subjects=subjects, duplicate_window=window)
+
+    jetstream(add)
+
+
+def test_a_stream_with_a_duplicate_window_too_short_is_refused_and_left_as_it_is(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    """Two seconds would not cover a batch published again after a restart: the feed says so
+    rather than publish into it (and it does not change a stream it did not make)."""
+    filled(ledger_url, tmp_path, 1)
+    _add_stream(stream.name, [f"{stream.prefix}.>"], 2.0)
+
+    result = subprocess.run(
+        [SCRIPT, "feed", "nats", *stream.args, "--db", ledger_url, "--once"],
+        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
+    )  # fmt: skip
+
+    async def window(js: Any) -> float:
+        return float((await js.stream_info(stream.name)).config.duplicate_window)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"Error: stream {stream.name} has duplicate_window 2 s, the feed needs at least 120 s"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message_count(stream) == 0
+    assert jetstream(window) == 2.0
+    assert feed_position(ledger_url, stream) == 0
+
+
+def test_a_stream_that_does_not_take_every_subject_of_the_feed_is_refused(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    filled(ledger_url, tmp_path, 1)
+    _add_stream(stream.name, [f"{stream.prefix}.Complaint.>"], 120.0)
+
+    result = subprocess.run(
+        [SCRIPT, "feed", "nats", *stream.args, "--db", ledger_url, "--once"],
+        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: stream {stream.name} takes ['{stream.prefix}.Com")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message_count(stream) == 0
+
+
+def test_a_stream_with_a_longer_window_and_wider_subjects_is_used(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    head = filled(ledger_url, tmp_path, 1)
+    _add_stream(stream.name, [f"{stream.prefix}.>"], 3600.0)
+
+    feed_once(ledger_url, stream, "--subject-prefix", f"{stream.prefix}.feed")
+
+    assert message_count(stream) == head
+    assert {m.subject.split(".")[1] for m in messages(stream)} == {"feed"}
 
 
 def test_the_example_consumer_counts_complaints_by_status_as_the_read_model_does(
