@@ -362,6 +362,27 @@ def test_attach_to_an_erased_complaint_is_refused_so_no_file_outlives_the_erasur
     assert kept(folder) == []
 
 
+def test_a_refused_attach_of_an_erased_complaints_file_does_not_bring_the_file_back(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """The erased complaint's own event still attaches the file's hash, but the erasure
+    deleted the file: attaching that file again, refused (to the erased complaint, or to no
+    complaint), must not leave it in the folder, where nothing would ever delete it."""
+    url = ledger_url
+    closed_case(url, folder, "TS-VD")
+    source = evidence_file(tmp_path)
+    ok(url, folder, "attach", "TS-VD", str(source), "--kind", "recording", *CS)
+    ok(url, folder, "erase", "TS-VD", "--reason", "保存期满", *LEAD)
+    assert kept(folder) == []
+
+    lines = [refused(url, folder, "attach", ref, str(source), "--kind", "recording", *CS)
+             for ref in ("TS-VD", "TS-NOPE")]  # fmt: skip
+
+    assert lines[0].startswith("Error: TS-VD: the complainant's personal data was erased")
+    assert lines[1] == "Error: no complaint has reference 'TS-NOPE'"
+    assert kept(folder) == []
+
+
 def test_an_erasure_that_left_its_files_deletes_them_when_run_again_with_its_command_id(
     ledger_url: str, folder: Path, tmp_path: Path
 ) -> None:
