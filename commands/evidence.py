@@ -31,7 +31,9 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
 
     The file lands under its name before the event is recorded, so no event names a file the
     folder failed to keep. If the event is then not recorded, the file goes again, unless it
-    was there already or an event recorded meanwhile attaches the same file."""
+    was there already or a complaint not erased attaches the same file (an erased one's
+    event still names the hash, but its erasure deleted the file, and nothing would again).
+    If the event is recorded and the file has gone meanwhile, it is put back."""
     sha256, size = file_digest(check_source(source))
     fields = {"sha256": sha256, "size": size, "filename": source.name}
     command = parse_command({**data, **fields, "location": "pending"})  # validated, not applied
@@ -39,11 +41,17 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
         command = parse_command({**data, **fields, "location": copy.location})
         placed = copy.keep()
         try:
-            return handle(ledger, command)
+            outcome = handle(ledger, command)
         except BaseException:
-            if placed and not _attached(ledger, sha256):
+            if placed and not _held_elsewhere(ledger, None, {sha256}):
                 copy.discard()
             raise
+    if not (folder / stored_path(sha256)).is_file():
+        # An erasure (or a failed attach) of another complaint holding the same file deleted
+        # it while this event was being recorded, not seeing it yet: put it back.
+        with staged(source, folder, sha256) as again:
+            again.keep()
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,6 @@ def _attachments(ledger: Ledger, besides: Any = None) -> Iterator[tuple[Any, str
         if len(batch) < _BATCH:
             break
         position = batch[-1].id
-
-
-def _attached(ledger: Ledger, sha256: str) -> bool:
-    """Whether an event recorded attaches the file ``sha256``."""
-    return any(found == sha256 for _, found in _attachments(ledger))
 
 
 def _held_elsewhere(ledger: Ledger, own: Any, hashes: set[str]) -> set[str]:

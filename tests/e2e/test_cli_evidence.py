@@ -9,14 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from ledger.store.root import open_ledger
 from projections.query import open_query
 from tests.audit_helpers import SEAL_ENV
+from tests.conftest import PG_DSN, pg_url
+from tests.e2e.test_http_serve import SCRIPT
 from tests.helpers import actor, event_count, jsonl, life_cmds, run
 
 CS = ["--actor", "li", "--role", "customer_service"]
@@ -360,6 +365,77 @@ def test_attach_to_an_erased_complaint_is_refused_so_no_file_outlives_the_erasur
     assert applied.exit_code == 1
     assert event_count(url) == before
     assert kept(folder) == []
+
+
+def test_a_refused_attach_of_an_erased_complaints_file_does_not_bring_the_file_back(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """The erased complaint's own event still attaches the file's hash, but the erasure
+    deleted the file: attaching that file again, refused (to the erased complaint, or to no
+    complaint), must not leave it in the folder, where nothing would ever delete it."""
+    url = ledger_url
+    closed_case(url, folder, "TS-VD")
+    source = evidence_file(tmp_path)
+    ok(url, folder, "attach", "TS-VD", str(source), "--kind", "recording", *CS)
+    ok(url, folder, "erase", "TS-VD", "--reason", "保存期满", *LEAD)
+    assert kept(folder) == []
+
+    lines = [refused(url, folder, "attach", ref, str(source), "--kind", "recording", *CS)
+             for ref in ("TS-VD", "TS-NOPE")]  # fmt: skip
+
+    assert lines[0].startswith("Error: TS-VD: the complainant's personal data was erased")
+    assert lines[1] == "Error: no complaint has reference 'TS-NOPE'"
+    assert kept(folder) == []
+
+
+def test_an_erasure_while_an_attach_of_the_same_file_is_being_recorded_leaves_the_file(
+    postgres_schema: str, folder: Path, tmp_path: Path
+) -> None:
+    """``attach`` lands its file before it records the event. An erasure of another complaint
+    holding the same file may look at the log in between, not see the attach's event yet, and
+    delete the file: once its event is recorded, the attach puts the file back. Made to happen
+    every time: the test holds the lock the library's writers take, so the attach (a process
+    of its own) waits with its file landed, while the erasure, run again with its command id
+    (it only reads), deletes the file."""
+    url = pg_url(postgres_schema)
+    closed_case(url, folder, "TS-VE")
+    closed_case(url, folder, "TS-VF")
+    source = evidence_file(tmp_path)
+    ok(url, folder, "attach", "TS-VE", str(source), "--kind", "recording", *CS)
+    first = run(url, "erase", "TS-VE", "--reason", "保存期满", *LEAD,
+                env={"LEDGER_EVIDENCE_DIR": str(tmp_path / "elsewhere")})  # fmt: skip
+    assert first.exit_code == 0, first.output
+    files = kept(folder)
+    events = json.loads(ok(url, folder, "history", "TS-VE", "--format", "json"))["events"]
+    command_id = next(e for e in events if e["event"] == "PersonalDataErased")["command_id"]
+    table = f"{postgres_schema}.complaintledger_events"
+    opened = f"{url}&create_tables=no"  # creating what is missing would wait for the lock too
+
+    with psycopg.connect(PG_DSN) as lock, psycopg.connect(PG_DSN, autocommit=True) as look:
+        lock.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        attach = subprocess.Popen(
+            [SCRIPT, "attach", "TS-VF", str(source), "--kind", "recording", *CS],
+            env={**os.environ, "LEDGER_DB": opened, "LEDGER_EVIDENCE_DIR": str(folder)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        waiting = "SELECT 1 FROM pg_locks WHERE relation = %s::regclass AND NOT granted"
+        while look.execute(waiting, (table,)).fetchone() is None:
+            assert attach.poll() is None, attach.communicate()
+            assert time.monotonic() < deadline, "the attach never reached the lock"
+            time.sleep(0.05)
+        again = ok(opened, folder, "erase", "TS-VE", "--reason", "保存期满",
+                   "--command-id", command_id, *LEAD)  # fmt: skip
+        between = kept(folder)
+    out, err = attach.communicate(timeout=60)
+
+    assert again.splitlines()[1] == f"evidence file deleted: {folder / files[0]}"
+    assert between == []
+    assert attach.returncode == 0, err
+    assert out.startswith("TS-VF: EvidenceAttached")
+    assert kept(folder) == files
+    shown = json.loads(ok(url, folder, "show", "TS-VF", "--format", "json"))
+    assert [a["sha256"] for a in shown["attachments"]] == [hashlib.sha256(RECORDING).hexdigest()]
 
 
 def test_an_erasure_that_left_its_files_deletes_them_when_run_again_with_its_command_id(
