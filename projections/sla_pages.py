@@ -48,6 +48,7 @@ from projections.sla_query import (
     case_rows,
     late_entries,
 )
+from projections import tally
 from projections.sla_report import Totals
 
 if TYPE_CHECKING:
@@ -275,11 +276,17 @@ class Report:
 
     # ------------------------------------------------------------------ totals
 
-    def totals(self) -> dict[str, Any]:
-        """The report's totals, counted by the database: one GROUP BY per status and part,
-        then the cases worked out from their facts in place of their stored rows."""
+    def totals(self, tallied: bool = True) -> dict[str, Any]:
+        """The report's totals, counted by the database: the breaches from the tally
+        (``projections.tally``) for a report of every complaint, else (or without
+        ``tallied``) one GROUP BY per status and part, then the cases worked out from their
+        facts in place of their stored rows."""
         counts: Counter[tuple[int, str, str | None, str]] = Counter()
         for rank in range(len(STATUSES)):
+            if rank == 0 and tallied and not self.period:
+                for clock, team, channel, n in self._breaches():
+                    counts[(0, clock, team, channel)] += n
+                continue
             for condition, params in self._parts(rank):
                 tail, args = self._where(condition, params)
                 found = self.cur.tuples(
@@ -299,6 +306,27 @@ class Report:
             if n:
                 totals.add(STATUSES[rank], clock, team, channel, n)
         return totals.as_dict()
+
+    def _breaches(self) -> Iterator[tuple[str, str | None, str, int]]:
+        """The clocks breached at the moment, as ``BREACHED`` in ``_where`` counts them: the
+        tally's days before the moment's (UTC) day, then the clocks counted from that day up
+        to the moment, found on the indexes of the four moments whose latest they count from
+        (each range at most one day long; an end counts only for a clock never met)."""
+        now = str(self.now)
+        day = now[:10]
+        yield from tally.breaches_before(self.cur, day)
+        tail, args = self._where(BREACHED, [now, now])
+        found = " UNION ".join(
+            f"SELECT s.ref, s.clock, s.team, s.channel{tail} AND s.{moment} >= ?"
+            f" AND s.{moment} <= ?" + (" AND s.met_at IS NULL" if moment == "ended_at" else "")
+            for moment in ("met_at", "ended_at", "started_at", "fixed_from")
+        )
+        rows = self.cur.tuples(
+            f"SELECT clock, team, channel, COUNT(*) FROM ({found}) d GROUP BY clock, team, channel",
+            [*args, day, now] * 4,
+        )  # fmt: skip
+        for clock, team, channel, n in rows:
+            yield clock, team, channel, int(n)
 
     def _stored_rows_of_inexact(self) -> Iterator[tuple[int, str, str | None, str]]:
         """The exact rows the GROUP BYs above counted for cases worked out from facts."""

@@ -1,0 +1,94 @@
+"""``sla_tally``: breaches counted per clock, team, channel and day (issue 17).
+
+``report sla --summary`` counted the breaches with a ``GROUP BY`` over every breached clock:
+its cost grew with the clocks ever breached. The tally holds those counts already grouped, so
+the summary reads one row per (clock, team, channel, day): its cost grows with the groups.
+
+A clock is in the tally once it counts as breached at every moment from some moment on: it
+ran late (``late_seconds > 0``), it is met or ended, and its stored deadline is exact from a
+known time (``fixed_from``). The report counts such a clock as breached at T once it is met
+or ended, started, and exact by T (``sla_pages.BREACHED`` and ``Report._where``): from its
+*counted* moment, the latest of the three. The tally keys it by the UTC day of that moment,
+so the breaches as of T are the tally's days before T's day, plus the clocks counted on T's
+own day up to T, read from ``sla_clocks`` on its indexes (one day of clocks at most): exact
+to the microsecond for any T, past or present.
+
+The case projection keeps it (``cases.write_states``, ``cases.recompute_clocks``): the clocks
+of the cases it rewrites are taken out of the tally before their rows go and put back after
+the new rows are in, in the same transaction (−1/+1 by SQL over those cases' rows). A
+sharded rebuild, whose workers write ``sla_clocks`` directly, counts it afresh from the
+folded table with one aggregate (``refresh``).
+
+Unassigned clocks (team NULL) are kept as team '' with ``unassigned`` 1, since a key column
+may not be NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from projections.db import Cursor
+
+# Clocks that count as breached from some moment on, as a condition on sla_clocks ``s``.
+TALLIED = (
+    "s.late_seconds > 0 AND (s.met_at IS NOT NULL OR s.ended_at IS NOT NULL)"
+    " AND s.fixed_from IS NOT NULL"
+)
+KEY = "clock, team, unassigned, channel, day"
+
+
+def counted(cur: Cursor) -> str:
+    """The moment a tallied clock counts as breached from, as SQL on ``s`` (fixed-width UTC
+    text, so the latest is the greatest)."""
+    parts = "COALESCE(s.met_at, s.ended_at), s.started_at, s.fixed_from"
+    return f"GREATEST({parts})" if cur.postgres else f"MAX({parts})"
+
+
+def _select(cur: Cursor, sign: str, where: str) -> str:
+    return (
+        "SELECT s.clock, COALESCE(s.team, ''), CASE WHEN s.team IS NULL THEN 1 ELSE 0 END,"
+        f" s.channel, SUBSTR({counted(cur)}, 1, 10), {sign}COUNT(*) FROM {{sla_clocks}} s"
+        f" WHERE {TALLIED}{where} GROUP BY 1, 2, 3, 4, 5"
+    )
+
+
+def refresh(cur: Cursor) -> None:
+    """Count the tally afresh from ``sla_clocks`` (after a sharded rebuild's fold)."""
+    cur.execute("DELETE FROM {sla_tally}")
+    cur.execute(f"INSERT INTO {{sla_tally}} ({KEY}, n) " + _select(cur, "", ""))
+
+
+def add(cur: Cursor, refs: Sequence[str], sign: int) -> None:
+    """Add (``sign`` 1) or take out (−1) the tallied clocks of the cases ``refs`` as they
+    stand in ``sla_clocks``: −1 before their rows are deleted, +1 after the new ones are in."""
+    if not refs:
+        return
+    mark = "" if sign > 0 else "-"
+    upsert = (
+        f"INSERT INTO {{sla_tally}} AS t ({KEY}, n) SELECT_HERE"
+        f" ON CONFLICT ({KEY}) DO UPDATE SET n = t.n + excluded.n"
+    )
+    if cur.postgres:
+        select = _select(cur, mark, " AND s.ref = ANY(?)")
+        cur.execute(upsert.replace("SELECT_HERE", select), (list(refs),))
+    else:
+        for start in range(0, len(refs), 500):
+            chunk = list(refs[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            select = _select(cur, mark, f" AND s.ref IN ({marks})")
+            cur.execute(upsert.replace("SELECT_HERE", select), chunk)
+    if sign < 0:
+        return
+    cur.execute("DELETE FROM {sla_tally} WHERE n = 0")
+
+
+def breaches_before(cur: Cursor, day: str) -> list[tuple[str, str | None, str, int]]:
+    """(clock, team, channel, count) of the clocks counted as breached before ``day``."""
+    rows: list[tuple[Any, ...]] = cur.tuples(
+        "SELECT clock, team, unassigned, channel, SUM(n) FROM {sla_tally} WHERE day < ?"
+        " GROUP BY clock, team, unassigned, channel",
+        [day],
+    )
+    return [(clock, None if unassigned else team, channel, int(n))
+            for clock, team, unassigned, channel, n in rows]  # fmt: skip
