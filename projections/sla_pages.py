@@ -277,17 +277,19 @@ class Report:
     # ------------------------------------------------------------------ totals
 
     def totals(self, tallied: bool = True) -> dict[str, Any]:
-        """The report's totals, counted by the database: the breaches from the tally
-        (``projections.tally``) for a report of every complaint, else (or without
-        ``tallied``) one GROUP BY per status and part, then the cases worked out from their
-        facts in place of their stored rows."""
+        """The report's totals, counted by the database, then the cases worked out from
+        their facts in place of their stored rows. For a report of every complaint (and
+        ``tallied``), the breaches and the clocks still open and overdue come from the tally
+        (``_tallied``); the rest, one GROUP BY per status and part."""
         counts: Counter[tuple[int, str, str | None, str]] = Counter()
+        tally_ranks = (0, 1) if tallied and not self.period else ()
+        if tally_ranks:
+            for rank, clock, team, channel, n in self._tallied():
+                counts[(rank, clock, team, channel)] += n
         for rank in range(len(STATUSES)):
-            if rank == 0 and tallied and not self.period:
-                for clock, team, channel, n in self._breaches():
-                    counts[(0, clock, team, channel)] += n
-                continue
             for condition, params in self._parts(rank):
+                if rank in tally_ranks and not condition.startswith(LATER):
+                    continue  # tallied: breaches, and the open clocks overdue
                 tail, args = self._where(condition, params)
                 found = self.cur.tuples(
                     "SELECT s.clock, s.team, s.channel, COUNT(*)" + tail
@@ -307,26 +309,33 @@ class Report:
                 totals.add(STATUSES[rank], clock, team, channel, n)
         return totals.as_dict()
 
-    def _breaches(self) -> Iterator[tuple[str, str | None, str, int]]:
-        """The clocks breached at the moment, as ``BREACHED`` in ``_where`` counts them: the
-        tally's days before the moment's (UTC) day, then the clocks counted from that day up
-        to the moment, found on the indexes of the four moments whose latest they count from
-        (each range at most one day long; an end counts only for a clock never met)."""
+    def _tallied(self) -> Iterator[tuple[int, str, str | None, str, int]]:
+        """The clocks breached at the moment and those still open and overdue at it, as
+        ``_parts`` and ``_where`` count them: the tally's days before the moment's (UTC)
+        day, then the clocks counted from that day up to the moment, found on the indexes
+        of the moments whose latest they count from (``tally.counted``; each range at most
+        one day long; an end counts only for a clock never met)."""
         now = str(self.now)
         day = now[:10]
-        yield from tally.breaches_before(self.cur, day)
-        tail, args = self._where(BREACHED, [now, now])
-        found = " UNION ".join(
-            f"SELECT s.ref, s.clock, s.team, s.channel{tail} AND s.{moment} >= ?"
-            f" AND s.{moment} <= ?" + (" AND s.met_at IS NULL" if moment == "ended_at" else "")
-            for moment in ("met_at", "ended_at", "started_at", "fixed_from")
-        )
-        rows = self.cur.tuples(
-            f"SELECT clock, team, channel, COUNT(*) FROM ({found}) d GROUP BY clock, team, channel",
-            [*args, day, now] * 4,
-        )  # fmt: skip
-        for clock, team, channel, n in rows:
-            yield clock, team, channel, int(n)
+        yield from tally.counts_before(self.cur, day)
+        moments = {
+            0: (BREACHED, ("met_at", "ended_at", "started_at", "fixed_from")),
+            1: (f"{OPEN} AND {OVERDUE}", ("started_at", "fixed_from", "risk_at", "due_at")),
+        }
+        for rank, (condition, columns) in moments.items():
+            tail, args = self._where(condition, [now, now])
+            found = " UNION ".join(
+                f"SELECT s.ref, s.clock, s.team, s.channel{tail} AND s.{moment} >= ?"
+                f" AND s.{moment} <= ?" + (" AND s.met_at IS NULL" if moment == "ended_at" else "")
+                for moment in columns
+            )
+            rows = self.cur.tuples(
+                "SELECT clock, team, channel, COUNT(*) FROM (" + found + ") d"
+                " GROUP BY clock, team, channel",
+                [*args, day, now] * len(columns),
+            )
+            for clock, team, channel, n in rows:
+                yield rank, clock, team, channel, int(n)
 
     def _stored_rows_of_inexact(self) -> Iterator[tuple[int, str, str | None, str]]:
         """The exact rows the GROUP BYs above counted for cases worked out from facts."""

@@ -1,4 +1,4 @@
-"""``sla_tally``: breaches counted per clock, team, channel and day (issue 17).
+"""``sla_tally``: breaches and overdue clocks counted per clock, team, channel and day (issue 17).
 
 ``report sla --summary`` counted the breaches with a ``GROUP BY`` over every breached clock:
 its cost grew with the clocks ever breached. The tally holds those counts already grouped, so
@@ -30,26 +30,31 @@ from typing import Any
 
 from projections.db import Cursor
 
-# Clocks that count as breached from some moment on, as a condition on sla_clocks ``s``.
-TALLIED = (
-    "s.late_seconds > 0 AND (s.met_at IS NOT NULL OR s.ended_at IS NOT NULL)"
-    " AND s.fixed_from IS NOT NULL"
-)
-KEY = "clock, team, unassigned, channel, day"
+SETTLED = "(s.met_at IS NOT NULL OR s.ended_at IS NOT NULL)"
+# Clocks that count as breached (rank 0) or overdue (rank 1) from some moment on, as a
+# condition on sla_clocks ``s``: met or ended late, or still running; deadline exact.
+TALLIED = f"s.fixed_from IS NOT NULL AND (s.late_seconds > 0 OR NOT {SETTLED})"
+KEY = "rank, clock, team, unassigned, channel, day"
 
 
 def counted(cur: Cursor) -> str:
-    """The moment a tallied clock counts as breached from, as SQL on ``s`` (fixed-width UTC
-    text, so the latest is the greatest)."""
-    parts = "COALESCE(s.met_at, s.ended_at), s.started_at, s.fixed_from"
-    return f"GREATEST({parts})" if cur.postgres else f"MAX({parts})"
+    """The moment a tallied clock counts from, as SQL on ``s`` (fixed-width UTC text, so the
+    latest is the greatest): a breach once met (or ended), started and exact; a running clock
+    once started, exact, at risk and due (overdue just after its deadline, so its day's
+    clocks are read from ``sla_clocks`` with ``due_at < T``)."""
+    greatest = "GREATEST" if cur.postgres else "MAX"
+    return (
+        f"CASE WHEN {SETTLED} THEN {greatest}(COALESCE(s.met_at, s.ended_at), s.started_at,"
+        f" s.fixed_from) ELSE {greatest}(s.started_at, s.fixed_from, s.risk_at, s.due_at) END"
+    )
 
 
 def _select(cur: Cursor, sign: str, where: str) -> str:
     return (
-        "SELECT s.clock, COALESCE(s.team, ''), CASE WHEN s.team IS NULL THEN 1 ELSE 0 END,"
-        f" s.channel, SUBSTR({counted(cur)}, 1, 10), {sign}COUNT(*) FROM {{sla_clocks}} s"
-        f" WHERE {TALLIED}{where} GROUP BY 1, 2, 3, 4, 5"
+        f"SELECT CASE WHEN {SETTLED} THEN 0 ELSE 1 END, s.clock, COALESCE(s.team, ''),"
+        " CASE WHEN s.team IS NULL THEN 1 ELSE 0 END, s.channel,"
+        f" SUBSTR({counted(cur)}, 1, 10), {sign}COUNT(*) FROM {{sla_clocks}} s"
+        f" WHERE {TALLIED}{where} GROUP BY 1, 2, 3, 4, 5, 6"
     )
 
 
@@ -83,12 +88,13 @@ def add(cur: Cursor, refs: Sequence[str], sign: int) -> None:
     cur.execute("DELETE FROM {sla_tally} WHERE n = 0")
 
 
-def breaches_before(cur: Cursor, day: str) -> list[tuple[str, str | None, str, int]]:
-    """(clock, team, channel, count) of the clocks counted as breached before ``day``."""
+def counts_before(cur: Cursor, day: str) -> list[tuple[int, str, str | None, str, int]]:
+    """(rank, clock, team, channel, count) of the clocks counted as breached (rank 0) or
+    overdue (rank 1) from before ``day``."""
     rows: list[tuple[Any, ...]] = cur.tuples(
-        "SELECT clock, team, unassigned, channel, SUM(n) FROM {sla_tally} WHERE day < ?"
-        " GROUP BY clock, team, unassigned, channel",
+        "SELECT rank, clock, team, unassigned, channel, SUM(n) FROM {sla_tally} WHERE day < ?"
+        " GROUP BY rank, clock, team, unassigned, channel",
         [day],
     )
-    return [(clock, None if unassigned else team, channel, int(n))
-            for clock, team, unassigned, channel, n in rows]  # fmt: skip
+    return [(int(rank), clock, None if unassigned else team, channel, int(n))
+            for rank, clock, team, unassigned, channel, n in rows]  # fmt: skip
