@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from projections import tally
 from projections.cursors import BadCursor
 from projections.db import Cursor
 from projections.queries import received_between
@@ -48,7 +49,6 @@ from projections.sla_query import (
     case_rows,
     late_entries,
 )
-from projections import tally
 from projections.sla_report import Totals
 
 if TYPE_CHECKING:
