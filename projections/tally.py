@@ -25,6 +25,7 @@ may not be NULL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,12 +50,21 @@ def counted(cur: Cursor) -> str:
     )
 
 
+LATE_ENTRY = 3  # the rank of clocks met thanks to something recorded after their deadline
+OWNER = "s.clock, COALESCE(s.team, ''), CASE WHEN s.team IS NULL THEN 1 ELSE 0 END, s.channel"
+
+
 def _select(cur: Cursor, sign: str, where: str) -> str:
+    """The tally's rows of the clocks ``where`` picks: breaches and running clocks by the
+    day they count from, and (``LATE_ENTRY``) clocks met thanks to a late entry by the day
+    they were met (``sla_query.late_entries`` counts them by ``met_at`` alone)."""
     return (
-        f"SELECT CASE WHEN {SETTLED} THEN 0 ELSE 1 END, s.clock, COALESCE(s.team, ''),"
-        " CASE WHEN s.team IS NULL THEN 1 ELSE 0 END, s.channel,"
+        f"SELECT CASE WHEN {SETTLED} THEN 0 ELSE 1 END, {OWNER},"
         f" SUBSTR({counted(cur)}, 1, 10), {sign}COUNT(*) FROM {{sla_clocks}} s"
-        f" WHERE {TALLIED}{where} GROUP BY 1, 2, 3, 4, 5, 6"
+        f" WHERE {TALLIED}{where} GROUP BY 1, 2, 3, 4, 5, 6 UNION ALL"
+        f" SELECT {LATE_ENTRY}, {OWNER}, SUBSTR(s.met_at, 1, 10), {sign}COUNT(*)"
+        " FROM {sla_clocks} s WHERE s.recorded_after_due = 1 AND s.met_at IS NOT NULL"
+        f"{where} GROUP BY 1, 2, 3, 4, 5, 6"
     )
 
 
@@ -76,21 +86,21 @@ def add(cur: Cursor, refs: Sequence[str], sign: int) -> None:
     )
     if cur.postgres:
         select = _select(cur, mark, " AND s.ref = ANY(?)")
-        cur.execute(upsert.replace("SELECT_HERE", select), (list(refs),))
+        cur.execute(upsert.replace("SELECT_HERE", select), (list(refs), list(refs)))
     else:
         for start in range(0, len(refs), 500):
             chunk = list(refs[start : start + 500])
             marks = ",".join("?" * len(chunk))
             select = _select(cur, mark, f" AND s.ref IN ({marks})")
-            cur.execute(upsert.replace("SELECT_HERE", select), chunk)
+            cur.execute(upsert.replace("SELECT_HERE", select), chunk * 2)
     if sign < 0:
         return
     cur.execute("DELETE FROM {sla_tally} WHERE n = 0")
 
 
 def counts_before(cur: Cursor, day: str) -> list[tuple[int, str, str | None, str, int]]:
-    """(rank, clock, team, channel, count) of the clocks counted as breached (rank 0) or
-    overdue (rank 1) from before ``day``."""
+    """(rank, clock, team, channel, count) of the clocks counted as breached (rank 0),
+    overdue (rank 1) or met thanks to a late entry (``LATE_ENTRY``) from before ``day``."""
     rows: list[tuple[Any, ...]] = cur.tuples(
         "SELECT rank, clock, team, unassigned, channel, SUM(n) FROM {sla_tally} WHERE day < ?"
         " GROUP BY rank, clock, team, unassigned, channel",
@@ -98,3 +108,17 @@ def counts_before(cur: Cursor, day: str) -> list[tuple[int, str, str | None, str
     )
     return [(int(rank), clock, None if unassigned else team, channel, int(n))
             for rank, clock, team, unassigned, channel, n in rows]  # fmt: skip
+
+
+def plain(condition: str, *indexed: str) -> str:
+    """``condition`` with every column of ``s`` but ``indexed`` kept off the indexes (the
+    same values, as expressions): SQLite plans without statistics, and would walk the index
+    of ``started_at <= T`` (every clock) rather than that of a one-day range."""
+
+    def swap(found: re.Match[str]) -> str:
+        column = found.group(1)
+        if column in indexed:
+            return found.group(0)
+        return f"(s.{column} + 0)" if column == "late_seconds" else f"(s.{column} || '')"
+
+    return re.sub(r"\bs\.(\w+)", swap, condition)
