@@ -207,6 +207,7 @@ class Report:
         self.cur, self.as_of, self.now = cur, as_of, stamp(as_of)
         self.between, self.period = received_between("s", first, last)
         self._book: Rulebook | None = None
+        self._tally: list[tuple[int, str, str | None, str, int]] | None = None
         now = self.now
         self.inexact = {
             ref
@@ -359,7 +360,7 @@ class Report:
         one day long; an end counts only for a clock never met)."""
         now = str(self.now)
         day = now[:10]
-        yield from tally.counts_before(self.cur, day)
+        yield from self._tally_before(day)
         moments = {
             0: (BREACHED, ("met_at", "ended_at", "started_at", "fixed_from")),
             1: (f"{OPEN} AND {OVERDUE}", ("started_at", "fixed_from", "risk_at", "due_at")),
@@ -380,13 +381,19 @@ class Report:
             for clock, team, channel, n in rows:
                 yield rank, clock, team, channel, int(n)
 
+    def _tally_before(self, day: str) -> list[tuple[int, str, str | None, str, int]]:
+        """The tally's counts before ``day``, read once for the totals and late entries."""
+        if self._tally is None:
+            self._tally = tally.counts_before(self.cur, day)
+        return self._tally
+
     def late_entries(self) -> Counter[str]:
         """``sla_query.late_entries`` of a report of every complaint, from the tally: the
         days before the moment's, then the moment's own day up to it."""
         now = str(self.now)
         day = now[:10]
         counts: Counter[str] = Counter()
-        for rank, clock, _, _, n in tally.counts_before(self.cur, day):
+        for rank, clock, _, _, n in self._tally_before(day):
             if rank == tally.LATE_ENTRY:
                 counts[family(clock)] += n
         rows = self.cur.tuples(
