@@ -66,8 +66,10 @@ OPEN = "s.met_at IS NULL AND s.ended_at IS NULL"
 # never met).
 LATER_MET = "s.met_at > ? AND (s.ended_at IS NULL OR s.ended_at > ?)"
 LATER_ENDED = "s.met_at IS NULL AND s.ended_at > ?"
-OVERDUE = "s.risk_at <= ? AND s.due_at < ?"
-AT_RISK = "s.risk_at <= ? AND s.due_at >= ?"
+# ``{C}``: the deadline compared as the index of open clocks orders it (by code point on
+# PostgreSQL), so that index can be read for it.
+OVERDUE = "s.risk_at <= ? AND s.due_at{C} < ?"
+AT_RISK = "s.risk_at <= ? AND s.due_at{C} >= ?"
 # Each status's sort key after its rank, as SQL order, keyset condition and Python key.
 ORDER = {
     0: "s.late_seconds DESC, s.ref{C}, s.clock{C}",
@@ -265,7 +267,7 @@ class Report:
         if condition.startswith(OPEN) and {"met_at", "due_at"} <= set(keep) and self.open_index:
             table = "{sla_clocks} AS s INDEXED BY " + quoted(self.open_index)
         return (
-            f" FROM {table} WHERE " + tally.plain(where, *keep, "received_at")
+            self.sql(f" FROM {table} WHERE " + tally.plain(where, *keep, "received_at"))
             + self.between,
             [*params, now, now, *self.period],
         )  # fmt: skip
