@@ -25,6 +25,7 @@ from projections.casefold import State, fold_case, new_state, stage
 from projections.db import Cursor
 from projections.publications import keep_publications
 from projections.schema import stamp
+from projections.tally import add as tally
 
 CASE_COLUMNS = (
     "ref", "status", "stage", "channel", "category", "severity", "handler", "team", "collector",
@@ -211,9 +212,12 @@ def write_states(cur: Cursor, states: dict[str, State], rules: Rules) -> None:
     cur.insert("case_folds", ("case_id", "state"), folds, conflict="case_id", update=("state",))
     cases = [case_row(s, rules) for s in states.values()]
     cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
-    cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states.values()])
+    refs = [s["ref"] for s in states.values()]
+    tally(cur, refs, -1)  # the breaches these cases counted, out before their clocks go
+    cur.delete_in("sla_clocks", "ref", refs)
     clocks = [row for s in states.values() for row in clock_rows(s, rules)]
     cur.insert("sla_clocks", CLOCK_COLUMNS, clocks)
+    tally(cur, refs, 1)
 
 
 def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
@@ -232,7 +236,10 @@ def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
         states = [json.loads(r["state"]) for r in rows]
         cases = [case_row(s, rules) for s in states]
         cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
-        cur.delete_in("sla_clocks", "ref", [s["ref"] for s in states])
+        refs = [s["ref"] for s in states]
+        tally(cur, refs, -1)
+        cur.delete_in("sla_clocks", "ref", refs)
         cur.insert(
             "sla_clocks", CLOCK_COLUMNS, [row for s in states for row in clock_rows(s, rules)]
         )
+        tally(cur, refs, 1)

@@ -76,7 +76,7 @@ def _apply_audit(cur: Cursor, batch: Batch, rules: Rules) -> None:
 UNITS = {
     "cases": Unit(
         "cases",
-        ("case_state", "sla_clocks", "case_folds", "publications"),
+        ("case_state", "sla_clocks", "case_folds", "publications", "sla_tally"),
         ("statistics_dirty",),
         _apply_cases,
     ),

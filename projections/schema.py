@@ -35,6 +35,12 @@ CASES = {
     "publications": """CREATE TABLE IF NOT EXISTS {publications} (
         label TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, kind TEXT NOT NULL,
         effective_from TEXT, document TEXT NOT NULL)""",
+    # Breaches and running clocks counted per clock, team, channel and the day they count from
+    # (``projections.tally``): the SLA summary reads groups, not clocks.
+    "sla_tally": """CREATE TABLE IF NOT EXISTS {sla_tally} (
+        rank INTEGER NOT NULL, clock TEXT NOT NULL, team TEXT NOT NULL,
+        unassigned INTEGER NOT NULL, channel TEXT NOT NULL, day TEXT NOT NULL,
+        n BIGINT NOT NULL, PRIMARY KEY (rank, clock, team, unassigned, channel, day))""",
     "statistics_dirty": """CREATE TABLE IF NOT EXISTS {statistics_dirty} (
         month TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL,
         severity TEXT NOT NULL, PRIMARY KEY (month, channel, category, severity))""",
@@ -56,6 +62,13 @@ CASES_INDEXES = [
     ("sla_clocks", "ended_at"),
     ("sla_clocks", "fixed_from"),
     ("sla_clocks", "met_at, clock WHERE recorded_after_due = 1"),
+    # The summary's breaches counted on the as-of day itself (``projections.tally``): the
+    # clocks started or at risk that day up to the moment, beside the other moments above.
+    ("sla_clocks", "started_at"),
+    ("sla_clocks", "risk_at"),
+    # The tally's emptied groups, deleted after each batch without a walk of the tally.
+    ("sla_tally", "n"),
+    ("sla_tally", "day"),
 ]
 # The shape of the case read models (tables and folds): a runner that finds read models of
 # an older shape rebuilds them before it applies anything (``Runner.catch_up_all``), and the
@@ -71,7 +84,9 @@ CASES_INDEXES = [
 # clocks (improvement:<id>) in sla_clocks; the regulator-reply clock — folds with the referral
 # and reply facts, the clock in sla_clocks; case_state's evidence_files, the number of files
 # attached as evidence. 7: ``publications`` also holds the code lists (kind ``codes``), which
-# codes list and codes show read for a login that may not read the log.
+# codes list and codes show read for a login that may not read the log; and (issue 17)
+# ``sla_tally``, the breaches and running clocks counted per clock, team, channel and day,
+# and the indexes of sla_clocks' started_at and risk_at.
 CASES_SHAPE = 7
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the

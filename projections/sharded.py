@@ -144,10 +144,12 @@ def _staging(runner: Runner, units: list[Unit], qualified: bool = True) -> dict[
 
 def _finish(cur: Cursor, units: list[Unit], rules: Rules, keys: list[str], upto: int) -> None:
     """In the transaction that completes the fold: the publications, and the positions."""
+    from projections import tally
     from projections.publications import keep_publications
 
     if any(u.name == "cases" for u in units):
         keep_publications(cur, rules)
+        tally.refresh(cur)  # the workers wrote sla_clocks alone: count the breaches from it
     for key in keys:
         cur.execute(
             "INSERT INTO {positions} VALUES (?, ?) "

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from projections import tally
 from projections.cursors import BadCursor
-from projections.db import Cursor
+from projections.db import Cursor, quoted
 from projections.queries import received_between
 from projections.schema import stamp
 from projections.sla_query import (
@@ -48,7 +49,7 @@ from projections.sla_query import (
     case_rows,
     late_entries,
 )
-from projections.sla_report import Totals
+from projections.sla_report import Totals, family
 
 if TYPE_CHECKING:
     from ledger.domain.rulebook import Rulebook
@@ -59,13 +60,16 @@ COLUMNS = (
 )
 BREACHED = "s.late_seconds > 0 AND (s.met_at <= ? OR (s.met_at IS NULL AND s.ended_at <= ?))"
 OPEN = "s.met_at IS NULL AND s.ended_at IS NULL"
-# Running at the moment, though met or ended since (a moment in the past).
-LATER = (
-    "(s.met_at > ? OR s.ended_at > ?) AND (s.met_at IS NULL OR s.met_at > ?)"
-    " AND (s.ended_at IS NULL OR s.ended_at > ?)"
-)
-OVERDUE = "s.risk_at <= ? AND s.due_at < ?"
-AT_RISK = "s.risk_at <= ? AND s.due_at >= ?"
+# Running at the moment, though met or ended since (a moment in the past): met since (and
+# not ended by the moment), or never met and ended since. Two conditions, each read on the
+# index of its own moment (one ``OR`` of the two sent SQLite down the walk of every clock
+# never met).
+LATER_MET = "s.met_at > ? AND (s.ended_at IS NULL OR s.ended_at > ?)"
+LATER_ENDED = "s.met_at IS NULL AND s.ended_at > ?"
+# ``{C}``: the deadline compared as the index of open clocks orders it (by code point on
+# PostgreSQL), so that index can be read for it.
+OVERDUE = "s.risk_at <= ? AND s.due_at{C} < ?"
+AT_RISK = "s.risk_at <= ? AND s.due_at{C} >= ?"
 # Each status's sort key after its rank, as SQL order, keyset condition and Python key.
 ORDER = {
     0: "s.late_seconds DESC, s.ref{C}, s.clock{C}",
@@ -79,6 +83,20 @@ AFTER = {
     2: "(s.ref{C} > ? OR (s.ref = ? AND s.clock{C} > ?))",
 }
 Key = tuple[Any, ...]  # the sort key of an item within its status
+# The indexed columns each condition is read by (``schema.CASES_INDEXES``): the partial
+# index of breaches, that of open clocks by deadline, those of met_at and ended_at.
+INDEXED = {
+    BREACHED: ("late_seconds", "ref", "clock"),
+    f"{OPEN} AND {OVERDUE}": ("met_at", "ended_at", "due_at", "ref", "clock"),
+    f"{OPEN} AND {AT_RISK}": ("met_at", "ended_at", "due_at", "ref", "clock"),
+    f"{LATER_MET} AND {OVERDUE}": ("met_at",),
+    f"{LATER_MET} AND {AT_RISK}": ("met_at",),
+    f"{LATER_ENDED} AND {OVERDUE}": ("ended_at",),
+    f"{LATER_ENDED} AND {AT_RISK}": ("ended_at",),
+}
+# The partial index of open clocks by deadline (``schema.CASES_INDEXES``), as SQLite names
+# it: named in the query, since SQLite would rather walk every clock not ended.
+OPEN_INDEX = "%WHERE met_at IS NULL AND ended_at IS NULL"
 
 
 def row_key(rank: int, row: Row) -> Key:
@@ -191,15 +209,26 @@ class Report:
         self.cur, self.as_of, self.now = cur, as_of, stamp(as_of)
         self.between, self.period = received_between("s", first, last)
         self._book: Rulebook | None = None
+        self._tally: list[tuple[int, str, str | None, str, int]] | None = None
         now = self.now
         self.inexact = {
             ref
             for (ref,) in cur.tuples(
-                "SELECT DISTINCT s.ref FROM {sla_clocks} s WHERE s.started_at <= ?"
-                " AND (s.fixed_from IS NULL OR s.fixed_from > ?)" + self.between,
-                [now, now, *self.period],
+                "SELECT s.ref FROM {sla_clocks} s WHERE (s.started_at || '') <= ?"
+                " AND s.fixed_from IS NULL" + self.between + " UNION SELECT s.ref FROM"
+                " {sla_clocks} s WHERE (s.started_at || '') <= ? AND s.fixed_from > ?"
+                + self.between,
+                [now, *self.period, now, now, *self.period],
             )
-        }
+        }  # fmt: skip
+        self.open_index: str | None = None
+        if not cur.postgres:
+            found = cur.tuples(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND sql LIKE ?",
+                [cur.names["sla_clocks"].strip('"'), OPEN_INDEX],
+            )
+            self.open_index = found[0][0] if found else None
 
     def sql(self, text: str) -> str:
         return text.replace("{C}", self.cur.binary_order)
@@ -217,15 +246,31 @@ class Report:
         if rank == 0:
             return [(BREACHED, [now, now])]
         when = OVERDUE if rank == 1 else AT_RISK
-        return [(f"{OPEN} AND {when}", [now, now]), (f"{LATER} AND {when}", [now] * 6)]
+        return [
+            (f"{OPEN} AND {when}", [now, now]),
+            (f"{LATER_MET} AND {when}", [now] * 4),
+            (f"{LATER_ENDED} AND {when}", [now] * 3),
+        ]
 
-    def _where(self, condition: str, params: list[Any]) -> tuple[str, list[Any]]:
+    def _where(
+        self, condition: str, params: list[Any], keep: tuple[str, ...] | None = None
+    ) -> tuple[str, list[Any]]:
+        """``FROM … WHERE`` of the clocks ``condition`` picks, started and exact at the
+        moment, in the period. Only the columns of the index meant to be read (``keep``;
+        by default the condition's own, ``INDEXED``, else ``ref``) are left where the
+        planner may use them (``tally.plain``)."""
         now = self.now
+        if keep is None:
+            keep = INDEXED.get(condition, ("ref",))
+        where = f"{condition} AND s.started_at <= ? AND s.fixed_from <= ?"
+        table = "{sla_clocks} s"
+        if condition.startswith(OPEN) and {"met_at", "due_at"} <= set(keep) and self.open_index:
+            table = "{sla_clocks} AS s INDEXED BY " + quoted(self.open_index)
         return (
-            f" FROM {{sla_clocks}} s WHERE {condition} AND s.started_at <= ?"
-            " AND s.fixed_from <= ?" + self.between,
+            self.sql(f" FROM {table} WHERE " + tally.plain(where, *keep, "received_at"))
+            + self.between,
             [*params, now, now, *self.period],
-        )
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ items
 
@@ -275,12 +320,21 @@ class Report:
 
     # ------------------------------------------------------------------ totals
 
-    def totals(self) -> dict[str, Any]:
-        """The report's totals, counted by the database: one GROUP BY per status and part,
-        then the cases worked out from their facts in place of their stored rows."""
+    def totals(self, tallied: bool = True) -> dict[str, Any]:
+        """The report's totals, counted by the database, then the cases worked out from
+        their facts in place of their stored rows. For a report of every complaint (and
+        ``tallied``), the breaches and the clocks still open and overdue come from the tally
+        (``_tallied``); the rest, one GROUP BY per status and part."""
         counts: Counter[tuple[int, str, str | None, str]] = Counter()
+        tally_ranks = (0, 1) if tallied and not self.period else ()
+        if tally_ranks:
+            for rank, clock, team, channel, n in self._tallied():
+                if rank in tally_ranks:
+                    counts[(rank, clock, team, channel)] += n
         for rank in range(len(STATUSES)):
             for condition, params in self._parts(rank):
+                if rank in tally_ranks and (rank == 0 or condition.startswith(OPEN)):
+                    continue  # tallied: breaches, and the open clocks overdue
                 tail, args = self._where(condition, params)
                 found = self.cur.tuples(
                     "SELECT s.clock, s.team, s.channel, COUNT(*)" + tail
@@ -299,6 +353,59 @@ class Report:
             if n:
                 totals.add(STATUSES[rank], clock, team, channel, n)
         return totals.as_dict()
+
+    def _tallied(self) -> Iterator[tuple[int, str, str | None, str, int]]:
+        """The clocks breached at the moment and those still open and overdue at it, as
+        ``_parts`` and ``_where`` count them: the tally's days before the moment's (UTC)
+        day, then the clocks counted from that day up to the moment, found on the indexes
+        of the moments whose latest they count from (``tally.counted``; each range at most
+        one day long; an end counts only for a clock never met)."""
+        now = str(self.now)
+        day = now[:10]
+        yield from self._tally_before(day)
+        moments = {
+            0: (BREACHED, ("met_at", "ended_at", "started_at", "fixed_from")),
+            1: (f"{OPEN} AND {OVERDUE}", ("started_at", "fixed_from", "risk_at", "due_at")),
+        }
+        for rank, (condition, columns) in moments.items():
+            found = " UNION ".join(
+                f"SELECT s.ref, s.clock, s.team, s.channel{self._where(condition, [], (m,))[0]}"
+                f" AND s.{m} >= ? AND s.{m} <= ?"
+                + (" AND (s.met_at || '') IS NULL" if m == "ended_at" else "")
+                for m in columns
+            )
+            args = [now, now, now, now]
+            rows = self.cur.tuples(
+                "SELECT clock, team, channel, COUNT(*) FROM (" + found + ") d"
+                " GROUP BY clock, team, channel",
+                [*args, day, now] * len(columns),
+            )
+            for clock, team, channel, n in rows:
+                yield rank, clock, team, channel, int(n)
+
+    def _tally_before(self, day: str) -> list[tuple[int, str, str | None, str, int]]:
+        """The tally's counts before ``day``, read once for the totals and late entries."""
+        if self._tally is None:
+            self._tally = tally.counts_before(self.cur, day)
+        return self._tally
+
+    def late_entries(self) -> Counter[str]:
+        """``sla_query.late_entries`` of a report of every complaint, from the tally: the
+        days before the moment's, then the moment's own day up to it."""
+        now = str(self.now)
+        day = now[:10]
+        counts: Counter[str] = Counter()
+        for rank, clock, _, _, n in self._tally_before(day):
+            if rank == tally.LATE_ENTRY:
+                counts[family(clock)] += n
+        rows = self.cur.tuples(
+            "SELECT s.clock, COUNT(*) FROM {sla_clocks} s WHERE s.recorded_after_due = 1"
+            " AND s.met_at >= ? AND s.met_at <= ? GROUP BY s.clock",
+            [day, now],
+        )
+        for clock, n in rows:
+            counts[family(clock)] += int(n)
+        return +counts
 
     def _stored_rows_of_inexact(self) -> Iterator[tuple[int, str, str | None, str]]:
         """The exact rows the GROUP BYs above counted for cases worked out from facts."""
@@ -322,8 +429,9 @@ def sla_summary(
 ) -> dict[str, Any]:
     """The report's totals and late entries without its items (``report sla --summary``)."""
     with runner.transaction() as cur:
-        totals = Report(cur, as_of, first, last).totals()
-        late = late_entries(cur, as_of, first, last)
+        report = Report(cur, as_of, first, last)
+        totals = report.totals()
+        late = late_entries(cur, as_of, first, last) if report.period else report.late_entries()
     return {
         "as_of": as_of.isoformat(),
         "totals": totals,

@@ -25,6 +25,7 @@ TABLES = {
     "sla_clocks": "ref, clock",
     "audit_trail": "position",
     "statistics": "month, channel, category, severity",
+    "sla_tally": "rank, clock, team, unassigned, channel, day",
 }
 
 
