@@ -10,8 +10,8 @@ connection that fails, read models a catch-up might move — gives ``None``, and
 takes the full path, whose answer or ``Error:`` line is then exactly today's.
 
 Catching up: where the connection may write the read models and a catch-up is asked for,
-the full path is taken (the runner's catch-up also upgrades and refreshes statistics, which
-this module cannot tell are idle without doing its work).
+the lean read answers only when the runner's catch-up would do nothing (``_check_idle``);
+otherwise the full path catches up, then reads.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ class LeanQuery:
         try:
             yield Cursor(raw, False, self.names)
         finally:
-            self.conn.rollback() if self.conn.in_transaction else None
+            if self.conn.in_transaction:
+                self.conn.rollback()
             raw.close()
 
     def lag(self, read: str, max_lag: int | None = None) -> Lag:
@@ -162,8 +163,6 @@ def _sqlite(parts: Any, catch_up: bool) -> LeanQuery:
         if header[24:28] == header[92:96] and pages * page > size:
             raise _Decline
     writable = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
-    if writable and catch_up:
-        raise _Decline  # the full path catches up first
     if writable:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     else:
@@ -186,6 +185,14 @@ def _sqlite(parts: Any, catch_up: bool) -> LeanQuery:
                 raise _Decline
             position, shape = _positions(cur, "?")
             head = int(cur.execute(f"SELECT MAX(rowid) FROM {SQLITE_EVENTS}").fetchone()[0] or 0)
+            if writable and catch_up:  # the full path would catch up: unless it is idle
+                tables = [*DDL, POSITIONS]
+                marks = ", ".join("?" * len(tables))
+                cur.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name"
+                            f" IN ({marks})", tables)  # fmt: skip
+                if cur.fetchone()[0] != len(tables):
+                    raise _Decline
+                _check_idle(cur, position, head, shape)
         finally:
             conn.rollback()
             cur.close()
@@ -195,6 +202,19 @@ def _sqlite(parts: Any, catch_up: bool) -> LeanQuery:
     except BaseException:
         conn.close()
         raise
+
+
+def _check_idle(
+    cur: Any, position: int, head: int | None, shape: int, dirty: str = quoted("statistics_dirty")
+) -> None:
+    """Decline unless ``Runner.catch_up_all(names=("cases",))`` would do nothing: every table
+    there (``ensure``), the current shape (``_upgrade``), the log's head reached (``_run``),
+    no statistics marked to work out (``_refresh_statistics``)."""
+    if head is None or position != head or shape < CASES_SHAPE:
+        raise _Decline
+    cur.execute(f"SELECT 1 AS marked FROM {dirty} LIMIT 1")
+    if cur.fetchone() is not None:
+        raise _Decline
 
 
 def _positions(cur: Any, mark: str, positions: str = quoted(POSITIONS)) -> tuple[int, int]:
@@ -257,8 +277,7 @@ def _postgres(parts: Any, catch_up: bool) -> LeanQuery:
             row = cur.fetchone()
             if not (row and row["log"] and row["models"]):
                 raise _Decline
-            if catch_up and _may_write(cur, lean, events):
-                raise _Decline  # the full path catches up first
+            writer = catch_up and _may_write(cur, lean, events)
             position, shape = _positions(cur, "%s", lean.names[POSITIONS])
             if shape < CASES_SHAPE:
                 raise _Decline
@@ -277,6 +296,14 @@ def _postgres(parts: Any, catch_up: bool) -> LeanQuery:
                 cur.execute(f"SELECT {function} AS head")
                 got = cur.fetchone()
                 head = None if got is None else int(got["head"])
+            if writer:  # the full path would catch up: unless it is idle
+                cur.execute(
+                    "SELECT bool_and(to_regclass(t) IS NOT NULL) AS ok FROM unnest(%s::text[]) t",
+                    (list(lean.names.values()),),
+                )
+                if not (cur.fetchone() or {}).get("ok"):
+                    raise _Decline
+                _check_idle(cur, position, head, shape, lean.names["statistics_dirty"])
         lean._lag = Lag(position, head)
         return lean
     except BaseException:
