@@ -218,6 +218,9 @@ class ReadStore:
             with datastore.transaction(commit=commit) as raw:
                 yield Cursor(raw, self.postgres, names)
             return
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        assert isinstance(datastore, SQLiteDatastore)
         with (
             datastore.get_connection(commit=True) as conn,
             _immediate()(conn, commit=True) as raw,

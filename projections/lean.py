@@ -41,12 +41,22 @@ POSTGRES_COLUMNS = {
     ),
     "command_log": frozenset({"command_id", "ref", "fingerprint", "version"}),
     "chain_links": frozenset(
-        {"position", "prev_position", "originator_id", "originator_version", "record_hash",
-         "link", "stream_link"}
-    ),  # fmt: skip
+        {
+            "position",
+            "prev_position",
+            "originator_id",
+            "originator_version",
+            "record_hash",
+            "link",
+            "stream_link",
+        }
+    ),
     "person_keys": frozenset({"key_id", "key"}),
 }
-DB_FUNCTION_SETTINGS = ("POSTGRES_ENABLE_DB_FUNCTIONS", "COMPLAINTLEDGER_POSTGRES_ENABLE_DB_FUNCTIONS")
+DB_FUNCTION_SETTINGS = (
+    "POSTGRES_ENABLE_DB_FUNCTIONS",
+    "COMPLAINTLEDGER_POSTGRES_ENABLE_DB_FUNCTIONS",
+)
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -260,8 +270,8 @@ def _postgres(parts: Any, catch_up: bool) -> LeanQuery:
             (schema or "public", list(POSTGRES_COLUMNS)),
         ).fetchall()
         found: dict[str, set[str]] = {}
-        for row in rows:
-            found.setdefault(row["table_name"], set()).add(row["column_name"])
+        for column in rows:
+            found.setdefault(column["table_name"], set()).add(column["column_name"])
         if any(columns != POSTGRES_COLUMNS[t] for t, columns in found.items()):
             raise _Decline
         events = quoted(schema or "public", POSTGRES_EVENTS)

@@ -42,7 +42,7 @@ from projections.queries import received_between
 from projections.schema import stamp
 from projections.sla_query import (
     STATUSES,
-    ReadModels,
+    Reads,
     Row,
     _worked_out,
     business_lateness,
@@ -425,7 +425,7 @@ class Report:
 
 
 def sla_summary(
-    runner: ReadModels, as_of: datetime, first: date | None = None, last: date | None = None
+    runner: Reads, as_of: datetime, first: date | None = None, last: date | None = None
 ) -> dict[str, Any]:
     """The report's totals and late entries without its items (``report sla --summary``)."""
     with runner.transaction() as cur:
@@ -440,7 +440,7 @@ def sla_summary(
 
 
 def sla_page(
-    runner: ReadModels,
+    runner: Reads,
     as_of: datetime,
     first: date | None,
     last: date | None,
@@ -460,7 +460,7 @@ def sla_page(
 
 
 def sla_stream(
-    runner: ReadModels,
+    runner: Reads,
     as_of: datetime,
     first: date | None,
     last: date | None,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from projections.lean import Lag
     from projections.query import Query
 
+
 def _open_query(url: str, **options: Any) -> AbstractContextManager[Query]:
     """``projections.query.open_query``, loaded when first used: it loads the ledger's store
     (the library, psycopg, the cipher), which a lean read (``projections.lean``) does without."""

@@ -35,11 +35,11 @@ def test_the_names_written_out_are_the_stores() -> None:
     from ledger.store.root import Ledger
     from projections import query
 
-    assert lean.POSTGRES_EVENTS == f"{Ledger.name.lower()}_events"
-    assert lean.POSTGRES_COLUMNS == postgres_columns(lean.POSTGRES_EVENTS)
+    assert f"{Ledger.name.lower()}_events" == lean.POSTGRES_EVENTS
+    assert postgres_columns(lean.POSTGRES_EVENTS) == lean.POSTGRES_COLUMNS
     assert lean.SQLITE_EVENTS == SQLITE_EVENTS
     assert lean.APPLICATION_ID == APPLICATION_ID
-    assert lean.DB_FUNCTION_SETTINGS == (DB_FUNCTIONS, f"COMPLAINTLEDGER_{DB_FUNCTIONS}")
+    assert (DB_FUNCTIONS, f"COMPLAINTLEDGER_{DB_FUNCTIONS}") == lean.DB_FUNCTION_SETTINGS
     assert (lean.POSITIONS, lean.HEAD_FUNCTION) == (query.POSITIONS, query.HEAD_FUNCTION)
 
 
