@@ -13,9 +13,10 @@ from datetime import datetime
 import pytest
 
 from projections import lean
+from projections.db import quoted
 from projections.lean import open_lean
 from projections.query import open_query
-from projections.sla_pages import sla_page, sla_summary
+from projections.sla_pages import Report, sla_page, sla_summary
 from tests.helpers import event_count, jsonl, receive_cmd, run
 
 MOMENTS = ["2026-01-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "2030-01-01T00:00:00+08:00"]
@@ -126,3 +127,29 @@ def test_the_summary_loads_neither_the_store_nor_the_library(projected: str) -> 
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                              check=True)  # fmt: skip
         assert out.stderr.strip() == f"[] {projected.startswith('postgres')}", extra
+
+
+def test_the_at_risk_clocks_are_counted_alike_with_and_without_their_index(
+    projected: str,
+) -> None:
+    """Read models built now have the index of open clocks by deadline and warning moment,
+    and the summary and pages read the clocks at risk on it; read models built before it
+    (the index dropped here) are read without it, to the same totals and items."""
+    moments = [datetime.fromisoformat(f"2026-11-{d}T{h}:00:00+08:00")
+               for d in (10, 18, 27) for h in (10, 20)]  # fmt: skip
+    with open_query(projected, catch_up=False) as full:
+        with full.transaction() as cur:
+            index = Report(cur, moments[0], None, None).risk_index
+        assert index is not None
+        found = [(sla_summary(full, m), sla_page(full, m, None, None, 500)) for m in moments]
+        assert any(s["totals"]["all"]["at_risk"] for s, _ in found)
+        for (summary, page), moment in zip(found, moments, strict=True):
+            report = full.sla_report(moment)
+            assert summary["totals"] == report["totals"]
+            assert page["items"] == report["items"][:500]
+        with full.store.transaction(full.names) as cur:
+            cur.execute(f"DROP INDEX {full.store.name(index) if cur.postgres else quoted(index)}")
+        with full.transaction() as cur:
+            assert Report(cur, moments[0], None, None).risk_index is None
+        again = [(sla_summary(full, m), sla_page(full, m, None, None, 500)) for m in moments]
+    assert again == found
