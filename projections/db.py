@@ -12,14 +12,13 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTransaction
-from psycopg.rows import tuple_row
-from psycopg.sql import Identifier
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+    from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
-from ledger.store.root import Ledger
+    from ledger.store.root import Ledger
 
 _PLACEHOLDER = re.compile(r"\?")
 _STREAMS = itertools.count(1)  # server-side cursors' names, unique in the process
@@ -27,8 +26,9 @@ _STREAMS = itertools.count(1)  # server-side cursors' names, unique in the proce
 
 def quoted(*names: str) -> str:
     """Names as one SQL identifier, quoted (``"schema"."table"``): the same rule on both
-    backends, so no name can end the identifier and start a statement of its own."""
-    return Identifier(*names).as_string(None)
+    backends, so no name can end the identifier and start a statement of its own (psycopg's
+    ``Identifier`` rule, written out so that a SQLite read need not load psycopg)."""
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
 
 
 class Cursor:
@@ -109,8 +109,12 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        raw = getattr(self.raw, "sqlite_cursor", self.raw)
-        return int(raw.rowcount)
+        return int(self._sqlite.rowcount if not self.postgres else self.raw.rowcount)
+
+    @property
+    def _sqlite(self) -> Any:
+        """The sqlite3 cursor: the library's cursor wraps one; a lean read holds it bare."""
+        return getattr(self.raw, "sqlite_cursor", self.raw)
 
     @property
     def binary_order(self) -> str:
@@ -119,9 +123,14 @@ class Cursor:
 
     def tuples(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query and return its rows as plain tuples (cheaper than dicts for big reads)."""
-        target = self.raw if self.postgres else self.raw.sqlite_cursor
+        target = self.raw if self.postgres else self._sqlite
         factory = target.row_factory
-        target.row_factory = tuple_row if self.postgres else None
+        if self.postgres:
+            from psycopg.rows import tuple_row
+
+            target.row_factory = tuple_row
+        else:
+            target.row_factory = None
         try:
             self.execute(statement, params)
             return list(target.fetchall())
@@ -136,6 +145,8 @@ class Cursor:
         holds every row of the answer in libpq), on SQLite through a cursor of its own (its
         rows are read from the database as they are asked for). Memory stays flat."""
         if self.postgres:
+            from psycopg.rows import tuple_row
+
             name = f"stream_{next(_STREAMS)}"
             with self.raw.connection.cursor(name=name, row_factory=tuple_row) as server:
                 server.itersize = size
@@ -143,7 +154,7 @@ class Cursor:
                 while rows := server.fetchmany(size):
                     yield from rows
             return
-        local = self.raw.sqlite_cursor.connection.cursor()
+        local = self._sqlite.connection.cursor()
         local.row_factory = None
         try:
             local.execute(self.sql(statement), params)
@@ -160,22 +171,35 @@ class Cursor:
         return None if row is None else dict(row)
 
 
-class _Immediate(SQLiteTransaction):
+def _immediate() -> Any:
     """The library's SQLite transaction, holding the write lock from its start. A transaction
     that reads first and writes later fails at once, without waiting, when another
     connection committed in between (SQLite cannot move its snapshot forward): the runner's
-    transactions read before they write, while commands append beside them."""
+    transactions read before they write, while commands append beside them. (A class made on
+    first use: the library's SQLite module is loaded only by what writes.)"""
+    global _IMMEDIATE
+    if _IMMEDIATE is None:
+        from eventsourcing.sqlite import SQLiteTransaction
 
-    def __enter__(self) -> SQLiteCursor:
-        cursor = self.connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        return cursor
+        class Immediate(SQLiteTransaction):
+            def __enter__(self) -> SQLiteCursor:
+                cursor = self.connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                return cursor
+
+        _IMMEDIATE = Immediate
+    return _IMMEDIATE
+
+
+_IMMEDIATE: Any = None
 
 
 class ReadStore:
     """Where the read models live: the ledger's datastore, and the names of their tables."""
 
     def __init__(self, ledger: Ledger) -> None:
+        from eventsourcing.postgres import PostgresDatastore
+
         datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
         self.datastore: SQLiteDatastore | PostgresDatastore = datastore
         self.postgres = isinstance(datastore, PostgresDatastore)
@@ -194,10 +218,12 @@ class ReadStore:
             with datastore.transaction(commit=commit) as raw:
                 yield Cursor(raw, self.postgres, names)
             return
+        from eventsourcing.sqlite import SQLiteDatastore
+
         assert isinstance(datastore, SQLiteDatastore)
         with (
             datastore.get_connection(commit=True) as conn,
-            _Immediate(conn, commit=True) as raw,
+            _immediate()(conn, commit=True) as raw,
             raw,
         ):
             yield Cursor(raw, False, names)

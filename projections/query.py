@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger, open_reader
 from projections import queries
 from projections.db import Cursor, ReadStore
+from projections.lean import Lag
 from projections.queries import CaseFilter
 from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY, stamp
 
@@ -51,21 +51,6 @@ class ReadModelsBehind(LedgerError):
 class ReadModelsOutdated(LedgerError):
     """The case read models were built by an earlier release, in a shape this one cannot
     read; the runner rebuilds them (``projections run``)."""
-
-
-@dataclass(frozen=True)
-class Lag:
-    """How far the read models are behind the log, in events."""
-
-    position: int  # the last event the read models reflect
-    head: int | None  # the log's last event; None when this login may not see the log
-
-    @property
-    def events(self) -> int | None:
-        return None if self.head is None else max(self.head - self.position, 0)
-
-    def as_dict(self) -> dict[str, int | None]:
-        return {"lag": self.events, "position": self.position, "head": self.head}
 
 
 # Each unit's shape key, the shape this release reads, and what to call it in a refusal.

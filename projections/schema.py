@@ -62,6 +62,10 @@ CASES_INDEXES = [
     ("sla_clocks", "ended_at"),
     ("sla_clocks", "fixed_from"),
     ("sla_clocks", "met_at, clock WHERE recorded_after_due = 1"),
+    # The open clocks at risk as of T (``risk_at <= T <= due_at``), their warning moment in
+    # the index beside the deadline: only the clocks at risk are read from the table, not
+    # every open clock due after T. Read models built before it are read without it.
+    ("sla_clocks", "due_at{C}, risk_at WHERE met_at IS NULL AND ended_at IS NULL"),
     # The summary's breaches counted on the as-of day itself (``projections.tally``): the
     # clocks started or at risk that day up to the moment, beside the other moments above.
     ("sla_clocks", "started_at"),

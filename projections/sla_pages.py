@@ -42,7 +42,7 @@ from projections.queries import received_between
 from projections.schema import stamp
 from projections.sla_query import (
     STATUSES,
-    ReadModels,
+    Reads,
     Row,
     _worked_out,
     business_lateness,
@@ -96,7 +96,14 @@ INDEXED = {
 }
 # The partial index of open clocks by deadline (``schema.CASES_INDEXES``), as SQLite names
 # it: named in the query, since SQLite would rather walk every clock not ended.
-OPEN_INDEX = "%WHERE met_at IS NULL AND ended_at IS NULL"
+OPEN_INDEX = "%(due_at, ref, clock) WHERE met_at IS NULL AND ended_at IS NULL"
+# The partial index of open clocks by deadline and warning moment, as each backend writes it
+# (``sqlite_master.sql``, ``pg_get_indexdef``); read models built before it lack it.
+RISK_INDEX = {
+    False: "%(due_at, risk_at) WHERE met_at IS NULL AND ended_at IS NULL",
+    True: '%(due_at COLLATE "C", risk_at) WHERE ((met_at IS NULL) AND (ended_at IS NULL))',
+}
+OPEN_AT_RISK = f"{OPEN} AND {AT_RISK}"
 
 
 def row_key(rank: int, row: Row) -> Key:
@@ -222,6 +229,7 @@ class Report:
             )
         }  # fmt: skip
         self.open_index: str | None = None
+        self.risk_index: str | None = None
         if not cur.postgres:
             found = cur.tuples(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
@@ -229,6 +237,18 @@ class Report:
                 [cur.names["sla_clocks"].strip('"'), OPEN_INDEX],
             )
             self.open_index = found[0][0] if found else None
+        found = cur.tuples(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = to_regclass(?) AND pg_get_indexdef(i.indexrelid) LIKE ?"
+            if cur.postgres
+            else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+            " AND sql LIKE ?",
+            [
+                cur.names["sla_clocks"] if cur.postgres else cur.names["sla_clocks"].strip('"'),
+                RISK_INDEX[cur.postgres],
+            ],
+        )
+        self.risk_index = found[0][0] if found else None
 
     def sql(self, text: str) -> str:
         return text.replace("{C}", self.cur.binary_order)
@@ -262,10 +282,13 @@ class Report:
         now = self.now
         if keep is None:
             keep = INDEXED.get(condition, ("ref",))
+            if condition == OPEN_AT_RISK and self.risk_index:
+                keep = (*keep, "risk_at")  # read on the index of deadline and warning moment
         where = f"{condition} AND s.started_at <= ? AND s.fixed_from <= ?"
         table = "{sla_clocks} s"
         if condition.startswith(OPEN) and {"met_at", "due_at"} <= set(keep) and self.open_index:
-            table = "{sla_clocks} AS s INDEXED BY " + quoted(self.open_index)
+            index = self.risk_index if "risk_at" in keep and not self.cur.postgres else None
+            table = "{sla_clocks} AS s INDEXED BY " + quoted(index or self.open_index)
         return (
             self.sql(f" FROM {table} WHERE " + tally.plain(where, *keep, "received_at"))
             + self.between,
@@ -425,7 +448,7 @@ class Report:
 
 
 def sla_summary(
-    runner: ReadModels, as_of: datetime, first: date | None = None, last: date | None = None
+    runner: Reads, as_of: datetime, first: date | None = None, last: date | None = None
 ) -> dict[str, Any]:
     """The report's totals and late entries without its items (``report sla --summary``)."""
     with runner.transaction() as cur:
@@ -440,7 +463,7 @@ def sla_summary(
 
 
 def sla_page(
-    runner: ReadModels,
+    runner: Reads,
     as_of: datetime,
     first: date | None,
     last: date | None,
@@ -460,7 +483,7 @@ def sla_page(
 
 
 def sla_stream(
-    runner: ReadModels,
+    runner: Reads,
     as_of: datetime,
     first: date | None,
     last: date | None,

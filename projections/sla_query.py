@@ -40,14 +40,19 @@ Row = tuple[Any, ...]  # ref, clock, rank, due_at, met_at, late, estimated, team
 Changed = tuple[str, str, str]  # ref, clock, changes (JSON text)
 
 
-class ReadModels(Protocol):
+class Reads(Protocol):
+    """What a read of the read models alone needs: a transaction (``Query``, a runner, or
+    ``projections.lean.LeanQuery``)."""
+
+    def transaction(self) -> AbstractContextManager[Cursor]: ...
+
+
+class ReadModels(Reads, Protocol):
     """Where the report reads: the query side (``projections.query.Query``), or a runner that
     has just caught the read models up."""
 
     @property
     def ledger(self) -> Ledger: ...
-
-    def transaction(self) -> AbstractContextManager[Cursor]: ...
 
 
 def sla_rows(

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import click
-from eventsourcing.persistence import PersistenceError
 
 from commands.cli.output import printable
 from ledger.domain.errors import LedgerError
@@ -83,15 +82,22 @@ class LedgerGroup(click.Group):
             raise _error_first(e) from None
         except LedgerError as e:
             raise click.ClickException(printable(str(e))) from None
-        except PersistenceError as e:
-            raise click.ClickException(printable(f"database error: {e}")) from None
         except Exception as e:
+            if _persistence_error(e):
+                raise click.ClickException(printable(f"database error: {e}")) from None
             invalid = _validation_error(e)
             if invalid is None:
                 raise
             from commands.errors import describe_validation_error
 
             raise click.ClickException(describe_validation_error(invalid)) from None
+
+
+def _persistence_error(e: Exception) -> bool:
+    """Whether ``e`` is the library's ``PersistenceError``. Only a command that loaded the
+    library can raise one, so a command that did not (a lean read) need not load it here."""
+    module = sys.modules.get("eventsourcing.persistence")
+    return module is not None and isinstance(e, module.PersistenceError)
 
 
 class UsageProblem(click.UsageError):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from projections.query import Lag
+from projections.lean import Lag
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,8 +19,7 @@ from commands.cli.output import (
     parse_time,
     render_table,
 )
-from commands.cli.reports import emit, report
-from projections.query import open_query
+from commands.cli.reports import _open_query, emit, report
 from projections.regulator import Quarter, QuarterInvalid
 
 
@@ -51,7 +50,7 @@ def report_regulator(
     except QuarterInvalid as e:
         raise click.ClickException(f"--quarter: {e}") from None
     moment = parse_time(as_of, "--as-of")
-    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+    with _open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
         data = query.regulator_report(period, moment or datetime.now(UTC), moment is not None)
     data["source"] = "ledger" if moment is not None else "read_models"

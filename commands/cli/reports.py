@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -33,8 +34,20 @@ from commands.cli.output import (
 from commands.cli.report import print_sla_report
 from projections import cursors
 from projections.queries import CaseFilter, audit_rows, audit_summary, cases_summary
-from projections.query import Query, open_query
 from projections.sla_pages import Position, sla_page, sla_stream, sla_summary
+
+if TYPE_CHECKING:
+    from projections.lean import Lag
+    from projections.query import Query
+
+
+def _open_query(url: str, **options: Any) -> AbstractContextManager[Query]:
+    """``projections.query.open_query``, loaded when first used: it loads the ledger's store
+    (the library, psycopg, the cipher), which a lean read (``projections.lean``) does without."""
+    from projections.query import open_query
+
+    return open_query(url, **options)
+
 
 LIST_COLUMNS = ["ref", "status", "stage", "channel", "category", "severity", "team", "handler",
                 "received_at"]  # fmt: skip
@@ -105,7 +118,7 @@ def list_(open_only: bool, stage: str | None, severity: str | None, team: str | 
     _check_list_options(summary, limit is not None or after is not None, fmt)
     start = None if after in (None, FIRST_PAGE) else cursors.decode(after, (str, str), "list")
     case_filter = CaseFilter(open_only, stage, severity, team, breached, limit)
-    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+    with _open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
         now = datetime.now(UTC)
         if summary:
@@ -261,7 +274,13 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
         position.agrees(asked, *period)
         asked, period = position.as_of, (position.first, position.last)
     moment = asked or known or datetime.now(UTC)
-    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+    lean = _lean_sla(db, not no_catch_up, max_lag, moment, period, summary, paged, known,
+                     limit, position) if fmt != "ndjson" else None  # fmt: skip
+    if lean is not None:
+        data, lag = lean
+        _say_sla(data, lag, fmt)
+        return
+    with _open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("cases", max_lag)
         if fmt == "ndjson":
             out = sys.stdout.buffer
@@ -279,6 +298,36 @@ def report_sla(as_of: str | None, known_at: str | None, first: str | None, last:
             data = query.sla_report(moment, *period, known)
             if summary:  # replayed from the log: the whole report, without its lists
                 data = {k: v for k, v in data.items() if k not in ("items", "changed")}
+    _say_sla(data, lag, fmt)
+
+
+def _lean_sla(url: str, catch_up: bool, max_lag: int | None, moment: datetime,
+              period: tuple[date | None, date | None], summary: bool, paged: bool,
+              known: datetime | None, limit: int | None,
+              position: Position | None) -> tuple[dict[str, Any], Lag] | None:  # fmt: skip
+    """The summary or a page read lean (``projections.lean``): the same rows and lag as the
+    full path, without loading the ledger's store; None where the full path must answer
+    (it then answers, or refuses, exactly as it always has). A read that fails is read
+    again by the full path: reads never write, and the error is then worded as ever."""
+    if known is not None or not (summary or paged):
+        return None
+    from projections.lean import open_lean
+
+    lean = open_lean(url, catch_up=catch_up, max_lag=max_lag)
+    if lean is None:
+        return None
+    try:
+        lag = lean.lag("cases", max_lag)
+        if summary:
+            return sla_summary(lean, moment, *period), lag
+        return sla_page(lean, moment, *period, limit or PAGE, position), lag
+    except Exception:
+        return None
+    finally:
+        lean.close()
+
+
+def _say_sla(data: dict[str, Any], lag: Lag, fmt: str) -> None:
     if fmt == "json":
         echo_json({**data, "lag": lag.events})
         return
@@ -331,7 +380,7 @@ def report_stats(first: str | None, last: str | None, repeats: bool, no_catch_up
     """
     period = _date(first, "--from"), _date(last, "--to")
     if repeats:  # the index is written with the events: exact, no read model to wait for
-        with open_query(db, catch_up=False) as query:
+        with _open_query(db, catch_up=False) as query:
             figures = query.repeats(*period)
         if fmt == "json":
             echo_json(figures)
@@ -341,7 +390,7 @@ def report_stats(first: str | None, last: str | None, repeats: bool, no_catch_up
             for name, value in figures.items():
                 click.echo(f"{name.replace('_', ' '):>20}: {value}")
         return
-    with open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
+    with _open_query(db, catch_up=not no_catch_up, units=("cases",)) as query:
         lag = query.lag("statistics", max_lag)
         rows = query.statistics(*period)
     emit(rows if fmt != "table" else [_readable_statistics(r) for r in rows], STATS_COLUMNS, fmt)
@@ -381,7 +430,7 @@ def audit(ref: str, limit: int | None, after: str | None, summary: bool, no_catc
     paged = limit is not None or after is not None
     _check_list_options(summary, paged, fmt)
     start = None if after is None else cursors.decode(after, (int,), "an audit trail")[0]
-    with open_query(db, catch_up=not no_catch_up, units=("audit_trail",)) as query:
+    with _open_query(db, catch_up=not no_catch_up, units=("audit_trail",)) as query:
         lag = query.lag("audit_trail", max_lag)
         with query.transaction() as cur:
             if summary:
