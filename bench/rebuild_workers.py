@@ -49,6 +49,8 @@ def child_rebuild(url: str, workers: int) -> None:
         "fold_seconds": max((f.seconds for f in runner.folded), default=0.0),
         "worker_peak_rss_mb": [round(f.peak_rss_kb / 1024, 1) for f in runner.folded],
         "parent_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "phases": {k: round(v, 2) for k, v in runner.phases.items()},
+        "worker_phases": [f.phases for f in runner.folded],
     }))  # fmt: skip
 
 
