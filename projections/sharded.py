@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from projections.cases import Rules
     from projections.runner import Runner, Unit
 
-STREAMS_PER_CHUNK = 500
-MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files  # streams read, folded and written together by a worker
+STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
+MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files
 # A fault point for the tests that kill a rebuild mid-fold: with this set to a folder, each
 # worker, once its first chunk is committed, leaves a file ``shard-N`` there and waits to be
 # killed, so the kill never races the fold.
