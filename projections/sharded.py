@@ -7,8 +7,9 @@ per-stream rebuild does), instead of the whole log in log order, and workers nee
 wait for each other. A worker's streams are one range of ids (a complaint's id is a SHA-1
 hash of its reference, so the ranges hold even shares), read with one query in the order of
 the events' primary key, a page at a time. What they fold is every event up to one
-position, the head when the rebuild starts; the runner then applies what came after in log order, as any catch-up,
-and swaps the rebuilt tables in, in one transaction (``Runner.rebuild``).
+position, the head when the rebuild starts; the runner then applies what came after in log
+order, as any catch-up, and swaps the rebuilt tables in, in one transaction
+(``Runner.rebuild``).
 
 Where the workers write depends on the backend. On PostgreSQL they write the ``__rebuild``
 tables themselves, in parallel. On SQLite one write lock would make them take turns, so
