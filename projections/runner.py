@@ -369,6 +369,7 @@ class Runner:
         with (
             self.phase("swap"),
             self.store.transaction(self._names([(u, "") for u in units], True)) as cur,
+            self.store.fast_drops(cur),
         ):
             for unit in units:
                 self._swap(cur, unit)

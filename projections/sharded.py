@@ -149,7 +149,10 @@ def _fresh_tables(runner: Runner, units: list[Unit]) -> None:
     from projections.runner import REBUILD
     from projections.schema import DDL
 
-    with runner.store.transaction(_staging(runner, units)) as cur:
+    with (
+        runner.store.transaction(_staging(runner, units)) as cur,
+        runner.store.fast_drops(cur),
+    ):
         for unit in units:
             for table in unit.own:
                 cur.execute(f"DROP TABLE IF EXISTS {runner.store.name(table + REBUILD)}")
@@ -220,7 +223,8 @@ def _merge_scratch(
                 runner._index(indexing, table, table)
         cur = Cursor(conn.cursor(), False, _staging(runner, units, qualified=False))
         _finish(cur, units, rules, keys, upto)
-        conn.execute("COMMIT")
+        with runner.phase("merge_commit"):
+            conn.execute("COMMIT")
     finally:
         conn.close()
 
