@@ -72,6 +72,7 @@ def refresh(cur: Cursor) -> int:
                     "TEXT, category TEXT, severity TEXT) ON COMMIT DELETE ROWS")  # fmt: skip
         cur.execute(f"WITH taken AS (DELETE FROM {{statistics_dirty}} RETURNING {keys}) "
                     f"INSERT INTO {MARKED} SELECT {keys} FROM taken")  # fmt: skip
+        cur.execute(f"ANALYZE {MARKED}")  # how many: the planner's guess of a temp table is blind
         marked, round3 = MARKED, "pg_temp.ledger_round3"
     else:  # the write lock is held from the transaction's start: nobody marks meanwhile
         sqlite = cur.raw.sqlite_cursor.connection
@@ -95,11 +96,20 @@ def _work_out(cur: Cursor, marked: str, round3: str) -> None:
 
 
 def _aggregate(cur: Cursor, marked: str, round3: str) -> str:
-    """One query: a row of ``COLUMNS`` per marked group that has cases."""
-    keys_h = ", ".join(f"h.{k}" for k in GROUP)
-    by = ", ".join(f"c.{k}" for k in GROUP)
-    prefix = "CASE WHEN {position} > 0 THEN substr(s.clock, 1, {position} - 1) ELSE s.clock END"
+    """One query: a row of ``COLUMNS`` per marked group that has cases.
+
+    The marked groups' cases are read once (by the index on month, channel and category);
+    the counts, the late clocks and the median are each worked out per group, and only
+    groups are joined, a few thousand rows at most: however wrong the planner's guess of
+    the cases' number (a table just rebuilt has no statistics of its own), no join of cases
+    against cases can be chosen."""
+    keys = ", ".join(GROUP)
+
+    def on(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{k} = {b}.{k}" for k in GROUP)
+
     position = "strpos(s.clock, '#')" if cur.postgres else "instr(s.clock, '#')"
+    prefix = f"CASE WHEN {position} > 0 THEN substr(s.clock, 1, {position} - 1) ELSE s.clock END"
     breached = ", ".join(
         f"SUM(CASE WHEN l.prefix = '{c}' THEN 1 ELSE 0 END) AS breached_{c}" for c in CLOCKS
     )
@@ -114,53 +124,57 @@ def _aggregate(cur: Cursor, marked: str, round3: str) -> str:
     refunds_text = "(',' || replace(c.remedies, ',', ',,') || ',')"
     refunds = f"(length({refunds_text}) - length(replace({refunds_text}, ',refund,', ''))) / 8"
     return f"""
-WITH cases AS (
+WITH cases AS MATERIALIZED (
   SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies, c.refund_total,
-         c.satisfaction, c.handling_seconds, {by.replace("c.severity", "m.severity")}
-  FROM {{case_state}} c JOIN {marked} m
+         c.satisfaction, c.handling_seconds, m.month, m.channel, m.category, m.severity
+  FROM {marked} m JOIN {{case_state}} c
     ON c.month = m.month AND c.channel = m.channel AND c.category = m.category
    AND COALESCE(c.severity, 'untriaged') = m.severity
 ),
 late AS (
-  SELECT s.ref, {prefix.format(position=position)} AS prefix
-  FROM {{sla_clocks}} s JOIN cases c ON c.ref = s.ref
+  SELECT c.month, c.channel, c.category, c.severity, c.ref, c.status, {prefix} AS prefix
+  FROM cases c JOIN {{sla_clocks}} s ON s.ref = c.ref
   WHERE s.met_at IS NOT NULL AND s.met_at > s.due_at
 ),
-late_cases AS (
-  SELECT l.ref, {breached},
-         MAX(CASE WHEN l.prefix = 'summary' THEN 1 ELSE 0 END) AS late_summary
-  FROM late l GROUP BY l.ref
+late_groups AS MATERIALIZED (
+  SELECT {keys}, {breached},
+         COUNT(DISTINCT CASE WHEN l.prefix = 'summary' AND l.status = 'closed'
+                             THEN l.ref END) AS closed_late
+  FROM late l GROUP BY {keys}
 ),
 ranked AS (
-  SELECT {keys_h}, h.handling_seconds,
-         ROW_NUMBER() OVER (PARTITION BY {keys_h} ORDER BY h.handling_seconds) AS n,
-         COUNT(*) OVER (PARTITION BY {keys_h}) AS total
+  SELECT {keys}, h.handling_seconds,
+         ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY h.handling_seconds) AS n,
+         COUNT(*) OVER (PARTITION BY {keys}) AS total
   FROM cases h WHERE h.handling_seconds IS NOT NULL
 ),
-medians AS (
-  SELECT {keys_h},
+medians AS MATERIALIZED (
+  SELECT {keys},
          CASE WHEN MAX(h.total) - 2 * (MAX(h.total) / 2) = 1
               THEN MAX(CASE WHEN 2 * h.n = h.total + 1 THEN {hours} END)
               ELSE (MAX(CASE WHEN 2 * h.n = h.total THEN {hours} END)
                     + MAX(CASE WHEN 2 * h.n = h.total + 2 THEN {hours} END)) / 2
          END AS median
   FROM ranked h WHERE 2 * h.n BETWEEN h.total AND h.total + 2
-  GROUP BY {keys_h}
+  GROUP BY {keys}
+),
+totals AS MATERIALIZED (
+  SELECT {keys}, COUNT(*) AS received,
+    SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed,
+    SUM(CASE WHEN c.status = 'withdrawn' THEN 1 ELSE 0 END) AS withdrawn,
+    SUM(CASE WHEN c.escalated <> 0 THEN 1 ELSE 0 END) AS escalated,
+    SUM(CASE WHEN c.reopened_count <> 0 THEN 1 ELSE 0 END) AS reopened,
+    SUM({remedies}) AS remedies, SUM({refunds}) AS refunds, {refund_total} AS refund_total,
+    CAST(SUM(c.satisfaction) AS DOUBLE PRECISION) / NULLIF(COUNT(c.satisfaction), 0) AS mean,
+    COUNT(c.satisfaction) AS scored
+  FROM cases c GROUP BY {keys}
 )
-SELECT {by}, COUNT(*),
-  SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.status = 'closed' AND COALESCE(l.late_summary, 0) = 0 THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.status = 'withdrawn' THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.escalated <> 0 THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.reopened_count <> 0 THEN 1 ELSE 0 END),
-  {", ".join(f"SUM(COALESCE(l.breached_{c}, 0))" for c in CLOCKS)},
-  {round3}(MAX(md.median)),
-  SUM({remedies}), SUM({refunds}), {refund_total},
-  {round3}(CAST(SUM(c.satisfaction) AS DOUBLE PRECISION) / NULLIF(COUNT(c.satisfaction), 0)),
-  COUNT(c.satisfaction)
-FROM cases c LEFT JOIN late_cases l ON l.ref = c.ref
-LEFT JOIN medians md ON {" AND ".join(f"md.{k} = c.{k}" for k in GROUP)}
-GROUP BY {by}
+SELECT {", ".join(f"t.{k}" for k in GROUP)}, t.received, t.closed,
+  t.closed - COALESCE(l.closed_late, 0), t.withdrawn, t.escalated, t.reopened,
+  {", ".join(f"COALESCE(l.breached_{c}, 0)" for c in CLOCKS)},
+  {round3}(md.median), t.remedies, t.refunds, t.refund_total, {round3}(t.mean), t.scored
+FROM totals t LEFT JOIN late_groups l ON {on("l", "t")}
+LEFT JOIN medians md ON {on("md", "t")}
 """
 
 
