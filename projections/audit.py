@@ -249,14 +249,17 @@ def summarise(event: Any) -> tuple[str, str]:
     return summary(event)
 
 
+FIXED_STREAMS: dict[str, tuple[str, str | None]] = {  # the books: a reference of their own
+    POLICY_BOOK_ID.hex: (POLICY_BOOK_REF, None),
+    CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
+    SEAL_BOOK_ID.hex: (SEAL_BOOK_REF, None),
+    STAFF_DIRECTORY_ID.hex: (STAFF_REF, None),
+    READINESS_BOOK_ID.hex: (READINESS_REF, None),
+}
+
+
 def _streams(cur: Cursor, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-    found: dict[str, tuple[str, str | None]] = {
-        POLICY_BOOK_ID.hex: (POLICY_BOOK_REF, None),
-        CALENDAR_BOOK_ID.hex: (CALENDAR_BOOK_REF, None),
-        SEAL_BOOK_ID.hex: (SEAL_BOOK_REF, None),
-        STAFF_DIRECTORY_ID.hex: (STAFF_REF, None),
-        READINESS_BOOK_ID.hex: (READINESS_REF, None),
-    }
+    found = dict(FIXED_STREAMS)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         cur.execute(
@@ -272,6 +275,16 @@ def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -
     """Add one audit row per event; ``events`` are (position, event) in log order."""
     batch = list(events)
     streams = _streams(cur, sorted({e.originator_id.hex for _, e in batch}))
+    new_streams, rows = audit_rows(batch, rules, streams)
+    cur.insert("audit_streams", ("stream_id", "ref", "policy_version"), new_streams)
+    cur.insert("audit_trail", AUDIT_COLUMNS, rows)
+
+
+def audit_rows(
+    batch: list[tuple[int, Any]], rules: Rules, streams: dict[str, tuple[str, str | None]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The audit rows of ``batch`` and the rows of the streams it starts (those not in
+    ``streams``, which learns them): rows only, nothing read or written."""
     new_streams = []
     rows = []
     for position, event in batch:
@@ -295,5 +308,4 @@ def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -
              stamp(occurred), stamp(event.timestamp), zh, en, int(late),
              None if actor is None else str(actor.method))
         )  # fmt: skip
-    cur.insert("audit_streams", ("stream_id", "ref", "policy_version"), new_streams)
-    cur.insert("audit_trail", AUDIT_COLUMNS, rows)
+    return new_streams, rows

@@ -228,6 +228,24 @@ class ReadStore:
         ):
             yield Cursor(raw, False, names)
 
+    @contextmanager
+    def fast_drops(self, cur: Cursor) -> Iterator[None]:
+        """SQLite: tables dropped meanwhile (read models) leave their pages as they are, not
+        zeroed. The ledger's connections zero freed pages (``secure_delete``), so that a
+        destroyed key leaves no copy in the file; read models hold no personal data and no
+        sealed text (docs/read-models.md), and zeroing a million-event audit trail's pages
+        wrote a gigabyte for nothing. Paths that delete keys set ``secure_delete`` themselves."""
+        if self.postgres:
+            yield
+            return
+        before = cur.execute("PRAGMA secure_delete").fetchone()
+        cur.execute("PRAGMA secure_delete = FAST")
+        try:
+            yield
+        finally:
+            if before is not None:
+                cur.execute(f"PRAGMA secure_delete = {int(next(iter(before.values())))}")
+
     def has_column(self, cur: Cursor, table: str, column: str) -> bool:
         if self.postgres:
             cur.execute(

@@ -13,6 +13,7 @@ failed or killed rebuild leaves the old one in place, and running it again resum
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,16 @@ class Runner:
         self.batch_size = batch_size
         self._ready = False
         self.folded: list[Folded] = []  # each worker's part of the last sharded rebuild
+        self.phases: dict[str, float] = {}  # the last rebuild's steps, in seconds each
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a step of a rebuild into ``phases`` (what bench/rebuild_workers.py prints)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
     # ------------------------------------------------------------------ tables
 
@@ -330,6 +341,7 @@ class Runner:
         log's streams in that many processes first (``projections.sharded``); the pass over
         the log then only applies what was appended meanwhile."""
         self.ensure()
+        self.phases = {}
         units = [UNITS[n] for n in dict.fromkeys(names)]
         folded = 0
         sharded = [u for u in units if u.apply is not None]
@@ -339,18 +351,26 @@ class Runner:
 
             self.folded = shards.fold(self, sharded, workers)
             folded = sum(f.events for f in self.folded)
-        with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
+        with (
+            self.phase("tables"),
+            self.store.transaction(self._names([(u, "") for u in units], True)) as cur,
+        ):
             for unit in units:
                 for table in unit.own:
                     if not self.store.table_exists(cur, table + REBUILD):
                         cur.execute(DDL[table])
                         self._index(cur, table, table)
         from_log = [(u, u.name + REBUILD) for u in units if u.apply is not None]
-        if self.url is not None and len(from_log) > 1 and workers is None:
-            applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
-        else:
-            applied = folded + self._run(from_log, rebuild=True, progress=progress)
-        with self.store.transaction(self._names([(u, "") for u in units], True)) as cur:
+        with self.phase("from_log"):
+            if self.url is not None and len(from_log) > 1 and workers is None:
+                applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
+            else:
+                applied = folded + self._run(from_log, rebuild=True, progress=progress)
+        with (
+            self.phase("swap"),
+            self.store.transaction(self._names([(u, "") for u in units], True)) as cur,
+            self.store.fast_drops(cur),
+        ):
             for unit in units:
                 self._swap(cur, unit)
             if any(u.name == "cases" for u in units):
@@ -363,7 +383,8 @@ class Runner:
                             "category, COALESCE(severity, 'untriaged') FROM {case_state} "
                             "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
         if any(u.name in ("cases", "statistics") for u in units):
-            self._refresh_statistics()
+            with self.phase("statistics"):
+                self._refresh_statistics()
         return applied
 
     def _run_in_parallel(self, names: list[str], progress: Progress | None) -> int:

@@ -4,14 +4,18 @@ A read model built from the log is a fold per stream (the case read models), or 
 each depend on one event and its stream's first one (the audit trail). So a worker can
 read its streams one after another, each stream's events in order (the way Marten's
 per-stream rebuild does), instead of the whole log in log order, and workers need not
-wait for each other. What they fold is every event up to one position, the head when the
-rebuild starts; the runner then applies what came after in log order, as any catch-up,
-and swaps the rebuilt tables in, in one transaction (``Runner.rebuild``).
+wait for each other. A worker's streams are one range of ids (a complaint's id is a SHA-1
+hash of its reference, so the ranges hold even shares), read with one query in the order of
+the events' primary key, a page at a time. What they fold is every event up to one
+position, the head when the rebuild starts; the runner then applies what came after in log
+order, as any catch-up, and swaps the rebuilt tables in, in one transaction
+(``Runner.rebuild``).
 
 Where the workers write depends on the backend. On PostgreSQL they write the ``__rebuild``
 tables themselves, in parallel. On SQLite one write lock would make them take turns, so
 each writes a scratch file of its own, and the parent copies the files into the
-``__rebuild`` tables in one transaction (SQLite copies them table to table, without Python).
+``__rebuild`` tables in one transaction (SQLite copies them table to table, without Python,
+and builds their indexes once they are full).
 Either way the rebuild's position moves to the head only once every worker is done, in
 the transaction that holds their last rows: a rebuild killed before then has no position,
 and running it again folds afresh; the live tables serve readers all along.
@@ -25,16 +29,16 @@ import resource
 import sqlite3
 import tempfile
 import time
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from ledger.integrity.chain import Appended
 from projections.db import Cursor, quoted
 from projections.decoding import decode
 
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from projections.runner import Runner, Unit
 
 STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
+MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files
 # A fault point for the tests that kill a rebuild mid-fold: with this set to a folder, each
 # worker, once its first chunk is committed, leaves a file ``shard-N`` there and waits to be
 # killed, so the kill never races the fold.
@@ -60,8 +65,18 @@ def default_workers() -> int:
 
 
 def shard_of(stream: UUID, workers: int) -> int:
-    """The worker a stream belongs to: a stable hash of its id (the same in every process)."""
-    return zlib.crc32(stream.bytes) % workers
+    """The worker a stream belongs to: the leading bits of its id, which for a complaint is
+    a SHA-1 hash of its reference (``uuid5``), so the shares are even and each worker's
+    streams are one range of the events' primary key, read with one ordered query."""
+    return stream.int * workers >> 128
+
+
+def bounds(index: int, workers: int) -> tuple[UUID | None, UUID | None]:
+    """The ids of shard ``index``'s streams: at least the first, below the second (None: no
+    bound); exactly those for which ``shard_of`` is ``index``."""
+    low = None if index == 0 else UUID(int=-(-(index << 128) // workers))
+    high = None if index == workers - 1 else UUID(int=-(-((index + 1) << 128) // workers))
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -78,11 +93,13 @@ class Shard:
 
 @dataclass(frozen=True)
 class Folded:
-    """What a worker did: the events it folded, in how long, and its peak resident memory."""
+    """What a worker did: the events it folded, in how long, and its peak resident memory;
+    ``phases``: seconds spent listing its streams, reading, decoding, folding and writing."""
 
     events: int
     seconds: float
     peak_rss_kb: int
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
@@ -97,7 +114,8 @@ def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
     if upto == 0:
         return []
     names = [u.name for u in units]
-    _fresh_tables(runner, units)
+    with runner.phase("fresh_tables"):
+        _fresh_tables(runner, units)
     with tempfile.TemporaryDirectory(prefix="ledger-rebuild-") as scratch_dir:
         shards = [
             Shard(
@@ -110,28 +128,42 @@ def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
             )
             for index in range(workers)
         ]
-        folded = fold_in_processes(shards)
+        with runner.phase("workers"):
+            folded = fold_in_processes(shards)
         rules = current_rules(runner.ledger)
         keys = [n + REBUILD for n in names]
-        if runner.store.postgres:
-            with runner.store.transaction(_staging(runner, units)) as cur:
-                _finish(cur, units, rules, keys, upto)
-        else:
-            _merge_scratch(runner, units, shards, rules, keys, upto)
+        with runner.phase("merge"):
+            if runner.store.postgres:
+                with runner.store.transaction(_staging(runner, units)) as cur:
+                    with runner.phase("indexes"):
+                        for unit in units:
+                            for table in WRITTEN[unit.name]:
+                                runner._index(cur, table, table)
+                    _finish(cur, units, rules, keys, upto)
+            else:
+                _merge_scratch(runner, units, shards, rules, keys, upto)
     return folded
 
 
 def _fresh_tables(runner: Runner, units: list[Unit]) -> None:
-    """Empty ``__rebuild`` tables: whatever an earlier, unfinished fold left goes."""
+    """Empty ``__rebuild`` tables: whatever an earlier, unfinished fold left goes. The
+    tables the workers fill get their indexes (other than their keys) once they are full, in
+    the transaction that completes the fold: an index built from the whole table costs less
+    than one kept up row by row in the workers' order, which is no order of its own (and on
+    PostgreSQL that upkeep is the server's work, on the cores the workers need)."""
     from projections.runner import REBUILD
     from projections.schema import DDL
 
-    with runner.store.transaction(_staging(runner, units)) as cur:
+    with (
+        runner.store.transaction(_staging(runner, units)) as cur,
+        runner.store.fast_drops(cur),
+    ):
         for unit in units:
             for table in unit.own:
                 cur.execute(f"DROP TABLE IF EXISTS {runner.store.name(table + REBUILD)}")
                 cur.execute(DDL[table])
-                runner._index(cur, table, table)
+                if table not in WRITTEN.get(unit.name, ()):
+                    runner._index(cur, table, table)
 
 
 def _staging(runner: Runner, units: list[Unit], qualified: bool = True) -> dict[str, str]:
@@ -173,6 +205,12 @@ def _merge_scratch(
     conn = sqlite3.connect(db_name, uri=True, timeout=60, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
+        # The staged tables' keys take rows in the workers' order, which is not theirs: a
+        # cache that holds those indexes whole (some 60 MB at a million events) spares the
+        # merge a read of the file for most rows. Its pages are taken only as they are used.
+        conn.execute(f"PRAGMA cache_size = -{MERGE_CACHE_KB}")
+        # CREATE INDEX sorts its table; with helper threads the sort uses the other cores.
+        conn.execute(f"PRAGMA threads = {default_workers()}")
         for shard in shards:  # ATTACH is refused inside a transaction
             conn.execute("ATTACH DATABASE ? AS ?", (shard.scratch, f"shard{shard.index}"))
         conn.execute("BEGIN IMMEDIATE")
@@ -186,9 +224,16 @@ def _merge_scratch(
                         f"INSERT INTO main.{quoted(table + REBUILD)} ({columns}) "
                         f"SELECT {columns} FROM shard{shard.index}.{quoted(table)}"
                     )
+        with runner.phase("indexes"):
+            # CREATE INDEX names its table unqualified (the scratch files' have no suffix).
+            unqualified = {t: quoted(t + REBUILD) for u in units for t in WRITTEN[u.name]}
+            indexing = Cursor(conn.cursor(), False, unqualified)
+            for table in unqualified:
+                runner._index(indexing, table, table)
         cur = Cursor(conn.cursor(), False, _staging(runner, units, qualified=False))
         _finish(cur, units, rules, keys, upto)
-        conn.execute("COMMIT")
+        with runner.phase("merge_commit"):
+            conn.execute("COMMIT")
     finally:
         conn.close()
 
@@ -202,27 +247,57 @@ def fold_shard(shard: Shard) -> Folded:
     from projections.runner import current_rules
 
     started, events = time.perf_counter(), 0
+    phases = dict.fromkeys(("read", "decode", "fold", "write"), 0.0)
     with open_ledger(shard.url) as ledger:
         rules = current_rules(ledger)
-        recorder = ledger.ledger_recorder
-        streams = [
-            s for s in recorder.stream_ids(shard.upto) if shard_of(s, shard.workers) == shard.index
-        ]
+        low, high = bounds(shard.index, shard.workers)
+        appended = ledger.ledger_recorder.range_events(low, high, shard.upto)
         with _sink(ledger, shard) as transaction:
-            for start in range(0, len(streams), STREAMS_PER_CHUNK):
-                chunk = streams[start : start + STREAMS_PER_CHUNK]
+            for first, chunk in enumerate(_whole_streams(appended, phases)):
+                mark = time.perf_counter()
                 batch = [
                     (a.position, decode(ledger.mapper, StoredEvent(a.originator_id, a.version,
                                                                    a.topic, a.state)))
-                    for a in recorder.streams_events(chunk, shard.upto)
+                    for a in chunk
                 ]  # fmt: skip
+                folded = time.perf_counter()
+                rows = _rows(shard.units, batch, rules)
+                written = time.perf_counter()
                 with transaction() as cur:
-                    _write(cur, shard.units, batch, rules)
+                    for table, (columns, table_rows) in rows.items():
+                        cur.insert(table, columns, table_rows)
+                done = time.perf_counter()
+                phases["decode"] += folded - mark
+                phases["fold"] += written - folded
+                phases["write"] += done - written
                 events += len(batch)
-                if start == 0 and (hold := os.environ.get(HOLD_AFTER_FIRST_CHUNK)):
+                if first == 0 and (hold := os.environ.get(HOLD_AFTER_FIRST_CHUNK)):
                     _hold(Path(hold), shard.index)
     elapsed = time.perf_counter() - started
-    return Folded(events, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return Folded(events, elapsed, peak, {k: round(v, 3) for k, v in phases.items()})
+
+
+def _whole_streams(
+    appended: Iterator[Appended], phases: dict[str, float]
+) -> Iterator[list[Appended]]:
+    """The events, stream by stream, in chunks of whole streams (``STREAMS_PER_CHUNK``);
+    the time spent waiting for them goes to ``phases["read"]``."""
+    chunk: list[Appended] = []
+    streams, last = 0, None
+    mark = time.perf_counter()
+    for a in appended:
+        if a.originator_id != last:
+            if streams == STREAMS_PER_CHUNK:
+                phases["read"] += time.perf_counter() - mark
+                yield chunk
+                mark = time.perf_counter()
+                chunk, streams = [], 0
+            streams, last = streams + 1, a.originator_id
+        chunk.append(a)
+    phases["read"] += time.perf_counter() - mark
+    if chunk:
+        yield chunk
 
 
 def _hold(folder: Path, index: int) -> None:
@@ -267,21 +342,31 @@ def _sink(ledger: Ledger, shard: Shard) -> Iterator[Any]:
         conn.close()
 
 
-def _write(cur: Cursor, units: tuple[str, ...], batch: list[tuple[int, Any]], rules: Rules) -> None:
-    """Fold a chunk of whole streams (each one's events in order) into the tables."""
+def _rows(
+    units: tuple[str, ...], batch: list[tuple[int, Any]], rules: Rules
+) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """The rows a chunk of whole streams (each one's events in order) adds, by table."""
     from projections import audit
     from projections.casefold import fold_case, new_state
     from projections.cases import CASE_COLUMNS, CLOCK_COLUMNS, case_row, clock_rows
 
+    rows: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {}
     if "cases" in units:
         states: dict[str, dict[str, Any]] = {}
         for _, event in batch:
             if type(event).__module__ == "ledger.domain.complaint":
                 fold_case(states.setdefault(event.originator_id.hex, new_state()), event)
-        folds = [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()]
-        cur.insert("case_folds", ("case_id", "state"), folds)
-        cur.insert("case_state", CASE_COLUMNS, [case_row(s, rules) for s in states.values()])
-        cur.insert("sla_clocks", CLOCK_COLUMNS,
-                   [row for s in states.values() for row in clock_rows(s, rules)])  # fmt: skip
+        rows["case_folds"] = (
+            ("case_id", "state"),
+            [(case_id, json.dumps(s, separators=(",", ":"))) for case_id, s in states.items()],
+        )
+        rows["case_state"] = (CASE_COLUMNS, [case_row(s, rules) for s in states.values()])
+        rows["sla_clocks"] = (
+            CLOCK_COLUMNS,
+            [row for s in states.values() for row in clock_rows(s, rules)],
+        )
     if "audit_trail" in units:
-        audit.apply_events(cur, batch, rules)
+        new_streams, trail = audit.audit_rows(batch, rules, dict(audit.FIXED_STREAMS))
+        rows["audit_streams"] = (("stream_id", "ref", "policy_version"), new_streams)
+        rows["audit_trail"] = (audit.AUDIT_COLUMNS, trail)
+    return rows

@@ -5,12 +5,14 @@ changed in ``statistics_dirty`` (in the same transaction), and ``refresh`` works
 groups again and clears the marks in one transaction, so a crash in between only means the
 work is done on the next run. Only facts that do not depend on the moment of reading are
 counted: a breach is a clock completed late (open overdue clocks are in the SLA report).
+
+The groups are worked out by the database, with one aggregate query over the folded tables
+(no case row comes into Python, so a rebuild's refresh of every group takes seconds and
+flat memory). Its figures are those the earlier refresh in Python gave, to the bit:
+``tests/integration/test_statistics_sql.py`` keeps that refresh to compare with.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
-from typing import Any
 
 from projections.db import Cursor
 from projections.schema import CLOCKS
@@ -21,115 +23,187 @@ COLUMNS = (
     "median_handling_hours", "remedies", "refunds", "refund_total", "mean_satisfaction",
     "satisfaction_count",
 )  # fmt: skip
+GROUP = ("month", "channel", "category", "severity")
+MARKED = "pg_temp.statistics_marked"  # PostgreSQL: the marks this refresh took
+
+# Python's ``round(x, 3)`` of a double: half to even on the double's exact value (0.0625 is
+# 0.062; 0.0115, just below in binary, is 0.011). PostgreSQL's round() goes half away from
+# zero on a decimal copy of 15 digits, so the exact value is taken from the double's bits:
+# x = m / 2**k, and m * 1000 / 2**k is rounded in integers. Below 2**-10 (k > 62) the answer
+# is 0 or 0.001, and 0.0005 is not a double: the nearest one lies above it.
+PG_ROUND3 = f"""CREATE OR REPLACE FUNCTION pg_temp.ledger_round3(x DOUBLE PRECISION)
+RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE STRICT AS $$
+SELECT CASE
+  WHEN k <= 0 OR x = 0 THEN x
+  WHEN k > 62 THEN sign(x) * (CASE WHEN abs(x) >= 0.0005::float8 THEN 0.001 ELSE 0 END)
+  ELSE sign(x) * ((m * 1000 / (1::bigint << k)
+    + CASE WHEN 2 * mod(m * 1000, 1::bigint << k) > (1::bigint << k)
+             OR (2 * mod(m * 1000, 1::bigint << k) = (1::bigint << k)
+                 AND mod(m * 1000 / (1::bigint << k), 2) = 1) THEN 1 ELSE 0 END
+    )::numeric / 1000)::float8
+  END
+FROM (SELECT CASE WHEN e = 0 THEN f ELSE f | {1 << 52} END AS m,
+             CAST(CASE WHEN e = 0 THEN 1074 ELSE 1075 - e END AS INTEGER) AS k
+      FROM (SELECT (bits >> 52) & 2047 AS e, bits & {(1 << 52) - 1} AS f
+            FROM (SELECT ('x' || encode(float8send(x), 'hex'))::bit(64)::bigint AS bits) b) p) q
+$$"""
 
 
-_KEY = "(c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged'))"
-HELD_CASES = 5_000  # case rows held at once, about
-MAX_GROUPS = 200  # groups in one query
+def _round3(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
 
 
 def refresh(cur: Cursor) -> int:
-    """Work out every marked group again, a chunk of groups at a time; returns how many.
-
-    Each group's cases are counted first, and a chunk holds about ``HELD_CASES`` cases
-    (at least one group), however many a group has: memory stays flat as the log grows
-    (chunks of 100 groups held some 6,000 cases for 100,000 complaints, and ten times as
-    many for a million).
+    """Work out every marked group again, in the database; returns how many.
 
     Refreshes take turns (on SQLite the write lock does it). Two at once could both work out
     a group whose mark a runner set again between them, and the second to write it would
     either fail on the table's key or replace the newer figures with older ones.
+
+    The marks are taken (deleted) before the cases are read: a runner that marks a group
+    meanwhile waits for this transaction and then marks it afresh, and a group marked after
+    the marks were taken keeps its mark, so no change is left both uncounted and unmarked.
     """
+    keys = ", ".join(GROUP)
     if cur.postgres:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('{statistics}'))")
-    cur.execute(
-        "SELECT d.month, d.channel, d.category, d.severity, COUNT(c.ref) AS n"
-        " FROM {statistics_dirty} d LEFT JOIN {case_state} c ON c.month = d.month"
-        " AND c.channel = d.channel AND c.category = d.category"
-        " AND COALESCE(c.severity, 'untriaged') = d.severity"
-        " GROUP BY d.month, d.channel, d.category, d.severity"
-        " ORDER BY d.month, d.channel, d.category, d.severity"
-    )
-    sized = [(tuple(r.values())[:4], int(r["n"])) for r in cur.fetchall()]
-    chunk: list[tuple[Any, ...]] = []
-    held = 0
-    for group, cases in sized:
-        if chunk and (held + cases > HELD_CASES or len(chunk) >= MAX_GROUPS):
-            _refresh_groups(cur, chunk)
-            chunk, held = [], 0
-        chunk.append(group)
-        held += cases
-    if chunk:
-        _refresh_groups(cur, chunk)
-    return len(sized)
+        cur.execute(PG_ROUND3)
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS statistics_marked (month TEXT, channel "
+                    "TEXT, category TEXT, severity TEXT) ON COMMIT DELETE ROWS")  # fmt: skip
+        cur.execute(f"WITH taken AS (DELETE FROM {{statistics_dirty}} RETURNING {keys}) "
+                    f"INSERT INTO {MARKED} SELECT {keys} FROM taken")  # fmt: skip
+        cur.execute(f"ANALYZE {MARKED}")  # how many: the planner's guess of a temp table is blind
+        marked, round3 = MARKED, "pg_temp.ledger_round3"
+    else:  # the write lock is held from the transaction's start: nobody marks meanwhile
+        sqlite = cur.raw.sqlite_cursor.connection
+        sqlite.create_function("ledger_round3", 1, _round3, deterministic=True)
+        marked, round3 = "{statistics_dirty}", "ledger_round3"
+    count = cur.execute(f"SELECT COUNT(*) AS n FROM {marked}").fetchone()
+    groups = 0 if count is None else int(count["n"])
+    if groups:
+        _work_out(cur, marked, round3)
+    if not cur.postgres:
+        cur.execute("DELETE FROM {statistics_dirty}")
+    return groups
 
 
-def _refresh_groups(cur: Cursor, groups: list[tuple[Any, ...]]) -> None:
-    """Work out ``groups`` again. Their marks are cleared before their cases are read: a
-    runner that marks one of them meanwhile waits for this transaction and then marks it
-    afresh, and a group marked after the marks were counted keeps its mark, so no change is
-    left both uncounted and unmarked."""
-    values = ", ".join(["(?, ?, ?, ?)"] * len(groups))
-    params = [v for g in groups for v in g]
-    cur.execute(
-        "DELETE FROM {statistics_dirty} WHERE (month, channel, category, severity)"
-        f" IN (VALUES {values})",
-        params,
-    )
-    cur.execute(
-        "SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies, c.refund_total,"
-        " c.satisfaction, c.handling_seconds, c.month, c.channel, c.category,"
-        " COALESCE(c.severity, 'untriaged') AS sev FROM {case_state} c"
-        f" WHERE {_KEY} IN (VALUES {values})",
-        params,
-    )
-    cases: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for row in cur.fetchall():
-        key = (row["month"], row["channel"], row["category"], row["sev"])
-        cases.setdefault(key, []).append(row)
-    cur.execute(
-        "SELECT c.month, c.channel, c.category, COALESCE(c.severity, 'untriaged') AS sev,"
-        " s.ref, s.clock FROM {sla_clocks} s JOIN {case_state} c ON c.ref = s.ref"
-        f" WHERE {_KEY} IN (VALUES {values}) AND s.met_at IS NOT NULL AND s.met_at > s.due_at",
-        params,
-    )
-    late: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for row in cur.fetchall():
-        late.setdefault((row["month"], row["channel"], row["category"], row["sev"]), []).append(row)
-    cur.execute(
-        "DELETE FROM {statistics} WHERE (month, channel, category, severity)"
-        f" IN (VALUES {values})",
-        params,
-    )
-    rows = [_group_row(g, cases[g], late.get(g, [])) for g in groups if g in cases]
-    cur.insert("statistics", COLUMNS, rows)
+def _work_out(cur: Cursor, marked: str, round3: str) -> None:
+    """Replace the statistics of the groups in ``marked`` with figures from their cases."""
+    keys = ", ".join(GROUP)
+    cur.execute(f"DELETE FROM {{statistics}} WHERE ({keys}) IN (SELECT {keys} FROM {marked})")
+    columns = ", ".join(COLUMNS)
+    cur.execute(f"INSERT INTO {{statistics}} ({columns}) {_aggregate(cur, marked, round3)}")
 
 
-def _group_row(
-    group: tuple[Any, ...], cases: list[dict[str, Any]], late: list[dict[str, Any]]
-) -> tuple[Any, ...]:
-    import statistics as stats  # on first use: a read command that refreshes nothing skips it
+def _aggregate(cur: Cursor, marked: str, round3: str) -> str:
+    """One query: a row of ``COLUMNS`` per marked group that has cases.
 
-    cases.sort(key=lambda c: str(c["ref"]))
-    breached = {c: sum(1 for r in late if r["clock"].split("#")[0] == c) for c in CLOCKS}
-    late_summary = {r["ref"] for r in late if r["clock"].split("#")[0] == "summary"}
-    closed = [c for c in cases if c["status"] == "closed"]
-    handling = [c["handling_seconds"] / 3600 for c in cases if c["handling_seconds"] is not None]
-    scores = [c["satisfaction"] for c in cases if c["satisfaction"] is not None]
-    kinds = [k for c in cases for k in c["remedies"].split(",") if k]
-    return (
-        *group,
-        len(cases),
-        len(closed),
-        sum(1 for c in closed if c["ref"] not in late_summary),
-        sum(1 for c in cases if c["status"] == "withdrawn"),
-        sum(1 for c in cases if c["escalated"]),
-        sum(1 for c in cases if c["reopened_count"]),
-        *(breached[c] for c in CLOCKS),
-        round(stats.median(handling), 3) if handling else None,
-        len(kinds),
-        kinds.count("refund"),
-        str(sum((Decimal(c["refund_total"]) for c in cases), Decimal("0"))),
-        round(stats.fmean(scores), 3) if scores else None,
-        len(scores),
+    The marked groups' cases are read once (by the index on month, channel and category);
+    the counts, the late clocks and the median are each worked out per group, and only
+    groups are joined, a few thousand rows at most: however wrong the planner's guess of
+    the cases' number (a table just rebuilt has no statistics of its own), no join of cases
+    against cases can be chosen."""
+    keys = ", ".join(GROUP)
+
+    def on(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{k} = {b}.{k}" for k in GROUP)
+
+    position = "strpos(s.clock, '#')" if cur.postgres else "instr(s.clock, '#')"
+    prefix = f"CASE WHEN {position} > 0 THEN substr(s.clock, 1, {position} - 1) ELSE s.clock END"
+    breached = ", ".join(
+        f"SUM(CASE WHEN l.prefix = '{c}' THEN 1 ELSE 0 END) AS breached_{c}" for c in CLOCKS
     )
+    hours = "CAST(h.handling_seconds AS DOUBLE PRECISION) / 3600"
+    refund_total = (
+        "CAST(SUM(CAST(c.refund_total AS NUMERIC)) AS TEXT)"
+        if cur.postgres
+        else _SQLITE_REFUND_TOTAL
+    )
+    remedies = ("CASE WHEN c.remedies = '' THEN 0 ELSE "
+                "length(c.remedies) - length(replace(c.remedies, ',', '')) + 1 END")  # fmt: skip
+    refunds_text = "(',' || replace(c.remedies, ',', ',,') || ',')"
+    refunds = f"(length({refunds_text}) - length(replace({refunds_text}, ',refund,', ''))) / 8"
+    return f"""
+WITH cases AS MATERIALIZED (
+  SELECT c.ref, c.status, c.escalated, c.reopened_count, c.remedies, c.refund_total,
+         c.satisfaction, c.handling_seconds, m.month, m.channel, m.category, m.severity
+  FROM {marked} m JOIN {{case_state}} c
+    ON c.month = m.month AND c.channel = m.channel AND c.category = m.category
+   AND COALESCE(c.severity, 'untriaged') = m.severity
+),
+late AS (
+  SELECT c.month, c.channel, c.category, c.severity, c.ref, c.status, {prefix} AS prefix
+  FROM cases c JOIN {{sla_clocks}} s ON s.ref = c.ref
+  WHERE s.met_at IS NOT NULL AND s.met_at > s.due_at
+),
+late_groups AS MATERIALIZED (
+  SELECT {keys}, {breached},
+         COUNT(DISTINCT CASE WHEN l.prefix = 'summary' AND l.status = 'closed'
+                             THEN l.ref END) AS closed_late
+  FROM late l GROUP BY {keys}
+),
+ranked AS (
+  SELECT {keys}, h.handling_seconds,
+         ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY h.handling_seconds) AS n,
+         COUNT(*) OVER (PARTITION BY {keys}) AS total
+  FROM cases h WHERE h.handling_seconds IS NOT NULL
+),
+medians AS MATERIALIZED (
+  SELECT {keys},
+         CASE WHEN MAX(h.total) - 2 * (MAX(h.total) / 2) = 1
+              THEN MAX(CASE WHEN 2 * h.n = h.total + 1 THEN {hours} END)
+              ELSE (MAX(CASE WHEN 2 * h.n = h.total THEN {hours} END)
+                    + MAX(CASE WHEN 2 * h.n = h.total + 2 THEN {hours} END)) / 2
+         END AS median
+  FROM ranked h WHERE 2 * h.n BETWEEN h.total AND h.total + 2
+  GROUP BY {keys}
+),
+totals AS MATERIALIZED (
+  SELECT {keys}, COUNT(*) AS received,
+    SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed,
+    SUM(CASE WHEN c.status = 'withdrawn' THEN 1 ELSE 0 END) AS withdrawn,
+    SUM(CASE WHEN c.escalated <> 0 THEN 1 ELSE 0 END) AS escalated,
+    SUM(CASE WHEN c.reopened_count <> 0 THEN 1 ELSE 0 END) AS reopened,
+    SUM({remedies}) AS remedies, SUM({refunds}) AS refunds, {refund_total} AS refund_total,
+    CAST(SUM(c.satisfaction) AS DOUBLE PRECISION) / NULLIF(COUNT(c.satisfaction), 0) AS mean,
+    COUNT(c.satisfaction) AS scored
+  FROM cases c GROUP BY {keys}
+)
+SELECT {", ".join(f"t.{k}" for k in GROUP)}, t.received, t.closed,
+  t.closed - COALESCE(l.closed_late, 0), t.withdrawn, t.escalated, t.reopened,
+  {", ".join(f"COALESCE(l.breached_{c}, 0)" for c in CLOCKS)},
+  {round3}(md.median), t.remedies, t.refunds, t.refund_total, {round3}(t.mean), t.scored
+FROM totals t LEFT JOIN late_groups l ON {on("l", "t")}
+LEFT JOIN medians md ON {on("md", "t")}
+"""
+
+
+# SQLite has no decimal type: the refunds are added in cents (an amount has at most two
+# decimal places, ``commands.fields.Money``, however many zeros follow them), and written with
+# as many decimals as the longest amount of the group has, as Python's Decimal sum does.
+_SQLITE_REFUND_TOTAL = """(
+  CAST(SUM(
+    CAST(CASE WHEN instr(c.refund_total, '.') > 0
+              THEN substr(c.refund_total, 1, instr(c.refund_total, '.') - 1)
+              ELSE c.refund_total END AS INTEGER) * 100
+    + CASE WHEN instr(c.refund_total, '.') > 0
+           THEN CAST(substr(substr(c.refund_total, instr(c.refund_total, '.') + 1) || '00', 1, 2)
+                     AS INTEGER)
+           ELSE 0 END
+  ) / 100 AS TEXT)
+  || CASE WHEN MAX(CASE WHEN instr(c.refund_total, '.') > 0
+                        THEN length(c.refund_total) - instr(c.refund_total, '.') ELSE 0 END) = 0
+          THEN ''
+          ELSE '.' || substr(
+            printf('%02d', SUM(
+              CAST(CASE WHEN instr(c.refund_total, '.') > 0
+                        THEN substr(c.refund_total, 1, instr(c.refund_total, '.') - 1)
+                        ELSE c.refund_total END AS INTEGER) * 100
+              + CASE WHEN instr(c.refund_total, '.') > 0
+                     THEN CAST(substr(substr(c.refund_total, instr(c.refund_total, '.') + 1)
+                                      || '00', 1, 2) AS INTEGER)
+                     ELSE 0 END) % 100) || '000000000000000000000000000000',
+            1, MAX(CASE WHEN instr(c.refund_total, '.') > 0
+                        THEN length(c.refund_total) - instr(c.refund_total, '.') ELSE 0 END))
+     END
+)"""

@@ -19,7 +19,7 @@ from ledger.store.codelists import code_list_of, published_code_lists
 from ledger.store.root import open_reader
 
 if TYPE_CHECKING:
-    from projections.query import Lag
+    from projections.lean import Lag
 
 
 def _code_file(path: str) -> tuple[str, str]:

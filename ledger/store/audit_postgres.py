@@ -10,7 +10,7 @@ what ``sql/roles.sql`` keeps the application's own roles from being.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -249,20 +249,31 @@ class PostgresAuditTables(PostgresApplicationRecorder):
     def stream_events(self, originator_id: UUID) -> list[Appended]:
         return self._events("WHERE originator_id = %s ORDER BY notification_id", (originator_id,))
 
-    def stream_ids(self, upto: int) -> list[UUID]:
-        """Every stream with an event at or before ``upto``, sorted (a sharded rebuild's work)."""
-        query = SQL("SELECT DISTINCT originator_id FROM {} WHERE notification_id <= %s").format(
-            self.events_table
-        )
-        return sorted(r[0] for r in self._select(query, (upto,)))
-
-    def streams_events(self, originator_ids: Sequence[UUID], upto: int) -> list[Appended]:
-        """The events of these streams at or before ``upto``, stream by stream, in order."""
-        return self._events(
-            "WHERE originator_id = ANY(%s) AND notification_id <= %s "
-            "ORDER BY originator_id, originator_version",
-            (list(originator_ids), upto),
-        )
+    def range_events(
+        self, low: UUID | None, high: UUID | None, upto: int, size: int = 2000
+    ) -> Iterator[Appended]:
+        """The events at or before ``upto`` of the streams whose id is at least ``low`` and
+        below ``high`` (None: no bound), stream by stream, each in order: one query, on the
+        events' primary key, read ``size`` rows at a time (a sharded rebuild's work)."""
+        where, params = ["notification_id <= %s"], list[Any]([upto])
+        if low is not None:
+            where.append("originator_id >= %s")
+            params.append(low)
+        if high is not None:
+            where.append("originator_id < %s")
+            params.append(high)
+        query = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+            "WHERE " + " AND ".join(where) + " ORDER BY originator_id, originator_version"
+        ).format(self.events_table)
+        with (
+            self.datastore.transaction(commit=False) as curs,
+            curs.connection.cursor(name="range_events", row_factory=tuple_row) as server,
+        ):
+            server.itersize = size
+            server.execute(query, params)
+            while rows := server.fetchmany(size):
+                yield from (Appended(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows)
 
     def _links(self, where: str, params: Sequence[Any]) -> list[Link]:
         query = SQL("SELECT * FROM {} ").format(self.chain_links) + SQL(where)

@@ -10,7 +10,7 @@ seals are what catch a deliberate change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -180,26 +180,37 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             )
             return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
 
-    def stream_ids(self, upto: int) -> list[UUID]:
-        """Every stream with an event at or before ``upto``, sorted (a sharded rebuild's work)."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT DISTINCT originator_id FROM {self.events_table_name} WHERE rowid <= ?",
-                (upto,),
-            )
-            return sorted(UUID(r[0]) for r in c.fetchall())
-
-    def streams_events(self, originator_ids: Sequence[UUID], upto: int) -> list[Appended]:
-        """The events of these streams at or before ``upto``, stream by stream, in order."""
-        marks = ",".join("?" * len(originator_ids))
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) AND rowid <= ? "
-                "ORDER BY originator_id, originator_version",
-                (*(i.hex for i in originator_ids), upto),
-            )
-            return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+    def range_events(
+        self, low: UUID | None, high: UUID | None, upto: int, size: int = 2000
+    ) -> Iterator[Appended]:
+        """The events at or before ``upto`` of the streams whose id is at least ``low`` and
+        below ``high`` (None: no bound), stream by stream, each in order (a sharded
+        rebuild's work): pages of about ``size`` rows in the order of the events' primary
+        key, each page a short read of its own, so that no snapshot is held for the whole
+        walk (one would keep SQLite from checkpointing what the rebuild writes meanwhile).
+        A page ends before its last stream, which the next page starts with."""
+        query = (
+            f"SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table_name} WHERE rowid <= ? AND originator_id >= ?"
+            + ("" if high is None else " AND originator_id < ?")
+            + " ORDER BY originator_id, originator_version LIMIT ?"
+        )
+        start, limit = "" if low is None else low.hex, size
+        while True:
+            params = (upto, start, *(() if high is None else (high.hex,)), limit)
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(query, params)
+                rows = c.fetchall()
+            if len(rows) < limit:  # the last page
+                yield from (Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows)
+                return
+            last = rows[-1][1]
+            whole = [r for r in rows if r[1] != last]
+            if not whole:  # one stream longer than a page: a longer page
+                limit *= 2
+                continue
+            yield from (Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in whole)
+            start, limit = last, size
 
     def _links(self, where: str, params: tuple[Any, ...]) -> list[Link]:
         with self.datastore.transaction(commit=False) as c:

@@ -268,38 +268,6 @@ def times_of(c: Any) -> tuple[datetime | None, ...]:
     return (c.received_at, c.last_activity_at, c.closed_at, c.withdrawn_at)
 
 
-def test_statistics_worked_out_a_few_cases_at_a_time_equal_those_in_one_chunk(
-    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from projections import statistics
-
-    fill(ledger_url, tmp_path, 120, seed=21)
-    assert run(ledger_url, "projections", "run").exit_code == 0
-    whole = dump(ledger_url)["statistics"]
-    queries: list[int] = []
-    refresh_groups = statistics._refresh_groups
-
-    def counted(cur: Any, groups: list[tuple[Any, ...]]) -> None:
-        queries.append(len(groups))
-        refresh_groups(cur, groups)
-
-    monkeypatch.setattr(statistics, "HELD_CASES", 4)
-    monkeypatch.setattr(statistics, "_refresh_groups", counted)
-    with open_ledger(ledger_url) as ledger:
-        runner = Runner(ledger)
-        with runner.transaction() as cur:
-            cur.execute("DELETE FROM {statistics}")
-            cur.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
-                        "category, COALESCE(severity, 'untriaged') FROM {case_state}")  # fmt: skip
-            refreshed = statistics.refresh(cur)
-    chunked = dump(ledger_url)["statistics"]
-
-    assert refreshed == len(whole) > 10
-    assert len(queries) > 10  # many chunks, most of one or two groups
-    assert sum(queries) == refreshed
-    assert chunked == whole
-
-
 def test_a_group_marked_by_another_runner_during_a_refresh_keeps_its_mark(
     postgres_schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,14 +292,14 @@ def test_a_group_marked_by_another_runner_during_a_refresh_keeps_its_mark(
         runner_a, runner_b = Runner(a), Runner(b)
         runner_a._run([(UNITS["cases"], "cases")], False, None)  # C1's group (September) marked
         handle(a, parse_command(receive_cmd("C2", **october)))
-        refresh_groups = statistics._refresh_groups
+        work_out = statistics._work_out
 
-        def meanwhile(cur: Any, groups: list[tuple[Any, ...]]) -> None:
+        def meanwhile(cur: Any, marked: str, round3: str) -> None:
             runner_b._run([(UNITS["cases"], "cases")], False, None)  # marks October, commits
-            monkeypatch.setattr(statistics, "_refresh_groups", refresh_groups)
-            refresh_groups(cur, groups)
+            monkeypatch.setattr(statistics, "_work_out", work_out)
+            work_out(cur, marked, round3)
 
-        monkeypatch.setattr(statistics, "_refresh_groups", meanwhile)
+        monkeypatch.setattr(statistics, "_work_out", meanwhile)
         runner_a._refresh_statistics()
         with runner_a.transaction() as cur:
             marked = cur.execute("SELECT month FROM {statistics_dirty}").fetchall()
