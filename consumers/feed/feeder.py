@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from consumers.feed.messages import to_message
+from consumers.feed.messages import event_id, to_message
 from consumers.feed.position import FeedPositions
 from consumers.feed.sinks import FeedError, Published, Sink
 from ledger.store.root import Ledger
@@ -60,6 +60,7 @@ class Feed:
             self.positions.move(self.name, position, 0)
             position = 0
         self.sink.empty = False
+        position = self._after_stored(position)
         report = FeedReport(position=position)
         head = self.ledger.count_events()
         recorder = self.ledger.recorder
@@ -75,6 +76,21 @@ class Feed:
             report.add(published, position)
             if progress is not None:
                 progress(position, max(head, position))
+
+    def _after_stored(self, position: int) -> int:
+        """The position moved past what the stream holds of this ledger already: the messages
+        of a batch stored but not acknowledged (the server lost, or the feed killed) are not
+        published again, whether or not the server still remembers their ids. Only when the
+        stream's last message is this ledger's event at that position (same id)."""
+        last: tuple[int, str] | None = getattr(self.sink, "last", None)
+        self.sink.last = None
+        if last is None or last[0] <= position:
+            return position
+        found = self.ledger.recorder.select_notifications(start=last[0], limit=1)
+        if not found or found[0].id != last[0] or event_id(found[0]) != last[1]:
+            return position
+        self.positions.move(self.name, position, last[0])
+        return last[0]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from consumers.feed.messages import Message
 from ledger.domain.errors import LedgerError
 
@@ -54,6 +56,11 @@ class Sink(Protocol):
     # just now, or never written to): the feed then starts again at the log's first event,
     # whatever its position says (a stream deleted, or a new server under the same name).
     empty: bool
+    # The position and id of the last message of the feed's subjects the destination held
+    # when the sink connected (None: none, or the sink cannot tell). A feed behind it (the
+    # batch in flight when it lost the server or was killed) starts after it rather than
+    # count on the server to drop copies it may no longer remember (``DUPLICATE_WINDOW``).
+    last: tuple[int, str] | None
 
 
 def covers(pattern: str, subjects: str) -> bool:
@@ -94,6 +101,7 @@ class NatsSink:
         self._js: Any = None
         self._lost: asyncio.Event | None = None
         self.empty = False
+        self.last: tuple[int, str] | None = None
         try:
             self._run(self._connect())
         except BaseException:
@@ -141,8 +149,25 @@ class NatsSink:
                          info.config.duplicate_window)  # fmt: skip
             # A purged stream keeps its last sequence; one made anew starts again at zero.
             self.empty = info.state.messages == 0 and info.state.last_seq == 0
+            if info.state.messages:
+                self.last = await self._last_message()
         except NatsError as e:
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
+
+    async def _last_message(self) -> tuple[int, str] | None:
+        """The position and id of the stream's last message under the feed's subjects."""
+        from nats.js.errors import NotFoundError
+
+        try:
+            raw = await self._js.get_last_msg(self.stream, self.subjects)
+        except NotFoundError:
+            return None
+        try:
+            position = orjson.loads(raw.data)["position"]
+            ident = (raw.headers or {})["Nats-Msg-Id"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return None  # not a message of a feed: the server's de-duplication alone
+        return (position, ident) if isinstance(position, int) else None
 
     def publish(self, messages: Sequence[Message]) -> None:
         self._run(self._publish(messages))

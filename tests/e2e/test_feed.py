@@ -4,6 +4,7 @@ and a restart leave exactly one message per event; no personal data in plain (do
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -107,7 +108,7 @@ def test_a_second_once_publishes_nothing_new(
     assert message_count(stream) == head
 
 
-def test_a_position_behind_the_stream_publishes_again_and_the_server_drops_the_copies(
+def test_a_position_behind_the_stream_starts_after_the_streams_last_event(
     ledger_url: str, tmp_path: Path, stream: Stream
 ) -> None:
     head = filled(ledger_url, tmp_path, 5)
@@ -117,7 +118,7 @@ def test_a_position_behind_the_stream_publishes_again_and_the_server_drops_the_c
 
     again = feed_once(ledger_url, stream)
 
-    assert again == f"published 0 event(s) to {stream.name} (7 already there), position {head}\n"
+    assert again == f"published 0 event(s) to {stream.name} (0 already there), position {head}\n"
     assert message_count(stream) == head
 
 
@@ -451,3 +452,32 @@ def test_text_an_earlier_release_stored_in_plain_is_withheld(
     assert [t for t in ("催收员威胁上门", "封存之后", "复核中") if t.encode() in payloads] == []
     assert b'"withheld_plain_text"' in payloads
     assert message_count(stream) == event_count(url)
+
+
+def test_a_position_behind_the_stream_after_the_servers_window_publishes_no_copy(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    """A feed that comes back (reconnected, or restarted) after the server has forgotten the
+    ids of the batch that was in flight (away longer than the duplicate window) must not
+    store that batch a second time: it starts after the last event the stream holds."""
+    head = filled(ledger_url, tmp_path, 5)
+    feed_once(ledger_url, stream)
+    with open_ledger(ledger_url) as ledger:  # as a kill between publish and position leaves it
+        FeedPositions(ledger).move(f"nats:{stream.name}", head, head - 7)
+
+    async def forget(js: Any) -> None:  # the window passes: the server forgets the ids
+        config = (await js.stream_info(stream.name)).config
+        window = config.duplicate_window
+        config.duplicate_window = 0.5
+        await js.update_stream(config)
+        await asyncio.sleep(2.0)
+        config.duplicate_window = window
+        await js.update_stream(config)
+
+    jetstream(forget)
+    again = feed_once(ledger_url, stream)
+
+    stored = messages(stream)
+    assert [orjson.loads(m.data)["position"] for m in stored] == list(range(1, head + 1))
+    assert again == f"published 0 event(s) to {stream.name} (0 already there), position {head}\n"
+    assert feed_position(ledger_url, stream) == head
