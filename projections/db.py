@@ -229,17 +229,18 @@ class ReadStore:
             yield Cursor(raw, False, names)
 
     @contextmanager
-    def fast_drops(self, cur: Cursor) -> Iterator[None]:
+    def fast_drops(self, cur: Cursor, mode: str = "FAST") -> Iterator[None]:
         """SQLite: tables dropped meanwhile (read models) leave their pages as they are, not
         zeroed. The ledger's connections zero freed pages (``secure_delete``), so that a
         destroyed key leaves no copy in the file; read models hold no personal data and no
         sealed text (docs/read-models.md), and zeroing a million-event audit trail's pages
-        wrote a gigabyte for nothing. Paths that delete keys set ``secure_delete`` themselves."""
+        wrote a gigabyte for nothing. Paths that delete keys set ``secure_delete`` themselves.
+        ``mode="ON"``: zeroed whatever this build's default (tables that may hold such text)."""
         if self.postgres:
             yield
             return
         before = cur.execute("PRAGMA secure_delete").fetchone()
-        cur.execute("PRAGMA secure_delete = FAST")
+        cur.execute(f"PRAGMA secure_delete = {'ON' if mode == 'ON' else 'FAST'}")
         try:
             yield
         finally:

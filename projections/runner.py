@@ -366,10 +366,15 @@ class Runner:
                 applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
             else:
                 applied = folded + self._run(from_log, rebuild=True, progress=progress)
+        # An audit trail of an older shape may hold reasons copied in plain: its pages are
+        # zeroed as it is dropped (``secure_delete``), as the ledger's own are (erase's promise
+        # holds for the file, not only the table); read models of the current shape hold no
+        # such text, and their pages are left as they are.
+        copied = "audit_trail" in names and self._shape(AUDIT_SHAPE_KEY) < AUDIT_SHAPE
         with (
             self.phase("swap"),
             self.store.transaction(self._names([(u, "") for u in units], True)) as cur,
-            self.store.fast_drops(cur),
+            self.store.fast_drops(cur, "ON" if copied else "FAST"),
         ):
             for unit in units:
                 self._swap(cur, unit)
