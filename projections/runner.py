@@ -346,9 +346,11 @@ class Runner:
         folded = 0
         sharded = [u for u in units if u.apply is not None]
         under_way = any(self.position(u.name + REBUILD) > 0 for u in sharded)
-        if workers is not None and self.url is not None and sharded and not under_way:
+        fold_now = workers is not None and self.url is not None and bool(sharded) and not under_way
+        if fold_now:
             from projections import sharded as shards
 
+            assert workers is not None
             self.folded = shards.fold(self, sharded, workers)
             folded = sum(f.events for f in self.folded)
         with (
@@ -357,7 +359,13 @@ class Runner:
         ):
             for unit in units:
                 for table in unit.own:
-                    if not self.store.table_exists(cur, table + REBUILD):
+                    exists = self.store.table_exists(cur, table + REBUILD)
+                    if exists and unit in sharded and not (under_way or fold_now):
+                        # Nothing to resume: what a fold killed before its position left
+                        # (rows of some streams, and no indexes but the keys) goes.
+                        cur.execute(f"DROP TABLE {self.store.name(table + REBUILD)}")
+                        exists = False
+                    if not exists:
                         cur.execute(DDL[table])
                         self._index(cur, table, table)
         from_log = [(u, u.name + REBUILD) for u in units if u.apply is not None]

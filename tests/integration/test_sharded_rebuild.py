@@ -9,9 +9,10 @@ from uuid import NAMESPACE_URL, uuid5
 import pytest
 
 from ledger.store.root import open_ledger
-from projections.runner import Runner
+from projections.runner import UNITS, Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
-from projections.sharded import shard_of
+from projections.sharded import _fresh_tables, shard_of
+from tests.audit_helpers import pg_schema
 from tests.helpers import event_count, run
 from tests.integration.test_projections import TABLES
 
@@ -133,3 +134,41 @@ def test_streams_split_evenly_and_always_to_the_same_worker() -> None:
 
     assert all(900 < share < 1100 for share in shares), shares
     assert [shard_of(s, 3) for s in streams] == [shard_of(s, 3) for s in streams]
+
+
+def index_counts(url: str) -> dict[str, int]:
+    """How many indexes each read-model table has (their names are fresh at every build)."""
+    with open_ledger(url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction(commit=False) as cur:
+            if cur.postgres:
+                found = cur.execute(
+                    "SELECT tablename AS t, COUNT(*) AS n FROM pg_indexes "
+                    "WHERE schemaname = ? GROUP BY tablename", (pg_schema(url),)
+                ).fetchall()  # fmt: skip
+            else:
+                found = cur.execute(
+                    "SELECT tbl_name AS t, COUNT(*) AS n FROM sqlite_master "
+                    "WHERE type = 'index' GROUP BY tbl_name"
+                ).fetchall()
+    counts = {r["t"]: int(r["n"]) for r in found}
+    return {table: counts.get(table, 0) for table in {**TABLES, **MORE}}
+
+
+def test_a_log_order_rebuild_after_a_fold_killed_early_keeps_every_index(generated: str) -> None:
+    """A fold killed before its position was set leaves its staging tables without their
+    indexes (built once the workers are done); the rebuild the first run after an upgrade
+    does, in log order, must not swap those in as they are."""
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+    whole = index_counts(generated)
+    with open_ledger(generated) as ledger:  # what a fold killed before its first chunk leaves
+        runner = Runner(ledger, url=generated)
+        runner.ensure()
+        _fresh_tables(runner, [UNITS["cases"], UNITS["audit_trail"]])
+
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+
+    assert index_counts(generated) == whole
+    assert whole["sla_clocks"] > 1
