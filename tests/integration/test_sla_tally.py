@@ -139,4 +139,5 @@ def test_the_tallied_summary_is_exact_at_every_moment_a_clock_stores(ledger_url:
                 assert summary["recorded_after_due"]["all"] == sum(late.values()), as_of
                 checked += 1
                 breached += summary["totals"]["all"]["breached"]
-    assert checked == 3 * len(stamps) and breached > 0
+    assert checked == 3 * len(stamps)
+    assert breached > 0  # the demo's clocks include breaches to count
