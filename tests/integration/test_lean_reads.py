@@ -153,3 +153,42 @@ def test_the_at_risk_clocks_are_counted_alike_with_and_without_their_index(
             assert Report(cur, moments[0], None, None).risk_index is None
         again = [(sla_summary(full, m), sla_page(full, m, None, None, 500)) for m in moments]
     assert again == found
+
+
+def _set(url: str, statement: str, params: tuple[object, ...]) -> None:
+    """One write to the read models, as a runner makes it (to stage what a test reads)."""
+    from ledger.store.root import open_ledger
+    from projections.runner import Runner
+
+    with open_ledger(url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute(statement, params)
+
+
+def test_read_models_of_an_older_shape_are_left_to_the_full_path(projected: str) -> None:
+    """Read models an earlier release built: the full path refuses them without a catch-up
+    (and rebuilds them with one), so the lean read never answers from them."""
+    from projections.schema import CASES_SHAPE, SHAPE_KEY
+
+    _set(projected, "UPDATE {positions} SET position = ? WHERE name = ?",
+         (CASES_SHAPE - 1, SHAPE_KEY))  # fmt: skip
+    assert open_lean(projected, catch_up=False) is None
+    assert open_lean(projected, catch_up=True) is None
+    refused = run(projected, "report", "sla", "--summary", "--no-catch-up")
+    assert refused.exit_code != 0
+    assert refused.stderr.startswith("Error: the case read models were built by an earlier")
+
+
+def test_statistics_marked_to_work_out_are_left_to_the_full_path(projected: str) -> None:
+    """A catch-up would work out the marked statistics groups: the lean read declines where
+    one is asked for, and answers where it is not."""
+    _set(projected, "INSERT INTO {statistics_dirty} VALUES (?, ?, ?, ?)",
+         ("2026-11", "phone", "harassment", "untriaged"))  # fmt: skip
+    assert open_lean(projected, catch_up=True) is None
+    query = open_lean(projected, catch_up=False)
+    assert query is not None
+    query.close()
+    out = run(projected, "report", "sla", "--summary", "--format", "json", "--as-of", MOMENTS[1])
+    assert out.exit_code == 0
+    with open_query(projected, catch_up=False) as full, full.transaction() as cur:
+        cur.execute("SELECT COUNT(*) AS n FROM {statistics_dirty}")
+        assert cur.fetchone() == {"n": 0}  # the full path caught up: worked them out

@@ -109,3 +109,35 @@ def test_the_tallied_summary_equals_the_items_through_runs_erasure_and_rebuilds(
     assert run(ledger_url, "projections", "rebuild", "--workers", "2").exit_code == 0
     assert _tally_rows(ledger_url, afresh=False) == kept
     _check(ledger_url, "after a sharded rebuild")
+
+
+def test_the_tallied_summary_is_exact_at_every_moment_a_clock_stores(ledger_url: str) -> None:
+    """At the very moments the tally's edges fall on: each moment a clock stores (started,
+    at risk, due, met, ended, exact from) and a microsecond either side of it. A clock met at
+    T is breached as of T, one due at T is not yet overdue: the summary from the tally counts
+    as the plain GROUP BYs (``tallied=False``) and ``sla_query.late_entries`` do."""
+    from projections.sla_query import late_entries
+
+    assert run(ledger_url, "demo", "--complaints", "12", "--db", ledger_url).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_query(ledger_url, catch_up=False) as query:
+        with query.transaction() as cur:
+            stored = cur.tuples(
+                "SELECT started_at, risk_at, due_at, met_at, ended_at, fixed_from FROM {sla_clocks}"
+            )
+        stamps = sorted({moment for row in stored for moment in row if moment})
+        assert stamps
+        tick = timedelta(microseconds=1)
+        checked = breached = 0
+        for text in stamps:
+            for as_of in (datetime.fromisoformat(text) + d for d in (-tick, timedelta(0), tick)):
+                summary = sla_summary(query, as_of)
+                with query.transaction() as cur:
+                    by_groups = Report(cur, as_of, None, None).totals(tallied=False)
+                    late = late_entries(cur, as_of)
+                assert summary["totals"] == by_groups, as_of
+                assert summary["recorded_after_due"]["all"] == sum(late.values()), as_of
+                checked += 1
+                breached += summary["totals"]["all"]["breached"]
+    assert checked == 3 * len(stamps)
+    assert breached > 0  # the demo's clocks include breaches to count
