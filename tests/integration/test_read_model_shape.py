@@ -15,7 +15,7 @@ from commands.http.readside import ReadSide
 from ledger.store.root import open_ledger
 from projections.runner import Runner
 from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, SHAPE_KEY
-from tests.audit_helpers import is_sqlite, sqlite_path
+from tests.audit_helpers import sqlite_path
 from tests.helpers import actor, event_count, jsonl, life_cmds, run
 
 BEFORE_BUSINESS_HOURS = 2  # shape 3 to 4 only added a table: the upgrade from 2 rebuilds
@@ -114,13 +114,13 @@ def test_an_audit_trail_of_the_shape_that_copied_reasons_is_refused_until_rebuil
 
 
 def test_the_upgrade_of_an_audit_trail_that_copied_reasons_leaves_no_copy_in_the_file(
-    ledger_url: str,
+    tmp_path: Path,
 ) -> None:
-    """SQLite: the rebuild that replaces an audit trail of shape 1 zeroes the old table's pages
-    as it drops it, so the reasons it copied in plain are gone from the file, not only from the
-    table (a rebuild of read models of the current shape may leave freed pages as they are)."""
-    if not is_sqlite(ledger_url):
-        pytest.skip("PostgreSQL removes a dropped table's files")
+    """SQLite (PostgreSQL removes a dropped table's files): the rebuild that replaces an audit
+    trail of shape 1 zeroes the old table's pages as it drops it, so the reasons it copied in
+    plain are gone from the file, not only from the table (a rebuild of read models of the
+    current shape may leave freed pages as they are)."""
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     secret = "媒体关注 private words"
     escalate = {"command": "escalate", "command_id": "TS-1-escalate", "ref": "TS-1",
                 "actor": actor("handling_team", "wang"), "reason": secret,
