@@ -31,7 +31,7 @@ from projections.schema import CASES_SHAPE, DDL, SHAPE_KEY
 POSITIONS = "projection_positions"
 HEAD_FUNCTION = "complaint_ledger_head"
 # The ledger's names, written out so that this module loads none of the store's modules
-# (tests/projections/test_lean.py checks them against the store's own).
+# (tests/integration/test_lean_reads.py checks them against the store's own).
 SQLITE_EVENTS = "stored_events"
 POSTGRES_EVENTS = "complaintledger_events"
 APPLICATION_ID = 0x434C6467
