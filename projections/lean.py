@@ -25,38 +25,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from projections.db import Cursor, quoted
-from projections.schema import CASES_SHAPE, DDL, SHAPE_KEY
-
-POSITIONS = "projection_positions"
-HEAD_FUNCTION = "complaint_ledger_head"
-# The ledger's names, written out so that this module loads none of the store's modules
-# (tests/integration/test_lean_reads.py checks them against the store's own).
-SQLITE_EVENTS = "stored_events"
-POSTGRES_EVENTS = "complaintledger_events"
-APPLICATION_ID = 0x434C6467
-POSTGRES_COLUMNS = {
-    POSTGRES_EVENTS: frozenset(
-        {"originator_id", "originator_version", "topic", "state", "notification_id"}
-    ),
-    "command_log": frozenset({"command_id", "ref", "fingerprint", "version"}),
-    "chain_links": frozenset(
-        {
-            "position",
-            "prev_position",
-            "originator_id",
-            "originator_version",
-            "record_hash",
-            "link",
-            "stream_link",
-        }
-    ),
-    "person_keys": frozenset({"key_id", "key"}),
-}
-DB_FUNCTION_SETTINGS = (
-    "POSTGRES_ENABLE_DB_FUNCTIONS",
-    "COMPLAINTLEDGER_POSTGRES_ENABLE_DB_FUNCTIONS",
+from ledger.store.names import (
+    APPLICATION_ID,
+    DB_FUNCTION_SETTINGS,
+    POSTGRES_EVENTS,
+    SQLITE_EVENTS,
+    postgres_columns,
 )
+from projections.db import Cursor, quoted
+from projections.schema import CASES_SHAPE, DDL, HEAD_FUNCTION, POSITIONS, SHAPE_KEY
+
+POSTGRES_COLUMNS = postgres_columns(POSTGRES_EVENTS)
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 CONNECT_TIMEOUT_SECONDS = 5

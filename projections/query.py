@@ -23,14 +23,20 @@ from projections import queries
 from projections.db import Cursor, ReadStore
 from projections.lean import Lag
 from projections.queries import CaseFilter
-from projections.schema import AUDIT_SHAPE, AUDIT_SHAPE_KEY, CASES_SHAPE, DDL, SHAPE_KEY, stamp
+from projections.schema import (
+    AUDIT_SHAPE,
+    AUDIT_SHAPE_KEY,
+    CASES_SHAPE,
+    DDL,
+    HEAD_FUNCTION,
+    POSITIONS,
+    SHAPE_KEY,
+    stamp,
+)
 
 if TYPE_CHECKING:
     from projections.regulator import Quarter
 
-POSITIONS = "projection_positions"
-# The log's head for a login that may not read the log (sql/roles.sql creates it).
-HEAD_FUNCTION = "complaint_ledger_head"
 # What each read needs: the tables it reads, and the projection whose position it reflects
 # (statistics are worked out from case_state and sla_clocks after each of their batches).
 READS = {

@@ -31,6 +31,7 @@ from projections.schema import (
     CASES_SHAPE,
     DDL,
     INDEXES,
+    POSITIONS,
     SHAPE_KEY,
 )
 
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 # does without them.
 
 REBUILD = "__rebuild"
-POSITIONS = "projection_positions"
 POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS {positions} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )

@@ -97,6 +97,10 @@ SHAPE_KEY = "shape:cases"
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
 AUDIT_SHAPE = 2
 AUDIT_SHAPE_KEY = "shape:audit_trail"
+# Where each projection's position (and the shapes above) is kept.
+POSITIONS = "projection_positions"
+# The log's head for a login that may not read the log (sql/roles.sql creates it).
+HEAD_FUNCTION = "complaint_ledger_head"
 
 AUDIT = {
     "audit_trail": """CREATE TABLE IF NOT EXISTS {audit_trail} (

@@ -23,15 +23,13 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from ledger.domain.errors import StoreUnavailable
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.store.names import CHAIN_LINKS, DB_FUNCTIONS, PERSON_KEYS, SQLITE_EVENTS
 from ledger.store.topics import ERASURE_TOPIC
 
-CHAIN_LINKS = "chain_links"
-PERSON_KEYS = "person_keys"
 REFUSE_FUNCTION = "complaint_ledger_refuse_change"
-# The library's switch to insert events through a database function. That path returns
-# before the recorder's own statements, so the events it appends would have no chain link,
-# no command-log entry and no personal-data key: a ledger never takes it.
-DB_FUNCTIONS = "POSTGRES_ENABLE_DB_FUNCTIONS"
+# The library's switch to insert events through a database function (DB_FUNCTIONS). That
+# path returns before the recorder's own statements, so the events it appends would have no
+# chain link, no command-log entry and no personal-data key: a ledger never takes it.
 DB_FUNCTIONS_REFUSED = (
     "the ledger refuses the library's database-function insert path, which skips its hash "
     "chain, command log and personal-data keys"
@@ -49,7 +47,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         self,
         datastore: PostgresDatastore,
         *,
-        events_table_name: str = "stored_events",
+        events_table_name: str = SQLITE_EVENTS,
         **kwargs: Any,
     ):
         if datastore.enable_db_functions:  # however it was switched on (see open_ledger)

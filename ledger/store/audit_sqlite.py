@@ -19,13 +19,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.store.names import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
 from ledger.store.topics import ERASURE_TOPIC
-
-CHAIN_LINKS = "chain_links"
-PERSON_KEYS = "person_keys"
-# The mark a ledger puts in its file's header when it creates its tables ("CLdg"), so that
-# another application's database is never taken for a ledger (``ledger.store.location``).
-APPLICATION_ID = 0x434C6467
 
 
 def append_only_triggers(table: str) -> list[str]:

@@ -23,8 +23,7 @@ from ledger.store.blind_index import (
     index_rows,
     link_rows,
 )
-
-PERSON_KEYS = "person_keys"
+from ledger.store.names import PERSON_KEYS
 
 
 class SQLiteIndexTables:

@@ -22,20 +22,25 @@ import psycopg
 from eventsourcing.utils import get_topic
 
 from ledger.domain.errors import StoreUnavailable
-from ledger.store.audit_postgres import DB_FUNCTIONS, DB_FUNCTIONS_REFUSED
-from ledger.store.audit_sqlite import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
+from ledger.store.audit_postgres import DB_FUNCTIONS_REFUSED
+from ledger.store.names import (
+    APPLICATION_ID,
+    COMMAND_LOG,
+    DB_FUNCTION_SETTINGS,
+    DB_FUNCTIONS,
+    EVENT_COLUMNS,
+    SQLITE_EVENTS,
+    postgres_columns,
+)
 from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
-from ledger.store.side_queries import COMMAND_LOG
 
 DEFAULT_URL = "sqlite:///complaints.db"
 CONNECT_TIMEOUT_SECONDS = 5
-SQLITE_EVENTS = "stored_events"
 READ_ONLY = "LEDGER_READ_ONLY"  # in the settings of a SQLite URL given ?mode=ro
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # A name that needs no quoting anywhere: the library looks its composite type up by the
 # unquoted "schema.name", which folds capitals, so a schema with capitals cannot work.
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_EVENT_COLUMNS = frozenset({"originator_id", "originator_version", "topic", "state"})
 _OFF = frozenset({"", "n", "no", "f", "false", "off", "0"})
 
 
@@ -160,7 +165,7 @@ def check_sqlite_file(path: str) -> None:
     if application == APPLICATION_ID or not tables:
         return
     events = tables.get(SQLITE_EVENTS, frozenset())
-    if COMMAND_LOG in tables and events >= _EVENT_COLUMNS:
+    if COMMAND_LOG in tables and events >= EVENT_COLUMNS:
         return  # a ledger created before the mark existed
     names = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
     raise StoreUnavailable(
@@ -226,9 +231,8 @@ def refuse_db_functions(*settings: Mapping[str, str]) -> None:
     the application's) switched on in any of ``settings``: the ledger's own, or the process
     environment. The ledger does not read the environment, so there it would be ignored;
     refused, nobody believes it is in force."""
-    names = (DB_FUNCTIONS, f"COMPLAINTLEDGER_{DB_FUNCTIONS}")
     for source in settings:
-        for name in names:
+        for name in DB_FUNCTION_SETTINGS:
             value = source.get(name)
             if value is not None and value.strip().lower() not in _OFF:
                 raise StoreUnavailable(f"{name}={value} is set: {DB_FUNCTIONS_REFUSED}; unset it")
@@ -255,26 +259,6 @@ def libpq_reason(error: Exception) -> str:
     database, closed by the server), the later ones only add hints."""
     lines = [" ".join(line.split()) for line in str(error).splitlines()]
     return " ".join(line for line in lines if line) or type(error).__name__
-
-
-def postgres_columns(events_table: str) -> dict[str, frozenset[str]]:
-    """The ledger's own tables on PostgreSQL, each with its columns."""
-    return {
-        events_table: _EVENT_COLUMNS | {"notification_id"},
-        COMMAND_LOG: frozenset({"command_id", "ref", "fingerprint", "version"}),
-        CHAIN_LINKS: frozenset(
-            {
-                "position",
-                "prev_position",
-                "originator_id",
-                "originator_version",
-                "record_hash",
-                "link",
-                "stream_link",
-            }
-        ),
-        PERSON_KEYS: frozenset({"key_id", "key"}),
-    }
 
 
 def check_postgres_schema(conn: psycopg.Connection[Any], schema: str, events_table: str) -> None:

@@ -41,7 +41,6 @@ from ledger.store.evidence import FOLDER_NAME, evidence_folder
 from ledger.store.location import (
     DEFAULT_URL,
     READ_ONLY,
-    SQLITE_EVENTS,
     check_postgres_schema,
     check_sqlite_file,
     connect_postgres,
@@ -50,6 +49,7 @@ from ledger.store.location import (
     refuse_db_functions,
     shown,
 )
+from ledger.store.names import LEDGER_NAME, POSTGRES_EVENTS, SQLITE_EVENTS
 from ledger.store.readonly import (
     no_ledger,
     postgres_has_table,
@@ -175,7 +175,7 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
 class Ledger(Application[UUID]):
     """The complaint ledger: load complaints by reference, save them with their command."""
 
-    name = "ComplaintLedger"
+    name = LEDGER_NAME
     appended = 0  # events this process has saved since the last ANALYZE
     _staff: StaffDirectory | None = None  # the directory as last read, to check roles by
     _login: str | None = None
@@ -394,7 +394,7 @@ def open_ledger(url: str | None = None, **extra_env: Any) -> Ledger:
         with connect_postgres(env) as conn:
             schema = env["POSTGRES_SCHEMA"] or "public"
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"complaint-ledger:{schema}",))
-            check_postgres_schema(conn, schema, f"{Ledger.name.lower()}_events")
+            check_postgres_schema(conn, schema, POSTGRES_EVENTS)
             return _erasures_reapplied(_with_evidence(Ledger(env=env), url))
     except (PersistenceError, OSError, sqlite3.Error) as e:
         raise StoreUnavailable(f"cannot open the ledger at {shown(url)}: {e}") from None
@@ -425,7 +425,7 @@ def open_reader(url: str | None = None) -> Ledger:
     database that holds no ledger is an error rather than a new, empty ledger."""
     url = DEFAULT_URL if url is None else url
     env = {**persistence_env(url), "CREATE_TABLE": "no"}
-    events = f"{Ledger.name.lower()}_events"
+    events = POSTGRES_EVENTS
     try:
         if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
             env["SQLITE_DBNAME"], writable = sqlite_for_reading(

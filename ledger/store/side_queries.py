@@ -15,7 +15,8 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composable, Composed
 
-COMMAND_LOG = "command_log"
+from ledger.store.names import COMMAND_LOG
+
 CommandRow = tuple[str, str, int]  # command id, reference, version
 
 

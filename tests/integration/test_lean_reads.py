@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -29,19 +30,51 @@ def projected(ledger_url: str) -> str:
     return ledger_url
 
 
-def test_the_names_written_out_are_the_stores() -> None:
-    from ledger.store.audit_postgres import DB_FUNCTIONS
-    from ledger.store.audit_sqlite import APPLICATION_ID
-    from ledger.store.location import SQLITE_EVENTS, postgres_columns
-    from ledger.store.root import Ledger
-    from projections import query
+# The ledger's names as written in Python source: each may appear only in its one module.
+NAMES: dict[str, str | None] = {
+    '"stored_events"': "ledger/store/names.py",
+    '"command_log"': "ledger/store/names.py",
+    '"chain_links"': "ledger/store/names.py",
+    '"person_keys"': "ledger/store/names.py",
+    '"complaintledger_events"': None,  # made from the application's name, there
+    "0x434C6467": "ledger/store/names.py",
+    '"POSTGRES_ENABLE_DB_FUNCTIONS"': "ledger/store/names.py",
+    '"projection_positions"': "projections/schema.py",
+    '"complaint_ledger_head"': "projections/schema.py",
+}
 
-    assert f"{Ledger.name.lower()}_events" == lean.POSTGRES_EVENTS
-    assert postgres_columns(lean.POSTGRES_EVENTS) == lean.POSTGRES_COLUMNS
-    assert lean.SQLITE_EVENTS == SQLITE_EVENTS
-    assert lean.APPLICATION_ID == APPLICATION_ID
-    assert (DB_FUNCTIONS, f"COMPLAINTLEDGER_{DB_FUNCTIONS}") == lean.DB_FUNCTION_SETTINGS
-    assert (lean.POSITIONS, lean.HEAD_FUNCTION) == (query.POSITIONS, query.HEAD_FUNCTION)
+
+def test_the_ledgers_names_are_written_once() -> None:
+    """The store and the lean read take the ledger's table names, columns and settings from
+    one module (``ledger.store.names``) instead of each writing them out: they cannot drift."""
+    root = Path(__file__).resolve().parents[2]
+    written = sorted(
+        (literal, str(path.relative_to(root)))
+        for package in ("ledger", "projections", "commands", "consumers")
+        for path in (root / package).rglob("*.py")
+        for literal in NAMES
+        if literal.lower() in path.read_text(encoding="utf-8").lower()
+    )
+    assert written == sorted((k, v) for k, v in NAMES.items() if v)
+    from ledger.store.names import LEDGER_NAME, POSTGRES_EVENTS, postgres_columns
+    from ledger.store.root import Ledger
+
+    assert Ledger.name == LEDGER_NAME
+    assert f"{Ledger.name.lower()}_events" == POSTGRES_EVENTS
+    assert postgres_columns(POSTGRES_EVENTS) == lean.POSTGRES_COLUMNS
+
+
+def test_the_names_load_nothing() -> None:
+    """The lean read's imports, names included, load neither psycopg nor the library."""
+    probe = (
+        "import sys, projections.lean, ledger.store.names\n"
+        "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
+        "('psycopg', 'psycopg_pool', 'eventsourcing', 'pydantic', 'cryptography')"
+        " or m.startswith('ledger.store.') and m != 'ledger.store.names'))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("catch_up", [False, True])
