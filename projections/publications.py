@@ -6,7 +6,8 @@ The runner writes every publication of the rulebook it folds clocks with, so the
 judges the clocks it works out at query time (an overdue business-hours clock, one with an
 open pause) by the same rules as the stored ones, without reading the log: a login in
 ``ledger_reader`` may not read it. It writes the code lists (kind ``codes``) for the same
-login's ``codes list`` and ``codes show``.
+login's ``codes list`` and ``codes show``; and, for each policy, its line of ``policy list``
+(``entry``), for the same login's ``policy list``, ``policy show`` and ``calendar list``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from ledger.store.codelists import CodesPublication
     from projections.cases import Rules
 
-COLUMNS = ("label", "recorded_at", "kind", "effective_from", "document")
+COLUMNS = ("label", "recorded_at", "kind", "effective_from", "document", "entry")
+Row = tuple[str, str | None, str, str | None, str, str | None]
 
 
 def keep_publications(cur: Cursor, rules: Rules) -> None:
@@ -41,26 +43,44 @@ def keep_publications(cur: Cursor, rules: Rules) -> None:
     rules.kept.update(p.label for p in codes)
 
 
-def _codes_row(p: CodesPublication) -> tuple[str, str | None, str, str | None, str]:
+def _codes_row(p: CodesPublication) -> Row:
     # As codes list gives it, so a login that may not read the log is answered the same.
     text = json.dumps(p.entry(), ensure_ascii=False)
-    return (p.label, stamp(p.recorded), "codes", stamp(p.effective_from), text)
+    return (p.label, stamp(p.recorded), "codes", stamp(p.effective_from), text, None)
 
 
-def _row(p: Publication) -> tuple[str, str | None, str, str | None, str]:
+def _row(p: Publication) -> Row:
     if p.policy is not None:
         kind, document = "policy", policy_to_dict(p.policy)
     else:
         assert p.calendar is not None
         kind, document = "calendar", calendar_to_dict(p.calendar)
     text = json.dumps(document, ensure_ascii=False)  # in order: schedules keep theirs
-    return (p.label, stamp(p.recorded), kind, stamp(p.effective_from), text)
+    return (p.label, stamp(p.recorded), kind, stamp(p.effective_from), text, policy_entry(p))
+
+
+def policy_entry(p: Publication) -> str | None:
+    """A policy's line of ``policy list`` (its ``effective_from`` as published, offset and
+    all), as JSON; None for a calendar."""
+    if p.policy is None or p.effective_from is None:
+        return None
+    entry = {"version": p.policy.version, "effective_from": p.effective_from.isoformat(),
+             "reason": p.reason, "drill": p.drill}  # fmt: skip
+    return json.dumps(entry, ensure_ascii=False)
+
+
+def keep_entries(cur: Cursor, rulebook: Rulebook) -> None:
+    """Write the policies' entries into the rows kept before they had one (shape 7)."""
+    for p in rulebook.publications:
+        entry = policy_entry(p)
+        if entry is not None:
+            cur.execute("UPDATE {publications} SET entry = ? WHERE label = ?", (entry, p.label))
 
 
 def stored_rulebook(cur: Cursor) -> Rulebook:
     """The rulebook of the publications the runner has written, in the caller's transaction."""
     cur.execute(
-        "SELECT label, recorded_at, kind, effective_from, document FROM {publications} "
+        "SELECT label, recorded_at, kind, effective_from, document, entry FROM {publications} "
         "WHERE kind IN ('policy', 'calendar')"
     )
     found = []
@@ -68,8 +88,19 @@ def stored_rulebook(cur: Cursor) -> Rulebook:
         document = json.loads(row["document"])
         recorded = datetime.fromisoformat(row["recorded_at"])
         if row["kind"] == "policy":
-            effective = datetime.fromisoformat(row["effective_from"])
-            found.append(Publication(recorded, row["label"], policy_from_dict(document), effective))
+            entry = json.loads(row["entry"] or "{}")
+            effective = datetime.fromisoformat(entry.get("effective_from", row["effective_from"]))
+            policy = policy_from_dict(document)
+            found.append(
+                Publication(
+                    recorded,
+                    row["label"],
+                    policy,
+                    effective,
+                    reason=entry.get("reason"),
+                    drill=entry.get("drill"),
+                )
+            )
         else:
             found.append(Publication(recorded, row["label"], calendar=calendar_from_dict(document)))
     return Rulebook(found)
@@ -83,3 +114,31 @@ def stored_code_lists(cur: Cursor) -> list[dict[str, Any]]:
     )
     rows = sorted(cur.fetchall(), key=lambda r: (r["effective_from"], r["recorded_at"]))
     return [json.loads(r["document"]) for r in rows]
+
+
+def stored_policy_list(cur: Cursor) -> list[dict[str, Any]]:
+    """The policies published, as ``policy list`` gives them from the log: by the time each
+    takes effect, those taking effect together in the order they were published."""
+    cur.execute("SELECT label, entry FROM {publications} WHERE kind = 'policy'")
+    rows = [(json.loads(r["entry"]), _stream_version(r["label"])) for r in cur.fetchall()]
+    rows.sort(key=lambda r: (datetime.fromisoformat(r[0]["effective_from"]), r[1]))
+    return [entry for entry, _ in rows]
+
+
+def stored_calendar_years(cur: Cursor) -> tuple[dict[int, dict[str, Any]], dict[int, int]]:
+    """Each year's calendar as last published, and how many times it was (its revision)."""
+    cur.execute("SELECT label, document FROM {publications} WHERE kind = 'calendar'")
+    rows = sorted(((_stream_version(r["label"]), json.loads(r["document"]))
+                   for r in cur.fetchall()), key=lambda r: r[0])  # fmt: skip
+    years: dict[int, dict[str, Any]] = {}
+    revisions: dict[int, int] = {}
+    for _, document in rows:
+        year = int(document["year"])
+        years[year] = document
+        revisions[year] = revisions.get(year, 0) + 1
+    return years, revisions
+
+
+def _stream_version(label: str) -> int:
+    """The version of a publication's event in its stream: ``@calendars v3`` → 3."""
+    return int(label.rpartition(" v")[2])

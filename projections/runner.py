@@ -30,6 +30,7 @@ from projections.schema import (
     AUDIT_SHAPE_KEY,
     CASES_SHAPE,
     DDL,
+    ENTRIES_SHAPE,
     INDEXES,
     POSITIONS,
     SHAPE_KEY,
@@ -184,9 +185,30 @@ class Runner:
 
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
-        upgrade of the ledger) before applying anything to them: they cannot be patched."""
-        if self._shape(SHAPE_KEY) < CASES_SHAPE:
+        upgrade of the ledger) before applying anything to them: they cannot be patched; but
+        those of shape 7 lack only a column of ``publications``, which is written in place."""
+        shape = self._shape(SHAPE_KEY)
+        if shape == ENTRIES_SHAPE:
+            self._keep_entries()
+        elif shape < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
+
+    def _keep_entries(self) -> None:
+        """Read models of shape 7 lack only the policies' entries in ``publications``:
+        written from the log, and the shape marked, in one transaction."""
+        from ledger.store.books import load_rulebook
+        from projections.publications import keep_entries
+
+        rulebook = load_rulebook(self.ledger)
+        with self.transaction() as cur:
+            if self.store.postgres:  # two runners upgrading at once: one after the other
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(?))", (self.store.name(POSITIONS),)
+                )
+            if not self.store.has_column(cur, "publications", "entry"):
+                cur.execute("ALTER TABLE {publications} ADD COLUMN entry TEXT")
+            keep_entries(cur, rulebook)
+            self._set_shape(cur)
 
     def _upgrade_audit(self, progress: Progress | None) -> None:
         """Rebuild an audit trail written before its summaries left sealed text out: its

@@ -31,10 +31,11 @@ CASES = {
         case_id TEXT PRIMARY KEY, state TEXT NOT NULL)""",
     # The policies and calendars the clocks above were worked out by: the query side builds
     # its rulebook from them, as a login that may not read the log (ledger_reader) must. And
-    # the code lists, which that login's codes list and codes show read.
+    # the code lists, which that login's codes list and codes show read; and, for a policy,
+    # its line of policy list (``entry``), which that login's policy list reads.
     "publications": """CREATE TABLE IF NOT EXISTS {publications} (
         label TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, kind TEXT NOT NULL,
-        effective_from TEXT, document TEXT NOT NULL)""",
+        effective_from TEXT, document TEXT NOT NULL, entry TEXT)""",
     # Breaches and running clocks counted per clock, team, channel and the day they count from
     # (``projections.tally``): the SLA summary reads groups, not clocks.
     "sla_tally": """CREATE TABLE IF NOT EXISTS {sla_tally} (
@@ -90,8 +91,13 @@ CASES_INDEXES = [
 # attached as evidence. 7: ``publications`` also holds the code lists (kind ``codes``), which
 # codes list and codes show read for a login that may not read the log; and (issue 17)
 # ``sla_tally``, the breaches and running clocks counted per clock, team, channel and day,
-# and the indexes of sla_clocks' started_at and risk_at.
-CASES_SHAPE = 7
+# and the indexes of sla_clocks' started_at and risk_at. 8: a policy's row of
+# ``publications`` holds its line of policy list (``entry``: version, effective_from as
+# published, reason, drill), which policy list reads for a login that may not read the log;
+# read models of shape 7 are brought to it in place (``Runner._upgrade``), not rebuilt.
+CASES_SHAPE = 8
+# The shape whose read models differ from the current one by the policies' entries alone.
+ENTRIES_SHAPE = 7
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
@@ -135,6 +141,7 @@ DDL = {**CASES, **AUDIT, **STATISTICS}
 # Columns added to a read model after ledgers had created it: added to their tables as found.
 ADDED_COLUMNS = [
     ("audit_trail", "actor_method", "TEXT"),
+    ("publications", "entry", "TEXT"),
     *(("case_state", column, kind) for column, kind in (
         ("escalated_to", "TEXT"), ("acknowledged", "INTEGER"), ("public_attention", "INTEGER"),
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),

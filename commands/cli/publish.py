@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commands.cli.base import cli
+from commands.cli.freshness import say_lag
 from commands.cli.output import db_option, format_option, local_time, render_table, to_json
 from commands.cli.writes import describe, write_options
 from commands.handlers import handle
 from commands.models import Envelope, PublishCalendar, PublishPolicy
 from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
 from ledger.store.books import load_calendar_book, load_policy_book, policy_version
-from ledger.store.root import open_ledger, open_reader
+from ledger.store.root import Ledger, open_ledger, open_reader
+
+if TYPE_CHECKING:
+    from projections.lean import Lag
+    from projections.query import Query
 
 
 def _submit(model: type[Envelope], fields: dict[str, Any], opts: dict[str, Any]) -> None:
@@ -84,30 +89,52 @@ def policy_publish(
 @format_option("table", "json")
 def policy_list(db: str, fmt: str) -> None:
     """List the policy versions and when each took effect. Example: complaint-ledger policy list"""
-    with open_reader(db) as ledger:
-        book = load_policy_book(ledger)
+    published, lag = _policies(db)
     built_in = {"version": DEFAULT_POLICY.version, "effective_from": None, "source": "built in"}
     rows: list[dict[str, Any]] = [{**built_in, "reason": None, "drill": None}]
-    for effective_from, version in book.effective if book else []:
-        reason, drill = book.revisions.get(version, (None, None)) if book else (None, None)
-        rows.append(
-            {
-                "version": version,
-                "effective_from": effective_from.isoformat(),
-                "source": "published",
-                "reason": reason,
-                "drill": drill,
-            }
-        )
+    rows += [{"version": p["version"], "effective_from": p["effective_from"], "source": "published",
+              "reason": p["reason"], "drill": p["drill"]} for p in published]  # fmt: skip
     if fmt == "json":
         click.echo(to_json(rows))
-        return
-    click.echo(
-        render_table(
-            [{**r, "effective_from": local_time(r["effective_from"])} for r in rows],
-            ["version", "effective_from", "source", "reason", "drill"],
+    else:
+        click.echo(
+            render_table(
+                [{**r, "effective_from": local_time(r["effective_from"])} for r in rows],
+                ["version", "effective_from", "source", "reason", "drill"],
+            )
         )
-    )
+    if lag is not None:
+        say_lag(lag, fmt)
+
+
+def _policies(db: str) -> tuple[list[dict[str, Any]], Lag | None]:
+    """The policies published (version, effective_from, reason, drill) by the time each takes
+    effect: from the log, or, for a login that may not read it (a ``ledger_reader``), from
+    the ``publications`` read model as it stands, with its lag."""
+    from projections.publications import stored_policy_list
+
+    with open_reader(db) as ledger:
+        query = _query(ledger)
+        if query is None:
+            book = load_policy_book(ledger)
+            if book is None:
+                return [], None
+            return [
+                {"version": version, "effective_from": effective_from.isoformat(),
+                 "reason": book.revisions[version][0], "drill": book.revisions[version][1]}
+                for effective_from, version in book.effective
+            ], None  # fmt: skip
+        lag = query.lag("cases")
+        with query.transaction() as cur:
+            return stored_policy_list(cur), lag
+
+
+def _query(ledger: Ledger) -> Query | None:
+    """The read models' query, for a login that may not read the log; None for one that may."""
+    from projections.query import Query
+
+    query = Query(ledger)
+    return None if query.reads_log() else query
 
 
 @policy.command("show")
@@ -115,8 +142,18 @@ def policy_list(db: str, fmt: str) -> None:
 @db_option
 def policy_show(version: str, db: str) -> None:
     """Show one policy version as JSON. Example: complaint-ledger policy show default-2026.1"""
+    from projections.publications import stored_rulebook
+
     with open_reader(db) as ledger:
-        click.echo(to_json(policy_to_dict(policy_version(ledger, version))))
+        query = _query(ledger)
+        if query is None:
+            click.echo(to_json(policy_to_dict(policy_version(ledger, version))))
+            return
+        lag = query.lag("cases")
+        with query.transaction() as cur:
+            policy = stored_rulebook(cur).policy(version)
+    click.echo(to_json(policy_to_dict(policy)))
+    say_lag(lag, "json")
 
 
 @cli.group()
@@ -150,10 +187,18 @@ def calendar_publish(year: int, file: str | None, **o: Any) -> None:
 @format_option("table", "json")
 def calendar_list(db: str, fmt: str) -> None:
     """List the published years. Example: complaint-ledger calendar list"""
+    from projections.publications import stored_calendar_years
+
+    lag = None
     with open_reader(db) as ledger:
-        book = load_calendar_book(ledger)
-    published = book.years if book else {}
-    revisions = book.revisions if book else {}
+        query = _query(ledger)
+        if query is None:
+            book = load_calendar_book(ledger)
+            published, revisions = (book.years, book.revisions) if book else ({}, {})
+        else:
+            lag = query.lag("cases")
+            with query.transaction() as cur:
+                published, revisions = stored_calendar_years(cur)
     rows = [
         {
             "year": year,
@@ -170,3 +215,5 @@ def calendar_list(db: str, fmt: str) -> None:
         click.echo(render_table(rows, list(rows[0])))
     else:
         click.echo("no calendar published yet: every working-day deadline is estimated")
+    if lag is not None:
+        say_lag(lag, fmt)

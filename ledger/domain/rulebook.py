@@ -30,6 +30,9 @@ class Publication:
     policy: Policy | None = None
     effective_from: datetime | None = None
     calendar: YearCalendar | None = None
+    # A policy's revision note: why the plan was revised and the drill that prompted it.
+    reason: str | None = None
+    drill: str | None = None
 
 
 class Rulebook:
@@ -103,7 +106,12 @@ def publication(event: Any, label: str) -> Publication | None:
     kind = name_of(event)
     if kind == "PolicyBook.PolicyPublished":
         return Publication(
-            event.timestamp, label, policy_from_dict(event.document), event.effective_from
+            event.timestamp,
+            label,
+            policy_from_dict(event.document),
+            event.effective_from,
+            reason=event.reason,
+            drill=event.drill,
         )
     if kind == "CalendarBook.CalendarPublished":
         return Publication(event.timestamp, label, calendar=calendar_from_dict(event.document))

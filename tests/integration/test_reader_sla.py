@@ -16,7 +16,7 @@ import pytest
 
 from projections.schema import CASES_SHAPE
 from tests.conftest import PG_DSN, pg_url
-from tests.helpers import actor, jsonl, life_cmds, run
+from tests.helpers import actor, event_count, jsonl, life_cmds, run
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "sql" / "roles.sql"
@@ -119,3 +119,105 @@ def test_the_reader_is_told_in_one_line_when_publications_were_never_kept(
     assert ran.exit_code == 0, ran.stderr
     assert theirs.exit_code == 0, theirs.stderr
     assert theirs.stdout == before
+
+
+BOOK_READS = [
+    ["policy", "list", "--format", "json"],
+    ["policy", "list"],
+    ["policy", "show", "business-hours-pause"],
+    ["policy", "show", "default-2026.1"],
+    ["calendar", "list", "--format", "json"],
+    ["calendar", "list"],
+]
+LAG = "lag: 0 events (read models at position {}, the head of the log)\n"
+
+
+def _revise(owner: str, tmp_path: Path) -> None:
+    """A second policy revision, with its reason and drill, taking effect before the first
+    one published; and the 2026 calendar published again (its revision 2)."""
+    text = pausable_policy(tmp_path).read_text("utf-8").replace("business-hours-pause", "rev-2")
+    (tmp_path / "rev-2.toml").write_text(text, "utf-8")
+    published = run(owner, "policy", "publish", str(tmp_path / "rev-2.toml"), "--reason",
+                    "应急预案修订 after the drill", "--effective-from",
+                    "2025-06-01T00:00:00+08:00", *LEAD)  # fmt: skip
+    assert published.exit_code == 0, published.stderr
+    assert run(owner, "calendar", "publish", "2026", *LEAD).exit_code == 0
+    assert run(owner, "projections", "run").exit_code == 0
+
+
+@pytest.mark.parametrize("session", SESSIONS.values(), ids=SESSIONS.keys())
+def test_the_reader_lists_and_shows_policies_and_calendars_as_the_owner_does(
+    reader: tuple[str, str], session: dict[str, str], tmp_path: Path
+) -> None:
+    """policy list, policy show and calendar list as a ``ledger_reader`` login: from the
+    ``publications`` read model, never the log it may not read, and the owner's answer, the
+    lag said after it (on standard error beside JSON); nothing written."""
+    owner, login = reader
+    _revise(owner, tmp_path)
+    before = _snapshot(owner)
+    for args in BOOK_READS:
+        mine = run(owner, *args)
+        theirs = run(login, *args, env=session)
+        assert mine.exit_code == 0, (args, mine.stderr)
+        assert theirs.exit_code == 0, (args, theirs.stderr)
+        lag = LAG.format(_head(owner))
+        if "list" in args and "json" not in args:
+            assert (theirs.stdout, theirs.stderr) == (mine.stdout + lag, ""), args
+        else:
+            assert (theirs.stdout, theirs.stderr) == (mine.stdout, lag), args
+    listed = json.loads(run(login, "policy", "list", "--format", "json").stdout)
+    assert [(p["version"], p["effective_from"], p["reason"]) for p in listed] == [
+        ("default-2026.1", None, None),
+        ("rev-2", "2025-05-31T16:00:00+00:00", "应急预案修订 after the drill"),
+        ("business-hours-pause", "2025-12-31T16:00:00+00:00", None),
+    ]
+    years = json.loads(run(login, "calendar", "list", "--format", "json").stdout)
+    assert [(y["year"], y["revision"]) for y in years] == [(2026, 2)]
+    unknown = run(login, "policy", "show", "nope", env=session)
+    assert (unknown.exit_code, unknown.stdout) == (1, "")
+    assert unknown.stderr.startswith("Error: no policy version 'nope'; published: default-2026.1")
+    assert _snapshot(owner) == before
+
+
+def test_read_models_of_shape_7_get_the_policies_entries_in_place(
+    reader: tuple[str, str], postgres_schema: str, tmp_path: Path
+) -> None:
+    """Read models kept before ``publications`` held the policies' entries (shape 7): the
+    reader is refused in one line; the owner's next run writes the entries in place, without
+    rebuilding (the case rows keep a mark only they hold), and the reader lists as the owner."""
+    owner, login = reader
+    _revise(owner, tmp_path)
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {postgres_schema}.publications DROP COLUMN entry")
+        conn.execute(f"UPDATE {postgres_schema}.projection_positions SET position = 7"
+                     " WHERE name = 'shape:cases'")  # fmt: skip
+        conn.execute(f"UPDATE {postgres_schema}.case_state SET team = 'mark'")
+
+    refused = run(login, "policy", "list")
+    ran = run(owner, "projections", "run")
+    mine, theirs = (run(url, "policy", "list", "--format", "json") for url in (owner, login))
+
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr.startswith(
+        f"Error: the case read models were built by an earlier release (shape 7; this release "
+        f"reads shape {CASES_SHAPE})"
+    )
+    assert ran.exit_code == 0, ran.stderr
+    assert theirs.stdout == mine.stdout
+    assert len(json.loads(theirs.stdout)) == 3
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        teams = conn.execute(f"SELECT DISTINCT team FROM {postgres_schema}.case_state").fetchall()
+    assert teams == [("mark",)]
+
+
+def _head(url: str) -> int:
+    return event_count(url)
+
+
+def _snapshot(url: str) -> tuple[int, list[Any]]:
+    """The log's length and the read models' positions and publications."""
+    schema = url.partition("schema=")[2]
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        rows = conn.execute(f"SELECT * FROM {schema}.projection_positions ORDER BY name").fetchall()
+        rows += conn.execute(f"SELECT * FROM {schema}.publications ORDER BY label").fetchall()
+    return event_count(url), rows
