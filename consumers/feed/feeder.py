@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from consumers.feed.messages import event_id, to_message
 from consumers.feed.position import FeedPositions
-from consumers.feed.sinks import FeedError, Published, Sink
+from consumers.feed.sinks import FeedError, Published, Sink, StreamRefused
 from ledger.store.root import Ledger
 
 Progress = Callable[[int, int], None]
@@ -126,8 +126,10 @@ def follow(
     again from its stored position, which is still that of the last acknowledged batch; the
     server drops what it had of the batch in flight, by id. It goes on trying until the server
     is back or the feed is stopped, telling ``retrying`` of each failure. Without
-    ``reconnect`` a failure ends it. Anything else (the ledger's database, a second feed on
-    the position) is not the server's and ends it too."""
+    ``reconnect`` a failure ends it, as does a stream the feed refuses (``StreamRefused``: made
+    anew with other subjects or a shorter duplicate window), which waiting does not change.
+    Anything else (the ledger's database, a second feed on the position) is not the server's
+    and ends it too."""
     connected = True
     for _ in wakeups:
         delays = backoff.delays()
@@ -140,7 +142,7 @@ def follow(
                 report = feed.publish_pending()
                 break
             except FeedError as e:
-                if reconnect is None:
+                if reconnect is None or isinstance(e, StreamRefused):
                     raise
                 if connected:
                     with contextlib.suppress(Exception):

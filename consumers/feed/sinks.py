@@ -33,6 +33,11 @@ class FeedError(LedgerError):
     acknowledge it in time. Nothing after the last acknowledged batch counts as published."""
 
 
+class StreamRefused(FeedError):
+    """The stream is there but the feed may not use it (``check_stream``): not the server away
+    for a while, so a following feed stops on it rather than wait."""
+
+
 @dataclass
 class Published:
     """What the server said of the messages of one flush."""
@@ -75,13 +80,13 @@ def check_stream(name: str, subjects: str, taken: list[str], window: float | Non
     """Refuse an existing stream the feed cannot keep its promise on: one whose subjects do
     not take the feed's, or whose duplicate window is shorter than ``DUPLICATE_WINDOW``."""
     if not any(covers(pattern, subjects) for pattern in taken):
-        raise FeedError(
+        raise StreamRefused(
             f"stream {name} takes {taken}, not {subjects}: "
             "give another --stream or the --subject-prefix it was created with"
         )
     if window is None or window < DUPLICATE_WINDOW:
         shown = "none" if not window else f"{window:g} s"
-        raise FeedError(
+        raise StreamRefused(
             f"stream {name} has duplicate_window {shown}, the feed needs at least "
             f"{DUPLICATE_WINDOW:g} s to drop what a restart publishes again: "
             f"raise it (nats stream edit {name} --dupe-window {DUPLICATE_WINDOW:g}s) "

@@ -398,6 +398,43 @@ def test_a_stream_that_does_not_take_every_subject_of_the_feed_is_refused(
     assert message_count(stream) == 0
 
 
+def test_follow_ends_with_one_error_line_when_the_stream_is_made_anew_and_refused(
+    ledger_url: str, tmp_path: Path, stream: Stream
+) -> None:
+    """Following, the stream is deleted and made again taking other subjects: the next batch
+    is not stored, and on connecting again the feed finds a stream it refuses. That is not the
+    server away for a while: waiting changes nothing, so it stops with one ``Error:`` line
+    and exit 1 instead of trying (and saying so) for ever; the stream is left as it is."""
+    head = filled(ledger_url, tmp_path, 1)
+    feed = start_feed(ledger_url, stream, "--interval", "0.2")
+    try:
+        wait_for(lambda: message_count(stream) == head)
+
+        async def delete(js: Any) -> None:
+            await js.delete_stream(stream.name)
+
+        jetstream(delete)
+        _add_stream(stream.name, [f"{stream.prefix}.Other.>"], 120.0)
+        note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
+                "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
+        assert run(ledger_url, "apply", "-", input=jsonl([note])).exit_code == 0
+        _, err = feed.communicate(timeout=60)
+    finally:
+        if feed.poll() is None:
+            feed.kill()
+            feed.communicate(timeout=60)
+
+    lines = err.decode().splitlines()
+    errors = [line for line in lines if line.startswith("Error:")]
+    assert feed.returncode == 1, lines
+    assert errors == [lines[-1]]
+    assert errors[0].startswith(f"Error: stream {stream.name} takes ['{stream.prefix}.Other.>']")
+    assert len([line for line in lines if "connecting again" in line]) <= 1
+    assert "Traceback" not in err.decode()
+    assert message_count(stream) == 0
+    assert feed_position(ledger_url, stream) == head
+
+
 def test_a_stream_with_a_longer_window_and_wider_subjects_is_used(
     ledger_url: str, tmp_path: Path, stream: Stream
 ) -> None:
