@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger.integrity.chain import Appended
 from projections.db import Cursor, quoted
 from projections.decoding import decode
+from projections.scratch import rebuild_scratch
 
 if TYPE_CHECKING:
     from ledger.store.root import Ledger
@@ -116,7 +116,7 @@ def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
     names = [u.name for u in units]
     with runner.phase("fresh_tables"):
         _fresh_tables(runner, units)
-    with tempfile.TemporaryDirectory(prefix="ledger-rebuild-") as scratch_dir:
+    with rebuild_scratch() as scratch_dir:
         shards = [
             Shard(
                 runner.url,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import psycopg
 
+from projections.scratch import PREFIX
 from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
 from tests.helpers import run
@@ -70,8 +72,11 @@ def test_kill_9_of_a_rebuild_ends_its_workers_and_a_rerun_completes(
         time.sleep(0.05)
 
     assert alive(workers) == [], [p.cmdline() for p in alive(workers)]
+    left = list(Path(tempfile.gettempdir()).glob(f"{PREFIX}{parent.pid}-*"))
+    assert len(left) == 1  # the killed rebuild's scratch folder, named after it
     rerun = run(ledger_url, "projections", "rebuild")
     listed = run(ledger_url, "list", "--limit", "1000", "--format", "json")
     assert rerun.exit_code == 0, rerun.stderr
     assert all(position == 0 for _, position in killed_at), killed_at  # killed while folding
     assert len(json.loads(listed.stdout)) == COMPLAINTS
+    assert not left[0].exists()  # removed by the rerun, its process having ended
