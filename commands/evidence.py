@@ -9,6 +9,8 @@ what a complaint holds is read from its events, what other complaints hold from 
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,18 @@ from commands.handlers import Outcome, handle
 from commands.models import parse_command
 from ledger.domain.events import topic_of
 from ledger.domain.values import reference_id
-from ledger.store.evidence import check_source, file_digest, purge, staged, stored_path
+from ledger.store.evidence import (
+    check_source,
+    file_digest,
+    folder_lock,
+    purge,
+    staged,
+    stored_path,
+)
 from ledger.store.root import Ledger
 
 _BATCH = 1000
+HOLD_DISCARD = "LEDGER_TEST_HOLD_DISCARD"
 
 
 def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path) -> Outcome:
@@ -39,19 +49,38 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
     command = parse_command({**data, **fields, "location": "pending"})  # validated, not applied
     with staged(source, folder, sha256) as copy:
         command = parse_command({**data, **fields, "location": copy.location})
-        placed = copy.keep()
-        try:
-            outcome = handle(ledger, command)
-        except BaseException:
-            if placed and not _held_elsewhere(ledger, None, {sha256}):
-                copy.discard()
-            raise
-    if not (folder / stored_path(sha256)).is_file():
-        # An erasure (or a failed attach) of another complaint holding the same file deleted
-        # it while this event was being recorded, not seeing it yet: put it back.
-        with staged(source, folder, sha256) as again:
-            again.keep()
+        # Under the folder's lock, from putting the file in to checking it after the event:
+        # another failed attach of the same file cannot delete it between this one's event
+        # and its check, having found before that event that no event held it.
+        with folder_lock(folder):
+            placed = copy.keep()
+            try:
+                outcome = handle(ledger, command)
+            except BaseException:
+                if placed and not _held_elsewhere(ledger, None, {sha256}):
+                    _hold()
+                    copy.discard()
+                raise
+            if not (folder / stored_path(sha256)).is_file():
+                # An erasure of another complaint holding the same file deleted it while this
+                # event was being recorded, not seeing it yet (erasures do not take the lock):
+                # put it back.
+                with staged(source, folder, sha256) as again:
+                    again.keep()
     return outcome
+
+
+def _hold() -> None:
+    """A fault point for the test of two writers racing (``HOLD_DISCARD``): with it set to a
+    folder, a failed attach about to delete its file leaves ``discarding`` there and waits
+    for ``go`` (at most a minute), so that another writer can try to slip in."""
+    hold = os.environ.get(HOLD_DISCARD)
+    if not hold:
+        return
+    (Path(hold) / "discarding").touch()
+    deadline = time.monotonic() + 60
+    while not (Path(hold) / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ erased holds the same file.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -80,6 +81,26 @@ def check_source(path: Path) -> Path:
     if not os.access(path, os.R_OK):
         raise EvidenceUnreadable(f"{path} cannot be read (permission denied)")
     return path
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """The folder to this process alone, among the ledger's writers (an advisory lock on the
+    folder itself, so it holds no file of its own): a file is put in, its event recorded and
+    the file checked again, or a file is found held by no event and deleted, with no other
+    writer's step between. A folder not there yet holds nothing to guard."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as e:
+        raise EvidenceUnreadable(f"cannot open the evidence folder {folder}: {e}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 @dataclass

@@ -6,6 +6,7 @@ are recorded on a closed complaint without reopening it or changing a verdict.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from commands.evidence import HOLD_DISCARD
+from ledger.store.evidence import check_file, stored_path
 from ledger.store.root import open_ledger
 from projections.query import open_query
 from tests.audit_helpers import SEAL_ENV
@@ -436,6 +439,53 @@ def test_an_erasure_while_an_attach_of_the_same_file_is_being_recorded_leaves_th
     assert kept(folder) == files
     shown = json.loads(ok(url, folder, "show", "TS-VF", "--format", "json"))
     assert [a["sha256"] for a in shown["attachments"]] == [hashlib.sha256(RECORDING).hexdigest()]
+
+
+def test_a_failed_attach_never_deletes_the_file_of_a_second_writers_attach(
+    ledger_url: str, folder: Path, tmp_path: Path
+) -> None:
+    """Two writers attach one file at once, one to a complaint that does not exist. The failed
+    one looked at the log before the other's event was recorded, found no event holding the
+    file, and is about to delete it (held there, ``HOLD_DISCARD``). The second writer waits
+    for it rather than record its event and check its file in between: the failed one ends
+    with one Error line, the second attaches, and the file is kept, nothing half-written."""
+    url = ledger_url
+    assert (
+        cli(url, folder, "apply", "-", input=jsonl(life_cmds("TS-VR", until="assign"))).exit_code
+        == 0
+    )
+    source = evidence_file(tmp_path)
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    env = {**os.environ, "LEDGER_DB": url, "LEDGER_EVIDENCE_DIR": str(folder)}
+
+    def attach(ref: str, **extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [SCRIPT, "attach", ref, str(source), "--kind", "recording", *CS],
+            env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    failing = attach("TS-NOPE", **{HOLD_DISCARD: str(hold)})
+    deadline = time.monotonic() + 60
+    while not (hold / "discarding").exists():
+        assert failing.poll() is None, failing.communicate()
+        assert time.monotonic() < deadline, "the failed attach never reached its delete"
+        time.sleep(0.02)
+    second = attach("TS-VR")
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        second.wait(timeout=5)  # without the folder's lock it ends here, before the delete
+    (hold / "go").touch()
+    _, failed_err = failing.communicate(timeout=60)
+    out, err = second.communicate(timeout=60)
+
+    assert (failing.returncode, failed_err) == (1, "Error: no complaint has reference 'TS-NOPE'\n")
+    assert second.returncode == 0, err
+    assert out.startswith("TS-VR: EvidenceAttached")
+    sha256 = hashlib.sha256(RECORDING).hexdigest()
+    assert kept(folder) == [stored_path(sha256)]  # the file, and no temporary copy
+    assert check_file(folder, sha256, len(RECORDING)).status == "ok"
+    shown = json.loads(ok(url, folder, "show", "TS-VR", "--format", "json"))
+    assert [a["sha256"] for a in shown["attachments"]] == [sha256]
 
 
 def test_an_erasure_that_left_its_files_deletes_them_when_run_again_with_its_command_id(
