@@ -119,8 +119,10 @@ def stored_code_lists(cur: Cursor) -> list[dict[str, Any]]:
 def stored_policy_list(cur: Cursor) -> list[dict[str, Any]]:
     """The policies published, as ``policy list`` gives them from the log: by the time each
     takes effect, those taking effect together in the order they were published."""
-    cur.execute("SELECT label, entry FROM {publications} WHERE kind = 'policy'")
-    rows = [(json.loads(r["entry"]), _stream_version(r["label"])) for r in cur.fetchall()]
+    cur.execute(
+        "SELECT label, effective_from, document, entry FROM {publications} WHERE kind = 'policy'"
+    )
+    rows = [(_entry(r), _stream_version(r["label"])) for r in cur.fetchall()]
     rows.sort(key=lambda r: (datetime.fromisoformat(r[0]["effective_from"]), r[1]))
     return [entry for entry, _ in rows]
 
@@ -137,6 +139,16 @@ def stored_calendar_years(cur: Cursor) -> tuple[dict[int, dict[str, Any]], dict[
         years[year] = document
         revisions[year] = revisions.get(year, 0) + 1
     return years, revisions
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A policy row's entry; for a row written without one (by a runner of an earlier
+    release still following), what the row itself tells: no reason or drill."""
+    if row["entry"] is not None:
+        return dict(json.loads(row["entry"]))
+    version = json.loads(row["document"])["version"]
+    return {"version": version, "effective_from": row["effective_from"], "reason": None,
+            "drill": None}  # fmt: skip
 
 
 def _stream_version(label: str) -> int:

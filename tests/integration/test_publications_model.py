@@ -4,12 +4,13 @@ after a rebuild alike."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from ledger.store.books import load_rulebook
+from ledger.store.books import load_policy_book, load_rulebook
 from ledger.store.codelists import published_code_lists
 from ledger.store.root import open_ledger
-from projections.publications import stored_code_lists, stored_rulebook
+from projections.publications import stored_code_lists, stored_policy_list, stored_rulebook
 from projections.runner import Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
 from tests.helpers import jsonl, life_cmds, run
@@ -130,3 +131,26 @@ def test_read_models_of_shape_6_are_rebuilt_with_the_code_lists(ledger_url: str)
         assert stored == published_code_lists(ledger)
     assert [c["version"] for c in stored] == ["codes-2026.1"]
     assert shape == {"position": CASES_SHAPE}
+
+
+def test_the_policies_listed_from_the_read_model_are_the_logs(ledger_url: str) -> None:
+    """``policy list`` for a login that may not read the log: each policy's entry as the log
+    gives it; a row kept without one (a runner of an earlier release still following) gives
+    its version and effective time, with no reason or drill, rather than fail."""
+    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
+               "2026-01-01T00:00:00+08:00", "--reason", "修订", *LEAD).exit_code == 0  # fmt: skip
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction() as cur:
+            listed = stored_policy_list(cur)
+            cur.execute("UPDATE {publications} SET entry = NULL WHERE kind = 'policy'")
+            bare = stored_policy_list(cur)
+        book = load_policy_book(ledger)
+    assert book is not None
+    ((effective_from, version),) = book.effective
+    assert listed == [{"version": version, "effective_from": effective_from.isoformat(),
+                       "reason": "修订", "drill": None}]  # fmt: skip
+    assert [(p["version"], p["reason"]) for p in bare] == [(version, None)]
+    assert datetime.fromisoformat(bare[0]["effective_from"]) == effective_from
