@@ -35,7 +35,7 @@ import commands.handlers as handlers
 from bench.common import EVENTS_PER_COMPLAINT, drop, fresh_url, synthetic_commands
 from bench.suite import LibraryApp, library_env, part_raw
 from commands.bulk import apply_in_batches
-from ledger.store.batch_writer import write_batch
+from ledger.store.batch_writer import write_events
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger, open_ledger
 
@@ -58,16 +58,16 @@ class Clock:
 
 
 def saved_by_library(
-    ledger: Ledger, aggregates: Sequence[Any], commands: Sequence[CommandRecord], keys: Any
+    ledger: Ledger, events: Sequence[Any], commands: Sequence[CommandRecord], keys: Any
 ) -> int:
-    """The writer before this change: the library's ``save`` of the batch."""
-    return len(ledger.save(*aggregates, commands=list(commands), keys=keys))
+    """The writer before this change: the library's ``save`` of the batch's events."""
+    return len(ledger.save(*events, commands=list(commands), keys=keys))
 
 
 def import_into(url: str, complaints: int, writer: Callable[..., int]) -> dict[str, Any]:
     clock = Clock()
     bulk.handle = clock.wrap("decide", handlers.handle)  # type: ignore[attr-defined]
-    bulk.write_batch = clock.wrap("write", writer)  # type: ignore[attr-defined]
+    bulk.write_events = clock.wrap("write", writer)  # type: ignore[attr-defined]
     started = time.perf_counter()
     try:
         with open_ledger(url) as ledger:
@@ -80,7 +80,7 @@ def import_into(url: str, complaints: int, writer: Callable[..., int]) -> dict[s
         seconds = time.perf_counter() - started
     finally:
         bulk.handle = handlers.handle  # type: ignore[attr-defined]
-        bulk.write_batch = write_batch  # type: ignore[attr-defined]
+        bulk.write_events = write_events  # type: ignore[attr-defined]
     us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
     us["total"] = round(seconds / events * 1e6, 1)
     return {"events": events, "events_per_s": events / seconds, "us_per_event": us}
@@ -104,7 +104,7 @@ def one_run(backend: str, events: int, workdir: Path) -> dict[str, Any]:
     first = fresh_url(backend, "i17w", workdir)
     second = fresh_url(backend, "i17s", workdir)
     try:
-        out: dict[str, Any] = {"writer": import_into(first, complaints, write_batch)}
+        out: dict[str, Any] = {"writer": import_into(first, complaints, write_events)}
         out["save"] = import_into(second, complaints, saved_by_library)
         out["library"] = library_import(first)
         out["raw"] = part_raw(first)

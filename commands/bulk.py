@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -36,9 +37,9 @@ from ledger.domain.readiness import READINESS_BOOK_ID
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
-from ledger.store.batch_writer import write_batch
+from ledger.store.batch_writer import write_events
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
-from ledger.store.recorders import CommandRecord
+from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
 from ledger.store.root import Ledger
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
@@ -90,16 +91,30 @@ class Batch:
         # Complaints as this process last saved them, least recently saved first.
         self.cache: OrderedDict[UUID, Complaint] = OrderedDict()
         self.cache_size = cache_size
+        # What the batch being written in the background (``flush(background=True)``) saves:
+        # its command-log entries, its new keys and the version it leaves each stream at,
+        # seen by the next batch as if they were stored already.
+        self.writing: Future[None] | None = None
+        self.written_records: dict[str, CommandRecord] = {}
+        self.written_keys: dict[str, PersonKey] = {}
+        self.written_streams: dict[UUID, int] = {}
+        self._writer: ThreadPoolExecutor | None = None
 
     def prefetch(self, commands: list[Envelope]) -> None:
         """Look up, in bulk, the command ids and new references the batch will ask about."""
         recorder = self.ledger.ledger_recorder
         self.known_commands = recorder.select_commands([c.command_id for c in commands])
+        self.known_commands.update(self.written_records)
         refs = [getattr(c, "ref", None) for c in commands if c.action == "receive"]
         self.known_streams = recorder.existing_streams([reference_id(r) for r in refs if r])
+        self.known_streams.update(self.written_streams)
         # The complaints the other commands act on, read in one query rather than one each.
         acted_on = {getattr(c, "ref", None) for c in commands if c.action != "receive"}
-        self._drop_stale({reference_id(r) for r in acted_on if r} & self.cache.keys())
+        # Those the batch in flight writes are checked once it has committed (``settle``).
+        self._drop_stale(
+            {reference_id(r) for r in acted_on if r}
+            & self.cache.keys() - self.written_streams.keys()
+        )
         self.loaded = self.ledger.load_complaints(
             r
             for r in acted_on
@@ -169,11 +184,19 @@ class Batch:
             return new
         if key_id in self.known_keys:
             return PersonKey(key_id, self.known_keys[key_id])
+        if key_id in self.written_keys:
+            return self.written_keys[key_id]
         return self.ledger.complaint_key(complaint, current)
 
     def staff_directory(self) -> StaffDirectory | None:
         """The directory as the batch leaves it: read once a batch (with the publication
         books), then changed in memory by the batch's own staff commands."""
+        staged = self.staged.get(STAFF_DIRECTORY_ID)
+        if staged is None and STAFF_DIRECTORY_ID in self.repository.books:
+            # As read for this batch (None: none published), without the repository's
+            # not-found exception on every command of an import without a directory.
+            known: StaffDirectory | None = self.repository.books[STAFF_DIRECTORY_ID]
+            return known
         return load_staff_directory(self)
 
     def proof(self) -> Proof:
@@ -192,13 +215,26 @@ class Batch:
             for key in keys.new:
                 self.new_keys.setdefault(key.key_id, key)
 
-    def flush(self) -> None:
-        """Save every staged change and command-log entry in one transaction."""
+    def flush(self, background: bool = False) -> None:
+        """Save every staged change and command-log entry in one transaction.
+
+        ``background``: write in a thread of its own while the caller decides the next
+        batch (``settle`` waits for it, and must be called before the next ``flush``). A
+        batch that changes anything but complaints (the staff directory, the publication
+        books) is always written before ``flush`` returns: the next batch reads those."""
+        assert self.writing is None, "settle the batch in flight first"
         changed = [a for a in self.staged.values() if a.pending_events]
-        if changed:
-            write_batch(self.ledger, changed, list(self.records.values()), self.keys)
-            if self.keys.destroyed:
-                self.ledger.ledger_recorder.purge_destroyed()
+        events = [e for a in changed for e in a.collect_events()]
+        records, keys = list(self.records.values()), self.keys
+        if events and background and all(isinstance(a, Complaint) for a in changed):
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="bulk-writer")
+            self.writing = self._writer.submit(self._write, events, records, keys)
+            self.written_records = dict(self.records)
+            self.written_keys = dict(self.new_keys)
+            self.written_streams = {a.id: a.version for a in changed}
+        elif events:
+            self._write(events, records, keys)
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
@@ -208,6 +244,54 @@ class Batch:
         self.known_commands = self.known_streams = None
         self.loaded = {}
         self.known_keys = {}
+
+    def _write(self, events: list[Any], records: list[CommandRecord], keys: KeyChanges) -> None:
+        write_events(self.ledger, events, records, keys)
+        if keys.destroyed:
+            self.ledger.ledger_recorder.purge_destroyed()
+
+    def must_settle(self, commands: list[Envelope]) -> bool:
+        """Whether the batch in flight must be stored before ``commands`` are prefetched:
+        one of them names a complaint it writes that is no longer kept in memory."""
+        if self.writing is None:
+            return False
+        refs = {getattr(c, "ref", None) for c in commands}
+        return any(
+            r and reference_id(r) in self.written_streams and reference_id(r) not in self.cache
+            for r in refs
+        )
+
+    def settle(self, decided: Iterable[UUID] = ()) -> tuple[bool, bool]:
+        """Wait for the batch in flight: whether it was stored (a conflict with another
+        writer: not; other errors of its write are raised), and whether none of its
+        complaints in ``decided`` (those a batch decided meanwhile acted on) has been
+        appended to by another writer since (if one has, those decisions rest on a stale
+        copy and are to be made again)."""
+        writing, self.writing = self.writing, None
+        if writing is None:
+            return True, True
+        streams = self.written_streams
+        self.written_records, self.written_keys, self.written_streams = {}, {}, {}
+        try:
+            writing.result()
+        except IntegrityError:
+            return False, False
+        ours = [s for s in set(decided) if s in streams]
+        if not ours:
+            return True, True
+        stored = self.ledger.ledger_recorder.stream_versions(ours)
+        return True, all(stored.get(s) == streams[s] for s in ours)
+
+    def close(self) -> None:
+        """Wait for the batch in flight and stop the writer's thread."""
+        try:
+            if self.writing is not None:
+                self.writing.result()
+        finally:
+            self.writing = None
+            if self._writer is not None:
+                self._writer.shutdown()
+                self._writer = None
 
     def _drop_stale(self, cached: set[UUID]) -> None:
         """Forget the cached complaints another writer has appended to since this process
@@ -246,56 +330,132 @@ class Failure:
     error: Exception
 
 
+@dataclass
+class _Decided:
+    """A batch's commands once decided: those accepted with their outcomes, those refused."""
+
+    chunk: list[tuple[int, Envelope | Exception]]
+    pending: list[tuple[int, Envelope]] = field(default_factory=list)
+    outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
 def apply_in_batches(
     ledger: Ledger,
     commands: Iterable[tuple[int, Envelope | Exception]],
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
     cache_size: int = CACHED_COMPLAINTS,
+    overlap: bool = True,
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
-    not parse) in batches of ``batch_size`` commands; yield each refusal."""
+    not parse) in batches of ``batch_size`` commands; yield each refusal.
+
+    On PostgreSQL (``overlap``), a batch is written in a thread of its own while the next
+    is decided: the next batch sees what the one in flight stores as stored already. If
+    that write fails (another writer got there first), both batches are applied again one
+    by one; if it succeeds but another writer appended since to a complaint the next batch
+    acted on, the next batch is. A batch's refusals are yielded once it is stored."""
     # One command per batch is the normal path: every command reads what the store holds.
     batch = Batch(ledger, cache_size if batch_size > 1 else 0)
-    pending: list[tuple[int, Envelope]] = []
-    outcomes: list[tuple[int, Outcome]] = []
+    background = (
+        overlap
+        and batch_size > 1
+        and batch.cache_size > 0
+        and isinstance(ledger.recorder, PostgresLedgerRecorder)
+    )
 
-    def flush() -> Iterator[Failure]:
-        try:
-            batch.flush()
-        except IntegrityError:
-            batch.forget()
-            outcomes.clear()
-            # Somebody else wrote to these complaints: decide each command again, one by one.
-            for position, command in pending:
-                try:
-                    outcome = handle(ledger, command)
-                except LedgerError as e:
-                    yield Failure(position, e)
-                else:
-                    outcomes.append((position, outcome))
-        for position, outcome in outcomes:
-            if on_outcome is not None:
-                on_outcome(position, outcome)
-        pending.clear()
-        outcomes.clear()
-
-    for chunk in _chunks(commands, batch_size):
-        if batch_size > 1:
-            batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
+    def decide(chunk: list[tuple[int, Envelope | Exception]]) -> _Decided:
+        done = _Decided(chunk)
         for position, command in chunk:
             if isinstance(command, Exception):
-                yield Failure(position, command)
+                done.failures.append(Failure(position, command))
                 continue
-            pending.append((position, command))
             try:
                 outcome = handle(batch, command)
             except LedgerError as e:
-                pending.pop()
-                yield Failure(position, e)
+                done.failures.append(Failure(position, e))
             else:
-                outcomes.append((position, outcome))
-        yield from flush()
+                done.pending.append((position, command))
+                done.outcomes.append((position, outcome))
+        return done
+
+    def one_by_one(items: Iterable[tuple[int, Envelope]], done: _Decided) -> _Decided:
+        """Decide ``items`` again through the normal path, keeping ``done``'s refusals."""
+        again = _Decided(done.chunk, failures=list(done.failures))
+        for position, command in items:
+            try:
+                outcome = handle(ledger, command)
+            except LedgerError as e:
+                again.failures.append(Failure(position, e))
+            else:
+                again.outcomes.append((position, outcome))
+        return again
+
+    def all_again(done: _Decided) -> _Decided:
+        """Decide every command of ``done``'s batch again (its decisions rested on
+        something not stored as they saw it)."""
+        parsed = _Decided(done.chunk)
+        for position, command in done.chunk:
+            if isinstance(command, Exception):
+                parsed.failures.append(Failure(position, command))
+            else:
+                parsed.pending.append((position, command))
+        return one_by_one(parsed.pending, parsed)
+
+    def report(done: _Decided) -> Iterator[Failure]:
+        yield from done.failures
+        for position, outcome in done.outcomes:
+            if on_outcome is not None:
+                on_outcome(position, outcome)
+
+    in_flight: _Decided | None = None
+    try:
+        for chunk in _chunks(commands, batch_size):
+            if batch_size > 1:
+                envelopes = [c for _, c in chunk if not isinstance(c, Exception)]
+                if in_flight is not None and batch.must_settle(envelopes):
+                    stored, _ = batch.settle()
+                    if not stored:
+                        batch.forget()
+                        in_flight = one_by_one(in_flight.pending, in_flight)
+                    yield from report(in_flight)
+                    in_flight = None
+                batch.prefetch(envelopes)
+            current = decide(chunk)
+            if in_flight is not None:
+                stored, fresh = batch.settle(batch.staged.keys())
+                if not stored:  # the batch in flight met another writer: both again
+                    batch.forget()
+                    yield from report(one_by_one(in_flight.pending, in_flight))
+                    yield from report(all_again(current))
+                    in_flight = None
+                    continue
+                yield from report(in_flight)
+                in_flight = None
+                if not fresh:  # another writer appended to what this batch decided on
+                    batch.forget()
+                    yield from report(all_again(current))
+                    continue
+            try:
+                batch.flush(background)
+            except IntegrityError:
+                batch.forget()
+                # Somebody else wrote to these complaints: decide each command again, one by one.
+                current = one_by_one(current.pending, current)
+            if batch.writing is not None:
+                in_flight = current
+            else:
+                yield from report(current)
+        if in_flight is not None:
+            stored, _ = batch.settle()
+            if not stored:
+                batch.forget()
+                in_flight = one_by_one(in_flight.pending, in_flight)
+            yield from report(in_flight)
+            in_flight = None
+    finally:
+        batch.close()
 
 
 def _chunks(

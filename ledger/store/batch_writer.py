@@ -41,7 +41,15 @@ def write_batch(
 ) -> int:  # fmt: skip
     """Save the aggregates' pending events with their command-log entries and key changes,
     atomically; the number of events written."""
-    events = [e for a in aggregates for e in a.collect_events()]
+    return write_events(ledger, [e for a in aggregates for e in a.collect_events()], commands, keys)
+
+
+def write_events(
+    ledger: Ledger, events: Sequence[Any], commands: Sequence[CommandRecord],
+    keys: KeyChanges | None,
+) -> int:  # fmt: skip
+    """``write_batch`` of events already collected from their aggregates (the bulk path
+    collects them in the deciding thread and may write them in another)."""
     if not events:
         return 0
     to_stored = ledger.mapper.to_stored_event

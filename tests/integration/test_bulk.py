@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
+import commands.bulk
 from commands.bulk import apply_in_batches
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
@@ -131,12 +135,25 @@ def test_later_batches_decide_on_the_complaints_earlier_batches_saved_without_re
         assert asked.count("CACHE-2") == (len(uncached) + 1) // 2
 
 
+def stored_soon(ledger: Ledger, ref: str) -> None:
+    """Wait until ``ref``'s receipt is stored (the bulk path may still be writing it in the
+    background, on PostgreSQL)."""
+    deadline = time.monotonic() + 30
+    while not ledger.has_complaint(ref):
+        assert time.monotonic() < deadline, f"{ref} was never stored"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
 def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
-    ledger_url: str,
+    ledger_url: str, overlap: bool
 ) -> None:
     """The first batch closes CACHE-3 and keeps it; another writer reopens it before the
     second batch. Deciding ``contact`` on the cached (closed) copy would refuse it, and as
-    nothing would be saved no conflict would reveal the mistake; read afresh, it is accepted."""
+    nothing would be saved no conflict would reveal the mistake; read afresh, it is accepted.
+
+    With ``overlap`` (PostgreSQL) the reopening lands once the first batch is stored but
+    while the second may already be decided on the copy: it is decided again."""
     life = next(iter(lifecycles(1, UNTIL, seed=27, days=30)))
     data = [{**life.receive, "ref": "CACHE-3"}, *life.with_ref("CACHE-3")]
     assert [d["command"] for d in data[-2:]] == ["close", "reopen"]
@@ -148,11 +165,63 @@ def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
 
         def commands() -> Any:
             yield from enumerate(map(parse_command, data), start=1)
+            stored_soon(other, "CACHE-3")
             handle(other, parse_command(reopen))  # after the first batch is saved
             yield len(data) + 1, parse_command(contact)
 
-        refused = list(apply_in_batches(ledger, commands(), len(data)))
+        refused = list(apply_in_batches(ledger, commands(), len(data), overlap=overlap))
         kinds = [type(e).__qualname__ for e in ledger.complaint_events("CACHE-3")]
     assert refused == []
     assert kinds[-4:] == ["Complaint.Closed", "Complaint.Reopened", "Complaint.ClocksRestarted",
                           "Complaint.CustomerContacted"]  # fmt: skip
+
+
+def test_a_batch_whose_background_write_meets_another_writer_is_applied_again_with_the_next(
+    ledger_url: str, second_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 1 is written while batch 2 is decided on what batch 1 leaves. Another writer
+    appends to a complaint of batch 1 just before batch 1 is written: its write fails on
+    the (stream, version) constraint, and both batches (batch 2's decisions rested on batch
+    1) are applied again one by one: the result is that of applying every command one by
+    one after the other writer's."""
+    commands_ = receipts_first(6)
+    receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
+    later = commands_[len(receipts) :]
+    interloper = parse_command({
+        "command": "add_note", "command_id": "other-writer", "ref": "BULK-0002",
+        "actor": {"id": "li", "role": "handling_team"},
+        "occurred_at": "2026-11-25T09:00:00+08:00", "text": "插入",
+    })  # fmt: skip
+    refs = [f"BULK-{n:04d}" for n in range(1, 7)]
+    with open_ledger(ledger_url) as ledger, open_ledger(ledger_url) as other:
+        assert not list(apply_in_batches(ledger, receipts, 100))
+        writes: list[int] = []
+        write = commands.bulk.write_events
+
+        def other_writer_first(*args: Any) -> int:
+            if not writes:
+                handle(other, interloper)
+            writes.append(len(args[1]))
+            return write(*args)
+
+        monkeypatch.setattr(commands.bulk, "write_events", other_writer_first)
+        refused_bulk = [f.position for f in apply_in_batches(ledger, later, 20)]
+        monkeypatch.undo()
+        in_bulk = state(ledger, refs)
+    assert len(writes) >= 2  # more than one batch was written by the bulk path
+    refused_single = []
+    with open_ledger(second_url) as single:
+        for _, command in receipts:
+            handle(single, command)
+        handle(single, interloper)
+        for position, command in later:
+            assert isinstance(command, Envelope)
+            try:
+                handle(single, command)
+            except LedgerError:
+                refused_single.append(position)
+        one_by_one = state(single, refs)
+    assert sorted(refused_bulk) == refused_single
+    assert in_bulk == one_by_one
+    # The other writer's note came second on BULK-0002: batch 1's write of it had failed.
+    assert in_bulk[1][1][2] == ("Complaint.NoteAdded", 3)
