@@ -10,7 +10,8 @@ its lock timeout, and its ``NOTIFY``), so positions still commit in order and th
 is still extended by exactly one writer at a time. Positions are drawn from the event
 table's own sequence while the lock is held, in the order of the events (the library's
 insert assigns them in that order too), so the chain links are computed before anything
-is sent. The stored bytes are the mapper's, as ``save`` would store them; a duplicate
+is sent. The stored bytes are the mapper's, as ``save`` would store them (the JSON written by
+orjson where that gives the same bytes: ``ledger.store.event_rows``); a duplicate
 (stream, version) or command id fails the transaction with the library's
 ``IntegrityError``, as ``save`` does, and the bulk path then decides again one by one.
 
@@ -31,6 +32,7 @@ from psycopg.sql import SQL
 
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, extend_chain
+from ledger.store.event_rows import EventRows
 from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
 from ledger.store.root import Ledger
 
@@ -52,8 +54,7 @@ def write_events(
     collects them in the deciding thread and may write them in another)."""
     if not events:
         return 0
-    to_stored = ledger.mapper.to_stored_event
-    stored = [to_stored(e) for e in events]
+    stored = EventRows(ledger.mapper).stored(events)
     recorder = ledger.ledger_recorder
     if isinstance(recorder, PostgresLedgerRecorder):
         copy_batch(recorder, stored, commands, keys)
