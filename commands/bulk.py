@@ -19,7 +19,7 @@ then decided again one by one from the store, and the cache is emptied.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -332,12 +332,10 @@ class Failure:
 
 @dataclass
 class _Decided:
-    """A batch's commands once decided: those accepted with their outcomes, those refused."""
+    """A batch's commands accepted so far, with their outcomes (reported once stored)."""
 
-    chunk: list[tuple[int, Envelope | Exception]]
     pending: list[tuple[int, Envelope]] = field(default_factory=list)
     outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
 
 
 def apply_in_batches(
@@ -351,11 +349,16 @@ def apply_in_batches(
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
     not parse) in batches of ``batch_size`` commands; yield each refusal.
 
+    A refusal is yielded when it is decided, before its batch is saved: closing the
+    generator then drops the batch unsaved (``commands.importers.runner`` relies on it);
+    no other batch is being written at that moment.
+
     On PostgreSQL (``overlap``), a batch is written in a thread of its own while the next
-    is decided: the next batch sees what the one in flight stores as stored already. If
-    that write fails (another writer got there first), both batches are applied again one
-    by one; if it succeeds but another writer appended since to a complaint the next batch
-    acted on, the next batch is. A batch's refusals are yielded once it is stored."""
+    is decided, which sees what the batch in flight stores as stored already. The next
+    batch waits for it before its first refusal, and at its end. If that write failed
+    (another writer got there first), its commands are applied again one by one, and so
+    are all of the next batch's (they rested on it); if it succeeded but another writer
+    appended since to a complaint the next batch acted on, the next batch's are."""
     # One command per batch is the normal path: every command reads what the store holds.
     batch = Batch(ledger, cache_size if batch_size > 1 else 0)
     background = (
@@ -364,96 +367,87 @@ def apply_in_batches(
         and batch.cache_size > 0
         and isinstance(ledger.recorder, PostgresLedgerRecorder)
     )
+    in_flight: _Decided | None = None
 
-    def decide(chunk: list[tuple[int, Envelope | Exception]]) -> _Decided:
-        done = _Decided(chunk)
-        for position, command in chunk:
-            if isinstance(command, Exception):
-                done.failures.append(Failure(position, command))
-                continue
-            try:
-                outcome = handle(batch, command)
-            except LedgerError as e:
-                done.failures.append(Failure(position, e))
-            else:
-                done.pending.append((position, command))
-                done.outcomes.append((position, outcome))
-        return done
-
-    def one_by_one(items: Iterable[tuple[int, Envelope]], done: _Decided) -> _Decided:
-        """Decide ``items`` again through the normal path, keeping ``done``'s refusals."""
-        again = _Decided(done.chunk, failures=list(done.failures))
-        for position, command in items:
-            try:
-                outcome = handle(ledger, command)
-            except LedgerError as e:
-                again.failures.append(Failure(position, e))
-            else:
-                again.outcomes.append((position, outcome))
-        return again
-
-    def all_again(done: _Decided) -> _Decided:
-        """Decide every command of ``done``'s batch again (its decisions rested on
-        something not stored as they saw it)."""
-        parsed = _Decided(done.chunk)
-        for position, command in done.chunk:
-            if isinstance(command, Exception):
-                parsed.failures.append(Failure(position, command))
-            else:
-                parsed.pending.append((position, command))
-        return one_by_one(parsed.pending, parsed)
-
-    def report(done: _Decided) -> Iterator[Failure]:
-        yield from done.failures
+    def report(done: _Decided) -> None:
         for position, outcome in done.outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
 
-    in_flight: _Decided | None = None
+    def one_by_one(items: Iterable[tuple[int, Envelope | Exception]]) -> Iterator[Failure]:
+        """Decide ``items`` again through the normal path."""
+        done = _Decided()
+        for position, command in items:
+            if isinstance(command, Exception):
+                yield Failure(position, command)
+                continue
+            try:
+                outcome = handle(ledger, command)
+            except LedgerError as e:
+                yield Failure(position, e)
+            else:
+                done.outcomes.append((position, outcome))
+        report(done)
+
+    def settle(decided: Iterable[UUID]) -> Generator[Failure, None, bool]:
+        """Wait for the batch in flight and report it (applied again one by one if its
+        write failed); whether the decisions made meanwhile on ``decided`` still stand."""
+        nonlocal in_flight
+        done, in_flight = in_flight, None
+        if done is None:
+            return True
+        stored, fresh = batch.settle(decided)
+        if not stored:
+            batch.forget()
+            yield from one_by_one(done.pending)  # its refusals were yielded when decided
+            return False
+        report(done)
+        return fresh
+
     try:
         for chunk in _chunks(commands, batch_size):
             if batch_size > 1:
                 envelopes = [c for _, c in chunk if not isinstance(c, Exception)]
                 if in_flight is not None and batch.must_settle(envelopes):
-                    stored, _ = batch.settle()
-                    if not stored:
-                        batch.forget()
-                        in_flight = one_by_one(in_flight.pending, in_flight)
-                    yield from report(in_flight)
-                    in_flight = None
+                    yield from settle(())
                 batch.prefetch(envelopes)
-            current = decide(chunk)
-            if in_flight is not None:
-                stored, fresh = batch.settle(batch.staged.keys())
-                if not stored:  # the batch in flight met another writer: both again
-                    batch.forget()
-                    yield from report(one_by_one(in_flight.pending, in_flight))
-                    yield from report(all_again(current))
-                    in_flight = None
-                    continue
-                yield from report(in_flight)
-                in_flight = None
-                if not fresh:  # another writer appended to what this batch decided on
-                    batch.forget()
-                    yield from report(all_again(current))
-                    continue
+            current = _Decided()
+            stands = True
+            for position, command in chunk:
+                if isinstance(command, Exception):
+                    failure = Failure(position, command)
+                else:
+                    try:
+                        outcome = handle(batch, command)
+                    except LedgerError as e:
+                        failure = Failure(position, e)
+                    else:
+                        current.pending.append((position, command))
+                        current.outcomes.append((position, outcome))
+                        continue
+                if in_flight is not None:  # the refusal may rest on the batch in flight
+                    stands = yield from settle(batch.staged.keys())
+                    if not stands:
+                        break
+                yield failure
+            if stands and in_flight is not None:
+                stands = yield from settle(batch.staged.keys())
+            if not stands:  # decided on what was not stored as it was seen: all again
+                batch.forget()
+                yield from one_by_one(chunk)
+                continue
             try:
                 batch.flush(background)
             except IntegrityError:
                 batch.forget()
                 # Somebody else wrote to these complaints: decide each command again, one by one.
-                current = one_by_one(current.pending, current)
+                yield from one_by_one(current.pending)
+                continue
             if batch.writing is not None:
                 in_flight = current
             else:
-                yield from report(current)
-        if in_flight is not None:
-            stored, _ = batch.settle()
-            if not stored:
-                batch.forget()
-                in_flight = one_by_one(in_flight.pending, in_flight)
-            yield from report(in_flight)
-            in_flight = None
+                report(current)
+        yield from settle(())
     finally:
         batch.close()
 

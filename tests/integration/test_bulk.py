@@ -225,3 +225,40 @@ def test_a_batch_whose_background_write_meets_another_writer_is_applied_again_wi
     assert in_bulk == one_by_one
     # The other writer's note came second on BULK-0002: batch 1's write of it had failed.
     assert in_bulk[1][1][2] == ("Complaint.NoteAdded", 3)
+
+
+def test_a_refusal_is_yielded_with_the_batch_before_stored_and_its_own_unsaved(
+    ledger_url: str,
+) -> None:
+    """A refusal is yielded while its batch is not saved (closing the generator then drops
+    the batch, as the importers rely on), and once the batch before it (perhaps written in
+    the background) is stored and reported."""
+    commands_ = receipts_first(4)
+    receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
+    later = [(p, c) for p, c in commands_[len(receipts) :] if isinstance(c, Envelope)]
+    first_of_1 = next(c for _, c in later if c.ref == "BULK-0001")
+    missing = note_on("NO-SUCH-REF")
+    chunks = [*receipts, (100, first_of_1), (101, missing)]
+    with open_ledger(ledger_url) as ledger:
+        reported: list[int] = []
+        failures = apply_in_batches(
+            ledger, chunks, len(receipts), on_outcome=lambda p, _: reported.append(p)
+        )
+        failure = next(failures)
+        assert failure.position == 101
+        assert reported == [p for p, _ in receipts]  # the batch before: stored and reported
+        assert all(ledger.has_complaint(f"BULK-{n:04d}") for n in range(1, 5))
+        events = ledger.count_events()
+        failures.close()  # drops the batch of the refusal
+        assert ledger.count_events() == events
+        assert ledger.find_command(first_of_1.command_id) is None
+
+
+def note_on(ref: str) -> Envelope:
+    command = parse_command({
+        "command": "add_note", "command_id": f"note-on-{ref}", "ref": ref,
+        "actor": {"id": "li", "role": "handling_team"},
+        "occurred_at": "2026-11-25T10:00:00+08:00", "text": "复核",
+    })  # fmt: skip
+    assert isinstance(command, Envelope)
+    return command
