@@ -9,9 +9,8 @@ Each run, on fresh ledgers of one backend, in this order:
 - **writer**: the bulk path as ``apply --bulk`` runs it (``read_commands`` of the synthetic
   commands as JSON Lines, rendered before the clock starts, then ``apply_in_batches``, 2,000
   commands a batch), whose batches go through ``ledger.store.batch_writer`` (``COPY`` on
-  PostgreSQL, written in a thread of its own while the next batch is decided), with the
-  time spent deciding (``handle``), encoding and writing (in the writer's thread, the
-  encoding included) added up separately, and the CPU time of the process (every thread);
+  PostgreSQL), with the time spent deciding (``handle``), encoding and writing (the
+  encoding included) added up separately, and the CPU time of the process;
 - **save**: the same bulk path with each batch saved by the library's ``Ledger.save`` (the
   writer before this change), on a second fresh ledger;
 - **library**: a stock eventsourcing ``Application`` saving each complaint's events (taken
@@ -94,7 +93,7 @@ def import_into(url: str, complaints: int, writer: Callable[..., int]) -> dict[s
         event_rows.EventRows.stored = stored  # type: ignore[method-assign]
     us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
     us["total"] = round(seconds / events * 1e6, 1)
-    us["cpu"] = round(cpu / events * 1e6, 1)  # this process's, every thread
+    us["cpu"] = round(cpu / events * 1e6, 1)  # this process's
     return {"events": events, "events_per_s": events / seconds, "us_per_event": us}
 
 

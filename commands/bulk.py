@@ -19,9 +19,8 @@ then decided again one by one from the store, and the cache is emptied.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +38,7 @@ from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
 from ledger.store.batch_writer import write_events
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
-from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
+from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
@@ -91,30 +90,16 @@ class Batch:
         # Complaints as this process last saved them, least recently saved first.
         self.cache: OrderedDict[UUID, Complaint] = OrderedDict()
         self.cache_size = cache_size
-        # What the batch being written in the background (``flush(background=True)``) saves:
-        # its command-log entries, its new keys and the version it leaves each stream at,
-        # seen by the next batch as if they were stored already.
-        self.writing: Future[None] | None = None
-        self.written_records: dict[str, CommandRecord] = {}
-        self.written_keys: dict[str, PersonKey] = {}
-        self.written_streams: dict[UUID, int] = {}
-        self._writer: ThreadPoolExecutor | None = None
 
     def prefetch(self, commands: list[Envelope]) -> None:
         """Look up, in bulk, the command ids and new references the batch will ask about."""
         recorder = self.ledger.ledger_recorder
         self.known_commands = recorder.select_commands([c.command_id for c in commands])
-        self.known_commands.update(self.written_records)
         refs = [getattr(c, "ref", None) for c in commands if c.action == "receive"]
         self.known_streams = recorder.existing_streams([reference_id(r) for r in refs if r])
-        self.known_streams.update(self.written_streams)
         # The complaints the other commands act on, read in one query rather than one each.
         acted_on = {getattr(c, "ref", None) for c in commands if c.action != "receive"}
-        # Those the batch in flight writes are checked once it has committed (``settle``).
-        self._drop_stale(
-            {reference_id(r) for r in acted_on if r}
-            & self.cache.keys() - self.written_streams.keys()
-        )
+        self._drop_stale({reference_id(r) for r in acted_on if r} & self.cache.keys())
         self.loaded = self.ledger.load_complaints(
             r
             for r in acted_on
@@ -184,8 +169,6 @@ class Batch:
             return new
         if key_id in self.known_keys:
             return PersonKey(key_id, self.known_keys[key_id])
-        if key_id in self.written_keys:
-            return self.written_keys[key_id]
         return self.ledger.complaint_key(complaint, current)
 
     def staff_directory(self) -> StaffDirectory | None:
@@ -215,26 +198,14 @@ class Batch:
             for key in keys.new:
                 self.new_keys.setdefault(key.key_id, key)
 
-    def flush(self, background: bool = False) -> None:
-        """Save every staged change and command-log entry in one transaction.
-
-        ``background``: write in a thread of its own while the caller decides the next
-        batch (``settle`` waits for it, and must be called before the next ``flush``). A
-        batch that changes anything but complaints (the staff directory, the publication
-        books) is always written before ``flush`` returns: the next batch reads those."""
-        assert self.writing is None, "settle the batch in flight first"
+    def flush(self) -> None:
+        """Save every staged change and command-log entry in one transaction."""
         changed = [a for a in self.staged.values() if a.pending_events]
-        events = [e for a in changed for e in a.collect_events()]
-        records, keys = list(self.records.values()), self.keys
-        if events and background and all(isinstance(a, Complaint) for a in changed):
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="bulk-writer")
-            self.writing = self._writer.submit(self._write, events, records, keys)
-            self.written_records = dict(self.records)
-            self.written_keys = dict(self.new_keys)
-            self.written_streams = {a.id: a.version for a in changed}
-        elif events:
-            self._write(events, records, keys)
+        if changed:
+            events = [e for a in changed for e in a.collect_events()]
+            write_events(self.ledger, events, list(self.records.values()), self.keys)
+            if self.keys.destroyed:
+                self.ledger.ledger_recorder.purge_destroyed()
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
@@ -244,54 +215,6 @@ class Batch:
         self.known_commands = self.known_streams = None
         self.loaded = {}
         self.known_keys = {}
-
-    def _write(self, events: list[Any], records: list[CommandRecord], keys: KeyChanges) -> None:
-        write_events(self.ledger, events, records, keys)
-        if keys.destroyed:
-            self.ledger.ledger_recorder.purge_destroyed()
-
-    def must_settle(self, commands: list[Envelope]) -> bool:
-        """Whether the batch in flight must be stored before ``commands`` are prefetched:
-        one of them names a complaint it writes that is no longer kept in memory."""
-        if self.writing is None:
-            return False
-        refs = {getattr(c, "ref", None) for c in commands}
-        return any(
-            r and reference_id(r) in self.written_streams and reference_id(r) not in self.cache
-            for r in refs
-        )
-
-    def settle(self, decided: Iterable[UUID] = ()) -> tuple[bool, bool]:
-        """Wait for the batch in flight: whether it was stored (a conflict with another
-        writer: not; other errors of its write are raised), and whether none of its
-        complaints in ``decided`` (those a batch decided meanwhile acted on) has been
-        appended to by another writer since (if one has, those decisions rest on a stale
-        copy and are to be made again)."""
-        writing, self.writing = self.writing, None
-        if writing is None:
-            return True, True
-        streams = self.written_streams
-        self.written_records, self.written_keys, self.written_streams = {}, {}, {}
-        try:
-            writing.result()
-        except IntegrityError:
-            return False, False
-        ours = [s for s in set(decided) if s in streams]
-        if not ours:
-            return True, True
-        stored = self.ledger.ledger_recorder.stream_versions(ours)
-        return True, all(stored.get(s) == streams[s] for s in ours)
-
-    def close(self) -> None:
-        """Wait for the batch in flight and stop the writer's thread."""
-        try:
-            if self.writing is not None:
-                self.writing.result()
-        finally:
-            self.writing = None
-            if self._writer is not None:
-                self._writer.shutdown()
-                self._writer = None
 
     def _drop_stale(self, cached: set[UUID]) -> None:
         """Forget the cached complaints another writer has appended to since this process
@@ -330,126 +253,56 @@ class Failure:
     error: Exception
 
 
-@dataclass
-class _Decided:
-    """A batch's commands accepted so far, with their outcomes (reported once stored)."""
-
-    pending: list[tuple[int, Envelope]] = field(default_factory=list)
-    outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
-
-
 def apply_in_batches(
     ledger: Ledger,
     commands: Iterable[tuple[int, Envelope | Exception]],
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
     cache_size: int = CACHED_COMPLAINTS,
-    overlap: bool = True,
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
-    not parse) in batches of ``batch_size`` commands; yield each refusal.
-
-    A refusal is yielded when it is decided, before its batch is saved: closing the
-    generator then drops the batch unsaved (``commands.importers.runner`` relies on it);
-    no other batch is being written at that moment.
-
-    On PostgreSQL (``overlap``), a batch is written in a thread of its own while the next
-    is decided, which sees what the batch in flight stores as stored already. The next
-    batch waits for it before its first refusal, and at its end. If that write failed
-    (another writer got there first), its commands are applied again one by one, and so
-    are all of the next batch's (they rested on it); if it succeeded but another writer
-    appended since to a complaint the next batch acted on, the next batch's are."""
+    not parse) in batches of ``batch_size`` commands; yield each refusal."""
     # One command per batch is the normal path: every command reads what the store holds.
     batch = Batch(ledger, cache_size if batch_size > 1 else 0)
-    background = (
-        overlap
-        and batch_size > 1
-        and batch.cache_size > 0
-        and isinstance(ledger.recorder, PostgresLedgerRecorder)
-    )
-    in_flight: _Decided | None = None
+    pending: list[tuple[int, Envelope]] = []
+    outcomes: list[tuple[int, Outcome]] = []
 
-    def report(done: _Decided) -> None:
-        for position, outcome in done.outcomes:
+    def flush() -> Iterator[Failure]:
+        try:
+            batch.flush()
+        except IntegrityError:
+            batch.forget()
+            outcomes.clear()
+            # Somebody else wrote to these complaints: decide each command again, one by one.
+            for position, command in pending:
+                try:
+                    outcome = handle(ledger, command)
+                except LedgerError as e:
+                    yield Failure(position, e)
+                else:
+                    outcomes.append((position, outcome))
+        for position, outcome in outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
+        pending.clear()
+        outcomes.clear()
 
-    def one_by_one(items: Iterable[tuple[int, Envelope | Exception]]) -> Iterator[Failure]:
-        """Decide ``items`` again through the normal path."""
-        done = _Decided()
-        for position, command in items:
+    for chunk in _chunks(commands, batch_size):
+        if batch_size > 1:
+            batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
+        for position, command in chunk:
             if isinstance(command, Exception):
                 yield Failure(position, command)
                 continue
+            pending.append((position, command))
             try:
-                outcome = handle(ledger, command)
+                outcome = handle(batch, command)
             except LedgerError as e:
+                pending.pop()
                 yield Failure(position, e)
             else:
-                done.outcomes.append((position, outcome))
-        report(done)
-
-    def settle(decided: Iterable[UUID]) -> Generator[Failure, None, bool]:
-        """Wait for the batch in flight and report it (applied again one by one if its
-        write failed); whether the decisions made meanwhile on ``decided`` still stand."""
-        nonlocal in_flight
-        done, in_flight = in_flight, None
-        if done is None:
-            return True
-        stored, fresh = batch.settle(decided)
-        if not stored:
-            batch.forget()
-            yield from one_by_one(done.pending)  # its refusals were yielded when decided
-            return False
-        report(done)
-        return fresh
-
-    try:
-        for chunk in _chunks(commands, batch_size):
-            if batch_size > 1:
-                envelopes = [c for _, c in chunk if not isinstance(c, Exception)]
-                if in_flight is not None and batch.must_settle(envelopes):
-                    yield from settle(())
-                batch.prefetch(envelopes)
-            current = _Decided()
-            stands = True
-            for position, command in chunk:
-                if isinstance(command, Exception):
-                    failure = Failure(position, command)
-                else:
-                    try:
-                        outcome = handle(batch, command)
-                    except LedgerError as e:
-                        failure = Failure(position, e)
-                    else:
-                        current.pending.append((position, command))
-                        current.outcomes.append((position, outcome))
-                        continue
-                if in_flight is not None:  # the refusal may rest on the batch in flight
-                    stands = yield from settle(batch.staged.keys())
-                    if not stands:
-                        break
-                yield failure
-            if stands and in_flight is not None:
-                stands = yield from settle(batch.staged.keys())
-            if not stands:  # decided on what was not stored as it was seen: all again
-                batch.forget()
-                yield from one_by_one(chunk)
-                continue
-            try:
-                batch.flush(background)
-            except IntegrityError:
-                batch.forget()
-                # Somebody else wrote to these complaints: decide each command again, one by one.
-                yield from one_by_one(current.pending)
-                continue
-            if batch.writing is not None:
-                in_flight = current
-            else:
-                report(current)
-        yield from settle(())
-    finally:
-        batch.close()
+                outcomes.append((position, outcome))
+        yield from flush()
 
 
 def _chunks(

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg.sql import SQL
@@ -37,21 +36,12 @@ from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
 from ledger.store.root import Ledger
 
 
-def write_batch(
-    ledger: Ledger, aggregates: Sequence[Aggregate], commands: Sequence[CommandRecord],
-    keys: KeyChanges | None,
-) -> int:  # fmt: skip
-    """Save the aggregates' pending events with their command-log entries and key changes,
-    atomically; the number of events written."""
-    return write_events(ledger, [e for a in aggregates for e in a.collect_events()], commands, keys)
-
-
 def write_events(
     ledger: Ledger, events: Sequence[Any], commands: Sequence[CommandRecord],
     keys: KeyChanges | None,
 ) -> int:  # fmt: skip
-    """``write_batch`` of events already collected from their aggregates (the bulk path
-    collects them in the deciding thread and may write them in another)."""
+    """Save ``events`` (collected from their aggregates) with their command-log entries and
+    key changes, atomically; the number of events written."""
     if not events:
         return 0
     stored = EventRows(ledger.mapper).stored(events)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,25 +134,12 @@ def test_later_batches_decide_on_the_complaints_earlier_batches_saved_without_re
         assert asked.count("CACHE-2") == (len(uncached) + 1) // 2
 
 
-def stored_soon(ledger: Ledger, ref: str) -> None:
-    """Wait until ``ref``'s receipt is stored (the bulk path may still be writing it in the
-    background, on PostgreSQL)."""
-    deadline = time.monotonic() + 30
-    while not ledger.has_complaint(ref):
-        assert time.monotonic() < deadline, f"{ref} was never stored"
-        time.sleep(0.01)
-
-
-@pytest.mark.parametrize("overlap", [True, False])
 def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
-    ledger_url: str, overlap: bool
+    ledger_url: str,
 ) -> None:
     """The first batch closes CACHE-3 and keeps it; another writer reopens it before the
     second batch. Deciding ``contact`` on the cached (closed) copy would refuse it, and as
-    nothing would be saved no conflict would reveal the mistake; read afresh, it is accepted.
-
-    With ``overlap`` (PostgreSQL) the reopening lands once the first batch is stored but
-    while the second may already be decided on the copy: it is decided again."""
+    nothing would be saved no conflict would reveal the mistake; read afresh, it is accepted."""
     life = next(iter(lifecycles(1, UNTIL, seed=27, days=30)))
     data = [{**life.receive, "ref": "CACHE-3"}, *life.with_ref("CACHE-3")]
     assert [d["command"] for d in data[-2:]] == ["close", "reopen"]
@@ -165,25 +151,23 @@ def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
 
         def commands() -> Any:
             yield from enumerate(map(parse_command, data), start=1)
-            stored_soon(other, "CACHE-3")
             handle(other, parse_command(reopen))  # after the first batch is saved
             yield len(data) + 1, parse_command(contact)
 
-        refused = list(apply_in_batches(ledger, commands(), len(data), overlap=overlap))
+        refused = list(apply_in_batches(ledger, commands(), len(data)))
         kinds = [type(e).__qualname__ for e in ledger.complaint_events("CACHE-3")]
     assert refused == []
     assert kinds[-4:] == ["Complaint.Closed", "Complaint.Reopened", "Complaint.ClocksRestarted",
                           "Complaint.CustomerContacted"]  # fmt: skip
 
 
-def test_a_batch_whose_background_write_meets_another_writer_is_applied_again_with_the_next(
+def test_a_batch_whose_write_meets_another_writer_is_applied_again_one_by_one(
     ledger_url: str, second_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Batch 1 is written while batch 2 is decided on what batch 1 leaves. Another writer
-    appends to a complaint of batch 1 just before batch 1 is written: its write fails on
-    the (stream, version) constraint, and both batches (batch 2's decisions rested on batch
-    1) are applied again one by one: the result is that of applying every command one by
-    one after the other writer's."""
+    """Another writer appends to a complaint of batch 1 just before batch 1 is written
+    (``write_events``): its write fails on the (stream, version) constraint and its commands
+    are applied again one by one; the result, with the later batches, is that of applying
+    every command one by one after the other writer's."""
     commands_ = receipts_first(6)
     receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
     later = commands_[len(receipts) :]
@@ -231,8 +215,8 @@ def test_a_refusal_is_yielded_with_the_batch_before_stored_and_its_own_unsaved(
     ledger_url: str,
 ) -> None:
     """A refusal is yielded while its batch is not saved (closing the generator then drops
-    the batch, as the importers rely on), and once the batch before it (perhaps written in
-    the background) is stored and reported."""
+    the batch, as the importers rely on), and once the batch before it is stored and
+    reported."""
     commands_ = receipts_first(4)
     receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
     later = [(p, c) for p, c in commands_[len(receipts) :] if isinstance(c, Envelope)]
