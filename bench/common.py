@@ -55,6 +55,16 @@ def synthetic_commands(complaints: int, seed: int) -> Iterator[tuple[int, Envelo
             yield position, parse_command(data)
 
 
+def synthetic_lines(complaints: int, seed: int) -> list[bytes]:
+    """The commands of ``synthetic_commands`` as the JSON Lines ``apply`` reads."""
+    lines = []
+    for n, life in enumerate(lifecycles(complaints, UNTIL, seed=seed, days=365), start=1):
+        ref = f"B{seed}-{n:08d}"
+        for data in [{**life.receive, "ref": ref}, *life.with_ref(ref)]:
+            lines.append(json.dumps(data, ensure_ascii=False).encode() + b"\n")
+    return lines
+
+
 def fill(url: str, events: int, seed: int = 1, batch_size: int = 2000) -> tuple[int, float]:
     """Fill the ledger with about ``events`` events of synthetic complaints (bulk path)."""
     complaints = max(1, round(events / EVENTS_PER_COMPLAINT))

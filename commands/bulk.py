@@ -36,7 +36,7 @@ from ledger.domain.readiness import READINESS_BOOK_ID
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import STAFF_DIRECTORY_ID, StaffDirectory
 from ledger.domain.values import Proof, reference_id
-from ledger.store.batch_writer import write_batch
+from ledger.store.batch_writer import write_events
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
@@ -174,6 +174,12 @@ class Batch:
     def staff_directory(self) -> StaffDirectory | None:
         """The directory as the batch leaves it: read once a batch (with the publication
         books), then changed in memory by the batch's own staff commands."""
+        staged = self.staged.get(STAFF_DIRECTORY_ID)
+        if staged is None and STAFF_DIRECTORY_ID in self.repository.books:
+            # As read for this batch (None: none published), without the repository's
+            # not-found exception on every command of an import without a directory.
+            known: StaffDirectory | None = self.repository.books[STAFF_DIRECTORY_ID]
+            return known
         return load_staff_directory(self)
 
     def proof(self) -> Proof:
@@ -196,7 +202,8 @@ class Batch:
         """Save every staged change and command-log entry in one transaction."""
         changed = [a for a in self.staged.values() if a.pending_events]
         if changed:
-            write_batch(self.ledger, changed, list(self.records.values()), self.keys)
+            events = [e for a in changed for e in a.collect_events()]
+            write_events(self.ledger, events, list(self.records.values()), self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))

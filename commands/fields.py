@@ -7,8 +7,9 @@ field allows is listed in docs/commands.md.
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
 )
+from pydantic_core import TzInfo
 
 from ledger.domain.calendar import FIRST_YEAR, LAST_YEAR
 from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
@@ -141,7 +143,35 @@ Tag = Annotated[
     AfterValidator(_one_line),
 ]
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
-Moment = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_within_bounds)]
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_zone(offset: timedelta) -> timezone:
+    return timezone(offset)
+
+
+def _shared_zone(value: datetime) -> datetime:
+    """The same time, in the one zone object kept for its offset. pydantic makes a zone
+    object for every string it reads, and two times in different zone objects are compared
+    by asking each its offset: about 9 times slower than in the same object, and the time
+    rule compares a command's time with every earlier action's (docs/performance.md, the
+    import writer's third pass). Only fixed offsets: a named zone (Asia/Shanghai, with its
+    history of offsets) is kept. The time, its ISO form, its fingerprint and the stored
+    bytes are the same (``tests/unit/test_fields_zone.py``)."""
+    zone = value.tzinfo
+    if type(zone) is TzInfo or type(zone) is timezone:
+        offset = value.utcoffset()
+        assert offset is not None  # an aware time (``AwareDatetime`` checked it)
+        return value.replace(tzinfo=_fixed_zone(offset))
+    return value
+
+
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_time_text),
+    AfterValidator(_within_bounds),
+    AfterValidator(_shared_zone),
+]
 Year = Annotated[StrictInt, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
 
 

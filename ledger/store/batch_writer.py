@@ -10,7 +10,8 @@ its lock timeout, and its ``NOTIFY``), so positions still commit in order and th
 is still extended by exactly one writer at a time. Positions are drawn from the event
 table's own sequence while the lock is held, in the order of the events (the library's
 insert assigns them in that order too), so the chain links are computed before anything
-is sent. The stored bytes are the mapper's, as ``save`` would store them; a duplicate
+is sent. The stored bytes are the mapper's, as ``save`` would store them (the JSON written by
+orjson where that gives the same bytes: ``ledger.store.event_rows``); a duplicate
 (stream, version) or command id fails the transaction with the library's
 ``IntegrityError``, as ``save`` does, and the bulk path then decides again one by one.
 
@@ -24,28 +25,26 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, extend_chain
+from ledger.store.event_rows import EventRows
 from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
 from ledger.store.root import Ledger
 
 
-def write_batch(
-    ledger: Ledger, aggregates: Sequence[Aggregate], commands: Sequence[CommandRecord],
+def write_events(
+    ledger: Ledger, events: Sequence[Any], commands: Sequence[CommandRecord],
     keys: KeyChanges | None,
 ) -> int:  # fmt: skip
-    """Save the aggregates' pending events with their command-log entries and key changes,
-    atomically; the number of events written."""
-    events = [e for a in aggregates for e in a.collect_events()]
+    """Save ``events`` (collected from their aggregates) with their command-log entries and
+    key changes, atomically; the number of events written."""
     if not events:
         return 0
-    to_stored = ledger.mapper.to_stored_event
-    stored = [to_stored(e) for e in events]
+    stored = EventRows(ledger.mapper).stored(events)
     recorder = ledger.ledger_recorder
     if isinstance(recorder, PostgresLedgerRecorder):
         copy_batch(recorder, stored, commands, keys)

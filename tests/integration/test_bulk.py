@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
+import commands.bulk
 from commands.bulk import apply_in_batches
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
@@ -156,3 +159,90 @@ def test_a_complaint_another_writer_changed_between_batches_is_read_afresh(
     assert refused == []
     assert kinds[-4:] == ["Complaint.Closed", "Complaint.Reopened", "Complaint.ClocksRestarted",
                           "Complaint.CustomerContacted"]  # fmt: skip
+
+
+def test_a_batch_whose_write_meets_another_writer_is_applied_again_one_by_one(
+    ledger_url: str, second_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer appends to a complaint of batch 1 just before batch 1 is written
+    (``write_events``): its write fails on the (stream, version) constraint and its commands
+    are applied again one by one; the result, with the later batches, is that of applying
+    every command one by one after the other writer's."""
+    commands_ = receipts_first(6)
+    receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
+    later = commands_[len(receipts) :]
+    interloper = parse_command({
+        "command": "add_note", "command_id": "other-writer", "ref": "BULK-0002",
+        "actor": {"id": "li", "role": "handling_team"},
+        "occurred_at": "2026-11-25T09:00:00+08:00", "text": "插入",
+    })  # fmt: skip
+    refs = [f"BULK-{n:04d}" for n in range(1, 7)]
+    with open_ledger(ledger_url) as ledger, open_ledger(ledger_url) as other:
+        assert not list(apply_in_batches(ledger, receipts, 100))
+        writes: list[int] = []
+        write = commands.bulk.write_events
+
+        def other_writer_first(*args: Any) -> int:
+            if not writes:
+                handle(other, interloper)
+            writes.append(len(args[1]))
+            return write(*args)
+
+        monkeypatch.setattr(commands.bulk, "write_events", other_writer_first)
+        refused_bulk = [f.position for f in apply_in_batches(ledger, later, 20)]
+        monkeypatch.undo()
+        in_bulk = state(ledger, refs)
+    assert len(writes) >= 2  # more than one batch was written by the bulk path
+    refused_single = []
+    with open_ledger(second_url) as single:
+        for _, command in receipts:
+            handle(single, command)
+        handle(single, interloper)
+        for position, command in later:
+            assert isinstance(command, Envelope)
+            try:
+                handle(single, command)
+            except LedgerError:
+                refused_single.append(position)
+        one_by_one = state(single, refs)
+    assert sorted(refused_bulk) == refused_single
+    assert in_bulk == one_by_one
+    # The other writer's note came second on BULK-0002: batch 1's write of it had failed.
+    assert in_bulk[1][1][2] == ("Complaint.NoteAdded", 3)
+
+
+def test_a_refusal_is_yielded_with_the_batch_before_stored_and_its_own_unsaved(
+    ledger_url: str,
+) -> None:
+    """A refusal is yielded while its batch is not saved (closing the generator then drops
+    the batch, as the importers rely on), and once the batch before it is stored and
+    reported."""
+    commands_ = receipts_first(4)
+    receipts = [(p, c) for p, c in commands_ if isinstance(c, Envelope) and c.action == "receive"]
+    later = [(p, c) for p, c in commands_[len(receipts) :] if isinstance(c, Envelope)]
+    first_of_1 = next(c for _, c in later if c.ref == "BULK-0001")
+    missing = note_on("NO-SUCH-REF")
+    chunks = [*receipts, (100, first_of_1), (101, missing)]
+    with open_ledger(ledger_url) as ledger:
+        reported: list[int] = []
+        failures = apply_in_batches(
+            ledger, chunks, len(receipts), on_outcome=lambda p, _: reported.append(p)
+        )
+        failure = next(failures)
+        assert failure.position == 101
+        assert reported == [p for p, _ in receipts]  # the batch before: stored and reported
+        assert all(ledger.has_complaint(f"BULK-{n:04d}") for n in range(1, 5))
+        events = ledger.count_events()
+        failures.close()  # drops the batch of the refusal
+        assert ledger.count_events() == events
+        assert ledger.find_command(first_of_1.command_id) is None
+
+
+def note_on(ref: str) -> Envelope:
+    command = parse_command({
+        "command": "add_note", "command_id": f"note-on-{ref}", "ref": ref,
+        "actor": {"id": "li", "role": "handling_team"},
+        "occurred_at": "2026-11-25T10:00:00+08:00", "text": "复核",
+    })  # fmt: skip
+    assert isinstance(command, Envelope)
+    return command
