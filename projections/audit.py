@@ -19,7 +19,6 @@ from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from projections.cases import Rules
 from projections.db import Cursor
-from projections.schema import stamp
 
 AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
                  "recorded_at", "summary_zh", "summary_en", "backdated",

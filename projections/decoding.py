@@ -104,7 +104,7 @@ class Decoder:
         """The domain event stored as ``state`` under ``topic``, NUL replaced."""
         try:
             values = self._object(orjson.loads(state))
-        except Exception:  # noqa: BLE001 - the library's path decodes it or says why not
+        except Exception:  # the library's path decodes it or says why not
             values = None
         if type(values) is not dict:
             self.fallbacks += 1
