@@ -20,11 +20,13 @@ from __future__ import annotations
 import binascii
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import (
+    DatetimeAsISO,
     JSONTranscoder,
     Mapper,
     StoredEvent,
@@ -84,12 +86,14 @@ class Decoder:
         self.mapper = mapper
         self.fallbacks = 0  # events the library's mapper decoded instead
         self.names: dict[str, Transcoding] = transcoder.names
-        # The ledger's own transcodings that most events carry, done the same way for less:
-        # an actor is a frozen value, decoded once for all the events that name it; sealed
-        # text's base64 read by ``binascii`` directly (what ``base64.b64decode`` calls).
+        # The transcodings most events carry, done the same way for less: a time by the call
+        # its transcoding makes; an actor (a frozen value) decoded once for all the events
+        # that name it; sealed text's base64 read by ``binascii`` directly (what
+        # ``base64.b64decode`` calls).
         self._fast: dict[str, Callable[[Any], Any]] = {}
         self._actors: dict[tuple[Any, ...], Any] = {}
-        fast = {
+        fast: dict[type, tuple[str, Callable[[Any], Any]]] = {
+            DatetimeAsISO: ("datetime_iso", datetime.fromisoformat),
             ActorAsDict: ("actor", self._actor),
             SealedTextAsDict: ("sealed_text", _sealed(SealedText)),
             SealedComplainantAsDict: ("sealed_complainant", _sealed(SealedComplainant)),
