@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -123,7 +123,7 @@ class Decoder:
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(values)
             from_version += 1
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", values)
         if _NUL_ESCAPE in state:
             return without_nul(event)
@@ -132,7 +132,7 @@ class Decoder:
     def _class(self, topic: str, originator_id: UUID) -> tuple[type, Callable[[Any], Any], int]:
         load_classes_of(topic)
         cls = resolve_topic(topic)
-        convert = find_id_convertor(cls, type(originator_id))
+        convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))  # as the library
         return cls, convert, getattr(cls, "class_version", 1)
 
     def _object(self, values: dict[str, Any]) -> Any:
