@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 GC_YOUNG = 50_000  # a worker's threshold for collecting young objects (Python's default: 700)
 STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
-INDEX_SORT_MEMORY = "512MB"  # PostgreSQL: for the staged tables' CREATE INDEX (default 64MB)
 MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files
 # A fault point for the tests that kill a rebuild mid-fold: with this set to a folder, each
 # worker, once its first chunk is committed, leaves a file ``shard-N`` there and waits to be
@@ -136,8 +135,6 @@ def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
         with runner.phase("merge"):
             if runner.store.postgres:
                 with runner.store.transaction(_staging(runner, units)) as cur:
-                    # Each index sorts its whole table: in memory, not in runs on disk.
-                    cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_SORT_MEMORY}'")
                     with runner.phase("indexes"):
                         for unit in units:
                             for table in WRITTEN[unit.name]:
