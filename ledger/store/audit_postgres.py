@@ -219,7 +219,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
 
     def _events(self, where: str, params: Sequence[Any]) -> list[Appended]:
         query = SQL(
-            "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {} "
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
         ).format(self.events_table) + SQL(where)
         return [Appended(r[0], r[1], r[2], r[3], bytes(r[4])) for r in self._select(query, params)]
 
