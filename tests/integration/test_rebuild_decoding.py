@@ -1,12 +1,14 @@
 """The sharded rebuild's decoder (``projections.decoding.Decoder``) gives what the library's
 mapper gives (``projections.decoding.decode``): the same class, the same values of the same
 types, for every stored event of every released shape (tests/fixtures/stored-events), for
-text with NUL in it, and for what only the library's path reads."""
+text with NUL in it, and for what only the library's path reads. And the reads of the log
+the rebuild and the integrity checks use give stream ids as UUIDs on both backends."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from ledger.domain.text import NUL_SHOWN_AS
 from ledger.domain.values import Method
 from ledger.store.root import Ledger, open_ledger
 from projections.decoding import Decoder, decode
+from tests.helpers import run
 from tests.integration.test_stored_events import RECORDS
 
 
@@ -155,3 +158,24 @@ def test_actors_kept_decoded_are_told_apart_by_everything_the_transcoding_reads(
         (Method.ASSERTED, None), (Method.TOKEN, "t-1"), (Method.TOKEN, "t-2"),
         (Method.ASSERTED, None),
     ]  # fmt: skip
+
+
+def test_every_read_of_the_log_gives_stream_ids_as_uuids_and_range_events_the_same_events(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    commands = run(ledger_url, "generate", "--complaints", "5", "--seed", "3")
+    path = tmp_path / "load.jsonl"
+    path.write_text(commands.stdout, encoding="utf-8")
+    assert run(ledger_url, "apply", "--bulk", str(path)).exit_code == 0
+    with open_ledger(ledger_url) as opened:
+        recorder = opened.ledger_recorder
+        scanned = recorder.scan_events(0, 10_000)
+        ranged = list(recorder.range_events(None, None, len(scanned)))
+        stream = recorder.stream_events(ranged[-1].originator_id)
+
+    for appended in (*scanned, *ranged, *stream):
+        assert type(appended.originator_id) is UUID
+    assert sorted(ranged, key=lambda a: a.position) == scanned
+    assert stream == [a for a in scanned if a.originator_id == ranged[-1].originator_id]
+    # Stream by stream, each in order, one UUID object for a stream's run of events.
+    assert ranged == sorted(scanned, key=lambda a: (a.originator_id, a.version))
