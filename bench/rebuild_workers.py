@@ -107,8 +107,18 @@ def bench(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, ob
         result["load_average"] = [round(x, 2) for x in (*load_before, *os.getloadavg())]
         baseline_url = args.baseline_url or (url if backend == "postgres" else None)
         if baseline_url is not None and args.baseline_seconds > 0:
+            load = os.getloadavg()[0]
             base = in_subprocess("bench.baseline", baseline_url, str(args.baseline_seconds))
-            result["library_runner_events_per_s"] = round(base["events"] / base["seconds"])
+            library = base["events"] / base["seconds"]
+            result["library_runner_events_per_s"] = round(library)
+            result["library_runner_load_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+            for w in args.workers:  # the rebuild's median rate over the library runner's
+                entry = result[f"workers_{w}"]
+                assert isinstance(entry, dict)
+                entry["times_library_runner"] = round(entry["events_per_s"] / library, 2)
+        if len(args.workers) > 1:
+            rates = [result[f"workers_{w}"]["events_per_s"] for w in args.workers]  # type: ignore[index]
+            result["speedup_over_first_workers"] = [round(r / rates[0], 2) for r in rates]
         return result
     finally:
         if not given:

@@ -8,7 +8,7 @@ sealed, so an erasure leaves nothing to drop and a rebuild nothing to bring back
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,6 @@ from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_ID, POLICY_BOOK_REF
 from projections.cases import Rules
 from projections.db import Cursor
-from projections.schema import stamp
 
 AUDIT_COLUMNS = ("position", "ref", "version", "action", "actor_id", "actor_role", "occurred_at",
                  "recorded_at", "summary_zh", "summary_en", "backdated",
@@ -280,6 +279,11 @@ def apply_events(cur: Cursor, events: Iterable[tuple[int, Any]], rules: Rules) -
     cur.insert("audit_trail", AUDIT_COLUMNS, rows)
 
 
+# The events ``Rules.learn`` takes in; it passes over every other one.
+_LEARNED = frozenset(("PolicyBook.CodesPublished", "PolicyBook.PolicyPublished",
+                      "CalendarBook.CalendarPublished"))  # fmt: skip
+
+
 def audit_rows(
     batch: list[tuple[int, Any]], rules: Rules, streams: dict[str, tuple[str, str | None]]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -287,25 +291,42 @@ def audit_rows(
     ``streams``, which learns them): rows only, nothing read or written."""
     new_streams = []
     rows = []
+    # Worked out again only when a publication changes the rules: by policy version, how
+    # long after it happened an action may be recorded before it counts as backdated.
+    policies = rules.policies
+    backdated: dict[str | None, timedelta] = {}
     for position, event in batch:
-        rules.learn(event)
+        entry = entry_of(event)
+        if entry.cls.__qualname__ in _LEARNED:
+            rules.learn(event)
+            policies, backdated = rules.policies, {}
         stream = event.originator_id.hex
         if stream not in streams:
             ref = str(getattr(event, "ref", stream))
             streams[stream] = (ref, getattr(event, "policy_version", None))
             new_streams.append((stream, *streams[stream]))
         ref, version = streams[stream]
-        policy = rules.policies.get(version or "", None) or rules.policies["default-2026.1"]
+        after = backdated.get(version)
+        if after is None:
+            policy = policies.get(version or "", None) or policies["default-2026.1"]
+            after = backdated[version] = timedelta(hours=policy.backdated_after_hours)
         occurred = getattr(event, "occurred_at", None)
-        late = occurred is not None and event.timestamp - occurred > timedelta(
-            hours=policy.backdated_after_hours
-        )
+        timestamp = event.timestamp
+        late = occurred is not None and timestamp - occurred > after
         actor = getattr(event, "actor", None)
-        zh, en = summarise(event)
+        summary = SUMMARIES.get(entry.name)
+        zh, en = (entry.short, entry.short) if summary is None else summary(event)
         rows.append(
             (position, ref, event.originator_version, type(event).__name__,
              getattr(actor, "id", None), None if actor is None else str(actor.role),
-             stamp(occurred), stamp(event.timestamp), zh, en, int(late),
-             None if actor is None else str(actor.method))
+             None if occurred is None else _stamped(occurred), _stamped(timestamp), zh, en,
+             int(late), None if actor is None else str(actor.method))
         )  # fmt: skip
     return new_streams, rows
+
+
+def _stamped(moment: datetime) -> str:
+    """``stamp(moment)`` of a time that is not None."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")

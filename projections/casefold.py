@@ -8,13 +8,13 @@ did that before the events were written).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.domain.events import Coverage, name_of
 from ledger.domain.facts import empty_facts, fold_fact
-from projections.schema import stamp
 
 State = dict[str, Any]
 
@@ -74,9 +74,13 @@ def new_state() -> State:
 def fold_case(state: State, event: Any) -> None:
     """Apply one of the complaint's events to its state."""
     kind = name_of(event)
-    # In UTC at fixed width: actions may carry different offsets; the latest is found by text order.
-    at = str(stamp(getattr(event, "occurred_at", None) or event.timestamp))
-    fold_fact(state["facts"], event)
+    # In UTC at fixed width (``stamp``): actions may carry different offsets; the latest is
+    # found by text order.
+    moment = getattr(event, "occurred_at", None) or event.timestamp
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    at = moment.isoformat(timespec="microseconds")
+    fold_fact(state["facts"], event, kind)
     state["version"] = event.originator_version
     if state["last_activity_at"] is None or at > state["last_activity_at"]:
         state["last_activity_at"] = at

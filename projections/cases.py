@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.domain.calendar import WorkCalendar
@@ -143,20 +143,33 @@ def clock_rows(state: State, rules: Rules) -> list[tuple[Any, ...]]:
         return texts[moment]
 
     rows = []
+    share = policy.at_risk_share
     for d in deadlines(facts, policy, rules.calendar):
         risk_at = d.risk_at  # a business-hours clock's, in open time (``ledger.domain.sla``)
         if risk_at is None:
-            risk_at = d.started_at + (d.due_at - d.started_at) * policy.at_risk_share
+            risk_at = d.started_at + (d.due_at - d.started_at) * share
         marks = changes.get(d.clock)
-        schedule = d.time.schedule.name if d.time and d.time.schedule else None
+        time = d.time
+        business = time is not None and time.schedule is not None
+        # ``d.late_business_seconds`` without working ``d.late_seconds`` out twice: on a
+        # clock that counts every second it is ``late_seconds`` itself.
+        late = d.late_seconds
+        late_business = late if late is None or not business else d.late_business_seconds
         rows.append(
-            (state["ref"], d.clock, text(d.started_at), stamp(d.due_at), stamp(risk_at),
-             stamp(d.met_at), d.late_seconds, int(d.cancelled), int(d.estimated), *owner,
-             stamp(d.withdrawn_at), text(d.fixed_from), int(d.recorded_after_due),
-             json.dumps(marks, ensure_ascii=False) if marks else None,
-             d.late_business_seconds, schedule)
+            (state["ref"], d.clock, text(d.started_at), _utc_text(d.due_at),
+             _utc_text(risk_at), stamp(d.met_at), late, int(d.cancelled), int(d.estimated),
+             *owner, stamp(d.withdrawn_at), text(d.fixed_from), int(d.recorded_after_due),
+             json.dumps(marks, ensure_ascii=False) if marks else None, late_business,
+             time.schedule.name if business else None)  # type: ignore[union-attr]
         )  # fmt: skip
     return rows
+
+
+def _utc_text(moment: datetime) -> str:
+    """``stamp(moment)`` of a time that is not None (most are in UTC already)."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def group_key(state: State) -> tuple[str, str, str, str]:

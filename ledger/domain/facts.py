@@ -163,9 +163,11 @@ def empty_facts() -> Facts:
     return {"received_at": None, "facts": [], "corrections": []}
 
 
-def fold_fact(facts: Facts, event: Any) -> None:
-    """Apply one event of the complaint to its facts (those the clocks are judged on)."""
-    name = name_of(event)
+def fold_fact(facts: Facts, event: Any, name: str | None = None) -> None:
+    """Apply one event of the complaint to its facts (those the clocks are judged on);
+    ``name``: the event's registered name, when the caller has it already."""
+    if name is None:
+        name = name_of(event)
     kind = KINDS.get(name)
     recorded = event.timestamp.isoformat()
     if kind in CLOCK_KINDS:

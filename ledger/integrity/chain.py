@@ -95,6 +95,20 @@ class Appended:
     state: bytes
 
 
+class StreamIds:
+    """A stream's id as a UUID, made once for the run of its events that come together."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.id: UUID | None = None
+
+    def __call__(self, text: str) -> UUID:
+        if text != self.text:
+            self.text, self.id = text, UUID(text)
+        assert self.id is not None
+        return self.id
+
+
 def extend_chain(
     last: tuple[int, bytes] | None,
     stream_heads: dict[UUID, bytes],

@@ -22,7 +22,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.domain.errors import StoreUnavailable
 from ledger.domain.sealed import KeyChanges
-from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.integrity.chain import Appended, Link, StreamIds, extend_chain
 from ledger.store.names import CHAIN_LINKS, DB_FUNCTIONS, PERSON_KEYS, SQLITE_EVENTS
 from ledger.store.topics import ERASURE_TOPIC
 
@@ -261,7 +261,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
             where.append("originator_id < %s")
             params.append(high)
         query = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+            "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {} "
             "WHERE " + " AND ".join(where) + " ORDER BY originator_id, originator_version"
         ).format(self.events_table)
         with (
@@ -270,8 +270,10 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         ):
             server.itersize = size
             server.execute(query, params)
+            # The id as text, made a UUID once per stream (not once per event).
+            ids = StreamIds()
             while rows := server.fetchmany(size):
-                yield from (Appended(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows)
+                yield from (Appended(r[0], ids(r[1]), r[2], r[3], bytes(r[4])) for r in rows)
 
     def _links(self, where: str, params: Sequence[Any]) -> list[Link]:
         query = SQL("SELECT * FROM {} ").format(self.chain_links) + SQL(where)

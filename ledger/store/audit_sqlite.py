@@ -18,7 +18,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.domain.sealed import KeyChanges
-from ledger.integrity.chain import Appended, Link, extend_chain
+from ledger.integrity.chain import Appended, Link, StreamIds, extend_chain
 from ledger.store.names import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
 from ledger.store.topics import ERASURE_TOPIC
 
@@ -191,20 +191,21 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             + " ORDER BY originator_id, originator_version LIMIT ?"
         )
         start, limit = "" if low is None else low.hex, size
+        ids = StreamIds()
         while True:
             params = (upto, start, *(() if high is None else (high.hex,)), limit)
             with self.datastore.transaction(commit=False) as c:
                 c.execute(query, params)
                 rows = c.fetchall()
             if len(rows) < limit:  # the last page
-                yield from (Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows)
+                yield from (Appended(r[0], ids(r[1]), r[2], r[3], bytes(r[4])) for r in rows)
                 return
             last = rows[-1][1]
             whole = [r for r in rows if r[1] != last]
             if not whole:  # one stream longer than a page: a longer page
                 limit *= 2
                 continue
-            yield from (Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in whole)
+            yield from (Appended(r[0], ids(r[1]), r[2], r[3], bytes(r[4])) for r in whole)
             start, limit = last, size
 
     def _links(self, where: str, params: tuple[Any, ...]) -> list[Link]:
