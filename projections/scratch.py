@@ -45,4 +45,6 @@ def _running(pid: int) -> bool:
         return False
     except PermissionError:  # another user's process
         return True
+    except OverflowError:  # no process can have it: not a rebuild's name, so left alone
+        return True
     return True

@@ -32,3 +32,16 @@ def test_only_the_folders_of_ended_processes_are_removed(tmp_path: Path) -> None
 
     assert removed == [dead]
     assert sorted(tmp_path.iterdir()) == sorted([live, legacy, other, plain_file])
+
+
+def test_a_folder_named_after_no_possible_process_is_kept_without_failing(tmp_path: Path) -> None:
+    # Anyone may make such a name in a shared /tmp: it must not stop a rebuild (os.kill
+    # raised OverflowError for a pid beyond the system's pid type).
+    huge = tmp_path / f"{PREFIX}{2**64}-abc"
+    beyond = tmp_path / f"{PREFIX}{2**31}-def"
+    for folder in (huge, beyond):
+        folder.mkdir()
+
+    assert remove_stale(str(tmp_path)) == []
+    assert huge.is_dir()
+    assert beyond.is_dir()
