@@ -150,12 +150,16 @@ class Decoder:
         return values
 
     def _actor(self, data: dict[str, Any]) -> Any:
-        # What ActorAsDict.decode reads of ``data``, and nothing else.
-        key = (data["id"], data["role"], data.get("method"), data.get("credential"))
+        # What ActorAsDict.decode reads of ``data``, and nothing else: a missing method is
+        # read as "asserted" (a null one is refused, so never kept). Only actors of text
+        # (or no credential) are kept: 1, 1.0 and True are one key of a dict, not one id.
+        key = (data["id"], data["role"], data.get("method", "asserted"), data.get("credential"))
         actor = self._actors.get(key)
         if actor is None:
             actor = self.names["actor"].decode(data)
-            if len(self._actors) < ACTORS_KEPT:
+            if len(self._actors) < ACTORS_KEPT and all(
+                type(part) is str or part is None for part in key
+            ):
                 self._actors[key] = actor
         return actor
 

@@ -179,3 +179,36 @@ def test_every_read_of_the_log_gives_stream_ids_as_uuids_and_range_events_the_sa
     assert stream == [a for a in scanned if a.originator_id == ranged[-1].originator_id]
     # Stream by stream, each in order, one UUID object for a stream's run of events.
     assert ranged == sorted(scanned, key=lambda a: (a.originator_id, a.version))
+
+
+def test_an_actor_kept_decoded_is_not_given_for_one_the_library_reads_otherwise(
+    ledger: Ledger,
+) -> None:
+    # Each pair: an actor the Decoder keeps, then one whose key compared equal to it although
+    # the library reads it otherwise (a null method is refused; 1, True and 1.0 are equal
+    # keys of a dict, but ids of different types).
+    record = _record("Complaint.Assigned")
+    pairs = [
+        ({"id": "wang", "role": "handling_team"},
+         {"id": "wang", "role": "handling_team", "method": None}),
+        ({"id": 1, "role": "handling_team"}, {"id": True, "role": "handling_team"}),
+        ({"id": 1, "role": "handling_team"}, {"id": 1.0, "role": "handling_team"}),
+    ]  # fmt: skip
+    for kept, other in pairs:
+        decoder = Decoder(ledger.mapper)
+        for data in (kept, other):
+            state = json.loads(record["state"])
+            state["actor"] = {"_type_": "actor", "_data_": data}
+            text = json.dumps(state, separators=(",", ":")).encode()
+            stored = StoredEvent(UUID(record["originator_id"]), record["originator_version"],
+                                 record["topic"], text)  # fmt: skip
+            try:
+                library = decode(ledger.mapper, stored)
+            except Exception as refused:  # the library refuses it: so must the decoder
+                with pytest.raises(type(refused)):
+                    decoder.decode(stored.originator_id, stored.originator_version,
+                                   stored.topic, text)  # fmt: skip
+                continue
+            fast = decoder.decode(stored.originator_id, stored.originator_version,
+                                  stored.topic, text)  # fmt: skip
+            same(library, fast)
