@@ -29,7 +29,7 @@ from ledger.store.names import (
     APPLICATION_ID,
     DB_FUNCTION_SETTINGS,
     POSTGRES_EVENTS,
-    SQLITE_EVENTS,
+    STORED_EVENTS,
     postgres_columns,
 )
 from projections.db import Cursor, quoted
@@ -167,13 +167,13 @@ def _sqlite(parts: Any, catch_up: bool) -> LeanQuery:
                 r[0]
                 for r in cur.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)",
-                    (SQLITE_EVENTS, "case_state", "sla_clocks", POSITIONS),
+                    (STORED_EVENTS, "case_state", "sla_clocks", POSITIONS),
                 )
             }
             if len(found) < 4:
                 raise _Decline
             position, shape = _positions(cur, "?")
-            head = int(cur.execute(f"SELECT MAX(rowid) FROM {SQLITE_EVENTS}").fetchone()[0] or 0)
+            head = int(cur.execute(f"SELECT MAX(rowid) FROM {STORED_EVENTS}").fetchone()[0] or 0)
             if writable and catch_up:  # the full path would catch up: unless it is idle
                 tables = [*DDL, POSITIONS]
                 marks = ", ".join("?" * len(tables))

@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from ledger.domain.errors import StoreUnavailable
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, StreamIds, extend_chain
-from ledger.store.names import CHAIN_LINKS, DB_FUNCTIONS, PERSON_KEYS, SQLITE_EVENTS
+from ledger.store.names import CHAIN_LINKS, DB_FUNCTIONS, PERSON_KEYS, STORED_EVENTS
 from ledger.store.topics import ERASURE_TOPIC
 
 REFUSE_FUNCTION = "complaint_ledger_refuse_change"
@@ -47,7 +47,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         self,
         datastore: PostgresDatastore,
         *,
-        events_table_name: str = SQLITE_EVENTS,
+        events_table_name: str = STORED_EVENTS,
         **kwargs: Any,
     ):
         if datastore.enable_db_functions:  # however it was switched on (see open_ledger)

@@ -29,7 +29,7 @@ from ledger.store.names import (
     DB_FUNCTION_SETTINGS,
     DB_FUNCTIONS,
     EVENT_COLUMNS,
-    SQLITE_EVENTS,
+    STORED_EVENTS,
     postgres_columns,
 )
 from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
@@ -164,7 +164,7 @@ def check_sqlite_file(path: str) -> None:
         )
     if application == APPLICATION_ID or not tables:
         return
-    events = tables.get(SQLITE_EVENTS, frozenset())
+    events = tables.get(STORED_EVENTS, frozenset())
     if COMMAND_LOG in tables and events >= EVENT_COLUMNS:
         return  # a ledger created before the mark existed
     names = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 # The application's name: the library names the PostgreSQL event table after it.
 LEDGER_NAME = "ComplaintLedger"
-SQLITE_EVENTS = "stored_events"
+# The library's default name for an event table: the SQLite ledger's, and the recorders' default.
+STORED_EVENTS = "stored_events"
 POSTGRES_EVENTS = f"{LEDGER_NAME.lower()}_events"
 COMMAND_LOG = "command_log"
 CHAIN_LINKS = "chain_links"

@@ -26,7 +26,7 @@ from ledger.store.audit_postgres import PostgresAuditTables
 from ledger.store.audit_sqlite import SQLiteAuditTables
 from ledger.store.blind_index import SQLITE_TABLES, postgres_tables
 from ledger.store.index_tables import PostgresIndexTables, SQLiteIndexTables
-from ledger.store.names import COMMAND_LOG, SQLITE_EVENTS
+from ledger.store.names import COMMAND_LOG, STORED_EVENTS
 from ledger.store.side_queries import PostgresSideQueries, SQLiteSideQueries
 
 
@@ -53,7 +53,7 @@ def command_records(kwargs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
 
 
 class SQLiteLedgerRecorder(SQLiteIndexTables, SQLiteSideQueries, SQLiteAuditTables):
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = SQLITE_EVENTS):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = STORED_EVENTS):
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -158,7 +158,7 @@ class SQLiteLedgerRecorder(SQLiteIndexTables, SQLiteSideQueries, SQLiteAuditTabl
 
 
 class PostgresLedgerRecorder(PostgresIndexTables, PostgresSideQueries, PostgresAuditTables):
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = SQLITE_EVENTS):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = STORED_EVENTS):
         super().__init__(datastore, events_table_name=events_table_name)
         self.command_log = Identifier(self.datastore.schema, COMMAND_LOG)
         self.sql_create_statements.append(

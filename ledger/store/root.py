@@ -49,7 +49,7 @@ from ledger.store.location import (
     refuse_db_functions,
     shown,
 )
-from ledger.store.names import LEDGER_NAME, POSTGRES_EVENTS, SQLITE_EVENTS
+from ledger.store.names import LEDGER_NAME, POSTGRES_EVENTS, STORED_EVENTS
 from ledger.store.readonly import (
     no_ledger,
     postgres_has_table,
@@ -433,7 +433,7 @@ def open_reader(url: str | None = None) -> Ledger:
             )
             ledger = _with_evidence(Ledger(env=env), url)
             ledger.read_only = not writable
-            if not sqlite_has_table(ledger.recorder.datastore, SQLITE_EVENTS):  # type: ignore[attr-defined]
+            if not sqlite_has_table(ledger.recorder.datastore, STORED_EVENTS):  # type: ignore[attr-defined]
                 ledger.close()
                 raise no_ledger(url)
             return ledger
