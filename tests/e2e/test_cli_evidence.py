@@ -552,7 +552,7 @@ def test_an_erasure_that_found_no_other_holder_never_deletes_the_file_of_an_atta
 
     assert attach.returncode == 0, err
     assert out.startswith("TS-VH: EvidenceAttached")
-    assert purged and purged[0].deleted == [folder / stored_path(sha256)]
+    assert [p.deleted for p in purged] == [[folder / stored_path(sha256)]]
     assert kept(folder) == [stored_path(sha256)]
     assert check_file(folder, sha256, len(RECORDING)).status == "ok"
     shown = json.loads(ok(url, folder, "show", "TS-VH", "--format", "json"))
