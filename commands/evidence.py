@@ -63,8 +63,8 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
                 raise
             if not (folder / stored_path(sha256)).is_file():
                 # An erasure of another complaint holding the same file deleted it while this
-                # event was being recorded, not seeing it yet (erasures do not take the lock):
-                # put it back.
+                # event was being recorded, not seeing it yet (an erasure by a release that
+                # did not take the lock): put it back.
                 with staged(source, folder, sha256) as again:
                     again.keep()
     return outcome
@@ -99,9 +99,13 @@ def purge_evidence(ledger: Ledger, ref: str, folder: Path) -> Purged:
     hashes = {sha256 for sha256, *_ in complaint.attachments}
     if not hashes:
         return Purged([], [], [])
-    shared = _held_elsewhere(ledger, reference_id(ref), hashes)
-    present = {h for h in hashes if (folder / stored_path(h)).is_file()}
-    deleted = purge(folder, present, shared)
+    # Under the folder's lock, from looking for other holders to deleting: an attach of the
+    # same file to another complaint cannot record its event and check its file in between
+    # (it would be left holding a file deleted after its check).
+    with folder_lock(folder):
+        shared = _held_elsewhere(ledger, reference_id(ref), hashes)
+        present = {h for h in hashes if (folder / stored_path(h)).is_file()}
+        deleted = purge(folder, present, shared)
     return Purged(deleted, sorted(shared & hashes), sorted(hashes - present - shared))
 
 

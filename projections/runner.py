@@ -186,16 +186,30 @@ class Runner:
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
         upgrade of the ledger) before applying anything to them: they cannot be patched; but
-        those of shape 7 lack only a column of ``publications``, which is written in place."""
+        those of shape 7 lack only a column of ``publications``, which is written in place.
+        So do policy rows a runner of an earlier release, still following, kept since."""
         shape = self._shape(SHAPE_KEY)
-        if shape == ENTRIES_SHAPE:
+        if shape == ENTRIES_SHAPE or (shape == CASES_SHAPE and self._entries_missing()):
             self._keep_entries()
         elif shape < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
 
+    def _entries_missing(self) -> bool:
+        """Whether a policy's row of ``publications`` lacks its entry (kept by a runner of an
+        earlier release, which knows no such column)."""
+        with self.transaction(commit=False) as cur:
+            if not self.store.has_column(cur, "publications", "entry"):
+                return True
+            cur.execute(
+                "SELECT 1 AS missing FROM {publications} WHERE kind = 'policy' AND entry IS NULL"
+                " LIMIT 1"
+            )
+            return cur.fetchone() is not None
+
     def _keep_entries(self) -> None:
-        """Read models of shape 7 lack only the policies' entries in ``publications``:
-        written from the log, and the shape marked, in one transaction."""
+        """Read models of shape 7 lack only the policies' entries in ``publications`` (and
+        rows kept by an earlier release's runner lack theirs): written from the log, and the
+        shape marked, in one transaction."""
         from ledger.store.books import load_rulebook
         from projections.publications import keep_entries
 

@@ -83,12 +83,20 @@ def check_source(path: Path) -> Path:
     return path
 
 
+# Where the folder itself cannot be locked (NFS), the file locked instead.
+LOCK_FILE = ".lock"
+
+
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """The folder to this process alone, among the ledger's writers (an advisory lock on the
     folder itself, so it holds no file of its own): a file is put in, its event recorded and
     the file checked again, or a file is found held by no event and deleted, with no other
-    writer's step between. A folder not there yet holds nothing to guard."""
+    writer's step between. A folder not there yet holds nothing to guard.
+
+    On NFS, Linux emulates ``flock`` by a byte-range lock, which needs a file open for
+    writing: on a folder (opened read-only) it fails. There the lock is taken on a file of
+    the folder's own (``LOCK_FILE``, by ``lockf``, which the NFS server keeps)."""
     try:
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -97,10 +105,31 @@ def folder_lock(folder: Path) -> Iterator[None]:
     except OSError as e:
         raise EvidenceUnreadable(f"cannot open the evidence folder {folder}: {e}") from None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:
+            os.close(handle)
+            handle = -1
+            handle = _lock_file(folder)
         yield
     finally:
-        os.close(handle)  # releases the lock
+        if handle >= 0:
+            os.close(handle)  # releases the lock
+
+
+def _lock_file(folder: Path) -> int:
+    """``LOCK_FILE`` of ``folder``, open and locked (``lockf``)."""
+    path = folder / LOCK_FILE
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise EvidenceUnreadable(f"cannot lock the evidence folder {folder}: {e}") from None
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX)
+    except OSError as e:
+        os.close(handle)
+        raise EvidenceUnreadable(f"cannot lock the evidence folder {folder}: {e}") from None
+    return handle
 
 
 @dataclass

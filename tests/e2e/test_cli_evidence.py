@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
+import commands.evidence as evidence_commands
 from commands.evidence import HOLD_DISCARD
 from ledger.store.evidence import check_file, stored_path
 from ledger.store.root import open_ledger
@@ -395,11 +397,11 @@ def test_an_erasure_while_an_attach_of_the_same_file_is_being_recorded_leaves_th
     postgres_schema: str, folder: Path, tmp_path: Path
 ) -> None:
     """``attach`` lands its file before it records the event. An erasure of another complaint
-    holding the same file may look at the log in between, not see the attach's event yet, and
-    delete the file: once its event is recorded, the attach puts the file back. Made to happen
-    every time: the test holds the lock the library's writers take, so the attach (a process
-    of its own) waits with its file landed, while the erasure, run again with its command id
-    (it only reads), deletes the file."""
+    holding the same file could look at the log in between, not see the attach's event yet,
+    and delete the file: it waits for the attach instead (the evidence folder's lock), then
+    sees the attach's event and keeps the file. Made to happen every time: the test holds the
+    lock the library's writers take, so the attach (a process of its own) waits with its file
+    landed, while the erasure, run again with its command id (it only reads), is started."""
     url = pg_url(postgres_schema)
     closed_case(url, folder, "TS-VE")
     closed_case(url, folder, "TS-VF")
@@ -427,13 +429,24 @@ def test_an_erasure_while_an_attach_of_the_same_file_is_being_recorded_leaves_th
             assert attach.poll() is None, attach.communicate()
             assert time.monotonic() < deadline, "the attach never reached the lock"
             time.sleep(0.05)
-        again = ok(opened, folder, "erase", "TS-VE", "--reason", "保存期满",
-                   "--command-id", command_id, *LEAD)  # fmt: skip
+        erase = subprocess.Popen(
+            [SCRIPT, "erase", "TS-VE", "--reason", "保存期满", "--command-id", command_id,
+             *LEAD],
+            env={**os.environ, "LEDGER_DB": opened, "LEDGER_EVIDENCE_DIR": str(folder)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            erase.wait(timeout=5)  # without the folder's lock it deletes the file here
         between = kept(folder)
     out, err = attach.communicate(timeout=60)
+    again, erase_err = erase.communicate(timeout=60)
 
-    assert again.splitlines()[1] == f"evidence file deleted: {folder / files[0]}"
-    assert between == []
+    assert erase.returncode == 0, erase_err
+    sha256 = hashlib.sha256(RECORDING).hexdigest()
+    assert again.splitlines()[1] == (
+        f"evidence file kept: sha256 {sha256[:12]} is also held by a complaint not erased"
+    )
+    assert between == files
     assert attach.returncode == 0, err
     assert out.startswith("TS-VF: EvidenceAttached")
     assert kept(folder) == files
@@ -485,6 +498,64 @@ def test_a_failed_attach_never_deletes_the_file_of_a_second_writers_attach(
     assert kept(folder) == [stored_path(sha256)]  # the file, and no temporary copy
     assert check_file(folder, sha256, len(RECORDING)).status == "ok"
     shown = json.loads(ok(url, folder, "show", "TS-VR", "--format", "json"))
+    assert [a["sha256"] for a in shown["attachments"]] == [sha256]
+
+
+def test_an_erasure_that_found_no_other_holder_never_deletes_the_file_of_an_attach_recorded_since(
+    ledger_url: str, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erasure looks at the log for other holders of its complaint's file, finds none, and
+    deletes it. An attach of the same file to another complaint that records its event and
+    checks its file in between (the file already there, so it puts nothing in) would be left
+    holding a deleted file. The erasure is held between its look and its delete: the attach,
+    a process of its own, waits for it (the folder's lock), then puts the file back in."""
+    url = ledger_url
+    closed_case(url, folder, "TS-VG")
+    closed_case(url, folder, "TS-VH")
+    source = evidence_file(tmp_path)
+    sha256 = hashlib.sha256(RECORDING).hexdigest()
+    ok(url, folder, "attach", "TS-VG", str(source), "--kind", "recording", *CS)
+    erased = run(url, "erase", "TS-VG", "--reason", "保存期满", *LEAD,
+                 env={"LEDGER_EVIDENCE_DIR": str(tmp_path / "elsewhere")})  # fmt: skip
+    assert erased.exit_code == 0, erased.output
+    assert kept(folder) == [stored_path(sha256)]
+
+    looked, go = threading.Event(), threading.Event()
+    real = evidence_commands._held_elsewhere
+
+    def held_elsewhere(ledger: Any, own: Any, hashes: set[str]) -> set[str]:
+        found = real(ledger, own, hashes)
+        looked.set()
+        go.wait(timeout=60)
+        return found
+
+    monkeypatch.setattr(evidence_commands, "_held_elsewhere", held_elsewhere)
+    purged: list[Any] = []
+
+    def erase_files() -> None:
+        with open_ledger(url) as ledger:
+            purged.append(evidence_commands.purge_evidence(ledger, "TS-VG", folder))
+
+    eraser = threading.Thread(target=erase_files)
+    eraser.start()
+    assert looked.wait(timeout=60), "the erasure never looked at the log"
+    attach = subprocess.Popen(
+        [SCRIPT, "attach", "TS-VH", str(source), "--kind", "recording", *CS],
+        env={**os.environ, "LEDGER_DB": url, "LEDGER_EVIDENCE_DIR": str(folder)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        attach.wait(timeout=5)  # without the lock it ends here, before the erasure deletes
+    go.set()
+    eraser.join(timeout=60)
+    out, err = attach.communicate(timeout=60)
+
+    assert attach.returncode == 0, err
+    assert out.startswith("TS-VH: EvidenceAttached")
+    assert [p.deleted for p in purged] == [[folder / stored_path(sha256)]]
+    assert kept(folder) == [stored_path(sha256)]
+    assert check_file(folder, sha256, len(RECORDING)).status == "ok"
+    shown = json.loads(ok(url, folder, "show", "TS-VH", "--format", "json"))
     assert [a["sha256"] for a in shown["attachments"]] == [sha256]
 
 

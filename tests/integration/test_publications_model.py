@@ -154,3 +154,26 @@ def test_the_policies_listed_from_the_read_model_are_the_logs(ledger_url: str) -
                        "reason": "修订", "drill": None}]  # fmt: skip
     assert [(p["version"], p["reason"]) for p in bare] == [(version, None)]
     assert datetime.fromisoformat(bare[0]["effective_from"]) == effective_from
+
+
+def test_rows_an_earlier_release_kept_without_their_entries_get_them_on_the_next_run(
+    ledger_url: str,
+) -> None:
+    """A runner of an earlier release still following after the upgrade to shape 8 writes the
+    policies it meets without their entries (it knows no such column). The next run of this
+    release writes them in, so a login that may not read the log lists the reason and the
+    effective time as published, as the owner does, and not a bare row for ever."""
+    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
+               "2026-01-01T00:00:00+08:00", "--reason", "修订", *LEAD).exit_code == 0  # fmt: skip
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger:
+        runner = Runner(ledger)
+        with runner.transaction() as cur:
+            listed = stored_policy_list(cur)
+            cur.execute("UPDATE {publications} SET entry = NULL WHERE kind = 'policy'")
+    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-2"))).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        again = stored_policy_list(cur)
+    assert listed[0]["reason"] == "修订"
+    assert again == listed
