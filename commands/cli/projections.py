@@ -85,7 +85,7 @@ def follow(interval: float, db: str) -> None:
     Example:
       complaint-ledger projections follow --db postgresql://postgres@localhost/complaints
     """
-    _stop_on_signals()
+    signalled = _stop_on_signals()
     with open_ledger(db) as ledger:
         runner = Runner(ledger)
         try:
@@ -95,18 +95,29 @@ def follow(interval: float, db: str) -> None:
                     click.echo(f"applied {applied} event(s)", err=True)
         except KeyboardInterrupt:
             click.echo("stopped", err=True)
+        except Exception:
+            # The interrupt may land inside a function SQLite calls back (the statistics'
+            # rounding), which SQLite reports as its own error: after a signal, any failure
+            # of the batch it cut short is the stop (the batch's transaction was rolled back).
+            if not signalled():
+                raise
+            click.echo("stopped", err=True)
 
 
-def _stop_on_signals() -> None:
+def _stop_on_signals() -> Callable[[], bool]:
     """Ctrl-C and a service manager's SIGTERM both end ``follow`` cleanly, between batches or
     inside one (its transaction is rolled back). Set explicitly because a process started with
-    SIGINT ignored (a shell's background job, and everything it starts) would never stop."""
+    SIGINT ignored (a shell's background job, and everything it starts) would never stop.
+    Returns whether such a signal has come."""
+    received: list[int] = []
 
     def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)
+    return lambda: bool(received)
 
 
 # What ``rebuild`` takes: a read model's name, or the name ``status`` shows for the projection
