@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ledger.store.books import load_policy_book, load_rulebook
 from ledger.store.codelists import published_code_lists
@@ -133,19 +134,28 @@ def test_read_models_of_shape_6_are_rebuilt_with_the_code_lists(ledger_url: str)
     assert shape == {"position": CASES_SHAPE}
 
 
+def _entries_dropped(ledger_url: str, commands: str = "") -> list[dict[str, Any]]:
+    """A policy published, ``commands`` (JSON Lines) applied and the read models run; then the
+    policy's row stripped of its entry, as a runner of an earlier release keeps it. Returns
+    the list as it was before."""
+    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
+               "2026-01-01T00:00:00+08:00", "--reason", "修订", *LEAD).exit_code == 0  # fmt: skip
+    if commands:
+        assert run(ledger_url, "apply", "-", input=commands).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        listed = stored_policy_list(cur)
+        cur.execute("UPDATE {publications} SET entry = NULL WHERE kind = 'policy'")
+    return listed
+
+
 def test_the_policies_listed_from_the_read_model_are_the_logs(ledger_url: str) -> None:
     """``policy list`` for a login that may not read the log: each policy's entry as the log
     gives it; a row kept without one (a runner of an earlier release still following) gives
     its version and effective time, with no reason or drill, rather than fail."""
-    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
-               "2026-01-01T00:00:00+08:00", "--reason", "修订", *LEAD).exit_code == 0  # fmt: skip
-    assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-1"))).exit_code == 0
-    assert run(ledger_url, "projections", "run").exit_code == 0
+    listed = _entries_dropped(ledger_url, jsonl(life_cmds("TS-1")))
     with open_ledger(ledger_url) as ledger:
-        runner = Runner(ledger)
-        with runner.transaction() as cur:
-            listed = stored_policy_list(cur)
-            cur.execute("UPDATE {publications} SET entry = NULL WHERE kind = 'policy'")
+        with Runner(ledger).transaction() as cur:
             bare = stored_policy_list(cur)
         book = load_policy_book(ledger)
     assert book is not None
@@ -163,14 +173,7 @@ def test_rows_an_earlier_release_kept_without_their_entries_get_them_on_the_next
     policies it meets without their entries (it knows no such column). The next run of this
     release writes them in, so a login that may not read the log lists the reason and the
     effective time as published, as the owner does, and not a bare row for ever."""
-    assert run(ledger_url, "policy", "publish", str(POLICY), "--effective-from",
-               "2026-01-01T00:00:00+08:00", "--reason", "修订", *LEAD).exit_code == 0  # fmt: skip
-    assert run(ledger_url, "projections", "run").exit_code == 0
-    with open_ledger(ledger_url) as ledger:
-        runner = Runner(ledger)
-        with runner.transaction() as cur:
-            listed = stored_policy_list(cur)
-            cur.execute("UPDATE {publications} SET entry = NULL WHERE kind = 'policy'")
+    listed = _entries_dropped(ledger_url)
     assert run(ledger_url, "apply", "-", input=jsonl(life_cmds("TS-2"))).exit_code == 0
     assert run(ledger_url, "projections", "run").exit_code == 0
     with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:

@@ -31,15 +31,20 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         yield opened
 
 
-def both(ledger: Ledger, record: dict[str, Any], state: bytes | None = None) -> tuple[Any, Any]:
-    """``record`` decoded by the library's mapper and by a new Decoder."""
+def both(
+    ledger: Ledger,
+    record: dict[str, Any],
+    state: bytes | None = None,
+    decoder: Decoder | None = None,
+) -> tuple[Any, Any]:
+    """``record`` decoded by the library's mapper and by ``decoder`` (or a new Decoder)."""
     stored = StoredEvent(
         UUID(record["originator_id"]),
         record["originator_version"],
         record["topic"],
         record["state"].encode() if state is None else state,
     )
-    decoder = Decoder(ledger.mapper)
+    decoder = Decoder(ledger.mapper) if decoder is None else decoder
     fast = decoder.decode(stored.originator_id, stored.originator_version, stored.topic,
                           stored.state)  # fmt: skip
     return decode(ledger.mapper, stored), fast
@@ -111,13 +116,7 @@ def test_what_orjson_does_not_read_goes_through_the_library(ledger: Ledger) -> N
         state["handler"] = value
         text = json.dumps(state, separators=(",", ":")).encode()
         decoder = Decoder(ledger.mapper)
-        fast = decoder.decode(UUID(record["originator_id"]), record["originator_version"],
-                              record["topic"], text)  # fmt: skip
-        library = decode(
-            ledger.mapper,
-            StoredEvent(UUID(record["originator_id"]), record["originator_version"],
-                        record["topic"], text),
-        )  # fmt: skip
+        library, fast = both(ledger, record, text, decoder)
 
         assert decoder.fallbacks == 1
         assert type(fast) is type(library)
@@ -144,13 +143,7 @@ def test_actors_kept_decoded_are_told_apart_by_everything_the_transcoding_reads(
             data["credential"] = credential
         state["actor"] = {"_type_": "actor", "_data_": data}
         text = json.dumps(state, separators=(",", ":")).encode()
-        fast = decoder.decode(UUID(record["originator_id"]), record["originator_version"],
-                              record["topic"], text)  # fmt: skip
-        library = decode(
-            ledger.mapper,
-            StoredEvent(UUID(record["originator_id"]), record["originator_version"],
-                        record["topic"], text),
-        )  # fmt: skip
+        library, fast = both(ledger, record, text, decoder)
         same(library, fast)
         actors.append(fast.actor)
 
