@@ -85,17 +85,7 @@ def test_an_audit_trail_of_the_shape_that_copied_reasons_is_refused_until_rebuil
 ) -> None:
     """An audit trail of shape 1 copied reasons in plain, which an erasure cannot reach: a read
     that may not catch up refuses it, rather than showing what was erased (issue 13)."""
-    escalate = {"command": "escalate", "command_id": "TS-1-escalate", "ref": "TS-1",
-                "actor": actor("handling_team", "wang"), "reason": "媒体关注 private words",
-                "occurred_at": "2026-09-24T16:50:00+08:00"}  # fmt: skip
-    cmds = [*life_cmds("TS-1", until="assign"), escalate]
-    assert run(ledger_url, "apply", "-", input=jsonl(cmds)).exit_code == 0
-    assert run(ledger_url, "projections", "run").exit_code == 0
-    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
-        cur.execute("UPDATE {positions} SET position = 1 WHERE name = ?", (AUDIT_SHAPE_KEY,))
-        # What that release wrote: the reason in the summary.
-        cur.execute("UPDATE {audit_trail} SET summary_en = ? WHERE action = ?",
-                    ("Escalated to leadership: 媒体关注 private words", "Escalated"))  # fmt: skip
+    _shape_1_trail(ledger_url, "媒体关注 private words")
 
     refused = run(ledger_url, "audit", "TS-1", "--no-catch-up")
     ran = run(ledger_url, "projections", "run")
@@ -122,18 +112,7 @@ def test_the_upgrade_of_an_audit_trail_that_copied_reasons_leaves_no_copy_in_the
     current shape may leave freed pages as they are)."""
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     secret = "媒体关注 private words"
-    escalate = {"command": "escalate", "command_id": "TS-1-escalate", "ref": "TS-1",
-                "actor": actor("handling_team", "wang"), "reason": secret,
-                "occurred_at": "2026-09-24T16:50:00+08:00"}  # fmt: skip
-    cmds = [*life_cmds("TS-1", until="assign"), escalate]
-    assert run(ledger_url, "apply", "-", input=jsonl(cmds)).exit_code == 0
-    assert run(ledger_url, "projections", "run").exit_code == 0
-    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
-        cur.execute("UPDATE {positions} SET position = 1 WHERE name = ?", (AUDIT_SHAPE_KEY,))
-        cur.execute("UPDATE {audit_trail} SET summary_en = ? WHERE action = ?",
-                    (f"Escalated to leadership: {secret}", "Escalated"))  # fmt: skip
-        # Rows of some size: the trail spans pages of its own below its root, as a real one does.
-        cur.execute("UPDATE {audit_trail} SET summary_zh = summary_zh || ?", ("。" * 500,))
+    _shape_1_trail(ledger_url, secret, padding="。" * 500)
     path = Path(sqlite_path(ledger_url))
     assert secret.encode() in _checkpointed(path)  # the old trail's copy, in the file
 
@@ -141,6 +120,24 @@ def test_the_upgrade_of_an_audit_trail_that_copied_reasons_leaves_no_copy_in_the
 
     assert ran.exit_code == 0, ran.stderr
     assert secret.encode() not in _checkpointed(path)
+
+
+def _shape_1_trail(ledger_url: str, reason: str, padding: str = "") -> None:
+    """A complaint escalated with ``reason``, projected, and its audit trail made as a release
+    of shape 1 wrote it: the reason copied into the summary. ``padding`` lengthens every row's
+    Chinese summary, so that the trail spans pages of its own below its root, as a real one does."""
+    escalate = {"command": "escalate", "command_id": "TS-1-escalate", "ref": "TS-1",
+                "actor": actor("handling_team", "wang"), "reason": reason,
+                "occurred_at": "2026-09-24T16:50:00+08:00"}  # fmt: skip
+    cmds = [*life_cmds("TS-1", until="assign"), escalate]
+    assert run(ledger_url, "apply", "-", input=jsonl(cmds)).exit_code == 0
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("UPDATE {positions} SET position = 1 WHERE name = ?", (AUDIT_SHAPE_KEY,))
+        cur.execute("UPDATE {audit_trail} SET summary_en = ? WHERE action = ?",
+                    (f"Escalated to leadership: {reason}", "Escalated"))  # fmt: skip
+        if padding:
+            cur.execute("UPDATE {audit_trail} SET summary_zh = summary_zh || ?", (padding,))
 
 
 def _checkpointed(path: Path) -> bytes:
