@@ -49,6 +49,14 @@ def feed_once(url: str, stream: Stream, *extra: str) -> str:
     return result.stdout
 
 
+def feed_once_refused(url: str, stream: Stream) -> subprocess.CompletedProcess[str]:
+    """``feed nats --once`` as its own process, for a stream it is expected to refuse."""
+    return subprocess.run(
+        [SCRIPT, "feed", "nats", *stream.args, "--db", url, "--once"],
+        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
+    )  # fmt: skip
+
+
 def start_feed(url: str, stream: Stream, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [SCRIPT, "feed", "nats", *stream.args, "--db", url, *extra],
@@ -363,10 +371,7 @@ def test_a_stream_with_a_duplicate_window_too_short_is_refused_and_left_as_it_is
     filled(ledger_url, tmp_path, 1)
     _add_stream(stream.name, [f"{stream.prefix}.>"], 2.0)
 
-    result = subprocess.run(
-        [SCRIPT, "feed", "nats", *stream.args, "--db", ledger_url, "--once"],
-        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
-    )  # fmt: skip
+    result = feed_once_refused(ledger_url, stream)
 
     async def window(js: Any) -> float:
         return float((await js.stream_info(stream.name)).config.duplicate_window)
@@ -387,10 +392,7 @@ def test_a_stream_that_does_not_take_every_subject_of_the_feed_is_refused(
     filled(ledger_url, tmp_path, 1)
     _add_stream(stream.name, [f"{stream.prefix}.Complaint.>"], 120.0)
 
-    result = subprocess.run(
-        [SCRIPT, "feed", "nats", *stream.args, "--db", ledger_url, "--once"],
-        capture_output=True, text=True, env={**os.environ, "LEDGER_DB": ""}, timeout=60,
-    )  # fmt: skip
+    result = feed_once_refused(ledger_url, stream)
 
     assert result.returncode == 1
     assert result.stderr.startswith(f"Error: stream {stream.name} takes ['{stream.prefix}.Com")
