@@ -17,7 +17,6 @@ goes through the library's mapper instead.
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
 from collections.abc import Callable, Hashable
 from datetime import datetime
@@ -35,9 +34,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
-from ledger.domain.sealed import SealedComplainant, SealedText
 from ledger.domain.text import shown_without_nul
-from ledger.store.root import ActorAsDict, SealedComplainantAsDict, SealedTextAsDict
+from ledger.store.root import ActorAsDict
 from ledger.store.topics import load_classes_of
 
 # How the JSON transcoder writes a NUL inside a string. The ledger stores events as plain
@@ -88,15 +86,12 @@ class Decoder:
         self.names: dict[str, Transcoding] = transcoder.names
         # The transcodings most events carry, done the same way for less: a time by the call
         # its transcoding makes; an actor (a frozen value) decoded once for all the events
-        # that name it; sealed text's base64 read by ``binascii`` directly (what
-        # ``base64.b64decode`` calls).
+        # that name it.
         self._fast: dict[str, Callable[[Any], Any]] = {}
         self._actors: dict[tuple[Any, ...], Any] = {}
         fast: dict[type, tuple[str, Callable[[Any], Any]]] = {
             DatetimeAsISO: ("datetime_iso", datetime.fromisoformat),
             ActorAsDict: ("actor", self._actor),
-            SealedTextAsDict: ("sealed_text", _sealed(SealedText)),
-            SealedComplainantAsDict: ("sealed_complainant", _sealed(SealedComplainant)),
         }
         for transcoding in self.names.values():
             if (found := fast.get(type(transcoding))) and found[0] == transcoding.name:
@@ -175,16 +170,3 @@ class Decoder:
 
 class _Unsure(Exception):
     """orjson may have read this state otherwise than Python's json."""
-
-
-def _sealed(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
-    """SealedTextAsDict.decode (or the complainant's) for ``cls``."""
-
-    def decode(data: dict[str, Any]) -> Any:
-        return cls(
-            key_id=data["key_id"],
-            nonce=binascii.a2b_base64(data["nonce"]),
-            ciphertext=binascii.a2b_base64(data["ciphertext"]),
-        )
-
-    return decode
