@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.freshness import say_lag
+from commands.cli.freshness import published, say_lag
 from commands.cli.output import db_option, format_option, local_time, render_table, to_json
 from commands.cli.publish import _submit
 from commands.cli.writes import write_options
 from commands.models import PublishCodes
 from ledger.domain.codes import codes_to_dict
 from ledger.store.codelists import code_list_of, published_code_lists
-from ledger.store.root import open_reader
 
 if TYPE_CHECKING:
     from projections.lean import Lag
@@ -92,18 +91,10 @@ def _listed_rows(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _published(db: str) -> tuple[list[dict[str, Any]], Lag | None]:
-    """The code lists published: from the log, or, for a login that may not read it (a
-    ``ledger_reader``), from the ``publications`` read model as it stands, with its lag."""
+    """The code lists published, from the log or the read model (``published``)."""
     from projections.publications import stored_code_lists
-    from projections.query import Query
 
-    with open_reader(db) as ledger:
-        query = Query(ledger)
-        if query.reads_log():
-            return published_code_lists(ledger), None
-        lag = query.lag("cases")
-        with query.transaction() as cur:
-            return stored_code_lists(cur), lag
+    return published(db, published_code_lists, stored_code_lists)
 
 
 @codes.command("show")

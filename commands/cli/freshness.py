@@ -4,11 +4,15 @@ that says how far behind the log the answer is."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from projections.lean import Lag
+
+if TYPE_CHECKING:
+    from ledger.store.root import Ledger
+    from projections.db import Cursor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,3 +49,24 @@ def say_lag(lag: Lag, fmt: str) -> None:
     """The lag as the last line of a table; on standard error beside machine output, so a
     JSON array or a CSV file stays exactly what it was."""
     click.echo(lag_line(lag), err=fmt != "table")
+
+
+T = TypeVar("T")
+
+
+def published(
+    db: str, from_log: Callable[[Ledger], T], from_read_model: Callable[[Cursor], T]
+) -> tuple[T, Lag | None]:
+    """What was published (policies, calendars, code lists): read from the log, or, for a
+    login that may not read it (a ``ledger_reader``), from the ``publications`` read model as
+    it stands, with its lag."""
+    from ledger.store.root import open_reader
+    from projections.query import Query
+
+    with open_reader(db) as ledger:
+        query = Query(ledger)
+        if query.reads_log():
+            return from_log(ledger), None
+        lag = query.lag("cases")
+        with query.transaction() as cur:
+            return from_read_model(cur), lag

@@ -9,18 +9,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.freshness import say_lag
+from commands.cli.freshness import published, say_lag
 from commands.cli.output import db_option, format_option, local_time, render_table, to_json
 from commands.cli.writes import describe, write_options
 from commands.handlers import handle
 from commands.models import Envelope, PublishCalendar, PublishPolicy
 from ledger.domain.policy import DEFAULT_POLICY, policy_to_dict
 from ledger.store.books import load_calendar_book, load_policy_book, policy_version
-from ledger.store.root import Ledger, open_ledger, open_reader
+from ledger.store.root import Ledger, open_ledger
 
 if TYPE_CHECKING:
     from projections.lean import Lag
-    from projections.query import Query
 
 
 def _submit(model: type[Envelope], fields: dict[str, Any], opts: dict[str, Any]) -> None:
@@ -109,32 +108,21 @@ def policy_list(db: str, fmt: str) -> None:
 
 def _policies(db: str) -> tuple[list[dict[str, Any]], Lag | None]:
     """The policies published (version, effective_from, reason, drill) by the time each takes
-    effect: from the log, or, for a login that may not read it (a ``ledger_reader``), from
-    the ``publications`` read model as it stands, with its lag."""
+    effect, from the log or the read model (``published``)."""
     from projections.publications import stored_policy_list
 
-    with open_reader(db) as ledger:
-        query = _query(ledger)
-        if query is None:
-            book = load_policy_book(ledger)
-            if book is None:
-                return [], None
-            return [
-                {"version": version, "effective_from": effective_from.isoformat(),
-                 "reason": book.revisions[version][0], "drill": book.revisions[version][1]}
-                for effective_from, version in book.effective
-            ], None  # fmt: skip
-        lag = query.lag("cases")
-        with query.transaction() as cur:
-            return stored_policy_list(cur), lag
+    return published(db, _policy_list, stored_policy_list)
 
 
-def _query(ledger: Ledger) -> Query | None:
-    """The read models' query, for a login that may not read the log; None for one that may."""
-    from projections.query import Query
-
-    query = Query(ledger)
-    return None if query.reads_log() else query
+def _policy_list(ledger: Ledger) -> list[dict[str, Any]]:
+    book = load_policy_book(ledger)
+    if book is None:
+        return []
+    return [
+        {"version": version, "effective_from": effective_from.isoformat(),
+         "reason": book.revisions[version][0], "drill": book.revisions[version][1]}
+        for effective_from, version in book.effective
+    ]  # fmt: skip
 
 
 @policy.command("show")
@@ -144,16 +132,14 @@ def policy_show(version: str, db: str) -> None:
     """Show one policy version as JSON. Example: complaint-ledger policy show default-2026.1"""
     from projections.publications import stored_rulebook
 
-    with open_reader(db) as ledger:
-        query = _query(ledger)
-        if query is None:
-            click.echo(to_json(policy_to_dict(policy_version(ledger, version))))
-            return
-        lag = query.lag("cases")
-        with query.transaction() as cur:
-            policy = stored_rulebook(cur).policy(version)
+    policy, lag = published(
+        db,
+        lambda ledger: policy_version(ledger, version),
+        lambda cur: stored_rulebook(cur).policy(version),
+    )
     click.echo(to_json(policy_to_dict(policy)))
-    say_lag(lag, "json")
+    if lag is not None:
+        say_lag(lag, "json")
 
 
 @cli.group()
@@ -182,6 +168,11 @@ def calendar_publish(year: int, file: str | None, **o: Any) -> None:
     _submit(PublishCalendar, fields, o)
 
 
+def _calendar_years(ledger: Ledger) -> tuple[dict[int, dict[str, Any]], dict[int, int]]:
+    book = load_calendar_book(ledger)
+    return (book.years, book.revisions) if book else ({}, {})
+
+
 @calendar.command("list")
 @db_option
 @format_option("table", "json")
@@ -189,16 +180,7 @@ def calendar_list(db: str, fmt: str) -> None:
     """List the published years. Example: complaint-ledger calendar list"""
     from projections.publications import stored_calendar_years
 
-    lag = None
-    with open_reader(db) as ledger:
-        query = _query(ledger)
-        if query is None:
-            book = load_calendar_book(ledger)
-            published, revisions = (book.years, book.revisions) if book else ({}, {})
-        else:
-            lag = query.lag("cases")
-            with query.transaction() as cur:
-                published, revisions = stored_calendar_years(cur)
+    (years, revisions), lag = published(db, _calendar_years, stored_calendar_years)
     rows = [
         {
             "year": year,
@@ -207,7 +189,7 @@ def calendar_list(db: str, fmt: str) -> None:
             "make_up_working_days": len(doc["working_days"]),
             "source": doc["source"],
         }
-        for year, doc in sorted(published.items())
+        for year, doc in sorted(years.items())
     ]
     if fmt == "json":
         click.echo(to_json(rows))
