@@ -1,0 +1,53 @@
+"""The checks every command method of a complaint makes before it records anything."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ledger.domain.errors import ComplaintClosed, ComplaintWithdrawn, OccurredInFuture
+from ledger.domain.facts import Fact
+from ledger.domain.timerule import check_new
+from ledger.domain.values import Actor, Severity, Stamp, Status
+
+if TYPE_CHECKING:
+    from ledger.domain.complaint import Complaint
+
+# Client clocks drift; an occurred_at this far ahead of ours still counts as "now".
+CLOCK_SKEW = timedelta(seconds=60)
+
+# Severities that escalate at triage and need leadership's sign-off before closure.
+ESCALATING_SEVERITIES = frozenset({Severity.URGENT, Severity.MAJOR})
+
+
+def parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
+    """The fields every event of a complaint starts with."""
+    return stamp.actor, stamp.occurred_at, stamp.command_id
+
+
+def check_not_future(moment: datetime, now: datetime) -> None:
+    if moment > now + CLOCK_SKEW:
+        raise OccurredInFuture(f"occurred_at {moment.isoformat()} is in the future")
+
+
+def check_open(complaint: Complaint, stamp: Stamp, now: datetime, action: str) -> None:
+    check_recordable(complaint, stamp, now, action)
+    if complaint.status is Status.CLOSED:
+        raise ComplaintClosed(
+            f"{complaint.ref} is closed; only reopen, record-callback and add-note are "
+            f"allowed, not {action}"
+        )
+
+
+def check_recordable(complaint: Complaint, stamp: Stamp, now: datetime, action: str) -> None:
+    if complaint.status is Status.WITHDRAWN:
+        raise ComplaintWithdrawn(
+            f"{complaint.ref} was withdrawn by the complainant; {action} is not allowed"
+        )
+    check_not_future(stamp.occurred_at, now)
+
+
+def check_time(complaint: Complaint, kind: str, stamp: Stamp, **fields: Any) -> None:
+    """The time rule (``ledger.domain.timerule``): not before a recorded action it follows."""
+    new = Fact(kind, complaint.version + 1, stamp.occurred_at, **fields)
+    check_new(complaint.received_at, complaint.timeline, new)

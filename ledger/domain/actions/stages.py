@@ -1,0 +1,164 @@
+"""The plan's stages after intake: contact, findings, plan, execution, outcome, callback,
+closure; and reopening and withdrawal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ledger.domain.actions.guards import (
+    ESCALATING_SEVERITIES,
+    check_open,
+    check_recordable,
+    check_time,
+    parts,
+)
+from ledger.domain.codes import Cause
+from ledger.domain.errors import ComplaintNotClosed, OutOfOrder, SignOffRequired
+from ledger.domain.sealed import SealedText
+from ledger.domain.values import ClockName, ContactChannel, Remedy, Stamp, Status, Substantiated
+
+if TYPE_CHECKING:
+    from ledger.domain.complaint import Complaint
+
+
+def contact(
+    self: Complaint,
+    stamp: Stamp,
+    now: datetime,
+    channel: ContactChannel,
+    reached: bool,
+    summary: SealedText,
+) -> None:
+    check_open(self, stamp, now, "contact")
+    check_time(self, "contact", stamp)
+    self._contacted(*parts(stamp), channel=channel, reached=reached, summary=summary)
+
+
+def record_findings(
+    self: Complaint,
+    stamp: Stamp,
+    now: datetime,
+    substantiated: Substantiated,
+    findings: SealedText,
+    evidence: tuple[str, ...],
+) -> None:
+    check_open(self, stamp, now, "record-findings")
+    if self.triaged_at is None:
+        raise OutOfOrder(f"{self.ref} has not been triaged; triage it before recording findings")
+    check_time(self, "findings", stamp)
+    self._findings_recorded(
+        *parts(stamp), substantiated=substantiated, findings=findings, evidence=list(evidence)
+    )
+
+
+def plan(self: Complaint, stamp: Stamp, now: datetime, remedies: tuple[Remedy, ...]) -> None:
+    check_open(self, stamp, now, "plan")
+    if self.findings_at is None:
+        raise OutOfOrder(f"{self.ref} has no findings yet; record findings before a plan")
+    check_time(self, "planned", stamp)
+    self._resolution_planned(*parts(stamp), remedies=list(remedies))
+
+
+def execute(self: Complaint, stamp: Stamp, now: datetime, detail: SealedText) -> None:
+    check_open(self, stamp, now, "execute")
+    if self.planned_at is None:
+        raise OutOfOrder(f"{self.ref} has no resolution plan; plan before executing")
+    if self.executed_at is not None:
+        raise OutOfOrder(f"{self.ref}: the current plan was already executed")
+    check_time(self, "executed", stamp)
+    self._resolution_executed(*parts(stamp), detail=detail)
+
+
+def notify_outcome(
+    self: Complaint, stamp: Stamp, now: datetime, channel: ContactChannel, summary: SealedText
+) -> None:
+    check_open(self, stamp, now, "notify-outcome")
+    if self.planned_at is None:
+        raise OutOfOrder(
+            f"{self.ref} has no resolution plan; there is no outcome to communicate yet"
+        )
+    check_time(self, "outcome", stamp)
+    self._outcome_communicated(*parts(stamp), channel=channel, summary=summary)
+
+
+def record_callback(
+    self: Complaint, stamp: Stamp, now: datetime, satisfaction: int, comment: SealedText
+) -> None:
+    check_recordable(self, stamp, now, "record-callback")
+    if not self.outcome_ever_communicated:
+        raise OutOfOrder(
+            f"{self.ref}: the outcome has not been communicated; a callback comes after it"
+        )
+    check_time(self, "callback", stamp)
+    self._callback_recorded(*parts(stamp), satisfaction=satisfaction, comment=comment)
+
+
+def record_unreached_callback(
+    self: Complaint, stamp: Stamp, now: datetime, comment: SealedText
+) -> None:
+    """A callback (回访) attempt that did not reach the complainant: allowed after closure
+    like a reached one, and no action the clocks are judged on."""
+    check_recordable(self, stamp, now, "record-callback")
+    if not self.outcome_ever_communicated:
+        raise OutOfOrder(
+            f"{self.ref}: the outcome has not been communicated; a callback comes after it"
+        )
+    check_time(self, "callback", stamp)
+    self._callback_not_reached(*parts(stamp), comment=comment)
+
+
+def close(
+    self: Complaint,
+    stamp: Stamp,
+    now: datetime,
+    root_cause: SealedText,
+    improvement: SealedText,
+    cause: Cause | None = None,
+) -> None:
+    """Close the case; ``cause`` (checked by the handler) overrides the triage's."""
+    check_open(self, stamp, now, "close")
+    if self.executed_at is None:
+        raise OutOfOrder(f"{self.ref}: the resolution has not been executed; cannot close")
+    if self.outcome_at is None:
+        raise OutOfOrder(
+            f"{self.ref}: the outcome has not been communicated to the complainant; cannot close"
+        )
+    if self.severity in ESCALATING_SEVERITIES and self.signed_off_at is None:
+        raise SignOffRequired(
+            f"{self.ref} is {self.severity}: the leadership group must be reported the "
+            "result and sign it off (sign-off) before it can be closed"
+        )
+    check_time(self, "closed", stamp)
+    self._closed(
+        *parts(stamp),
+        root_cause=root_cause,
+        improvement=improvement,
+        cause=None if cause is None else cause.code,
+        codes_version=None if cause is None else cause.version,
+    )
+
+
+def reopen(
+    self: Complaint,
+    stamp: Stamp,
+    now: datetime,
+    reason: SealedText,
+    restarts: tuple[ClockName, ...] = (),
+) -> None:
+    """Reopen a closed case: a new round of investigation, plan, execution and summary,
+    and new runs of the clocks in ``restarts`` (the policy's ``reopen_restarts``); a
+    restarted intake clock needs a new triage before findings."""
+    check_recordable(self, stamp, now, "reopen")
+    if self.status is not Status.CLOSED:
+        raise ComplaintNotClosed(f"{self.ref} is not closed; only a closed case can be reopened")
+    check_time(self, "reopened", stamp)
+    self._reopened(*parts(stamp), reason=reason)
+    if restarts:
+        self._clocks_restarted(*parts(stamp), clocks=[str(c) for c in restarts])
+
+
+def withdraw(self: Complaint, stamp: Stamp, now: datetime, reason: SealedText) -> None:
+    check_open(self, stamp, now, "withdraw")
+    check_time(self, "withdrawn", stamp)
+    self._withdrawn(*parts(stamp), reason=reason)
