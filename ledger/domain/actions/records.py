@@ -1,4 +1,4 @@
-"""Records beside the stages, allowed after closure: the regulator's reply, notes, links,
+"""Records beside the stages, allowed after closure too: the regulator's reply, notes, links,
 evidence, erasure of personal data, alerts."""
 
 from __future__ import annotations
