@@ -13,6 +13,7 @@ import pytest
 
 import commands.bulk
 from commands.handlers import handle
+from commands.importers.runner import ROW_ATTEMPTS
 from commands.models import parse_command
 from ledger.store.root import open_ledger
 from tests.helpers import run
@@ -33,9 +34,9 @@ def newer_export(tmp_path: Path) -> str:
     return str(path)
 
 
-def assign(occurred_at: str) -> dict[str, Any]:
+def assign(occurred_at: str, command_id: str = "other-writer") -> dict[str, Any]:
     return {
-        "command": "assign", "command_id": "other-writer", "ref": "CFPB-9100004",
+        "command": "assign", "command_id": command_id, "ref": "CFPB-9100004",
         "actor": {"id": "li", "role": "handling_team"}, "occurred_at": occurred_at,
         "handler": "wang", "team": "handling_group",
     }  # fmt: skip
@@ -45,14 +46,14 @@ def assign(occurred_at: str) -> dict[str, Any]:
 def other_writer_first(
     ledger_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[list[dict[str, Any]]]:
-    """Just before the first write of the bulk path, another connection applies the
-    commands appended to the yielded list (none: no other writer)."""
+    """Just before each write of the bulk path, another connection applies the next of the
+    commands appended to the yielded list (none left: no other writer)."""
     interlopers: list[dict[str, Any]] = []
     write = commands.bulk.write_events
     with open_ledger(ledger_url) as other:
 
         def first_the_other_writer(*args: Any) -> Any:
-            while interlopers:
+            if interlopers:
                 handle(other, parse_command(interlopers.pop(0)))
             return write(*args)
 
@@ -109,3 +110,33 @@ def test_a_row_whose_chunk_meets_another_writer_is_decided_again_and_saved_whole
     with open_ledger(ledger_url) as ledger:
         kinds = [type(e).__qualname__ for e in ledger.complaint_events("CFPB-9100004")]
     assert kinds[3] == "Complaint.Assigned"  # the other writer's, before the row's
+
+
+def test_a_row_other_writers_keep_changing_is_rejected_whole_and_the_next_import_completes_it(
+    ledger_url: str, tmp_path: Path, other_writer_first: list[dict[str, Any]]
+) -> None:
+    """Another writer appends before the chunk's write and before each of the row's five
+    tries on its own: the row is rejected with nothing of it saved; imported again, it is."""
+    assert import_json(ledger_url, str(NEW))[0] == 0
+    other_writer_first.extend(
+        assign("2020-03-05T12:00:00-05:00", f"other-writer-{n}") for n in range(1 + ROW_ATTEMPTS)
+    )
+    newer = newer_export(tmp_path)
+
+    code, summary = import_json(ledger_url, newer)
+    ids = [f"cfpb-9100004-{s}" for s in COMPLETION]
+    saved_then = recorded(ledger_url, ids)
+    again = import_json(ledger_url, newer)
+
+    assert code == 1
+    assert other_writer_first == []
+    [rejected] = summary["rejected"]
+    assert rejected["line"] == 11
+    assert rejected["reason"] == (
+        "CFPB-9100004: other writers kept changing the complaint while it was imported; "
+        "nothing of this row was imported (import the file again)"
+    )
+    assert saved_then == []
+    assert again[0] == 0
+    assert (again[1]["imported"], again[1]["events"]) == (1, 6)
+    assert recorded(ledger_url, ids) == ids
