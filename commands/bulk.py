@@ -19,7 +19,7 @@ then decided again one by one from the store, and the cache is emptied.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -316,3 +316,22 @@ def _chunks(
             chunk = []
     if chunk:
         yield chunk
+
+
+def decide_together(ledger: Ledger, commands: Sequence[Envelope]) -> list[Outcome] | Failure:
+    """Decide ``commands`` in order and save them in one transaction: all of them, with
+    their outcomes returned, or none of them, with the first refusal (its index in
+    ``commands``) returned. Unlike ``apply_in_batches`` there is no fallback: when another
+    writer appended to one of their complaints meanwhile, the library's ``IntegrityError``
+    is raised, nothing is saved, and the caller decides them again as it sees fit (an
+    import decides each row again on its own, so that a row is never saved in part)."""
+    batch = Batch(ledger, cache_size=0)
+    batch.prefetch(list(commands))
+    outcomes: list[Outcome] = []
+    for index, command in enumerate(commands):
+        try:
+            outcomes.append(handle(batch, command))
+        except LedgerError as e:
+            return Failure(index, e)
+    batch.flush()
+    return outcomes

@@ -22,10 +22,10 @@ from pydantic import (
     StrictInt,
     StringConstraints,
 )
-from pydantic_core import TzInfo
+from pydantic_core import PydanticCustomError, TzInfo
 
 from ledger.domain.calendar import FIRST_YEAR, LAST_YEAR
-from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
+from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem, fold_width
 
 MAX_CONTENT = 10_000
 MAX_TEXT = 4_000
@@ -133,10 +133,34 @@ Address = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterV
 Document = Annotated[
     str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(_lines)
 ]
+
+
+def _folded_matches(pattern: str) -> AfterValidator:
+    """The pattern, checked on the value as a half-width keyboard would type it: a phone or
+    ID number typed full-width by a Chinese input method (``１３８－…``, ``…002Ｘ``) is
+    accepted and recorded as typed (the blind index folds it the same way)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(fold_width(value)):
+            raise PydanticCustomError(
+                "string_pattern_mismatch",
+                "String should match pattern '{pattern}'",
+                {"pattern": pattern},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{2,30}$")
+    str,
+    StringConstraints(strip_whitespace=True),
+    _folded_matches(r"^\+?[0-9][0-9 ()-]{2,30}$"),
 ]
-IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z]{4,32}$")]
+IdNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True), _folded_matches(r"^[0-9A-Za-z]{4,32}$")
+]
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),

@@ -252,10 +252,17 @@ def export(refs: tuple[str, ...], out: Path, start: str | None, end: str | None,
     help="An evidence folder (sha256/ab/cdef…) whose files to check against the hashes the "
     "bundle lists (env LEDGER_EVIDENCE_DIR).",
 )
-def verify_bundle_command(directory: Path, digest: Path | None, evidence: Path | None) -> None:
+@click.option(
+    "--no-anchor",
+    is_flag=True,
+    help="Accept a check of the bundle's own seal only, when no digest is at hand.",
+)
+def verify_bundle_command(
+    directory: Path, digest: Path | None, evidence: Path | None, no_anchor: bool
+) -> None:
     """Verify an audit bundle offline, from its files and a digest only; with an evidence
     folder, also the evidence files the bundle lists (a changed file fails, a missing one is
-    reported as not checked).
+    reported as not checked). Without --digest it exits 1 unless --no-anchor is given.
 
     \b
     Example:
@@ -264,6 +271,14 @@ def verify_bundle_command(directory: Path, digest: Path | None, evidence: Path |
     """
     anchor = read_digest(digest) if digest else None
     report = verify_bundle(directory, anchor, evidence)
+    if anchor is None and not no_anchor:
+        # As ``verify``: checked against its own copy of the seal, a bundle proves only that
+        # it is consistent, which a bundle rewritten and re-signed with any key also is.
+        raise click.ClickException(
+            "no trust anchor, so only the bundle's internal consistency was checked: a bundle "
+            "rewritten and re-signed with another key would pass as well. Give --digest FILE "
+            "(the digest the ledger's seal wrote), or --no-anchor to accept an internal check"
+        )
     click.echo(
         f"bundle intact: {plural(len(report.refs), 'complaint')}, "
         f"{plural(report.events, 'event')}, proven against the seal at position "

@@ -80,10 +80,12 @@ def index() -> None:
 @index.command("backfill")
 @db_option
 def index_backfill(db: str) -> None:
-    """Index the complaints received before the blind index existed (erased ones stay out).
+    """Index the complaints received before the blind index existed (erased ones stay out),
+    and file again the rows of complaints an earlier release normalised differently.
 
     Needs a login that may read the personal-data keys and write the index (the owner or
-    a writer of sql/roles.sql); running it again adds only what is missing.
+    a writer of sql/roles.sql); running it again adds only what is missing. Run it once
+    after upgrading to a release that changes the normalisation (docs/repeats.md).
 
     \b
     Example:
@@ -92,5 +94,10 @@ def index_backfill(db: str) -> None:
     from ledger.store.backfill import backfill_index
 
     with open_ledger(db) as ledger:
-        complaints, rows = backfill_index(ledger)
-    click.echo(f"indexed {complaints} complaints ({rows} rows)")
+        done = backfill_index(ledger)
+    click.echo(f"indexed {done.complaints} complaints ({done.rows} rows)")
+    if done.reindexed:
+        click.echo(
+            f"re-indexed {done.reindexed} complaints whose identifiers are now normalised "
+            "differently"
+        )

@@ -1,10 +1,14 @@
 """Apply imported rows through the bulk path, each row all or nothing.
 
 Rows are grouped into chunks of whole rows (about ``batch_size`` commands each) and every chunk
-goes through ``apply_in_batches`` as one batch, so one transaction: the same handlers, rules,
-role checks and idempotency as every other command. A crash leaves whole chunks saved or not at
-all, never part of a row. When the ledger refuses a command, the chunk is dropped unsaved, its
-row is rejected, and the chunk is decided again without it.
+is decided in memory and saved in one transaction (``commands.bulk.decide_together``): the same
+handlers, rules, role checks and idempotency as every other command. A crash leaves whole chunks
+saved or not at all, never part of a row. When the ledger refuses a command, nothing of the
+chunk is saved, its row is rejected, and the chunk is decided again without it. When the
+chunk's write meets another writer (it appended to one of the chunk's complaints after the
+chunk was read), nothing of the chunk is saved either: each of its rows is then decided again
+from the store and saved in a transaction of its own, so a row refused midway still leaves
+nothing behind.
 
 A row that was imported before is recognised by its command ids: all of them recorded with the
 same content, it is skipped without being decided again; some of them new (a newer export of a
@@ -16,19 +20,25 @@ is skipped (``commands.fingerprints``).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
-from contextlib import closing
+import random
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
+from eventsourcing.persistence import IntegrityError
+
 from commands import fingerprints
-from commands.bulk import apply_in_batches
-from commands.handlers import Outcome, key_of
+from commands.bulk import Failure, decide_together
+from commands.handlers import key_of
 from commands.importers.records import Rejection, Row
 from ledger.store.root import Ledger
 
 Status = Literal["imported", "skipped", "rejected"]
+# A row decided on its own that keeps meeting other writers is rejected after this many tries
+# (nothing of it saved; importing the file again completes it).
+ROW_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,16 @@ def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
         else:
             chunk.append(row)
     while chunk:
-        refused = _attempt(ledger, chunk)
+        try:
+            refused = _attempt(ledger, chunk)
+        except IntegrityError:
+            yield from (_alone(ledger, row) for row in chunk)
+            return
         if isinstance(refused, list):
             yield from refused
             return
         index, reason = refused
-        yield RowResult(chunk[index].line, "rejected", _partly_saved(ledger, chunk[index], reason))
+        yield RowResult(chunk[index].line, "rejected", reason)
         chunk = chunk[:index] + chunk[index + 1 :]
 
 
@@ -112,37 +126,41 @@ def _unrecorded(ledger: Ledger, rows: list[Row]) -> Iterator[Row | RowResult]:
 
 def _attempt(ledger: Ledger, chunk: list[Row]) -> list[RowResult] | tuple[int, str]:
     """Save the chunk in one transaction and say what became of each row, or say which row
-    the ledger refused (then, but for a concurrent writer, nothing was saved)."""
+    the ledger refused (nothing saved). Raises ``IntegrityError`` (nothing saved) when
+    another writer appended to one of the chunk's complaints meanwhile."""
     owner = [i for i, row in enumerate(chunk) for _ in row.commands]
-    commands = list(enumerate(c for row in chunk for c in row.commands))
+    decided = decide_together(ledger, [c for row in chunk for c in row.commands])
+    if isinstance(decided, Failure):
+        index = owner[decided.position]
+        return index, _reason(chunk[index], decided.error)
     events = [0] * len(chunk)
-
-    def count(position: int, outcome: Outcome) -> None:
+    for position, outcome in enumerate(decided):
         if not outcome.duplicate:
             events[owner[position]] += len(outcome.events)
-
-    failures = apply_in_batches(ledger, commands, batch_size=len(commands), on_outcome=count)
-    assert isinstance(failures, Generator)
-    with closing(failures):
-        for failure in failures:
-            index = owner[failure.position]
-            # Closing the generator here drops the batch unsaved.
-            return index, _reason(chunk[index], failure.error)
     return [
         RowResult(row.line, "imported" if events[i] else "skipped", events=events[i])
         for i, row in enumerate(chunk)
     ]
 
 
-def _partly_saved(ledger: Ledger, row: Row, reason: str) -> str:
-    """The reason, and a warning if part of the row was saved after all: a concurrent writer
-    made the batch fall back to one transaction per command."""
-    saved = ledger.ledger_recorder.select_commands([c.command_id for c in row.commands])
-    if not saved:
-        return reason
-    return (
-        f"{reason} (another writer changed the ledger meanwhile and part of this row was "
-        "saved; run the import again)"
+def _alone(ledger: Ledger, row: Row) -> RowResult:
+    """Decide ``row`` again from the store and save it in a transaction of its own, trying
+    again while other writers keep appending to its complaint."""
+    for attempt in range(ROW_ATTEMPTS):
+        try:
+            decided = _attempt(ledger, [row])
+        except IntegrityError:
+            # A short random pause, so that two importers do not keep colliding in step.
+            time.sleep(random.uniform(0, 0.004 * 2**attempt))
+            continue
+        if isinstance(decided, list):
+            return decided[0]
+        return RowResult(row.line, "rejected", decided[1])
+    return RowResult(
+        row.line,
+        "rejected",
+        f"{row.ref}: other writers kept changing the complaint while it was imported; "
+        "nothing of this row was imported (import the file again)",
     )
 
 

@@ -55,6 +55,7 @@ class Feed:
 
     def publish_pending(self, progress: Progress | None = None) -> FeedReport:
         """Publish every event after the position, up to the log's head as it is found."""
+        self.sink.check()
         position = self.positions.get(self.name)
         if position and self.sink.empty:  # the stream holds nothing the position counts
             self.positions.move(self.name, position, 0)

@@ -57,6 +57,10 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
+    def check(self) -> None:
+        """Before each pass: raise ``StreamRefused`` if the destination was changed into one
+        the feed may not use, and set ``empty`` and ``last`` again if it was made anew."""
+
     # Whether the destination held no message of any feed when the sink connected (made
     # just now, or never written to): the feed then starts again at the log's first event,
     # whatever its position says (a stream deleted, or a new server under the same name).
@@ -107,6 +111,8 @@ class NatsSink:
         self._lost: asyncio.Event | None = None
         self.empty = False
         self.last: tuple[int, str] | None = None
+        self._created: Any = None  # when the stream the feed publishes into was made
+        self._checked = False  # the stream was looked at since the last pass began
         try:
             self._run(self._connect())
         except BaseException:
@@ -119,8 +125,6 @@ class NatsSink:
     async def _connect(self) -> None:
         import nats
         from nats.errors import Error as NatsError
-        from nats.js.api import StreamConfig
-        from nats.js.errors import NotFoundError
 
         async def quiet(e: Exception) -> None:  # the failing call reports it
             pass
@@ -140,22 +144,50 @@ class NatsSink:
         except (NatsError, OSError) as e:
             raise FeedError(f"cannot reach NATS at {self.url}: {e or type(e).__name__}") from None
         self._js = self._nc.jetstream(publish_async_max_pending=10_000)
+        await self._stream()
+
+    def check(self) -> None:
+        # Publishing into a stream made anew with the same subjects (or edited) goes on
+        # succeeding, so only asking for it shows a window too short or a stream emptied.
+        if self._checked:
+            self._checked = False  # just connected: the stream was looked at already
+            return
+        self._run(self._stream())
+
+    async def _stream(self) -> None:
+        """Look at the stream (make it if missing): refuse one the feed cannot keep its
+        promise on, and note whether it is another than the one seen before."""
+        from nats.errors import Error as NatsError
+        from nats.js.api import StreamConfig
+        from nats.js.errors import BadRequestError, NotFoundError
+
         config = StreamConfig(
             name=self.stream, subjects=[self.subjects], duplicate_window=DUPLICATE_WINDOW
         )
+        self._checked = True
         try:
             try:
                 info = await self._js.stream_info(self.stream)
             except NotFoundError:
-                await self._js.add_stream(config)
-                self.empty = True
+                try:
+                    info = await self._js.add_stream(config)
+                except BadRequestError as e:
+                    # The server's answer to this configuration (subjects another stream
+                    # takes, a limit of the account): not the server away for a while.
+                    raise StreamRefused(
+                        f"JetStream at {self.url} refused to make stream {self.stream}: "
+                        f"{e.description or e}"
+                    ) from None
+                self.empty, self.last, self._created = True, None, info.created
                 return
             check_stream(self.stream, self.subjects, info.config.subjects or [],
                          info.config.duplicate_window)  # fmt: skip
+            if self._created is not None and info.created == self._created:
+                return  # the same stream as before: what it holds is what the feed sent
+            self._created = info.created
             # A purged stream keeps its last sequence; one made anew starts again at zero.
             self.empty = info.state.messages == 0 and info.state.last_seq == 0
-            if info.state.messages:
-                self.last = await self._last_message()
+            self.last = await self._last_message() if info.state.messages else None
         except NatsError as e:
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
 
@@ -214,6 +246,12 @@ class NatsSink:
         if (e := acked.exception()) is not None:
             raise FeedError(f"NATS at {self.url} did not store a message: {e}")
         acks = acked.result()
+        if any(ack.stream != self.stream for ack in acks):
+            # Another stream took the subjects (the feed's was deleted): connecting again
+            # makes the feed's stream, or says why the server will not.
+            raise FeedError(
+                f"NATS at {self.url} stored messages in another stream than {self.stream}"
+            )
         duplicates = sum(1 for ack in acks if ack.duplicate)
         return Published(len(acks) - duplicates, duplicates)
 

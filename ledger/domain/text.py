@@ -10,6 +10,7 @@ character and cannot be encoded as UTF-8.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # What an event written before these checks existed shows instead of a NUL, in every
 # read model on both backends: the Unicode replacement character.
@@ -51,3 +52,18 @@ _CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x1b": "ESC", "\x
 def shown_without_nul(text: str) -> str:
     """``text`` as a read model keeps it: any NUL replaced by ``NUL_SHOWN_AS``."""
     return text.replace("\x00", NUL_SHOWN_AS)
+
+
+# Dashes and the ideographic space that NFKC leaves as they are but Chinese input methods
+# type inside phone numbers and references: hyphen, non-breaking hyphen, figure, en and em
+# dashes, horizontal bar, minus sign; full-width ones (U+FF0D, U+3000) NFKC folds itself.
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")) | {
+    0x3000: " "
+}
+
+
+def fold_width(text: str) -> str:
+    """``text`` as a half-width keyboard types it: NFKC (full-width digits, letters, ``＋``,
+    ``－`` and the ideographic space become ASCII), and the dashes above become ``-``.
+    For comparing identifiers only; what was typed is what is recorded."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.domain.sealed import IndexEntry, LinkEntry
+from ledger.domain.text import fold_width
 
 INDEX_SECRET = "index_secret"
 COMPLAINANT_INDEX = "complainant_index"
@@ -32,12 +33,13 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 
 
 def normalise(kind: str, value: str | None) -> str | None:
-    """The form a value is indexed in: spaces and dashes stripped; a phone without its
-    ``+86`` (or ``0086``) country prefix; an ID number's check character ``x`` and an
-    account reference in upper case. None when nothing is left."""
+    """The form a value is indexed in: full-width characters folded (``fold_width``: what a
+    Chinese input method types, ``１３８－…``, ``＋８６``, ``…002Ｘ``), spaces and dashes
+    stripped; a phone without its ``+86`` (or ``0086``) country prefix; an ID number's
+    check character ``x`` and an account reference in upper case. None when nothing is left."""
     if value is None:
         return None
-    plain = _SEPARATORS.sub("", value)
+    plain = _SEPARATORS.sub("", fold_width(value))
     if kind == "phone":
         for prefix in ("+86", "0086"):
             if plain.startswith(prefix):

@@ -1,8 +1,9 @@
 """The recorders' side of the blind index and the links (``ledger.store.blind_index``).
 
 Rows are written in the transaction that appends the events (``write_*``, called from the
-recorders' ``_insert_events``); the rest reads the secret, and removes or adds rows outside
-an append: ``reapply_erasures`` and the operator's backfill (``index backfill``).
+recorders' ``_insert_events``); the rest reads the secret, and removes, adds or replaces rows
+outside an append: ``reapply_erasures`` and the operator's backfill (``index backfill``), which
+also files again the rows a change of normalisation made stale.
 """
 
 from __future__ import annotations
@@ -59,10 +60,20 @@ class SQLiteIndexTables:
                 row = c.fetchone()
         return bytes(row[0])
 
-    def indexed_key_ids(self) -> set[str]:
+    def index_digests(self, key_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The digests filed under each of ``key_ids`` that has any, by kind (500 at a time)."""
+        found: dict[str, dict[str, str]] = {}
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT DISTINCT key_id FROM {COMPLAINANT_INDEX}")
-            return {r[0] for r in c.fetchall()}
+            for start in range(0, len(key_ids), 500):
+                chunk = list(key_ids[start : start + 500])
+                c.execute(
+                    f"SELECT key_id, kind, digest FROM {COMPLAINANT_INDEX} "
+                    f"WHERE key_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for key_id, kind, digest in c.fetchall():
+                    found.setdefault(key_id, {})[kind] = digest
+        return found
 
     def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
         """Which of ``key_ids`` have index rows (by the primary key, 500 at a time)."""
@@ -90,6 +101,20 @@ class SQLiteIndexTables:
         """Backfill: index rows of complaints received before the index, each only while
         its key is there (an erasure meanwhile keeps it out)."""
         with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                f"INSERT OR IGNORE INTO {COMPLAINANT_INDEX} SELECT ?, ?, ?, ?, ? "
+                f"WHERE EXISTS (SELECT 1 FROM {PERSON_KEYS} WHERE key_id = ?)",
+                [(*row, row[0]) for row in index_rows(entries)],
+            )
+
+    def replace_index(self, key_ids: Sequence[str], entries: Sequence[IndexEntry]) -> None:
+        """Re-indexing: the rows of ``key_ids`` replaced by ``entries`` in one transaction,
+        each only while its key is there (an erasure meanwhile keeps it out)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.executemany(
+                f"DELETE FROM {COMPLAINANT_INDEX} WHERE key_id = ?", [(k,) for k in key_ids]
+            )
             c.executemany(
                 f"INSERT OR IGNORE INTO {COMPLAINANT_INDEX} SELECT ?, ?, ?, ?, ? "
                 f"WHERE EXISTS (SELECT 1 FROM {PERSON_KEYS} WHERE key_id = ?)",
@@ -150,10 +175,21 @@ class PostgresIndexTables:
                 row = curs.fetchone()
         return bytes(row["secret"])
 
-    def indexed_key_ids(self) -> set[str]:
+    def index_digests(self, key_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The digests filed under each of ``key_ids`` that has any, by kind (one query)."""
+        found: dict[str, dict[str, str]] = {}
+        if not key_ids:
+            return found
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
-            c.execute(SQL("SELECT DISTINCT key_id FROM {}").format(self._name(COMPLAINANT_INDEX)))
-            return {r[0] for r in c.fetchall()}
+            c.execute(
+                SQL("SELECT key_id, kind, digest FROM {} WHERE key_id = ANY(%s)").format(
+                    self._name(COMPLAINANT_INDEX)
+                ),
+                (list(key_ids),),
+            )
+            for key_id, kind, digest in c.fetchall():
+                found.setdefault(key_id, {})[kind] = digest
+        return found
 
     def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
         """Which of ``key_ids`` have index rows (one query, by the primary key)."""
@@ -180,6 +216,22 @@ class PostgresIndexTables:
         """Backfill: index rows of complaints received before the index, each only while
         its key is there (an erasure meanwhile keeps it out)."""
         with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "
+                    "(SELECT 1 FROM {} WHERE key_id = %s) ON CONFLICT DO NOTHING"
+                ).format(self._name(COMPLAINANT_INDEX), self._name(PERSON_KEYS)),
+                [(*row, row[0]) for row in index_rows(entries)],
+            )
+
+    def replace_index(self, key_ids: Sequence[str], entries: Sequence[IndexEntry]) -> None:
+        """Re-indexing: the rows of ``key_ids`` replaced by ``entries`` in one transaction,
+        each only while its key is there (an erasure meanwhile keeps it out)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
+                (list(key_ids),),
+            )
             curs.executemany(
                 SQL(
                     "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "

@@ -126,6 +126,33 @@ def test_a_bundle_checked_against_another_seal_fails(
     )
 
 
+def test_a_bundle_without_a_digest_is_refused_in_one_line_unless_no_anchor_is_given(
+    exported: tuple[Path, Path], ledger_url: str
+) -> None:
+    """Without a digest only the bundle's own copy of the seal is checked: a bundle rewritten
+    and re-signed with another key would pass, so, as ``verify``, it needs a trust anchor or
+    an explicit ``--no-anchor``."""
+    bundle, digest = exported
+
+    refused = run(ledger_url, "verify-bundle", str(bundle))
+    accepted = run(ledger_url, "verify-bundle", str(bundle), "--no-anchor")
+
+    assert refused.exit_code == 1
+    assert refused.stdout == ""
+    assert refused.stderr == (
+        "Error: no trust anchor, so only the bundle's internal consistency was checked: a "
+        "bundle rewritten and re-signed with another key would pass as well. Give --digest "
+        "FILE (the digest the ledger's seal wrote), or --no-anchor to accept an internal check\n"
+    )
+    assert accepted.exit_code == 0, accepted.stderr
+    key_id = read_digest(digest).key_id
+    assert accepted.stdout == (
+        f"bundle intact: 2 complaints, 13 events, proven against the seal at position 21 "
+        f"(key {key_id})\n"
+        f"no --digest given: trust this only if {key_id} is the ledger's seal key\n"
+    )
+
+
 def test_a_date_range_exports_the_complaints_received_in_it(
     ledger_url: str, tmp_path: Path
 ) -> None:

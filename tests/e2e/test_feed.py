@@ -5,6 +5,7 @@ and a restart leave exactly one message per event; no personal data in plain (do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nats
 import orjson
 import pytest
 from cloudevents.core.formats.json import JSONFormat
@@ -26,7 +28,7 @@ from consumers.feed.position import FeedPositions
 from ledger.store.root import open_ledger
 from tests.e2e.http_server import TEST_LOGIN
 from tests.helpers import event_count, jsonl, life_cmds, run
-from tests.nats_streams import OwnServer, Stream, jetstream, message_count, messages
+from tests.nats_streams import NATS_URL, OwnServer, Stream, jetstream, message_count, messages
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 CONSUMER = Path(__file__).parent.parent.parent / "docs" / "feed" / "consumer.py"
@@ -400,40 +402,78 @@ def test_a_stream_that_does_not_take_every_subject_of_the_feed_is_refused(
     assert message_count(stream) == 0
 
 
-def test_follow_ends_with_one_error_line_when_the_stream_is_made_anew_and_refused(
-    ledger_url: str, tmp_path: Path, stream: Stream
+def _other_subjects(stream: Stream) -> str:
+    """The stream deleted and made again taking other subjects."""
+    jetstream(lambda js: js.delete_stream(stream.name))
+    _add_stream(stream.name, [f"{stream.prefix}.Other.>"], 120.0)
+    return f"Error: stream {stream.name} takes ['{stream.prefix}.Other.>']"
+
+
+def _short_window(stream: Stream) -> str:
+    """The stream deleted and made again with the same subjects and a 2 s window: publishing
+    into it goes on succeeding, so only a check of the stream on each pass sees it."""
+    jetstream(lambda js: js.delete_stream(stream.name))
+    _add_stream(stream.name, [f"{stream.prefix}.>"], 2.0)
+    return f"Error: stream {stream.name} has duplicate_window 2 s, the feed needs at least 120 s"
+
+
+def _window_edited(stream: Stream) -> str:
+    """The stream itself edited down to a 2 s window (``nats stream edit``)."""
+
+    async def edit(js: Any) -> None:
+        config = (await js.stream_info(stream.name)).config
+        config.duplicate_window = 2.0
+        await js.update_stream(config)
+
+    jetstream(edit)
+    return f"Error: stream {stream.name} has duplicate_window 2 s, the feed needs at least 120 s"
+
+
+def _subjects_taken(stream: Stream) -> str:
+    """The stream deleted, and another stream made taking part of its subjects: the server
+    refuses to make the feed's stream again (overlapping subjects), which waiting does not
+    change."""
+    jetstream(lambda js: js.delete_stream(stream.name))
+    _add_stream(f"{stream.name}_OTHER", [f"{stream.prefix}.Staff.>"], 120.0)
+    return f"Error: JetStream at {NATS_URL} refused to make stream {stream.name}: "
+
+
+@pytest.mark.parametrize(
+    "change", [_other_subjects, _short_window, _window_edited, _subjects_taken],
+    ids=["other subjects", "short window", "window edited", "subjects taken"],
+)  # fmt: skip
+def test_follow_ends_with_one_error_line_when_the_stream_is_changed_into_one_it_refuses(
+    ledger_url: str, tmp_path: Path, stream: Stream, change: Callable[[Stream], str]
 ) -> None:
-    """Following, the stream is deleted and made again taking other subjects: the next batch
-    is not stored, and on connecting again the feed finds a stream it refuses. That is not the
-    server away for a while: waiting changes nothing, so it stops with one ``Error:`` line
-    and exit 1 instead of trying (and saying so) for ever; the stream is left as it is."""
+    """Following, the stream is changed so that the feed cannot keep its promise on it: made
+    anew with other subjects or a short duplicate window, edited, or not to be made again at
+    all. That is not the server away for a while: waiting changes nothing, so it stops with
+    one ``Error:`` line and exit 1 instead of trying (and saying so) for ever, or publishing
+    on into a stream that may keep two copies; the stream is left as it is."""
     head = filled(ledger_url, tmp_path, 1)
     feed = start_feed(ledger_url, stream, "--interval", "0.2")
     try:
         wait_for(lambda: message_count(stream) == head)
-
-        async def delete(js: Any) -> None:
-            await js.delete_stream(stream.name)
-
-        jetstream(delete)
-        _add_stream(stream.name, [f"{stream.prefix}.Other.>"], 120.0)
+        expected = change(stream)
         note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
                 "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
         assert run(ledger_url, "apply", "-", input=jsonl([note])).exit_code == 0
-        _, err = feed.communicate(timeout=60)
+        _, err = feed.communicate(timeout=30)
     finally:
         if feed.poll() is None:
             feed.kill()
             feed.communicate(timeout=60)
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            jetstream(lambda js: js.delete_stream(f"{stream.name}_OTHER"))
 
     lines = err.decode().splitlines()
     errors = [line for line in lines if line.startswith("Error:")]
     assert feed.returncode == 1, lines
     assert errors == [lines[-1]]
-    assert errors[0].startswith(f"Error: stream {stream.name} takes ['{stream.prefix}.Other.>']")
+    assert errors[0].startswith(expected)
     assert len([line for line in lines if "connecting again" in line]) <= 1
     assert "Traceback" not in err.decode()
-    assert message_count(stream) == 0
+    assert message_count(stream) == (head if change is _window_edited else 0)
     assert feed_position(ledger_url, stream) == head
 
 

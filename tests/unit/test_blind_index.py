@@ -26,6 +26,20 @@ SECRET = b"s" * 32
         ("account_ref", "ln-2026-0042", "LN20260042"),
         ("account_ref", " - ", None),
         ("phone", None, None),
+        # What Chinese input methods type: full-width digits, letters, dashes, spaces, plus.
+        (
+            "phone",
+            "\uff11\uff13\uff18\uff0d\uff11\uff12\uff13\uff14\uff0d\uff15\uff16\uff17\uff18",
+            "13812345678",
+        ),
+        ("phone", "\uff0b\uff18\uff16\u3000138 1234 5678", "13812345678"),
+        ("phone", "138\u20141234\u20155678", "13812345678"),
+        ("phone", "138\u20101234\u22125678", "13812345678"),
+        ("phone", "138\u2013\u2011\u20121234\ufe635678", "13812345678"),
+        ("id_number", "11010519491231002\uff38", "11010519491231002X"),
+        ("id_number", "11010519491231002\uff58", "11010519491231002X"),
+        ("account_ref", "\uff2c\uff2e\uff0d\uff12\uff10\uff12\uff16", "LN2026"),
+        ("account_ref", "\u3000\uff0d\u2014", None),
     ],
 )
 def test_an_identifier_is_indexed_in_one_normal_form(
