@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from commands.complaint_inputs import directory_vouches, sealer
+from commands.handler_table import handles
 from commands.models import CorrectOccurrence, Envelope, ExtendDeadline, PauseClocks, ResumeClocks
 from ledger.domain.complaint import Complaint
 from ledger.domain.values import Stamp
@@ -62,9 +63,11 @@ def resume(ledger: LedgerPort, cmd: ResumeClocks, stamp: Stamp, now: datetime) -
     return complaint
 
 
-CLOCK_HANDLERS: dict[type[Envelope], Handler] = {
-    ExtendDeadline: extend,
-    CorrectOccurrence: correct,
-    PauseClocks: pause,
-    ResumeClocks: resume,
-}
+CLOCK_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(ExtendDeadline, extend),
+        handles(CorrectOccurrence, correct),
+        handles(PauseClocks, pause),
+        handles(ResumeClocks, resume),
+    ]
+)

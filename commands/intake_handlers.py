@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from commands.complaint_inputs import addressee, cause_in_force, sealer
+from commands.handler_table import handles
 from commands.models import AssignComplaint, Envelope, ReceiveComplaint, TriageComplaint
 from ledger.domain.actions.intake import LEADERSHIP_GROUP, PUBLIC_ATTENTION
 from ledger.domain.complaint import Complaint
@@ -125,8 +126,10 @@ def assign(ledger: LedgerPort, cmd: AssignComplaint, stamp: Stamp, now: datetime
     return complaint
 
 
-INTAKE_HANDLERS: dict[type[Envelope], Handler] = {
-    ReceiveComplaint: receive,
-    TriageComplaint: triage,
-    AssignComplaint: assign,
-}
+INTAKE_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(ReceiveComplaint, receive),
+        handles(TriageComplaint, triage),
+        handles(AssignComplaint, assign),
+    ]
+)

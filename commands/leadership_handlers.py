@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from commands.complaint_inputs import addressee, sealer
+from commands.handler_table import handles
 from commands.models import (
     AcknowledgeEscalation,
     AddImprovement,
@@ -95,12 +96,14 @@ def complete_improvement(
     return complaint
 
 
-LEADERSHIP_HANDLERS: dict[type[Envelope], Handler] = {
-    EscalateComplaint: escalate,
-    AcknowledgeEscalation: acknowledge,
-    InstructComplaint: instruct,
-    SignOff: sign_off,
-    RecordAccountability: record_accountability,
-    AddImprovement: add_improvement,
-    CompleteImprovement: complete_improvement,
-}
+LEADERSHIP_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(EscalateComplaint, escalate),
+        handles(AcknowledgeEscalation, acknowledge),
+        handles(InstructComplaint, instruct),
+        handles(SignOff, sign_off),
+        handles(RecordAccountability, record_accountability),
+        handles(AddImprovement, add_improvement),
+        handles(CompleteImprovement, complete_improvement),
+    ]
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from commands.handler_table import handles
 from commands.models import Envelope, PublishCalendar, PublishCodes, PublishPolicy
 from ledger.domain.calendar import calendar_to_dict, package_year, parse_calendar_file
 from ledger.domain.codes import codes_to_dict, parse_codes
@@ -60,8 +61,10 @@ def publish_calendar(
     return book
 
 
-PUBLISH_HANDLERS: dict[type[Envelope], Handler] = {
-    PublishPolicy: publish_policy,
-    PublishCodes: publish_codes,
-    PublishCalendar: publish_calendar,
-}
+PUBLISH_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(PublishPolicy, publish_policy),
+        handles(PublishCodes, publish_codes),
+        handles(PublishCalendar, publish_calendar),
+    ]
+)

@@ -3,10 +3,11 @@ staff directory knows, decide."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from commands.handler_table import handles
+from commands.models import Envelope
 from commands.readiness_models import RecordDrill, RecordTraining
 from ledger.domain.errors import DirectoryRefused
 from ledger.domain.readiness import ReadinessBook
@@ -14,7 +15,7 @@ from ledger.domain.values import Stamp
 from ledger.store.books import load_readiness_book, policy_version
 
 if TYPE_CHECKING:
-    from commands.handlers import LedgerPort
+    from commands.handlers import Handler, LedgerPort
 
 
 def _book(ledger: LedgerPort) -> ReadinessBook:
@@ -49,7 +50,9 @@ def record_drill(
     return book
 
 
-READINESS_HANDLERS: dict[type[Any], Callable[..., Any]] = {
-    RecordTraining: record_training,
-    RecordDrill: record_drill,
-}
+READINESS_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(RecordTraining, record_training),
+        handles(RecordDrill, record_drill),
+    ]
+)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from commands.complaint_inputs import sealer
+from commands.handler_table import handles
 from commands.models import (
     AddNote,
     AttachEvidence,
@@ -74,11 +75,13 @@ def record_alert(ledger: LedgerPort, cmd: RecordAlert, stamp: Stamp, now: dateti
     return complaint
 
 
-RECORD_HANDLERS: dict[type[Envelope], Handler] = {
-    AttachEvidence: attach,
-    ReplyRegulator: reply_regulator,
-    AddNote: add_note,
-    LinkComplaints: link,
-    EraseComplaintData: erase,
-    RecordAlert: record_alert,
-}
+RECORD_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(AttachEvidence, attach),
+        handles(ReplyRegulator, reply_regulator),
+        handles(AddNote, add_note),
+        handles(LinkComplaints, link),
+        handles(EraseComplaintData, erase),
+        handles(RecordAlert, record_alert),
+    ]
+)

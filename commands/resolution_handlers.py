@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from commands.complaint_inputs import cause_in_force, sealer
+from commands.handler_table import handles
 from commands.models import (
     CloseComplaint,
     ContactCustomer,
@@ -100,14 +101,16 @@ def withdraw(ledger: LedgerPort, cmd: WithdrawComplaint, stamp: Stamp, now: date
     return complaint
 
 
-RESOLUTION_HANDLERS: dict[type[Envelope], Handler] = {
-    ContactCustomer: contact,
-    RecordFindings: record_findings,
-    PlanResolution: plan,
-    ExecuteResolution: execute,
-    NotifyOutcome: notify_outcome,
-    RecordCallback: record_callback,
-    CloseComplaint: close,
-    ReopenComplaint: reopen,
-    WithdrawComplaint: withdraw,
-}
+RESOLUTION_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(ContactCustomer, contact),
+        handles(RecordFindings, record_findings),
+        handles(PlanResolution, plan),
+        handles(ExecuteResolution, execute),
+        handles(NotifyOutcome, notify_outcome),
+        handles(RecordCallback, record_callback),
+        handles(CloseComplaint, close),
+        handles(ReopenComplaint, reopen),
+        handles(WithdrawComplaint, withdraw),
+    ]
+)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from commands.handler_table import handles
+from commands.models import Envelope
 from commands.staff_models import (
     AddStaff,
     AllowServiceLogin,
@@ -20,7 +21,7 @@ from ledger.domain.values import Stamp
 from ledger.store.books import load_staff_directory
 
 if TYPE_CHECKING:
-    from commands.handlers import LedgerPort
+    from commands.handlers import Handler, LedgerPort
 
 
 def _directory(ledger: LedgerPort) -> StaffDirectory:
@@ -84,12 +85,14 @@ def allow_service_login(
     return directory
 
 
-STAFF_HANDLERS: dict[type[Any], Callable[..., Any]] = {
-    AddStaff: add_staff,
-    GrantRole: grant_role,
-    RevokeRole: revoke_role,
-    IssueToken: issue_token,
-    RevokeToken: revoke_token,
-    RequireAuthentication: require_authentication,
-    AllowServiceLogin: allow_service_login,
-}
+STAFF_HANDLERS: dict[type[Envelope], Handler] = dict(
+    [
+        handles(AddStaff, add_staff),
+        handles(GrantRole, grant_role),
+        handles(RevokeRole, revoke_role),
+        handles(IssueToken, issue_token),
+        handles(RevokeToken, revoke_token),
+        handles(RequireAuthentication, require_authentication),
+        handles(AllowServiceLogin, allow_service_login),
+    ]
+)
