@@ -1,13 +1,13 @@
 """What complaint handlers prepare from the ledger before deciding: text sealed under the
-complaint's key, the cause code in force, an escalation's addressee, whether the staff
-directory vouches for an approver."""
+complaint's key, the codes in force (the cause, the regulator's business type and channel), an
+escalation's addressee, whether the staff directory vouches for an approver."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ledger.domain.codes import Cause
+from ledger.domain.codes import Business, Cause, CodeList
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import CauseUnknown, DirectoryRefused
 from ledger.domain.sealed import SealedText
@@ -29,18 +29,37 @@ def sealer(ledger: LedgerPort, complaint: Complaint) -> Callable[[str], SealedTe
     return lambda text: seal_text(text, key, complaint.id)
 
 
-def cause_in_force(ledger: LedgerPort, code: str | None, stamp: Stamp) -> Cause | None:
-    """The cause ``code`` names in the code list in force when the action happened (the
-    latest published with ``effective_from`` at or before it, as the policy is chosen)."""
-    if code is None:
-        return None
+def codes_in_force_for(
+    ledger: LedgerPort,
+    cause: str | None,
+    business_type: str | None,
+    business_channel: str | None,
+    stamp: Stamp,
+) -> tuple[Cause | None, Business | None]:
+    """The cause and the regulator's business type and business channel an action gives,
+    all checked against the one code list in force when it happened (the latest published
+    with ``effective_from`` at or before it, as the policy is chosen; read once). None for
+    the cause, or for the business codes when neither is given."""
+    if cause is None and business_type is None and business_channel is None:
+        return None, None
+    field = (
+        "cause" if cause is not None else "business_type" if business_type else "business_channel"
+    )
+    codes = _codes_at(ledger, field, stamp)
+    checked = None if cause is None else codes.check(cause)
+    if business_type is None and business_channel is None:
+        return checked, None
+    return checked, codes.check_business(business_type, business_channel)
+
+
+def _codes_at(ledger: LedgerPort, field: str, stamp: Stamp) -> CodeList:
     codes = codes_in_force(ledger, stamp.occurred_at)
     if codes is None:
         raise CauseUnknown(
-            f"cause: no code list was in force at {stamp.occurred_at.isoformat()}; "
+            f"{field}: no code list was in force at {stamp.occurred_at.isoformat()}; "
             "publish one first (codes publish)"
         )
-    return codes.check(code)
+    return codes
 
 
 def addressee(ledger: LedgerPort, to: str) -> str:

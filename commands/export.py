@@ -56,7 +56,9 @@ def _remedies(event: Any) -> dict[str, Any]:
 
 
 def _cause(event: Any) -> dict[str, Any]:
-    return {} if event.cause is None else {"cause": event.cause}
+    """The codes a triage or closure gave (cause, the regulator's business type and channel)."""
+    names = ("cause", "business_type", "business_channel")
+    return {n: getattr(event, n) for n in names if getattr(event, n) is not None}
 
 
 ALERT_FIELDS = ("rule", "clock", "recipient", "address", "channel", "attempts")

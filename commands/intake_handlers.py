@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from commands.complaint_inputs import addressee, cause_in_force, sealer
+from commands.complaint_inputs import addressee, codes_in_force_for, sealer
 from commands.handler_table import handles
 from commands.models import AssignComplaint, Envelope, ReceiveComplaint, TriageComplaint
 from ledger.domain.actions.intake import LEADERSHIP_GROUP, PUBLIC_ATTENTION
@@ -104,7 +104,9 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
     complaint = ledger.get_complaint(cmd.ref)
     seal = sealer(ledger, complaint)
     to = None if cmd.escalate_to is None else addressee(ledger, cmd.escalate_to)
-    cause = cause_in_force(ledger, cmd.cause, stamp)
+    cause, business = codes_in_force_for(
+        ledger, cmd.cause, cmd.business_type, cmd.business_channel, stamp
+    )
     complaint.triage(
         stamp,
         now,
@@ -114,6 +116,7 @@ def triage(ledger: LedgerPort, cmd: TriageComplaint, stamp: Stamp, now: datetime
         to,
         cmd.public_attention,
         cause,
+        business,
     )
     if cmd.agency is not None:
         complaint.name_agency(stamp, cmd.agency)

@@ -121,7 +121,9 @@ class ReceiveComplaint(Command):
 
 
 class TriageComplaint(Command):
-    added_fields = frozenset({"public_attention", "escalate_to", "agency", "cause"})
+    added_fields = frozenset(
+        {"public_attention", "escalate_to", "agency", "cause", "business_type", "business_channel"}
+    )
     action = "triage"
     command: Literal["triage"] = "triage"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"assessment"})
@@ -132,6 +134,10 @@ class TriageComplaint(Command):
     public_attention: StrictBool = False  # media or public-opinion risk (舆情): escalates
     agency: Name | None = None  # the outsourced collection agency, when found at triage
     cause: Name | None = None  # a cause code of the code list in force (``codes publish``)
+    # The regulator's business type (业务类别) and business channel (业务办理渠道): codes of
+    # the code list in force, what the regulator's quarterly table counts complaints by.
+    business_type: Name | None = None
+    business_channel: Name | None = None
 
 
 class EscalateComplaint(Command):
@@ -293,13 +299,15 @@ class AttachEvidence(Command):
 
 
 class CloseComplaint(Command):
-    added_fields = frozenset({"cause"})
+    added_fields = frozenset({"cause", "business_type", "business_channel"})
     action = "close"
     command: Literal["close"] = "close"
     sealed_fields: ClassVar[frozenset[str]] = frozenset({"root_cause", "improvement"})
     root_cause: Text  # free text, sealed; the coded cause is ``cause``
     improvement: Text
     cause: Name | None = None  # a cause code of the code list in force; overrides the triage's
+    business_type: Name | None = None  # the regulator's codes (as on triage); override its
+    business_channel: Name | None = None
 
 
 class ReopenComplaint(Command):

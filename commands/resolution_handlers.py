@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from commands.complaint_inputs import cause_in_force, sealer
+from commands.complaint_inputs import codes_in_force_for, sealer
 from commands.handler_table import handles
 from commands.models import (
     CloseComplaint,
@@ -82,8 +82,10 @@ def record_callback(
 def close(ledger: LedgerPort, cmd: CloseComplaint, stamp: Stamp, now: datetime) -> Complaint:
     complaint = ledger.get_complaint(cmd.ref)
     seal = sealer(ledger, complaint)
-    cause = cause_in_force(ledger, cmd.cause, stamp)
-    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement), cause)
+    cause, business = codes_in_force_for(
+        ledger, cmd.cause, cmd.business_type, cmd.business_channel, stamp
+    )
+    complaint.close(stamp, now, seal(cmd.root_cause), seal(cmd.improvement), cause, business)
     return complaint
 
 

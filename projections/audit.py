@@ -45,6 +45,20 @@ def _plain(reason: Any, zh: str, en: str) -> tuple[str, str]:
     return ("", "") if not isinstance(reason, str) else (f"{zh}{reason}", f"{en}{reason}")
 
 
+def _business_zh(e: Any) -> str:
+    """The regulator's business type and channel a triage or closure gave (events stored
+    before them read None)."""
+    return ("" if e.business_type is None else f"，业务类别：{e.business_type}") + (
+        "" if e.business_channel is None else f"，业务办理渠道：{e.business_channel}"
+    )
+
+
+def _business_en(e: Any) -> str:
+    return ("" if e.business_type is None else f", business type {e.business_type}") + (
+        "" if e.business_channel is None else f", business channel {e.business_channel}"
+    )
+
+
 def _with_reason(zh: str, en: str) -> Summary:
     def summary(e: Any) -> tuple[str, str]:
         said_zh, said_en = _plain(e.reason, "：", ": ")
@@ -111,9 +125,11 @@ SUMMARIES: dict[str, Summary] = {
     ),
     "Complaint.Triaged": lambda e: (
         f"初步判断：{SEVERITY_ZH.get(str(e.severity), str(e.severity))}，类别：{e.category}"
-        + ("" if e.cause is None else f"，原因代码：{e.cause}"),
+        + ("" if e.cause is None else f"，原因代码：{e.cause}")
+        + _business_zh(e),
         f"Triaged as {e.severity}, category {e.category}"
-        + ("" if e.cause is None else f", cause {e.cause}"),
+        + ("" if e.cause is None else f", cause {e.cause}")
+        + _business_en(e),
     ),
     "Complaint.Escalated": _with_reason("上报应急领导小组", "Escalated to leadership"),
     "Complaint.Assigned": lambda e: (
@@ -143,8 +159,8 @@ SUMMARIES: dict[str, Summary] = {
         f"Callback: satisfaction {e.satisfaction}/5",
     ),
     "Complaint.Closed": lambda e: (
-        "投诉办结" + ("" if e.cause is None else f"，原因代码：{e.cause}"),
-        "Complaint closed" + ("" if e.cause is None else f", cause {e.cause}"),
+        "投诉办结" + ("" if e.cause is None else f"，原因代码：{e.cause}") + _business_zh(e),
+        "Complaint closed" + ("" if e.cause is None else f", cause {e.cause}") + _business_en(e),
     ),
     "Complaint.Reopened": _with_reason("重新处理", "Reopened"),
     "Complaint.Withdrawn": _with_reason("客户撤诉", "Withdrawn by the complainant"),

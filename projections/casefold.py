@@ -46,6 +46,9 @@ def new_state() -> State:
         "agency": None,
         "cause_code": None,  # the latest cause code given (triage, then close)
         "codes_version": None,  # the code list it was checked against
+        # The regulator's business type and business channel, each the latest given.
+        "regulator_business_type": None,
+        "regulator_business_channel": None,
         "improvements": 0,  # improvement measures added (溯源整改)
         "improvements_open": 0,  # of them, not yet marked done
         "evidence_files": 0,
@@ -124,6 +127,10 @@ def _triaged(s: State, e: Any, at: str) -> None:
 def _cause(s: State, e: Any) -> None:
     if e.cause is not None:  # an action without a code keeps the one given before
         s.update(cause_code=e.cause, codes_version=e.codes_version)
+    if e.business_type is not None:
+        s["regulator_business_type"] = e.business_type
+    if e.business_channel is not None:
+        s["regulator_business_channel"] = e.business_channel
 
 
 def _planned(s: State, e: Any, at: str) -> None:

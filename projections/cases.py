@@ -34,7 +34,7 @@ CASE_COLUMNS = (
     "handling_seconds", "version", "escalated_to", "acknowledged", "public_attention",
     "instructions", "signed_off", "accountability", "agency", "cause_code",
     "regulator_cause_code", "codes_version", "improvements", "improvements_open",
-    "evidence_files",
+    "evidence_files", "regulator_business_type", "regulator_business_channel",
 )  # fmt: skip
 
 

@@ -33,6 +33,12 @@ REFERRAL = "regulator_referral"
 # The read-model column of the regulator's classification code (JR/T 0169-2018), written by
 # the code lists of issue 15 item 2; until it exists every complaint is "unclassified".
 CODE_COLUMN = "regulator_cause_code"
+# The regulator's business type (业务类别) and business channel (业务办理渠道) a triage or
+# closure gave, counted like the cause code (a complaint without one: ``unclassified``).
+BUSINESS_COLUMNS = {
+    "by_business_type": "regulator_business_type",
+    "by_business_channel": "regulator_business_channel",
+}
 UNCLASSIFIED = "unclassified"
 
 
@@ -88,11 +94,14 @@ def _between(alias: str, quarter: Quarter) -> tuple[str, list[Any]]:
     return f" {alias}.received_at >= ? AND {alias}.received_at < ?", [start, end]
 
 
-def by_code(cur: Cursor, quarter: Quarter, codes: bool) -> list[dict[str, Any]]:
-    """Complaints per regulator classification code (null: ``unclassified``). ``codes``: the
-    read model has the code column; without it every complaint is unclassified."""
+def by_code(
+    cur: Cursor, quarter: Quarter, codes: bool, code_column: str = CODE_COLUMN
+) -> list[dict[str, Any]]:
+    """Complaints per regulator classification code (null: ``unclassified``) of
+    ``code_column``. ``codes``: the read model has the code column; without it every
+    complaint is unclassified."""
     where, params = _between("c", quarter)
-    column = f"COALESCE(c.{CODE_COLUMN}, '{UNCLASSIFIED}')" if codes else f"'{UNCLASSIFIED}'"
+    column = f"COALESCE(c.{code_column}, '{UNCLASSIFIED}')" if codes else f"'{UNCLASSIFIED}'"
     rows = cur.tuples(
         f"SELECT {column} AS code, COUNT(*) FROM {{case_state}} c WHERE{where} GROUP BY 1",
         params,
@@ -230,6 +239,10 @@ def regulator_report(cur: Cursor, quarter: Quarter, as_of: datetime) -> dict[str
         "as_of": as_of.isoformat(),
         "received": int(received),
         "by_code": by_code(cur, quarter, codes),
+        **{
+            key: by_code(cur, quarter, column in CASE_COLUMNS, column)
+            for key, column in BUSINESS_COLUMNS.items()
+        },
         "by_channel": _counts(cur, quarter, "channel", "channel"),
         "by_outcome": _counts(cur, quarter, "status", "outcome"),
         "clocks": clocks,

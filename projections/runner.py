@@ -30,7 +30,6 @@ from projections.schema import (
     AUDIT_SHAPE_KEY,
     CASES_SHAPE,
     DDL,
-    ENTRIES_SHAPE,
     INDEXES,
     POSITIONS,
     SHAPE_KEY,
@@ -185,14 +184,14 @@ class Runner:
 
     def _upgrade(self, progress: Progress | None) -> None:
         """Rebuild case read models kept in an older shape (tables or folds written before an
-        upgrade of the ledger) before applying anything to them: they cannot be patched; but
-        those of shape 7 lack only a column of ``publications``, which is written in place.
-        So do policy rows a runner of an earlier release, still following, kept since."""
+        upgrade of the ledger) before applying anything to them: they cannot be patched. Policy
+        rows of ``publications`` a runner of an earlier release (shape 7), still following,
+        kept without their entries are written in place."""
         shape = self._shape(SHAPE_KEY)
-        if shape == ENTRIES_SHAPE or (shape == CASES_SHAPE and self._entries_missing()):
-            self._keep_entries()
-        elif shape < CASES_SHAPE:
+        if shape < CASES_SHAPE:
             self.rebuild(("cases", "statistics"), progress)
+        elif self._entries_missing():
+            self._keep_entries()
 
     def _entries_missing(self) -> bool:
         """Whether a policy's row of ``publications`` lacks its entry (kept by a runner of an
@@ -207,9 +206,8 @@ class Runner:
             return cur.fetchone() is not None
 
     def _keep_entries(self) -> None:
-        """Read models of shape 7 lack only the policies' entries in ``publications`` (and
-        rows kept by an earlier release's runner lack theirs): written from the log, and the
-        shape marked, in one transaction."""
+        """Policy rows of ``publications`` kept by an earlier release's runner lack their
+        entries: written from the log, and the shape marked, in one transaction."""
         from ledger.store.books import load_rulebook
         from projections.publications import keep_entries
 

@@ -19,7 +19,8 @@ CASES = {
         escalated_to TEXT, acknowledged INTEGER, public_attention INTEGER,
         instructions INTEGER, signed_off INTEGER, accountability TEXT, agency TEXT,
         cause_code TEXT, regulator_cause_code TEXT, codes_version TEXT,
-        improvements INTEGER, improvements_open INTEGER, evidence_files INTEGER)""",
+        improvements INTEGER, improvements_open INTEGER, evidence_files INTEGER,
+        regulator_business_type TEXT, regulator_business_channel TEXT)""",
     "sla_clocks": """CREATE TABLE IF NOT EXISTS {sla_clocks} (
         ref TEXT NOT NULL, clock TEXT NOT NULL, started_at TEXT NOT NULL, due_at TEXT NOT NULL,
         risk_at TEXT NOT NULL, met_at TEXT, late_seconds BIGINT, cancelled INTEGER NOT NULL,
@@ -51,6 +52,8 @@ CASES_INDEXES = [
     ("sla_clocks", "received_at"),
     ("case_state", "received_at"),
     ("case_state", "regulator_cause_code"),
+    ("case_state", "regulator_business_type"),
+    ("case_state", "regulator_business_channel"),
     # The paged SLA report and its summary (``projections.sla_pages``): each status read in
     # its own order from an index, so a page is a walk of 100 entries, and the summary counts
     # only the reported clocks. Breaches, worst first ({C}: text by code point on PostgreSQL);
@@ -94,10 +97,12 @@ CASES_INDEXES = [
 # and the indexes of sla_clocks' started_at and risk_at. 8: a policy's row of
 # ``publications`` holds its line of policy list (``entry``: version, effective_from as
 # published, reason, drill), which policy list reads for a login that may not read the log;
-# read models of shape 7 are brought to it in place (``Runner._upgrade``), not rebuilt.
-CASES_SHAPE = 8
-# The shape whose read models differ from the current one by the policies' entries alone.
-ENTRIES_SHAPE = 7
+# read models of shape 7 are brought to it in place (``Runner._upgrade``), not rebuilt. 9: the
+# regulator's business type and business channel a triage or closure gives (case_state's
+# regulator_business_type and regulator_business_channel, folds with them). Rebuilt, not
+# patched in place: a runner of an earlier release still following may have folded a triage
+# that gave them, and which ones it did only the log can tell.
+CASES_SHAPE = 9
 SHAPE_KEY = "shape:cases"
 # The shape of ``audit_trail``: 2 since its summaries leave out text sealed under the
 # complaint's key (earlier rows copied reasons in plain; the upgrade rebuilds them away).
@@ -147,7 +152,8 @@ ADDED_COLUMNS = [
         ("instructions", "INTEGER"), ("signed_off", "INTEGER"), ("accountability", "TEXT"),
         ("agency", "TEXT"), ("cause_code", "TEXT"), ("regulator_cause_code", "TEXT"),
         ("codes_version", "TEXT"), ("improvements", "INTEGER"), ("improvements_open", "INTEGER"),
-        ("evidence_files", "INTEGER"),
+        ("evidence_files", "INTEGER"), ("regulator_business_type", "TEXT"),
+        ("regulator_business_channel", "TEXT"),
     )),
 ]  # fmt: skip
 INDEXES = [*CASES_INDEXES, *AUDIT_INDEXES, *STATISTICS_INDEXES]

@@ -38,8 +38,9 @@ def report_regulator(
     quarter: str, as_of: str | None, no_catch_up: bool, max_lag: int | None, db: str, fmt: str
 ) -> None:
     """The regulator's quarterly figures for the complaints received in a quarter: by
-    classification code, channel and outcome; each clock met, breached and open; handling
-    time; referrals and the replies to them. docs/reports.md defines every figure.
+    classification code, business type, business channel, intake channel and outcome; each
+    clock met, breached and open; handling time; referrals and the replies to them.
+    docs/reports.md defines every figure.
 
     \b
     Example:
@@ -68,7 +69,8 @@ def csv_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {"section": "total", "key": "received", "figure": "count", "value": data["received"]}
     ]
-    for section, key in (("by_code", "code"), ("by_channel", "channel"),
+    for section, key in (("by_code", "code"), ("by_business_type", "code"),
+                         ("by_business_channel", "code"), ("by_channel", "channel"),
                          ("by_outcome", "outcome")):  # fmt: skip
         rows += [{"section": section, "key": r[key], "figure": "count", "value": r["count"]}
                  for r in data[section]]  # fmt: skip
@@ -98,6 +100,14 @@ def table(data: dict[str, Any]) -> str:
         f"Regulator report {data['quarter']} ({data['from']} to {data['to']}, "
         f"{data['timezone']}), as of {data['as_of']}: {data['received']} complaints received",
         render_table(data["by_code"], ["code", "count"]),
+        # The regulator's business type and channel: headed by their names, as both are codes.
+        *(
+            render_table(
+                [{name: r["code"], "count": r["count"]} for r in data[f"by_{name}"]],
+                [name, "count"],
+            )
+            for name in ("business_type", "business_channel")
+        ),
         render_table(data["by_channel"], ["channel", "count"]),
         render_table(data["by_outcome"], ["outcome", "count"]),
         render_table(

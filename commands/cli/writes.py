@@ -48,6 +48,27 @@ def write_options(fn: F) -> F:
     return fn
 
 
+def business_options(overrides: str) -> Callable[[F], F]:
+    """``--business-type`` and ``--business-channel``: the regulator's codes (JR/T 0169-2018),
+    checked against the code list in force like ``--cause``; ``overrides`` ends their help."""
+
+    def add(fn: F) -> F:
+        fn = click.option(
+            "--business-channel",
+            metavar="CODE",
+            help="The regulator's business channel (业务办理渠道): a code of the code list in "
+            f"force (codes show){overrides}.",
+        )(fn)
+        return click.option(
+            "--business-type",
+            metavar="CODE",
+            help="The regulator's business type (业务类别): a code of the code list in force "
+            f"(codes show){overrides}.",
+        )(fn)
+
+    return add
+
+
 def submit(action: str, ref: str | None, fields: dict[str, Any], opts: dict[str, Any]) -> None:
     outcome = run_command(action, ref, fields, opts)
     click.echo(to_json(outcome.as_dict()) if opts["fmt"] == "json" else describe(outcome))
@@ -158,6 +179,7 @@ def receive(**o: Any) -> None:
 @click.option(
     "--cause", metavar="CODE", help="A cause code of the code list in force (codes list)."
 )
+@business_options("")
 @write_options
 def triage(ref: str, **o: Any) -> None:
     """Record the initial judgment.
@@ -165,9 +187,11 @@ def triage(ref: str, **o: Any) -> None:
     \b
     Example:
       complaint-ledger triage TS-1 --severity urgent --category harassment \\
-        --assessment "涉嫌暴力催收" --cause C02 --actor wang --role handling_team
+        --assessment "涉嫌暴力催收" --cause C02 --business-type 03 --business-channel 04 \
+        --actor wang --role handling_team
     """
-    fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency", "cause")
+    fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency", "cause",
+                   "business_type", "business_channel")  # fmt: skip
     submit("triage", ref, {**fields, "public_attention": o["public_attention"] or None}, o)
 
 
@@ -337,6 +361,7 @@ def record_callback(ref: str, **o: Any) -> None:
     metavar="CODE",
     help="A cause code of the code list in force (overrides the triage's).",
 )
+@business_options(" (overrides the triage's)")
 @write_options
 def close(ref: str, **o: Any) -> None:
     """Close the complaint.
@@ -346,7 +371,8 @@ def close(ref: str, **o: Any) -> None:
       complaint-ledger close TS-1 --root-cause "外包催收员违规" --improvement "加强培训" \\
         --cause C02 --actor wang --role handling_team
     """
-    submit("close", ref, _pick(o, "root_cause", "improvement", "cause"), o)
+    fields = _pick(o, "root_cause", "improvement", "cause", "business_type", "business_channel")
+    submit("close", ref, fields, o)
 
 
 @cli.command()

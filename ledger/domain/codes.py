@@ -7,7 +7,8 @@ a regulator cause code) and the **regulator's classification** following the str
 JR/T 0169-2018 (金融消费者投诉统计分类及编码): three code tables, the channel the business
 was done through (业务办理渠道), the business type (业务类别) and the cause (投诉原因).
 A triage or closure that gives a cause is checked against the list in force at the time of
-the action (``CodeList.check``).
+the action (``CodeList.check``); so are the regulator's business type and business channel it
+gives (``CodeList.check_business``), which the regulator's quarterly table counts by.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class Business:
+    """The regulator's business type (业务类别) and business channel (业务办理渠道) an action
+    gives, each optional, and ``version``, the code list both were checked against."""
+
+    type: str | None
+    channel: str | None
+    version: str
+
+
+# The regulator's tables a command field names, and what its message calls a code of it.
+_BUSINESS_TABLES = {
+    "business_type": ("business_types", "business type"),
+    "business_channel": ("channels", "business channel"),
+}
+
+
+@dataclass(frozen=True)
 class CodeList:
     """A version of the code lists: the company's causes and the regulator's three tables."""
 
@@ -83,6 +101,22 @@ class CodeList:
                 f"(in force at the time of the action); its codes: {known}"
             )
         return cause
+
+    def check_business(self, business_type: str | None, business_channel: str | None) -> Business:
+        """Both codes checked against the regulator's tables, or ``CauseUnknown`` naming the
+        first not in them (an unknown code is refused like an unknown cause)."""
+        for field, code in (
+            ("business_type", business_type),
+            ("business_channel", business_channel),
+        ):
+            table, what = _BUSINESS_TABLES[field]
+            codes: Mapping[str, str] = getattr(self, table)
+            if code is not None and code not in codes:
+                raise CauseUnknown(
+                    f"{field}: {code!r} is not a {what} code of code list {self.version!r} "
+                    f"(in force at the time of the action); its codes: {', '.join(sorted(codes))}"
+                )
+        return Business(business_type, business_channel, self.version)
 
     def regulator_for(self, code: str | None) -> str | None:
         """The regulator cause code the company cause ``code`` maps to (None if unmapped)."""

@@ -129,6 +129,10 @@ class Complaint(Aggregate):
         # against (issue 15): None until one is given.
         self.cause_code: str | None = None
         self.codes_version: str | None = None
+        # The regulator's business type (业务类别) and business channel (业务办理渠道) last
+        # given, each on its own (triage, then close).
+        self.business_type: str | None = None
+        self.business_channel: str | None = None
         self.improvements: dict[str, Improvement] = {}  # by id, in the order added
         self.regulator_replied_at: datetime | None = None  # the first reply to a referral
         self.handler: str | None = None
@@ -217,6 +221,13 @@ class Complaint(Aggregate):
         if cause is not None:  # an action without a code keeps the one given before
             self.cause_code, self.codes_version = cause, codes_version
 
+    def _set_business(self, business_type: str | None, business_channel: str | None) -> None:
+        # Each code given overrides the one given before; one not given keeps it.
+        if business_type is not None:
+            self.business_type = business_type
+        if business_channel is not None:
+            self.business_channel = business_channel
+
     def _set_time(self, name: str, occurred_at: datetime | None) -> None:
         setattr(self, name, occurred_at)
         if occurred_at is None:
@@ -263,9 +274,11 @@ class Complaint(Aggregate):
 
     class Triaged(Aggregate.Event):
         """Version 2: ``assessment`` sealed. Version 3: the cause code (``cause``) and the
-        version of the code list it was checked against (``codes_version``), both optional."""
+        version of the code list it was checked against (``codes_version``), both optional.
+        Version 4: the regulator's business type and business channel (``business_type``,
+        ``business_channel``), both optional, checked against that same list."""
 
-        class_version = 3
+        class_version = 4
         actor: Actor
         occurred_at: datetime
         command_id: str
@@ -274,6 +287,8 @@ class Complaint(Aggregate):
         assessment: Text
         cause: str | None
         codes_version: str | None
+        business_type: str | None
+        business_channel: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -283,6 +298,11 @@ class Complaint(Aggregate):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state["cause"] = None
             state["codes_version"] = None
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            state["business_type"] = None
+            state["business_channel"] = None
 
     @event(Triaged)
     def _triaged(
@@ -295,11 +315,14 @@ class Complaint(Aggregate):
         assessment: Text,
         cause: str | None = None,
         codes_version: str | None = None,
+        business_type: str | None = None,
+        business_channel: str | None = None,
     ) -> None:
         self.severity = Severity(severity)
         self.category = category
         self.assessment = assessment
         self._set_cause(cause, codes_version)
+        self._set_business(business_type, business_channel)
         self._set_time("triaged_at", occurred_at)
         self._log("triaged", occurred_at)
 
@@ -564,9 +587,11 @@ class Complaint(Aggregate):
     class Closed(Aggregate.Event):
         """Version 2: ``root_cause`` and ``improvement`` sealed. Version 3: the cause code
         (``cause``) and the version of the code list it was checked against
-        (``codes_version``), both optional; the free-text root cause stays sealed beside."""
+        (``codes_version``), both optional; the free-text root cause stays sealed beside.
+        Version 4: the regulator's business type and business channel (``business_type``,
+        ``business_channel``), both optional, checked against that same list."""
 
-        class_version = 3
+        class_version = 4
         actor: Actor
         occurred_at: datetime
         command_id: str
@@ -574,6 +599,8 @@ class Complaint(Aggregate):
         improvement: Text
         cause: str | None
         codes_version: str | None
+        business_type: str | None
+        business_channel: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -583,6 +610,11 @@ class Complaint(Aggregate):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state["cause"] = None
             state["codes_version"] = None
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            state["business_type"] = None
+            state["business_channel"] = None
 
     @event(Closed)
     def _closed(
@@ -594,12 +626,15 @@ class Complaint(Aggregate):
         improvement: Text,
         cause: str | None = None,
         codes_version: str | None = None,
+        business_type: str | None = None,
+        business_channel: str | None = None,
     ) -> None:
         self.status = Status.CLOSED
         self._set_time("closed_at", occurred_at)
         self.root_cause = root_cause
         self.improvement = improvement
         self._set_cause(cause, codes_version)
+        self._set_business(business_type, business_channel)
         self._log("closed", occurred_at)
 
     class Reopened(Aggregate.Event):
@@ -822,7 +857,7 @@ register(
     Complaint,
     {
         "Received": 2,
-        "Triaged": 3,
+        "Triaged": 4,
         "Escalated": 2,
         "Assigned": 1,
         "CustomerContacted": 2,
@@ -831,7 +866,7 @@ register(
         "ResolutionExecuted": 2,
         "OutcomeCommunicated": 2,
         "CallbackRecorded": 2,
-        "Closed": 3,
+        "Closed": 4,
         "Reopened": 2,
         "ClocksRestarted": 1,
         "Withdrawn": 2,

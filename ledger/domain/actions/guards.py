@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from ledger.domain.codes import Business, Cause
 from ledger.domain.errors import ComplaintClosed, ComplaintWithdrawn, OccurredInFuture
 from ledger.domain.facts import Fact
 from ledger.domain.timerule import check_new
@@ -23,6 +24,26 @@ ESCALATING_SEVERITIES = frozenset({Severity.URGENT, Severity.MAJOR})
 def parts(stamp: Stamp) -> tuple[Actor, datetime, str]:
     """The fields every event of a complaint starts with."""
     return stamp.actor, stamp.occurred_at, stamp.command_id
+
+
+class Coded(TypedDict):
+    cause: str | None
+    business_type: str | None
+    business_channel: str | None
+    codes_version: str | None
+
+
+def coded(cause: Cause | None, business: Business | None) -> Coded:
+    """The code fields of a triage or closure: the cause, the regulator's business type and
+    channel, and the version of the code list they were checked against (one list: the
+    handler checks them all against the list in force)."""
+    checked = cause or business
+    return {
+        "cause": None if cause is None else cause.code,
+        "business_type": None if business is None else business.type,
+        "business_channel": None if business is None else business.channel,
+        "codes_version": None if checked is None else checked.version,
+    }
 
 
 def check_not_future(moment: datetime, now: datetime) -> None:

@@ -12,9 +12,10 @@ from ledger.domain.actions.guards import (
     check_not_future,
     check_open,
     check_time,
+    coded,
     parts,
 )
-from ledger.domain.codes import Cause
+from ledger.domain.codes import Business, Cause
 from ledger.domain.errors import OccurredInFuture, OccurredTooEarly
 from ledger.domain.sealed import PersonKey, SealedComplainant, SealedText
 from ledger.domain.values import Channel, Severity, Stamp
@@ -87,10 +88,12 @@ def triage(
     escalate_to: str | None = None,
     public_attention: bool = False,
     cause: Cause | None = None,
+    business: Business | None = None,
 ) -> None:
     """The initial judgment. An urgent or major one escalates (to ``escalate_to``, which
     starts the acknowledgement clock, when given); public attention escalates at once.
-    ``cause`` is a cause code the handler checked against the code list in force."""
+    ``cause`` is a cause code, ``business`` the regulator's business type and channel, that
+    the handler checked against the code list in force."""
     check_open(self, stamp, now, "triage")
     check_time(self, "triaged", stamp)
     self._triaged(
@@ -98,8 +101,7 @@ def triage(
         severity=severity,
         category=category,
         assessment=assessment,
-        cause=None if cause is None else cause.code,
-        codes_version=None if cause is None else cause.version,
+        **coded(cause, business),
     )
     if public_attention:
         self.raise_escalation(stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True)

@@ -11,9 +11,10 @@ from ledger.domain.actions.guards import (
     check_open,
     check_recordable,
     check_time,
+    coded,
     parts,
 )
-from ledger.domain.codes import Cause
+from ledger.domain.codes import Business, Cause
 from ledger.domain.errors import ComplaintNotClosed, OutOfOrder, SignOffRequired
 from ledger.domain.sealed import SealedText
 from ledger.domain.values import ClockName, ContactChannel, Remedy, Stamp, Status, Substantiated
@@ -115,8 +116,10 @@ def close(
     root_cause: SealedText,
     improvement: SealedText,
     cause: Cause | None = None,
+    business: Business | None = None,
 ) -> None:
-    """Close the case; ``cause`` (checked by the handler) overrides the triage's."""
+    """Close the case; ``cause`` and each of ``business``'s codes (checked by the handler)
+    override the triage's."""
     check_open(self, stamp, now, "close")
     if self.executed_at is None:
         raise OutOfOrder(f"{self.ref}: the resolution has not been executed; cannot close")
@@ -134,8 +137,7 @@ def close(
         *parts(stamp),
         root_cause=root_cause,
         improvement=improvement,
-        cause=None if cause is None else cause.code,
-        codes_version=None if cause is None else cause.version,
+        **coded(cause, business),
     )
 
 
