@@ -1,6 +1,6 @@
-"""The example code list (``docs/codes-example.toml``) as data, and the cause codes synthetic
-lifecycles give at triage and closure (issue 15): ``demo`` and ``generate --cause-codes``
-publish the list and code their complaints with it.
+"""The example code list (``docs/codes-example.toml``) as data, and the cause codes (and the
+regulator's business type and channel) synthetic lifecycles give at triage and closure:
+``demo`` and ``generate --cause-codes`` publish the list and code their complaints with it.
 
 ``tests/unit/test_synthetic_codes.py`` checks that ``EXAMPLE_CODES`` is the example file.
 """
@@ -44,16 +44,29 @@ CATEGORY_CAUSES = {
     "excessive_calls": "C01", "fees": "C06", "debt_disputed": "C07", "impersonation": "C05",
 }  # fmt: skip
 
+# The regulator's business type a synthetic complaint is triaged with (业务类别: fees on a
+# credit card, repayments on a personal loan …); its closure names the business channel,
+# the outsourced collection (第三方渠道), and keeps the type.
+CATEGORY_BUSINESS_TYPES = {
+    "harassment": "03", "third_party_contact": "03", "abusive_language": "03",
+    "excessive_calls": "02", "fees": "02", "debt_disputed": "03", "impersonation": "99",
+}  # fmt: skip
+CLOSURE_BUSINESS_CHANNEL = "04"
+
 
 def give_causes(life: Lifecycle) -> None:
-    """Triage with the category's cause; close with it, or with 其他 (C99) when the findings
-    did not bear the complaint out."""
+    """Triage with the category's cause and business type; close with the cause, or with 其他
+    (C99) when the findings did not bear the complaint out, and the business channel."""
     cause = CATEGORY_CAUSES[life.receive["category"]]
     for step in life.steps:
         if step["command"] == "record_findings" and step["substantiated"] == "no":
             cause = "C99"
         if step["command"] in ("triage", "close"):
             step["cause"] = cause
+        if step["command"] == "triage":
+            step["business_type"] = CATEGORY_BUSINESS_TYPES[life.receive["category"]]
+        if step["command"] == "close":
+            step["business_channel"] = CLOSURE_BUSINESS_CHANNEL
 
 
 def publish_codes_command(command_id: str, at: datetime, actor: str) -> dict[str, Any]:

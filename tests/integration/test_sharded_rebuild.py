@@ -77,6 +77,9 @@ def test_two_and_three_workers_give_the_read_models_of_one_worker_and_of_the_log
     assert dumps["3"] == in_log_order
     assert b"EscalationAddressed" in in_log_order
     assert b"ImprovementAdded" in in_log_order
+    # The regulator's business type and channel the coded lifecycles give (case_state's).
+    assert b'"regulator_business_type": "03"' in in_log_order
+    assert b'"regulator_business_channel": "04"' in in_log_order
     kept = positions(generated)
     assert (kept["cases"], kept["audit_trail"], kept[SHAPE_KEY]) == (head, head, CASES_SHAPE)
     assert [name for name in kept if name.endswith("__rebuild")] == []

@@ -178,6 +178,45 @@ def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger:
     assert erased.reason == "retention period ended"
 
 
+@pytest.mark.parametrize("release", ["v1", "v2", "v3"])
+def test_a_triage_and_closure_stored_before_business_codes_decode_without_them(
+    ledger: Ledger, release: str
+) -> None:
+    coded = [
+        decode(ledger, r)
+        for v, r in RECORDS
+        if v == release and r["topic"].endswith(("Complaint.Triaged", "Complaint.Closed"))
+    ]
+    state = new_state()
+    for event in coded:
+        fold_case(state, event)
+
+    assert len(coded) == 2
+    assert [(e.business_type, e.business_channel) for e in coded] == [(None, None)] * 2
+    assert (state["regulator_business_type"], state["regulator_business_channel"]) == (None, None)
+
+
+def test_a_v4_triage_and_closure_carry_the_regulators_business_type_and_channel(
+    ledger: Ledger,
+) -> None:
+    fourth = [
+        decode(ledger, r)
+        for v, r in RECORDS
+        if v == "v4" and r["topic"].endswith(("Complaint.Triaged", "Complaint.Closed"))
+    ]
+    state = new_state()
+    for event in fourth:
+        fold_case(state, event)
+
+    assert [(e.business_type, e.business_channel) for e in fourth] == [
+        ("03", None),
+        ("02", "04"),
+    ]
+    assert [e.codes_version for e in fourth] == ["codes-2026.1"] * 2
+    # The closure's codes override the triage's.
+    assert (state["regulator_business_type"], state["regulator_business_channel"]) == ("02", "04")
+
+
 @pytest.mark.parametrize("release", ["v1", "v2"])
 def test_a_triage_and_closure_stored_before_cause_codes_decode_without_one(
     ledger: Ledger, release: str

@@ -97,15 +97,17 @@ def test_the_registry_knows_the_stored_names_and_todays_versions() -> None:
                    "ResolutionExecuted", "OutcomeCommunicated", "CallbackRecorded", "Closed",
                    "Reopened", "Withdrawn", "DeadlineExtended", "ClocksPaused", "ClocksResumed",
                    "NoteAdded", "OccurrenceCorrected"}  # fmt: skip
-    # Version 3: triage and closure carry a cause code (issue 15, item 2a).
+    # Version 3: triage and closure carry a cause code (issue 15, item 2a); version 4: the
+    # regulator's business type and business channel too.
     coded = {"Triaged", "Closed"}
     # And the policy publication, which names why the plan was revised (issue 15, item 7).
     assert {e.name for e in ENTRIES if e.class_version == 2} == {
         *(f"Complaint.{n}" for n in sealed_text - coded),
         "PolicyBook.PolicyPublished",
     }
-    assert {e.name for e in ENTRIES if e.class_version == 3} == {f"Complaint.{n}" for n in coded}
-    assert {e.class_version for e in ENTRIES} == {1, 2, 3}
+    assert {e.name for e in ENTRIES if e.class_version == 3} == set()
+    assert {e.name for e in ENTRIES if e.class_version == 4} == {f"Complaint.{n}" for n in coded}
+    assert {e.class_version for e in ENTRIES} == {1, 2, 4}
     assert registry.topic_of("PolicyBook.CodesPublished") == (
         "ledger.registry:PolicyBook.CodesPublished"
     )

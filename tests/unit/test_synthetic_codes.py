@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from commands.synthetic import CONTENT, lifecycles
-from commands.synthetic_codes import CATEGORY_CAUSES, EXAMPLE_CODES
+from commands.synthetic_codes import CATEGORY_BUSINESS_TYPES, CATEGORY_CAUSES, EXAMPLE_CODES
 from ledger.domain.codes import codes_from_dict, parse_codes
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "codes-example.toml"
@@ -28,6 +28,12 @@ def test_synthetic_lifecycles_give_causes_of_the_example_at_triage_and_closure()
     assert set(CATEGORY_CAUSES) == set(CONTENT)
     assert len(given) > 60
     assert {s["cause"] for s in given} <= set(codes.causes)
+    assert set(CATEGORY_BUSINESS_TYPES) == set(CONTENT)
+    assert {s["business_type"] for s in given if "business_type" in s} <= set(codes.business_types)
+    assert {s["business_channel"] for s in given if "business_channel" in s} <= set(codes.channels)
     # Coding draws nothing from the random stream: the same lifecycles otherwise.
-    strip = [[{k: v for k, v in s.items() if k != "cause"} for s in life.steps] for life in lives]
+    coding = {"cause", "business_type", "business_channel"}
+    strip = [
+        [{k: v for k, v in s.items() if k not in coding} for s in life.steps] for life in lives
+    ]
     assert strip == [life.steps for life in plain]
