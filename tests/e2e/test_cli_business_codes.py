@@ -10,8 +10,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.store.root import open_ledger
 from projections.query import open_query
 from projections.regulator import Quarter
+from projections.runner import Runner
+from projections.schema import CASES_SHAPE, SHAPE_KEY
 from tests.e2e.http_server import Api, serving, staff_directory
 from tests.e2e.test_cli_codes import EXAMPLE, TEAM, cases, publish
 from tests.e2e.test_http_regulator import PROBLEM, body, caught_up
@@ -186,3 +189,22 @@ def test_the_api_takes_the_business_codes_and_reports_by_them(ledger_url: str) -
     assert after == before
     assert shown["by_business_type"] == [{"code": "03", "count": 1}]
     assert shown["by_business_channel"] == [{"code": "04", "count": 1}]
+
+
+def test_read_models_of_shape_8_are_rebuilt_with_the_business_codes(ledger_url: str) -> None:
+    """A runner of the earlier release (shape 8) folded a triage that gave business codes
+    without keeping them: the first run of this release rebuilds, and the codes are there."""
+    publish(ledger_url, EXAMPLE)
+    ok(ledger_url, "apply", "-", input=jsonl(business_life("TS-B10", {"business_type": "01"})))
+    ok(ledger_url, "projections", "run")
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("UPDATE {case_state} SET regulator_business_type = NULL")
+        cur.execute("UPDATE {positions} SET position = 8 WHERE name = ?", (SHAPE_KEY,))
+
+    ran = run(ledger_url, "projections", "run")
+
+    assert ran.exit_code == 0, ran.stderr
+    assert cases(ledger_url)["TS-B10"]["regulator_business_type"] == "01"
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
+        assert cur.fetchone() == {"position": CASES_SHAPE}

@@ -164,6 +164,8 @@ def test_each_event_shows_who_when_and_the_fields_it_set(lived: tuple[str, list[
             "assessment": "一般投诉",
             "cause": None,
             "codes_version": None,
+            "business_type": None,
+            "business_channel": None,
         },
     }
     assert events[4]["fields"]["remedies"] == [
@@ -203,7 +205,7 @@ def test_history_as_a_table_lists_events_then_the_state(lived: tuple[str, list[s
     assert out[3].startswith("v2   Triaged              wang (handling_team, asserted)  occurred ")
     assert out[4] == (
         "      set: severity=normal, category=harassment, assessment=一般投诉, cause=-, "
-        "codes_version=-"
+        "codes_version=-, business_type=-, business_channel=-"
     )
     assert out[5].startswith("      now: stage=investigation, severity=normal, ")
     assert "State at version 2:" in out

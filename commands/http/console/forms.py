@@ -61,6 +61,9 @@ FORMS = (
             Field("category", "text"),
             Field("assessment", "textarea"),
             Field("cause", "text", required=False),  # a code of the code list in force
+            # The regulator's business type and channel: codes of the same list.
+            Field("business_type", "text", required=False),
+            Field("business_channel", "text", required=False),
         ),
     ),
     Form(
@@ -115,6 +118,8 @@ FORMS = (
             Field("root_cause", "textarea"),
             Field("improvement", "textarea"),
             Field("cause", "text", required=False),
+            Field("business_type", "text", required=False),
+            Field("business_channel", "text", required=False),
         ),
     ),
     Form(
