@@ -95,8 +95,8 @@ class CodesInvalid(LedgerError):
 
 
 class CauseUnknown(LedgerError):
-    """A cause code that is not in the code list in force at the time of the action (or no
-    code list was in force then)."""
+    """A cause code, or a regulator business type or business channel, that is not in the
+    code list in force at the time of the action (or no code list was in force then)."""
 
 
 class CalendarUnavailable(LedgerError):
