@@ -60,6 +60,8 @@ def case_view(complaint: Complaint, person: Complainant | None, text: TextOpener
         "agency": c.agency,
         "cause_code": c.cause_code,
         "codes_version": c.codes_version,
+        "regulator_business_type": c.business_type,
+        "regulator_business_channel": c.business_channel,
         "improvements": [
             {
                 "id": i.id,

@@ -51,6 +51,7 @@ def test_the_command_line_triage_and_close_take_the_business_codes(ledger_url: s
        "--business-channel", "04", "--occurred-at", "2026-09-29T09:00:00+08:00",
        *TEAM)  # fmt: skip
     history = json.loads(ok(ledger_url, "history", "TS-B1", "--format", "json"))
+    shown = json.loads(ok(ledger_url, "show", "TS-B1", "--format", "json"))
     audit = ok(ledger_url, "audit", "TS-B1", "--format", "json")
     closed = cases(ledger_url)["TS-B1"]
 
@@ -58,6 +59,7 @@ def test_the_command_line_triage_and_close_take_the_business_codes(ledger_url: s
     assert tuple(triaged[k] for k in COLUMNS) == ("03", "01")
     # The closure's channel overrides the triage's; the type it does not give is kept.
     assert tuple(closed[k] for k in COLUMNS) == ("03", "04")
+    assert tuple(shown[k] for k in COLUMNS) == ("03", "04")
     assert (fields["Triaged"]["business_type"], fields["Triaged"]["business_channel"]) == (
         "03",
         "01",
