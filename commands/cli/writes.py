@@ -57,13 +57,13 @@ def business_options(overrides: str) -> Callable[[F], F]:
             "--business-channel",
             metavar="CODE",
             help="The regulator's business channel (业务办理渠道): a code of the code list in "
-            f"force (codes show){overrides}.",
+            f"force (codes show{overrides}).",
         )(fn)
         return click.option(
             "--business-type",
             metavar="CODE",
             help="The regulator's business type (业务类别): a code of the code list in force "
-            f"(codes show){overrides}.",
+            f"(codes show{overrides}).",
         )(fn)
 
     return add
@@ -361,7 +361,7 @@ def record_callback(ref: str, **o: Any) -> None:
     metavar="CODE",
     help="A cause code of the code list in force (overrides the triage's).",
 )
-@business_options(" (overrides the triage's)")
+@business_options("; overrides the triage's")
 @write_options
 def close(ref: str, **o: Any) -> None:
     """Close the complaint.
