@@ -65,10 +65,18 @@ class Feed:
         report = FeedReport(position=position)
         head = self.ledger.count_events()
         recorder = self.ledger.recorder
+        looked_again = False
         while True:
             notifications = recorder.select_notifications(start=position + 1, limit=self.batch_size)
             if not notifications:
                 return report
+            if not looked_again:
+                # The stream may have been changed since the pass began, before these events
+                # were appended: look again now that there is something to send.
+                looked_again = True
+                self.sink.check()
+                if self.sink.empty or self.sink.last is not None:
+                    return report  # made anew meanwhile: the next pass starts from its state
             self.sink.publish([to_message(n, self.source, self.prefix) for n in notifications])
             published = self.sink.flush()
             end = notifications[-1].id

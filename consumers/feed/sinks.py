@@ -58,8 +58,9 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
     def check(self) -> None:
-        """Before each pass: raise ``StreamRefused`` if the destination was changed into one
-        the feed may not use, and set ``empty`` and ``last`` again if it was made anew."""
+        """Before each pass, and again before a pass sends its first batch: raise
+        ``StreamRefused`` if the destination was changed into one the feed may not use, and
+        set ``empty`` and ``last`` again if it was made anew."""
 
     # Whether the destination held no message of any feed when the sink connected (made
     # just now, or never written to): the feed then starts again at the log's first event,
