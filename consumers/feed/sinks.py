@@ -113,7 +113,7 @@ class NatsSink:
         self.empty = False
         self.last: tuple[int, str] | None = None
         self._created: Any = None  # when the stream the feed publishes into was made
-        self._checked = False  # the stream was looked at since the last pass began
+        self._checked = False  # the stream was looked at on connecting, no pass since
         try:
             self._run(self._connect())
         except BaseException:
@@ -146,6 +146,7 @@ class NatsSink:
             raise FeedError(f"cannot reach NATS at {self.url}: {e or type(e).__name__}") from None
         self._js = self._nc.jetstream(publish_async_max_pending=10_000)
         await self._stream()
+        self._checked = True
 
     def check(self) -> None:
         # Publishing into a stream made anew with the same subjects (or edited) goes on
@@ -165,7 +166,6 @@ class NatsSink:
         config = StreamConfig(
             name=self.stream, subjects=[self.subjects], duplicate_window=DUPLICATE_WINDOW
         )
-        self._checked = True
         try:
             try:
                 info = await self._js.stream_info(self.stream)

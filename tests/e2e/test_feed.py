@@ -560,3 +560,37 @@ def test_a_position_behind_the_stream_after_the_servers_window_publishes_no_copy
     assert [orjson.loads(m.data)["position"] for m in stored] == list(range(1, head + 1))
     assert again == f"published 0 event(s) to {stream.name} (0 already there), position {head}\n"
     assert feed_position(ledger_url, stream) == head
+
+
+def test_a_stream_edited_after_a_pass_began_is_refused_before_the_pass_sends_into_it(
+    ledger_url: str, tmp_path: Path, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed looks at its stream when a pass begins and again before the pass sends its
+    first batch: a window edited down between the two, before the events the pass found were
+    appended, is refused with nothing sent (also on a pass after one that looked already)."""
+    from consumers.feed.feeder import Feed
+    from consumers.feed.sinks import NatsSink, StreamRefused
+
+    head = filled(ledger_url, tmp_path, 1)
+    note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
+            "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
+    with open_ledger(ledger_url) as ledger:
+        sink = NatsSink(NATS_URL, stream.name, f"{stream.prefix}.>")
+        try:
+            feed = Feed(ledger, sink, f"nats:{stream.name}", prefix=stream.prefix, source="t")
+            assert feed.publish_pending().stored == head
+            feed.publish_pending()  # an idle pass: it looked at the stream when it began
+            after_stored = feed._after_stored
+
+            def edited_meanwhile(position: int) -> int:
+                _window_edited(stream)
+                assert run(ledger_url, "apply", "-", input=jsonl([note])).exit_code == 0
+                return after_stored(position)
+
+            monkeypatch.setattr(feed, "_after_stored", edited_meanwhile)
+            with pytest.raises(StreamRefused, match="duplicate_window 2 s"):
+                feed.publish_pending()
+        finally:
+            sink.close()
+
+    assert message_count(stream) == head
