@@ -7,6 +7,7 @@ did that before the events were written).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal
@@ -72,6 +73,12 @@ def new_state() -> State:
         "version": 0,
         "facts": empty_facts(),
     }
+
+
+def stored_state(text: str) -> State:
+    """A fold as stored, with the keys of a newer fold that it lacks at their starting
+    values: a runner of an earlier release still following writes folds without them."""
+    return {**new_state(), **json.loads(text)}
 
 
 def fold_case(state: State, event: Any) -> None:

@@ -21,7 +21,7 @@ from ledger.domain.rulebook import Rulebook, publication
 from ledger.domain.sla import deadlines
 from ledger.store.books import CALENDAR_BOOK_ID, CALENDAR_BOOK_REF, POLICY_BOOK_REF
 from ledger.store.codelists import CodesPublication, codes_publication
-from projections.casefold import State, fold_case, new_state, stage
+from projections.casefold import State, fold_case, new_state, stage, stored_state
 from projections.db import Cursor
 from projections.publications import keep_publications
 from projections.schema import stamp
@@ -182,7 +182,7 @@ def load_states(cur: Cursor, case_ids: Sequence[str]) -> dict[str, State]:
         chunk = case_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         cur.execute(f"SELECT case_id, state FROM {{case_folds}} WHERE case_id IN ({marks})", chunk)
-        states.update((row["case_id"], json.loads(row["state"])) for row in cur.fetchall())
+        states.update((row["case_id"], stored_state(row["state"])) for row in cur.fetchall())
     return states
 
 
@@ -246,7 +246,7 @@ def recompute_clocks(cur: Cursor, rules: Rules, chunk: int = 1000) -> None:
         if not rows:
             return
         last = rows[-1]["case_id"]
-        states = [json.loads(r["state"]) for r in rows]
+        states = [stored_state(r["state"]) for r in rows]
         cases = [case_row(s, rules) for s in states]
         cur.insert("case_state", CASE_COLUMNS, cases, conflict="ref", update=CASE_COLUMNS[1:])
         refs = [s["ref"] for s in states]

@@ -49,8 +49,9 @@ def codes() -> None:
 def codes_publish(file: str, effective_from: str | None, **o: Any) -> None:
     """Publish a version of the code lists (TOML or JSON, validated) into the ledger.
 
-    A triage or closure that gives --cause is checked against the list in force when it
-    happened, and records that list's version. See docs/codes-example.toml.
+    A triage or closure that gives --cause, --business-type or --business-channel is checked
+    against the list in force when it happened, and records that list's version. See
+    docs/codes-example.toml.
 
     \b
     Example:

@@ -50,7 +50,8 @@ DEFAULT_UNTIL = "2026-11-01T00:00:00+08:00"
     "--cause-codes",
     is_flag=True,
     help="Start with the publication of the example code list (docs/codes-example.toml) and "
-    "give a cause code at triage and closure.",
+    "give a cause code at triage and closure, a business type at triage and a business "
+    "channel at closure.",
 )
 @click.option(
     "--improvements",

@@ -187,7 +187,7 @@ def triage(ref: str, **o: Any) -> None:
     \b
     Example:
       complaint-ledger triage TS-1 --severity urgent --category harassment \\
-        --assessment "涉嫌暴力催收" --cause C02 --business-type 03 --business-channel 04 \
+        --assessment "涉嫌暴力催收" --cause C02 --business-type 03 --business-channel 04 \\
         --actor wang --role handling_team
     """
     fields = _pick(o, "severity", "category", "assessment", "escalate_to", "agency", "cause",
@@ -369,7 +369,7 @@ def close(ref: str, **o: Any) -> None:
     \b
     Example:
       complaint-ledger close TS-1 --root-cause "外包催收员违规" --improvement "加强培训" \\
-        --cause C02 --actor wang --role handling_team
+        --cause C02 --business-channel 04 --actor wang --role handling_team
     """
     fields = _pick(o, "root_cause", "improvement", "cause", "business_type", "business_channel")
     submit("close", ref, fields, o)

@@ -210,3 +210,24 @@ def test_read_models_of_shape_8_are_rebuilt_with_the_business_codes(ledger_url: 
     with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
         cur.execute("SELECT position FROM {positions} WHERE name = ?", (SHAPE_KEY,))
         assert cur.fetchone() == {"position": CASES_SHAPE}
+
+
+def test_a_fold_written_by_a_runner_of_the_earlier_release_is_folded_on(ledger_url: str) -> None:
+    """A runner of the earlier release still following after the upgrade writes folds without
+    the business codes' keys: the next run of this release folds on from them, no traceback."""
+    publish(ledger_url, EXAMPLE)
+    life = business_life("TS-B11", {"business_type": "02"})
+    ok(ledger_url, "apply", "-", input=jsonl(life[:3]))
+    ok(ledger_url, "projections", "run")
+    with open_ledger(ledger_url) as ledger, Runner(ledger).transaction() as cur:
+        cur.execute("SELECT case_id, state FROM {case_folds}")
+        for row in cur.fetchall():
+            state = {k: v for k, v in json.loads(row["state"]).items() if k not in COLUMNS}
+            cur.execute("UPDATE {case_folds} SET state = ? WHERE case_id = ?",
+                        (json.dumps(state), row["case_id"]))  # fmt: skip
+    ok(ledger_url, "apply", "-", input=jsonl(life[3:]))
+
+    ran = run(ledger_url, "projections", "run")
+
+    assert ran.exit_code == 0, ran.stderr
+    assert cases(ledger_url)["TS-B11"]["status"] == "closed"
