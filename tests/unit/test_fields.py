@@ -214,3 +214,41 @@ def test_the_checks_change_no_value_so_resubmissions_keep_their_fingerprint() ->
         '"occurred_at":"2026-09-24T16:00:00+08:00","ref":"TS-1","command":"add_note",'
         '"text":"第一行\\n第二行"}'
     )
+
+
+def _with_complainant(**fields: str) -> dict[str, Any]:
+    cmd = receive_cmd("TS-1")
+    cmd["complainant"] = {**cmd["complainant"], **fields}
+    return cmd
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"phone": "＋８６\u3000１３８－１２３４－５６７８"},
+        {"phone": "138\u20141234\u22125678"},
+        {"id_number": "11010519491231002\uff38"},
+    ],
+)
+def test_what_chinese_input_methods_type_is_accepted(fields: dict[str, str]) -> None:
+    parse_command(_with_complainant(**fields))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # Look-alikes NFKC would turn into digits or letters; no input method types them
+        # for a phone or an ID number, and they would match a real one in the index.
+        {"phone": "①③⑧⓪⓪①③⑧⓪⓪⓪"},
+        {"phone": "¹³⁸⁰⁰¹³⁸⁰⁰⁰"},
+        {"phone": "₁₃₈₀₀₁₃₈₀₀₀"},
+        {"phone": "𝟏𝟑𝟖𝟎𝟎𝟏𝟑𝟖𝟎𝟎𝟎"},
+        {"phone": "1⑴234"},
+        {"id_number": "™™™™"},
+        {"id_number": "ⅫⅪⅫ"},
+        {"id_number": "㎏㎏"},
+    ],
+)
+def test_look_alike_digits_and_letters_are_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        parse_command(_with_complainant(**fields))
