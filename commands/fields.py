@@ -148,23 +148,24 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{2,30}$"
 WIDE_PHONE_PATTERN = f"^[+\uff0b]?[{_DIGITS}][{_DIGITS} \u3000()\uff08\uff09{_DASHES}]{{2,30}}$"
 ID_NUMBER_PATTERN = r"^[0-9A-Za-z]{4,32}$"
 WIDE_ID_NUMBER_PATTERN = f"^[{_DIGITS}A-Za-z\uff21-\uff3a\uff41-\uff5a]{{4,32}}$"
-_WIDE_NOTE = (
-    " (full-width digits, letters, '＋', '（）' and '－', the ideographic space and dashes"
-    " are accepted as the half-width characters they stand for)"
+_PHONE_NOTE = (
+    " (full-width digits, '＋', '（）' and '－', the ideographic space and dashes are accepted"
+    " as the half-width characters they stand for)"
 )
+_ID_NUMBER_NOTE = " (full-width digits and letters are accepted as their half-width forms)"
 
 
-def _matches(shown: str, wide: str) -> tuple[AfterValidator, FieldInfo]:
+def _matches(shown: str, wide: str, note: str) -> tuple[AfterValidator, FieldInfo]:
     """The check of ``wide`` and its pattern in the JSON schema. A refusal quotes the
     half-width pattern ``shown`` (the one people read); a value that holds characters
-    outside ASCII is told which full-width ones are accepted."""
+    outside ASCII is told which full-width ones are accepted (``note``)."""
     compiled = re.compile(wide)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
             raise PydanticCustomError(
                 "string_pattern_mismatch",
-                "String should match pattern '{pattern}'" + ("" if value.isascii() else _WIDE_NOTE),
+                "String should match pattern '{pattern}'" + ("" if value.isascii() else note),
                 {"pattern": shown},
             )
         return value
@@ -173,12 +174,14 @@ def _matches(shown: str, wide: str) -> tuple[AfterValidator, FieldInfo]:
 
 
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True), *_matches(PHONE_PATTERN, WIDE_PHONE_PATTERN)
+    str,
+    StringConstraints(strip_whitespace=True),
+    *_matches(PHONE_PATTERN, WIDE_PHONE_PATTERN, _PHONE_NOTE),
 ]
 IdNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True),
-    *_matches(ID_NUMBER_PATTERN, WIDE_ID_NUMBER_PATTERN),
+    *_matches(ID_NUMBER_PATTERN, WIDE_ID_NUMBER_PATTERN, _ID_NUMBER_NOTE),
 ]
 Tag = Annotated[
     str,

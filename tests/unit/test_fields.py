@@ -303,4 +303,5 @@ def test_a_refused_full_width_value_is_told_that_full_width_is_accepted() -> Non
 
     assert wide.startswith("complainant.phone: String should match pattern")
     assert "full-width digits" in wide
+    assert "full-width digits and letters" in refusal(_with_complainant(id_number="１１０＋"))
     assert plain == r"complainant.phone: String should match pattern '^\+?[0-9][0-9 ()-]{2,30}$'"
