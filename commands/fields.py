@@ -22,10 +22,11 @@ from pydantic import (
     StrictInt,
     StringConstraints,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, TzInfo
 
 from ledger.domain.calendar import FIRST_YEAR, LAST_YEAR
-from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem, fold_width
+from ledger.domain.text import LINES_FORBID, ONE_LINE_FORBIDS, control_problem
 
 MAX_CONTENT = 10_000
 MAX_TEXT = 4_000
@@ -135,31 +136,52 @@ Document = Annotated[
 ]
 
 
-def _folded_matches(pattern: str) -> AfterValidator:
-    """The pattern, checked on the value as a half-width keyboard would type it: a phone or
-    ID number typed full-width by a Chinese input method (``１３８－…``, ``…002Ｘ``) is
-    accepted and recorded as typed (the blind index folds it the same way)."""
-    compiled = re.compile(pattern)
+# A phone or ID number typed by a Chinese input method is accepted and recorded as typed
+# (the blind index folds it, ``fold_width``): digits, letters, ``＋``, ``（）``, ``－`` of the
+# full-width block, the ideographic space and dashes. The patterns below admit those forms
+# as well as the ASCII ones, and nothing else (``tests/unit/test_fields.py`` checks, character
+# by character, that they accept what ``fold_width`` and the ASCII pattern accept), so the
+# same pattern checks the value and is shown in the API's schema.
+_DASHES = "\\-\uff0d\u2010-\u2015\u2212\ufe63"
+_DIGITS = "0-9\uff10-\uff19"
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{2,30}$"
+WIDE_PHONE_PATTERN = f"^[+\uff0b]?[{_DIGITS}][{_DIGITS} \u3000()\uff08\uff09{_DASHES}]{{2,30}}$"
+ID_NUMBER_PATTERN = r"^[0-9A-Za-z]{4,32}$"
+WIDE_ID_NUMBER_PATTERN = f"^[{_DIGITS}A-Za-z\uff21-\uff3a\uff41-\uff5a]{{4,32}}$"
+_PHONE_NOTE = (
+    " (full-width digits, '＋', '（）' and '－', the ideographic space and dashes are accepted"
+    " as the half-width characters they stand for)"
+)
+_ID_NUMBER_NOTE = " (full-width digits and letters are accepted as their half-width forms)"
+
+
+def _matches(shown: str, wide: str, note: str) -> tuple[AfterValidator, FieldInfo]:
+    """The check of ``wide`` and its pattern in the JSON schema. A refusal quotes the
+    half-width pattern ``shown`` (the one people read); a value that holds characters
+    outside ASCII is told which full-width ones are accepted (``note``)."""
+    compiled = re.compile(wide)
 
     def check(value: str) -> str:
-        if not compiled.fullmatch(fold_width(value)):
+        if not compiled.fullmatch(value):
             raise PydanticCustomError(
                 "string_pattern_mismatch",
-                "String should match pattern '{pattern}'",
-                {"pattern": pattern},
+                "String should match pattern '{pattern}'" + ("" if value.isascii() else note),
+                {"pattern": shown},
             )
         return value
 
-    return AfterValidator(check)
+    return AfterValidator(check), Field(json_schema_extra={"pattern": wide})
 
 
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True),
-    _folded_matches(r"^\+?[0-9][0-9 ()-]{2,30}$"),
+    *_matches(PHONE_PATTERN, WIDE_PHONE_PATTERN, _PHONE_NOTE),
 ]
 IdNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True), _folded_matches(r"^[0-9A-Za-z]{4,32}$")
+    str,
+    StringConstraints(strip_whitespace=True),
+    *_matches(ID_NUMBER_PATTERN, WIDE_ID_NUMBER_PATTERN, _ID_NUMBER_NOTE),
 ]
 Tag = Annotated[
     str,

@@ -56,6 +56,7 @@ class Feed:
     def publish_pending(self, progress: Progress | None = None) -> FeedReport:
         """Publish every event after the position, up to the log's head as it is found."""
         self.sink.check()
+        self._begins_with_the_log()
         position = self.positions.get(self.name)
         if position and self.sink.empty:  # the stream holds nothing the position counts
             self.positions.move(self.name, position, 0)
@@ -75,7 +76,7 @@ class Feed:
                 # were appended: look again now that there is something to send.
                 looked_again = True
                 self.sink.check()
-                if self.sink.empty or self.sink.last is not None:
+                if self.sink.empty or self.sink.last is not None or self.sink.first is not None:
                     return report  # made anew meanwhile: the next pass starts from its state
             self.sink.publish([to_message(n, self.source, self.prefix) for n in notifications])
             published = self.sink.flush()
@@ -85,6 +86,25 @@ class Feed:
             report.add(published, position)
             if progress is not None:
                 progress(position, max(head, position))
+
+    def _begins_with_the_log(self) -> None:
+        """Refuse a stream made anew that holds messages but not from the log's first event:
+        made again between two batches of a pass, it took the later batches (the one that
+        showed it failed, ``NatsSink._acknowledged``) and lacks what came before; the feed
+        publishes in log order and cannot put those in front of them."""
+        first: tuple[int, str] | None = getattr(self.sink, "first", None)
+        self.sink.first = None
+        if first is None:
+            return
+        found = self.ledger.recorder.select_notifications(start=1, limit=1)
+        if found and found[0].id == first[0] and event_id(found[0]) == first[1]:
+            return
+        stream = self.name.partition(":")[2] or self.name
+        raise StreamRefused(
+            f"stream {stream} does not begin with this ledger's first event (its first "
+            f"message is position {first[0]}), so the feed cannot fill it in order: "
+            "delete the stream to publish the whole log again"
+        )
 
     def _after_stored(self, position: int) -> int:
         """The position moved past what the stream holds of this ledger already: the messages

@@ -71,6 +71,11 @@ class Sink(Protocol):
     # batch in flight when it lost the server or was killed) starts after it rather than
     # count on the server to drop copies it may no longer remember (``DUPLICATE_WINDOW``).
     last: tuple[int, str] | None
+    # The position and id of the first message of the feed's subjects, when the stream was
+    # found made anew (or on connecting) holding messages and none dropped from its head
+    # (None otherwise): the feed refuses a stream that does not begin with the log's first
+    # event, which it cannot fill in order (``Feed.publish_pending``).
+    first: tuple[int, str] | None
 
 
 def covers(pattern: str, subjects: str) -> bool:
@@ -99,6 +104,16 @@ def check_stream(name: str, subjects: str, taken: list[str], window: float | Non
         )
 
 
+def _feed_message(raw: Any) -> tuple[int, str] | None:
+    """The position and id of a stored message, None when it is not a feed's message."""
+    try:
+        position = orjson.loads(raw.data)["position"]
+        ident = (raw.headers or {})["Nats-Msg-Id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None  # not a message of a feed: the server's de-duplication alone
+    return (position, ident) if isinstance(position, int) else None
+
+
 class NatsSink:
     """A JetStream stream: created if missing, with a duplicate window; each message is
     published with its id as ``Nats-Msg-Id``, so the server keeps one copy of each."""
@@ -112,6 +127,11 @@ class NatsSink:
         self._lost: asyncio.Event | None = None
         self.empty = False
         self.last: tuple[int, str] | None = None
+        self.first: tuple[int, str] | None = None
+        # The highest stream sequence the server acknowledged storing since the stream was
+        # found made anew: a stream deleted and made again (same name and subjects) between
+        # two batches goes on acknowledging, from sequence 1 again (``_acknowledged``).
+        self._acked = 0
         self._created: Any = None  # when the stream the feed publishes into was made
         self._checked = False  # the stream was looked at on connecting, no pass since
         try:
@@ -179,16 +199,21 @@ class NatsSink:
                         f"JetStream at {self.url} refused to make stream {self.stream}: "
                         f"{e.description or e}"
                     ) from None
-                self.empty, self.last, self._created = True, None, info.created
+                self.empty, self.last, self.first = True, None, None
+                self._created, self._acked = info.created, 0
                 return
             check_stream(self.stream, self.subjects, info.config.subjects or [],
                          info.config.duplicate_window)  # fmt: skip
             if self._created is not None and info.created == self._created:
                 return  # the same stream as before: what it holds is what the feed sent
-            self._created = info.created
+            self._created, self._acked = info.created, 0
             # A purged stream keeps its last sequence; one made anew starts again at zero.
             self.empty = info.state.messages == 0 and info.state.last_seq == 0
             self.last = await self._last_message() if info.state.messages else None
+            # Its head, unless limits (or a purge) dropped messages from it: a stream that
+            # had its head and lost it to its own limits is not the feed's to refuse.
+            whole = info.state.messages and info.state.first_seq == 1
+            self.first = await self._first_message() if whole else None
         except NatsError as e:
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
 
@@ -200,12 +225,17 @@ class NatsSink:
             raw = await self._js.get_last_msg(self.stream, self.subjects)
         except NotFoundError:
             return None
+        return _feed_message(raw)
+
+    async def _first_message(self) -> tuple[int, str] | None:
+        """The position and id of the stream's first message under the feed's subjects."""
+        from nats.js.errors import NotFoundError
+
         try:
-            position = orjson.loads(raw.data)["position"]
-            ident = (raw.headers or {})["Nats-Msg-Id"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return None  # not a message of a feed: the server's de-duplication alone
-        return (position, ident) if isinstance(position, int) else None
+            raw = await self._js.get_msg(self.stream, seq=1, next=True, subject=self.subjects)
+        except NotFoundError:
+            return None
+        return _feed_message(raw)
 
     def publish(self, messages: Sequence[Message]) -> None:
         self._run(self._publish(messages))
@@ -253,6 +283,16 @@ class NatsSink:
             raise FeedError(
                 f"NATS at {self.url} stored messages in another stream than {self.stream}"
             )
+        for ack in acks:
+            # A copy dropped answers with the sequence of the message stored before; a
+            # message stored has the next sequence, unless the stream was made anew.
+            if not ack.duplicate and ack.seq <= self._acked:
+                raise FeedError(
+                    f"stream {self.stream} at {self.url} was made anew while the feed "
+                    f"published (sequence {ack.seq} after {self._acked}): the batch does not "
+                    "count as published"
+                )
+            self._acked = max(self._acked, ack.seq)
         duplicates = sum(1 for ack in acks if ack.duplicate)
         return Published(len(acks) - duplicates, duplicates)
 

@@ -10,7 +10,6 @@ character and cannot be encoded as UTF-8.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # What an event written before these checks existed shows instead of a NUL, in every
 # read model on both backends: the Unicode replacement character.
@@ -54,16 +53,22 @@ def shown_without_nul(text: str) -> str:
     return text.replace("\x00", NUL_SHOWN_AS)
 
 
-# Dashes and the ideographic space that NFKC leaves as they are but Chinese input methods
-# type inside phone numbers and references: hyphen, non-breaking hyphen, figure, en and em
-# dashes, horizontal bar, minus sign; full-width ones (U+FF0D, U+3000) NFKC folds itself.
-_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")) | {
-    0x3000: " "
-}
+# What Chinese input methods type inside phone numbers, ID numbers and references, and
+# nothing more: the full-width ASCII block (U+FF01-U+FF5E, each its ASCII character plus
+# 0xFEE0), the ideographic space, and dashes (hyphen, non-breaking hyphen, figure, en and em
+# dashes, horizontal bar, minus sign, small hyphen-minus). Not NFKC: it also turns circled,
+# superscript, subscript and mathematical digits, ``™``, Roman numerals and ``㎏`` into ASCII,
+# so ``①③⑧…`` would pass as a phone and match the real ``138…`` in the blind index.
+_FOLDS = (
+    {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    | dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), ord("-"))
+    | {0x3000: ord(" ")}
+)
 
 
 def fold_width(text: str) -> str:
-    """``text`` as a half-width keyboard types it: NFKC (full-width digits, letters, ``＋``,
-    ``－`` and the ideographic space become ASCII), and the dashes above become ``-``.
-    For comparing identifiers only; what was typed is what is recorded."""
-    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+    """``text`` as a half-width keyboard types it: full-width digits, letters, ``＋``, ``－``
+    and the ideographic space become ASCII, and the dashes above become ``-``; every other
+    character is left as it is. For comparing identifiers only; what was typed is what is
+    recorded."""
+    return text.translate(_FOLDS)

@@ -216,26 +216,39 @@ class PostgresIndexTables:
         """Backfill: index rows of complaints received before the index, each only while
         its key is there (an erasure meanwhile keeps it out)."""
         with self.datastore.transaction(commit=True) as curs:
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "
-                    "(SELECT 1 FROM {} WHERE key_id = %s) ON CONFLICT DO NOTHING"
-                ).format(self._name(COMPLAINANT_INDEX), self._name(PERSON_KEYS)),
-                [(*row, row[0]) for row in index_rows(entries)],
-            )
+            self._hold_keys(curs)
+            self._insert_while_keyed(curs, entries)
 
     def replace_index(self, key_ids: Sequence[str], entries: Sequence[IndexEntry]) -> None:
         """Re-indexing: the rows of ``key_ids`` replaced by ``entries`` in one transaction,
         each only while its key is there (an erasure meanwhile keeps it out)."""
         with self.datastore.transaction(commit=True) as curs:
+            self._hold_keys(curs)
             curs.execute(
                 SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._name(COMPLAINANT_INDEX)),
                 (list(key_ids),),
             )
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "
-                    "(SELECT 1 FROM {} WHERE key_id = %s) ON CONFLICT DO NOTHING"
-                ).format(self._name(COMPLAINANT_INDEX), self._name(PERSON_KEYS)),
-                [(*row, row[0]) for row in index_rows(entries)],
-            )
+            self._insert_while_keyed(curs, entries)
+
+    def _hold_keys(self, curs: Any) -> None:
+        """Lock the key table against erasures (and receipts) for the rest of the
+        transaction. Without it the ``WHERE EXISTS`` below saw a key an erasure had deleted
+        but not committed, and the rows filed then outlived the erasure (its DELETE of the
+        index rows had run before them). Now the backfill waits for an erasure that deleted
+        first and then finds its key gone; an erasure that comes second waits for the
+        backfill and then deletes the rows it filed (READ COMMITTED: its next statement sees
+        them). A table lock, not ``SELECT ... FOR SHARE`` on the keys: that needs UPDATE on
+        the table, which the writer has not (and should not: keys are never rewritten);
+        SHARE mode needs DELETE, which it has for erasures. Taken first, before the index
+        is touched, so it cannot close a cycle with an erasure; it holds a receipt back only
+        for one chunk's transaction. (SQLite: one writer at a time already.)"""
+        curs.execute(SQL("LOCK TABLE {} IN SHARE MODE").format(self._name(PERSON_KEYS)))
+
+    def _insert_while_keyed(self, curs: Any, entries: Sequence[IndexEntry]) -> None:
+        curs.executemany(
+            SQL(
+                "INSERT INTO {} SELECT %s, %s, %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM {} WHERE key_id = %s) ON CONFLICT DO NOTHING"
+            ).format(self._name(COMPLAINANT_INDEX), self._name(PERSON_KEYS)),
+            [(*row, row[0]) for row in index_rows(entries)],
+        )

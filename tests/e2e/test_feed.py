@@ -594,3 +594,67 @@ def test_a_stream_edited_after_a_pass_began_is_refused_before_the_pass_sends_int
             sink.close()
 
     assert message_count(stream) == head
+
+
+def test_a_stream_made_anew_between_two_batches_of_a_pass_is_not_filled_from_the_middle(
+    ledger_url: str, tmp_path: Path, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream deleted and made anew (same subjects and window) after a pass's first batch
+    goes on acknowledging the later batches under the same name. Their acknowledgements'
+    sequences go back, so that batch fails and the position stays after the first; the next
+    look finds a stream that does not begin with the log's first event and refuses it (it
+    cannot be filled in order). Deleted again, it gets the whole log."""
+    from nats.js.api import StreamConfig
+
+    from consumers.feed.feeder import Feed
+    from consumers.feed.sinks import FeedError, NatsSink, StreamRefused
+
+    head = filled(ledger_url, tmp_path, 1)
+
+    async def remake(js: Any) -> None:
+        await js.delete_stream(stream.name)
+        await js.add_stream(
+            StreamConfig(name=stream.name, subjects=[f"{stream.prefix}.>"], duplicate_window=120)
+        )
+
+    def a_feed(ledger: Any) -> tuple[Feed, NatsSink]:
+        sink = NatsSink(NATS_URL, stream.name, f"{stream.prefix}.>")
+        name = f"nats:{stream.name}"
+        return Feed(ledger, sink, name, prefix=stream.prefix, source="t", batch_size=5), sink
+
+    with open_ledger(ledger_url) as ledger:
+        feed, sink = a_feed(ledger)
+        try:
+            publish, calls = sink.publish, []
+
+            def remade_before_the_second_batch(batch: Any) -> None:
+                calls.append(batch)
+                if len(calls) == 2:
+                    jetstream(remake)
+                publish(batch)
+
+            monkeypatch.setattr(sink, "publish", remade_before_the_second_batch)
+            with pytest.raises(FeedError, match="made anew"):
+                feed.publish_pending()
+        finally:
+            sink.close()
+        assert FeedPositions(ledger).get(f"nats:{stream.name}") == 5
+
+        feed, sink = a_feed(ledger)  # connecting again, as ``follow`` does
+        try:
+            with pytest.raises(StreamRefused, match="delete the stream"):
+                feed.publish_pending()
+        finally:
+            sink.close()
+
+        async def delete(js: Any) -> None:
+            await js.delete_stream(stream.name)
+
+        jetstream(delete)
+        feed, sink = a_feed(ledger)
+        try:
+            feed.publish_pending()
+        finally:
+            sink.close()
+
+    assert [orjson.loads(m.data)["position"] for m in messages(stream)] == list(range(1, head + 1))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from commands.fields import WIDE_ID_NUMBER_PATTERN, WIDE_PHONE_PATTERN
 from commands.models import COMMAND_NAMES
 from tests.e2e.http_server import Api, issue_token, serving, staff_directory
 from tests.helpers import event_count, life_cmds, receive_cmd, run
@@ -306,3 +307,6 @@ def test_the_openapi_body_is_the_command_models_without_actor(api: Api) -> None:
     assert "actor" not in schemas["AddNote"]["properties"]
     assert schemas["AddNote"]["required"] == ["ref", "text"]
     assert json.dumps(spec).count('"ActorIn"') == 0
+    complainant = schemas["ComplainantIn"]["properties"]
+    assert complainant["phone"]["anyOf"][0]["pattern"] == WIDE_PHONE_PATTERN
+    assert complainant["id_number"]["anyOf"][0]["pattern"] == WIDE_ID_NUMBER_PATTERN

@@ -69,3 +69,19 @@ def test_one_entry_per_identifier_given_each_filed_under_the_key() -> None:
     ]
     assert entries[0].digest == digest(SECRET, "phone", "13812345678")
     assert "13812345678" not in repr(entries)
+
+
+@pytest.mark.parametrize(
+    ("kind", "given"),
+    [
+        ("phone", "①③⑧⓪⓪①③⑧⓪⓪⓪"),
+        ("phone", "¹³⁸⁰⁰¹³⁸⁰⁰⁰"),
+        ("phone", "𝟏𝟑𝟖𝟎𝟎𝟏𝟑𝟖𝟎𝟎𝟎"),
+        ("id_number", "™™™™"),
+        ("id_number", "ⅫⅪⅫ"),
+    ],
+)
+def test_only_full_width_forms_are_folded_not_look_alikes(kind: str, given: str) -> None:
+    """A circled or superscript number is not the phone 13800138000 (only the full-width
+    block, the ideographic space and dashes are folded)."""
+    assert normalise(kind, given) == given

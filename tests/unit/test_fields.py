@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,9 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from commands.errors import describe_validation_error
-from commands.models import COMMAND_NAMES, parse_command
+from commands.fields import ID_NUMBER_PATTERN, PHONE_PATTERN
+from commands.models import COMMAND_NAMES, ComplainantIn, parse_command
 from commands.readiness_models import READINESS_COMMANDS
 from commands.staff_models import STAFF_COMMANDS
+from ledger.domain.text import fold_width
 from tests.helpers import actor, life_cmds, receive_cmd
 
 
@@ -214,3 +217,91 @@ def test_the_checks_change_no_value_so_resubmissions_keep_their_fingerprint() ->
         '"occurred_at":"2026-09-24T16:00:00+08:00","ref":"TS-1","command":"add_note",'
         '"text":"第一行\\n第二行"}'
     )
+
+
+def _with_complainant(**fields: str) -> dict[str, Any]:
+    cmd = receive_cmd("TS-1")
+    cmd["complainant"] = {**cmd["complainant"], **fields}
+    return cmd
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"phone": "＋８６\u3000１３８－１２３４－５６７８"},
+        {"phone": "138\u20141234\u22125678"},
+        {"id_number": "11010519491231002\uff38"},
+    ],
+)
+def test_what_chinese_input_methods_type_is_accepted(fields: dict[str, str]) -> None:
+    parse_command(_with_complainant(**fields))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # Look-alikes NFKC would turn into digits or letters; no input method types them
+        # for a phone or an ID number, and they would match a real one in the index.
+        {"phone": "①③⑧⓪⓪①③⑧⓪⓪⓪"},
+        {"phone": "¹³⁸⁰⁰¹³⁸⁰⁰⁰"},
+        {"phone": "₁₃₈₀₀₁₃₈₀₀₀"},
+        {"phone": "𝟏𝟑𝟖𝟎𝟎𝟏𝟑𝟖𝟎𝟎𝟎"},
+        {"phone": "1⑴234"},
+        {"id_number": "™™™™"},
+        {"id_number": "ⅫⅪⅫ"},
+        {"id_number": "㎏㎏"},
+    ],
+)
+def test_look_alike_digits_and_letters_are_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        parse_command(_with_complainant(**fields))
+
+
+def test_the_schema_shows_the_patterns_of_a_phone_and_an_id_number() -> None:
+    """Clients (and the HTTP fuzz test) read what is accepted from /openapi.json; the
+    pattern admits the full-width forms the fields accept."""
+    properties = ComplainantIn.model_json_schema()["properties"]
+    phone = re.compile(properties["phone"]["anyOf"][0]["pattern"])
+    id_number = re.compile(properties["id_number"]["anyOf"][0]["pattern"])
+
+    assert phone.search("+86 138-1234-5678")
+    assert phone.search("＋８６\u3000１３８－１２３４－５６７８")
+    assert not phone.search("①③⑧⓪⓪①③⑧⓪⓪⓪")
+    assert id_number.search("11010519491231002\uff38")
+    assert not id_number.search("™™™™")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [chr(c) for c in range(0x20, 0x7F)]
+    + [chr(c) for c in range(0xFF01, 0xFF5F)]
+    # the ideographic space, dashes, and look-alikes that must not count
+    + list("\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63①¹₁𝟏™Ⅻ㎏⑴\u00a0"),
+)
+def test_the_schema_pattern_accepts_what_the_field_accepts(typed: str) -> None:
+    """Each character, put into a phone and an ID number, is accepted by the field exactly
+    when the schema's pattern admits it, and when the value folded as the blind index folds
+    it matches the half-width pattern."""
+    properties = ComplainantIn.model_json_schema()["properties"]
+    for field, value, half in (
+        ("phone", f"138{typed}1234", PHONE_PATTERN),
+        ("id_number", f"1101{typed}002X", ID_NUMBER_PATTERN),
+    ):
+        pattern = re.compile(properties[field]["anyOf"][0]["pattern"])
+        try:
+            ComplainantIn(**{field: value})
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert accepted == bool(pattern.search(value)), (field, value)
+        assert accepted == bool(re.fullmatch(half, fold_width(value))), (field, value)
+
+
+def test_a_refused_full_width_value_is_told_that_full_width_is_accepted() -> None:
+    wide = refusal(_with_complainant(phone="１３８＊１２３４"))
+    plain = refusal(_with_complainant(phone="138*1234"))
+
+    assert wide.startswith("complainant.phone: String should match pattern")
+    assert "full-width digits" in wide
+    assert "full-width digits and letters" in refusal(_with_complainant(id_number="１１０＋"))
+    assert plain == r"complainant.phone: String should match pattern '^\+?[0-9][0-9 ()-]{2,30}$'"
