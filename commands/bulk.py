@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -40,6 +40,9 @@ from ledger.store.batch_writer import write_events
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
+
+if TYPE_CHECKING:
+    from commands.bulk_workers import Deciders
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
@@ -200,12 +203,19 @@ class Batch:
 
     def flush(self) -> None:
         """Save every staged change and command-log entry in one transaction."""
-        changed = [a for a in self.staged.values() if a.pending_events]
-        if changed:
-            events = [e for a in changed for e in a.collect_events()]
+        events = self.collect()
+        if events:
             write_events(self.ledger, events, list(self.records.values()), self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
+        self.saved()
+
+    def collect(self) -> list[Any]:
+        """The staged changes' new events, taken from their aggregates, in the order saved."""
+        return [e for a in self.staged.values() if a.pending_events for e in a.collect_events()]
+
+    def saved(self) -> None:
+        """The batch's changes are stored: keep its complaints, start the next batch."""
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
@@ -259,9 +269,11 @@ def apply_in_batches(
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
     cache_size: int = CACHED_COMPLAINTS,
+    deciders: Deciders | None = None,
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
-    not parse) in batches of ``batch_size`` commands; yield each refusal."""
+    not parse) in batches of ``batch_size`` commands; yield each refusal. With ``deciders``
+    (``commands.bulk_workers``), a batch they may decide is decided in their processes."""
     # One command per batch is the normal path: every command reads what the store holds.
     batch = Batch(ledger, cache_size if batch_size > 1 else 0)
     pending: list[tuple[int, Envelope]] = []
@@ -288,6 +300,13 @@ def apply_in_batches(
         outcomes.clear()
 
     for chunk in _chunks(commands, batch_size):
+        if deciders is not None and batch_size > 1:
+            parts = deciders.shares(ledger, [(p, c) for p, c in chunk if isinstance(c, Envelope)])
+            if parts is not None:
+                batch.forget()  # the workers may change the complaints this process keeps
+                yield from deciders.apply(ledger, chunk, parts, on_outcome)
+                continue
+            deciders.written_elsewhere()
         if batch_size > 1:
             batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
         for position, command in chunk:

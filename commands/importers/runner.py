@@ -20,13 +20,16 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from commands import fingerprints
 from commands.bulk import apply_in_batches
 from commands.handlers import Outcome, key_of
 from commands.importers.records import Rejection, Row
 from ledger.store.root import Ledger
+
+if TYPE_CHECKING:
+    from commands.bulk_workers import Deciders
 
 Status = Literal["imported", "skipped", "rejected"]
 
@@ -42,9 +45,13 @@ class RowResult:
 
 
 def import_rows(
-    ledger: Ledger, rows: Iterable[Row | Rejection], batch_size: int = 500
+    ledger: Ledger,
+    rows: Iterable[Row | Rejection],
+    batch_size: int = 500,
+    deciders: Deciders | None = None,
 ) -> Iterator[RowResult]:
-    """Apply ``rows``; yield what became of each (rows of one chunk once it is saved)."""
+    """Apply ``rows``; yield what became of each (rows of one chunk once it is saved), the
+    chunks decided by ``deciders`` (``commands.bulk_workers``) when given."""
     chunk: list[Row] = []
     size = 0
     for item in rows:
@@ -54,12 +61,12 @@ def import_rows(
         chunk.append(item)
         size += len(item.commands)
         if size >= batch_size:
-            yield from _save(ledger, chunk)
+            yield from _save(ledger, chunk, deciders)
             chunk, size = [], 0
-    yield from _save(ledger, chunk)
+    yield from _save(ledger, chunk, deciders)
 
 
-def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
+def _save(ledger: Ledger, rows: list[Row], deciders: Deciders | None) -> Iterator[RowResult]:
     chunk: list[Row] = []
     for row in _unrecorded(ledger, rows):
         if isinstance(row, RowResult):
@@ -67,7 +74,7 @@ def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
         else:
             chunk.append(row)
     while chunk:
-        refused = _attempt(ledger, chunk)
+        refused = _attempt(ledger, chunk, deciders)
         if isinstance(refused, list):
             yield from refused
             return
@@ -110,7 +117,9 @@ def _unrecorded(ledger: Ledger, rows: list[Row]) -> Iterator[Row | RowResult]:
             yield Row(row.line, row.ref, tuple(fresh))
 
 
-def _attempt(ledger: Ledger, chunk: list[Row]) -> list[RowResult] | tuple[int, str]:
+def _attempt(
+    ledger: Ledger, chunk: list[Row], deciders: Deciders | None
+) -> list[RowResult] | tuple[int, str]:
     """Save the chunk in one transaction and say what became of each row, or say which row
     the ledger refused (then, but for a concurrent writer, nothing was saved)."""
     owner = [i for i, row in enumerate(chunk) for _ in row.commands]
@@ -121,7 +130,9 @@ def _attempt(ledger: Ledger, chunk: list[Row]) -> list[RowResult] | tuple[int, s
         if not outcome.duplicate:
             events[owner[position]] += len(outcome.events)
 
-    failures = apply_in_batches(ledger, commands, batch_size=len(commands), on_outcome=count)
+    failures = apply_in_batches(
+        ledger, commands, batch_size=len(commands), on_outcome=count, deciders=deciders
+    )
     assert isinstance(failures, Generator)
     with closing(failures):
         for failure in failures:
