@@ -275,7 +275,9 @@ def apply_in_batches(
     not parse) in batches of ``batch_size`` commands; yield each refusal. With ``deciders``
     (``commands.bulk_workers``), a batch they may decide is decided in their processes."""
     # One command per batch is the normal path: every command reads what the store holds.
-    batch = Batch(ledger, cache_size if batch_size > 1 else 0)
+    # With deciders, this process decides only the batches they may not: it keeps nothing
+    # between them (the workers write meanwhile).
+    batch = Batch(ledger, cache_size if batch_size > 1 and deciders is None else 0)
     pending: list[tuple[int, Envelope]] = []
     outcomes: list[tuple[int, Outcome]] = []
 
@@ -299,14 +301,7 @@ def apply_in_batches(
         pending.clear()
         outcomes.clear()
 
-    for chunk in _chunks(commands, batch_size):
-        if deciders is not None and batch_size > 1:
-            parts = deciders.shares(ledger, [(p, c) for p, c in chunk if isinstance(c, Envelope)])
-            if parts is not None:
-                batch.forget()  # the workers may change the complaints this process keeps
-                yield from deciders.apply(ledger, chunk, parts, on_outcome)
-                continue
-            deciders.written_elsewhere()
+    def here(chunk: list[tuple[int, Envelope | Exception]]) -> Iterator[Failure]:
         if batch_size > 1:
             batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
         for position, command in chunk:
@@ -322,6 +317,13 @@ def apply_in_batches(
             else:
                 outcomes.append((position, outcome))
         yield from flush()
+
+    chunks = _chunks(commands, batch_size)
+    if deciders is not None and batch_size > 1:
+        yield from deciders.apply(ledger, chunks, on_outcome, here)
+        return
+    for chunk in chunks:
+        yield from here(chunk)
 
 
 def _chunks(

@@ -17,38 +17,39 @@ publication, staff or readiness command (they change books every command reads),
 and no command id used on complaints of two workers, in the batch or in the command log
 (answering it reads the other complaint). Any other batch is decided in the main process, as
 with one worker; the workers then forget their complaints, which that batch may have changed.
+
+The workers decide batch k+1 while the main process writes batch k (``commands.bulk_worker``
+says how a worker tells its own unwritten changes from another writer's). If batch k's write
+fails, the decisions of k+1 are thrown away with it and k+1 is sent again after k has been
+applied one by one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import pickle
-import signal
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from commands.bulk import CACHED_COMPLAINTS, Batch, Failure
+from commands.bulk import CACHED_COMPLAINTS, Failure
+from commands.bulk_worker import Share, serve
 from commands.handlers import HANDLERS, Outcome, handle
 from commands.models import Command, Envelope, LinkComplaints
 from commands.readiness_handlers import READINESS_HANDLERS
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.errors import LedgerError
 from ledger.domain.sealed import KeyChanges
-from ledger.domain.values import reference_id
 from ledger.store import batch_writer
-from ledger.store.event_rows import EventRows
 from ledger.store.recorders import CommandRecord
-from ledger.store.root import Ledger, open_ledger
+from ledger.store.root import Ledger
 
 # The commands a worker may decide: those on one complaint, which read only it and the books.
 ONE_COMPLAINT = frozenset(
@@ -59,16 +60,6 @@ ONE_COMPLAINT = frozenset(
     and t not in STAFF_HANDLERS
     and t not in READINESS_HANDLERS
 )
-
-
-@dataclass
-class Share:
-    """What a worker decided of one batch: everything the writer needs, by input position."""
-
-    streams: list[tuple[int, list[Any]]] = field(default_factory=list)  # (first position, rows)
-    records: list[tuple[int, CommandRecord, KeyChanges | None]] = field(default_factory=list)
-    outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
-    refusals: list[tuple[int, LedgerError]] = field(default_factory=list)
 
 
 def partition(command: Envelope, workers: int) -> int | None:
@@ -87,17 +78,18 @@ class Deciders:
     def __init__(self, url: str, workers: int, cache_size: int | None = None) -> None:
         context = get_context("spawn")  # not fork: a forked psycopg connection is shared
         self.workers = workers
+        self.cache_size = CACHED_COMPLAINTS if cache_size is None else cache_size
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
-        self.stale = [False] * workers  # the main process wrote: forget before deciding
-        self.busy: list[int] = []  # the workers of the batch being decided or written
+        self.sent: deque[list[int]] = deque()  # the workers of each batch not answered yet
+        self.answered: list[int] = []  # the workers of the batch being written
         # Seconds of CPU: the workers' (pickling their answers included), their pickling,
         # and this process's unpickling.
         self.cpu = self.pickling = self.unpickling = 0.0
         for _ in range(workers):
             mine, theirs = context.Pipe()
             process = context.Process(
-                target=_serve, args=(theirs, url, cache_size), daemon=True, name="bulk-decider"
+                target=serve, args=(theirs, url, cache_size), daemon=True, name="bulk-decider"
             )
             process.start()
             theirs.close()
@@ -105,12 +97,14 @@ class Deciders:
             self.processes.append(process)
 
     def shares(
-        self, ledger: Ledger, commands: list[tuple[int, Envelope]]
+        self, ledger: Ledger, chunk: list[tuple[int, Envelope | Exception]]
     ) -> list[list[tuple[int, Envelope]]] | None:
         """The batch split by worker, or None when it must be decided in the main process."""
         parts: list[list[tuple[int, Envelope]]] = [[] for _ in range(self.workers)]
         owner: dict[str, int] = {}
-        for position, command in commands:
+        for position, command in chunk:
+            if isinstance(command, Exception):
+                continue
             worker = partition(command, self.workers)
             if worker is None or owner.setdefault(command.command_id, worker) != worker:
                 return None
@@ -124,20 +118,63 @@ class Deciders:
     def apply(
         self,
         ledger: Ledger,
-        chunk: list[tuple[int, Envelope | Exception]],
-        parts: list[list[tuple[int, Envelope]]],
+        chunks: Iterator[list[tuple[int, Envelope | Exception]]],
         on_outcome: Callable[[int, Outcome], None] | None,
+        here: Callable[[list[tuple[int, Envelope | Exception]]], Iterator[Failure]],
     ) -> Iterator[Failure]:
-        """Decide ``chunk`` (split into ``parts``) in the workers and write it, as
-        ``apply_in_batches`` does a batch: refusals first, in input order, while nothing of
-        the batch is stored (closing the generator then drops it); if the write meets
-        another writer, the batch is decided again one by one in this process."""
+        """Apply the batches, each decided by the workers if it may be, else by ``here`` (the
+        main process's path), each written in one transaction in turn, refusals yielded in
+        input order while nothing of their batch is stored (closing the generator then drops
+        it). The workers decide the next batch while this process writes the one before it;
+        they do not when the two share a command id (the answer to a repeat reads what was
+        stored), nor when their caches could not hold both."""
+        try:
+            chunk = next(chunks, None)
+            while chunk is not None:
+                parts = self.shares(ledger, chunk)
+                if parts is None:
+                    self._forget()  # this process writes: what the workers keep may change
+                    yield from here(chunk)
+                    chunk = next(chunks, None)
+                    continue
+                self._send(parts)
+                while chunk is not None:
+                    shares = self._answers()
+                    following = next(chunks, None)
+                    ahead = None
+                    if following is not None and 2 * len(following) <= self.cache_size:
+                        ids = {c.command_id for _, c in chunk if isinstance(c, Envelope)}
+                        if not any(
+                            c.command_id in ids for _, c in following if isinstance(c, Envelope)
+                        ):
+                            ahead = self.shares(ledger, following)
+                    if ahead is not None:
+                        self._send(ahead)
+                    stored = yield from self._write(ledger, chunk, shares, on_outcome)
+                    chunk = following
+                    if ahead is None:
+                        break
+                    if not stored:  # decided on what the failed batch would have stored
+                        self._discard()
+                        self._send(ahead)
+        finally:
+            if self.sent:  # given up (an error, or the generator closed): keep nothing
+                self._discard()
+                self._forget()
+
+    def _write(
+        self,
+        ledger: Ledger,
+        chunk: list[tuple[int, Envelope | Exception]],
+        shares: list[Share],
+        on_outcome: Callable[[int, Outcome], None] | None,
+    ) -> Generator[Failure, None, bool]:
+        """Write one decided batch; whether its shares were stored as decided."""
         refusals = [Failure(p, c) for p, c in chunk if isinstance(c, Exception)]
-        shares = self.decide(parts)
+        refusals += [Failure(p, e) for share in shares for p, e in share.refusals]
+        refusals.sort(key=lambda f: f.position)
         stored = False
         try:
-            refusals += [Failure(p, e) for share in shares for p, e in share.refusals]
-            refusals.sort(key=lambda f: f.position)
             yield from refusals
             rows, records, keys = merged(shares)
             try:
@@ -149,7 +186,11 @@ class Deciders:
             except IntegrityError:
                 pass
         finally:
-            self.settle(stored)
+            if stored:
+                for w in self.answered:
+                    self.pipes[w].send(("saved",))
+            else:
+                self._forget()
         outcomes = sorted((o for share in shares for o in share.outcomes), key=lambda o: o[0])
         if not stored:
             # Somebody else wrote to these complaints: decide each command again, one by one.
@@ -167,15 +208,19 @@ class Deciders:
         for position, outcome in outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
+        return stored
 
-    def decide(self, parts: list[list[tuple[int, Envelope]]]) -> list[Share]:
-        """Each worker's share decided (all at once), in worker order."""
+    def _send(self, parts: list[list[tuple[int, Envelope]]]) -> None:
         busy = [w for w, part in enumerate(parts) if part]
         for w in busy:
-            self.pipes[w].send(("decide", self.stale[w], parts[w]))
-            self.stale[w] = False
+            self.pipes[w].send(("decide", parts[w]))
+        self.sent.append(busy)
+
+    def _answers(self) -> list[Share]:
+        """The shares of the oldest batch sent, in worker order."""
+        self.answered = self.sent.popleft()
         shares = []
-        for w in busy:
+        for w in self.answered:
             data = self.pipes[w].recv_bytes()
             started = time.process_time()
             share: Share = pickle.loads(data)
@@ -184,18 +229,17 @@ class Deciders:
             self.cpu += cpu
             self.pickling += pickling
             shares.append(share)
-        self.busy = busy
         return shares
 
-    def settle(self, stored: bool) -> None:
-        """Tell the workers of the last ``decide`` whether their shares were stored."""
-        for w in self.busy:
-            self.pipes[w].send(("saved" if stored else "forget",))
-        self.busy = []
+    def _discard(self) -> None:
+        """Read and drop the answers to every batch sent."""
+        while self.sent:
+            self._answers()
 
-    def written_elsewhere(self) -> None:
-        """The main process decided and wrote a batch: every worker forgets its complaints."""
-        self.stale = [True] * self.workers
+    def _forget(self) -> None:
+        """Every worker forgets what it keeps (it is sent again whatever it must decide)."""
+        for pipe in self.pipes:
+            pipe.send(("forget",))
 
     def close(self) -> None:
         for pipe in self.pipes:
@@ -231,76 +275,3 @@ def merged(shares: list[Share]) -> tuple[list[Any], list[CommandRecord], KeyChan
         if changes:
             keys.extend(changes)
     return rows, [r for _, r, _ in records], keys
-
-
-def _serve(pipe: Connection, url: str, cache_size: int | None) -> None:
-    """A worker: decide the shares it is sent until the main process closes the pipe."""
-    # Ctrl-C reaches the whole process group: the main process decides what happens, and
-    # this worker ends when its pipe closes (quietly, without a traceback of its own).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    class Tagged(Batch):
-        """A ``Batch`` that notes the input position of each command it records."""
-
-        position = 0
-        tagged: list[tuple[int, CommandRecord, KeyChanges | None]]
-
-        def record(
-            self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
-        ) -> None:
-            super().record(aggregate, command, keys)
-            self.tagged.append((self.position, command, keys))
-
-    with open_ledger(url) as ledger:
-        batch = Tagged(ledger, CACHED_COMPLAINTS if cache_size is None else cache_size)
-        rows = EventRows(ledger.mapper)
-        for message in _messages(pipe):
-            if message[0] == "saved":
-                batch.saved()
-            elif message[0] == "forget":
-                batch.forget()
-            else:
-                _, stale, part = message
-                if stale:
-                    batch.forget()
-                started = time.process_time()
-                share = _decide(batch, rows, part)
-                decided = time.process_time()
-                data = pickle.dumps(share, protocol=pickle.HIGHEST_PROTOCOL)
-                pickled = time.process_time()
-                try:
-                    pipe.send_bytes(data)
-                    pipe.send((pickled - started, pickled - decided))
-                except OSError:  # the main process is gone: so is the reason to go on
-                    return
-
-
-def _decide(batch: Any, rows: EventRows, part: list[tuple[int, Envelope]]) -> Share:
-    share = Share()
-    batch.tagged = []
-    batch.prefetch([c for _, c in part])
-    first: dict[UUID, int] = {}
-    for position, command in part:
-        first.setdefault(reference_id(command.ref), position)  # type: ignore[attr-defined]
-        batch.position = position
-        try:
-            share.outcomes.append((position, handle(batch, command)))
-        except LedgerError as e:
-            share.refusals.append((position, e))
-    share.records = batch.tagged
-    for aggregate in batch.staged.values():
-        if aggregate.pending_events:
-            events = aggregate.collect_events()
-            share.streams.append((first.get(aggregate.id, part[-1][0]), rows.stored(events)))
-    return share
-
-
-def _messages(pipe: Connection) -> Iterator[tuple[Any, ...]]:
-    while True:
-        try:
-            message = pipe.recv()
-        except (EOFError, OSError):  # the main process is gone
-            return
-        if message is None:
-            return
-        yield message
