@@ -36,8 +36,9 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from commands.bulk import CACHED_COMPLAINTS, Failure
 from commands.bulk_worker import Share, serve
@@ -264,14 +265,17 @@ class Deciders:
         self.close()
 
 
-def merged(shares: list[Share]) -> tuple[list[Any], list[CommandRecord], KeyChanges]:
+def merged(shares: list[Share]) -> tuple[list[StoredEvent], list[CommandRecord], KeyChanges]:
     """The rows, command-log entries and key changes of every share, as one batch saves them:
     each stream's events together, streams in the order their first commands came."""
     streams = sorted((s for share in shares for s in share.streams), key=lambda s: s[0])
-    rows = [row for _, stream_rows in streams for row in stream_rows]
+    rows = []
+    for _, stream, events in streams:
+        originator_id = UUID(bytes=stream)
+        rows += [StoredEvent(originator_id, v, topic, state) for v, topic, state in events]
     records = sorted((r for share in shares for r in share.records), key=lambda r: r[0])
     keys = KeyChanges()
     for _, _, changes in records:
         if changes:
             keys.extend(changes)
-    return rows, [r for _, r, _ in records], keys
+    return rows, [CommandRecord(*r) for _, r, _ in records], keys
