@@ -137,15 +137,26 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
                 batch.forget()
             else:
                 started = time.process_time()
-                share = _decide(batch, rows, message[1])
+                try:
+                    answer: Any = _decide(batch, rows, message[1])
+                except Exception as e:  # raised again in the main process, as it would be there
+                    answer = e if _picklable(e) else RuntimeError(f"{type(e).__name__}: {e}")
+                    batch.forget()
                 decided = time.process_time()
-                data = pickle.dumps(share, protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
                 pickled = time.process_time()
                 try:
-                    pipe.send_bytes(data)
                     pipe.send((pickled - started, pickled - decided))
+                    pipe.send_bytes(data)
                 except OSError:  # the main process is gone: so is the reason to go on
                     return
+
+
+def _picklable(error: Exception) -> bool:
+    try:
+        return type(pickle.loads(pickle.dumps(error))) is type(error)
+    except Exception:
+        return False
 
 
 def _decide(batch: WorkerBatch, rows: EventRows, part: list[tuple[int, Envelope]]) -> Share:

@@ -129,6 +129,8 @@ class Deciders:
         it). The workers decide the next batch while this process writes the one before it;
         they do not when the two share a command id (the answer to a repeat reads what was
         stored), nor when their caches could not hold both."""
+        # Made before the workers may need it: two of them making it at once would collide.
+        ledger.index_secret()
         try:
             chunk = next(chunks, None)
             while chunk is not None:
@@ -221,15 +223,21 @@ class Deciders:
         """The shares of the oldest batch sent, in worker order."""
         self.answered = self.sent.popleft()
         shares = []
+        failed: Exception | None = None
         for w in self.answered:
+            cpu, pickling = self.pipes[w].recv()  # the worker's CPU seconds, of which pickling
             data = self.pipes[w].recv_bytes()
             started = time.process_time()
-            share: Share = pickle.loads(data)
+            answer: Share | Exception = pickle.loads(data)
             self.unpickling += time.process_time() - started
-            cpu, pickling = self.pipes[w].recv()  # the worker's CPU seconds, of which pickling
             self.cpu += cpu
             self.pickling += pickling
-            shares.append(share)
+            if isinstance(answer, Exception):
+                failed = failed or answer
+            else:
+                shares.append(answer)
+        if failed is not None:  # what the worker met (the store gone, say), as if met here
+            raise failed
         return shares
 
     def _discard(self) -> None:
