@@ -113,6 +113,8 @@ def import_into(
         us["workers_cpu"] = round(deciders.cpu / events * 1e6, 1)
         us["workers_pickling"] = round(deciders.pickling / events * 1e6, 1)
         us["unpickling"] = round(deciders.unpickling / events * 1e6, 1)
+        us["workers_wall"] = round(deciders.deciding / events * 1e6, 1)  # both, added up
+        us["waiting"] = round(deciders.waiting / events * 1e6, 1)  # this process, for answers
     return {"events": events, "events_per_s": events / seconds, "us_per_event": us}
 
 

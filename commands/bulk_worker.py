@@ -136,7 +136,7 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
             elif message[0] == "forget":
                 batch.forget()
             else:
-                started = time.process_time()
+                started, wall = time.process_time(), time.perf_counter()
                 try:
                     answer: Any = _decide(batch, rows, message[1])
                 except Exception as e:  # raised again in the main process, as it would be there
@@ -146,7 +146,7 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
                 data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
                 pickled = time.process_time()
                 try:
-                    pipe.send((pickled - started, pickled - decided))
+                    pipe.send((pickled - started, pickled - decided, time.perf_counter() - wall))
                     pipe.send_bytes(data)
                 except OSError:  # the main process is gone: so is the reason to go on
                     return

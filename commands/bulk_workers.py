@@ -85,8 +85,9 @@ class Deciders:
         self.sent: deque[list[int]] = deque()  # the workers of each batch not answered yet
         self.answered: list[int] = []  # the workers of the batch being written
         # Seconds of CPU: the workers' (pickling their answers included), their pickling,
-        # and this process's unpickling.
-        self.cpu = self.pickling = self.unpickling = 0.0
+        # and this process's unpickling; seconds of wall time: the workers' deciding, and this
+        # process's waiting for their answers.
+        self.cpu = self.pickling = self.unpickling = self.deciding = self.waiting = 0.0
         for _ in range(workers):
             mine, theirs = context.Pipe()
             process = context.Process(
@@ -225,7 +226,10 @@ class Deciders:
         shares = []
         failed: Exception | None = None
         for w in self.answered:
-            cpu, pickling = self.pipes[w].recv()  # the worker's CPU seconds, of which pickling
+            waited = time.perf_counter()
+            cpu, pickling, deciding = self.pipes[w].recv()
+            self.waiting += time.perf_counter() - waited
+            self.deciding += deciding
             data = self.pipes[w].recv_bytes()
             started = time.process_time()
             answer: Share | Exception = pickle.loads(data)
