@@ -142,9 +142,9 @@ class Deciders:
                     chunk = next(chunks, None)
                     continue
                 self._send(parts)
+                following = next(chunks, None)  # read while the workers decide
                 while chunk is not None:
                     shares = self._answers()
-                    following = next(chunks, None)
                     ahead = None
                     if following is not None and 2 * len(following) <= self.cache_size:
                         ids = {c.command_id for _, c in chunk if isinstance(c, Envelope)}
@@ -161,6 +161,7 @@ class Deciders:
                     if not stored:  # decided on what the failed batch would have stored
                         self._discard()
                         self._send(ahead)
+                    following = next(chunks, None)
         finally:
             if self.sent:  # given up (an error, or the generator closed): keep nothing
                 self._discard()
