@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -40,6 +40,9 @@ from ledger.store.batch_writer import write_events
 from ledger.store.books import CALENDAR_BOOK_ID, POLICY_BOOK_ID, load_staff_directory
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
+
+if TYPE_CHECKING:
+    from commands.bulk_workers import Deciders
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
@@ -200,12 +203,19 @@ class Batch:
 
     def flush(self) -> None:
         """Save every staged change and command-log entry in one transaction."""
-        changed = [a for a in self.staged.values() if a.pending_events]
-        if changed:
-            events = [e for a in changed for e in a.collect_events()]
+        events = self.collect()
+        if events:
             write_events(self.ledger, events, list(self.records.values()), self.keys)
             if self.keys.destroyed:
                 self.ledger.ledger_recorder.purge_destroyed()
+        self.saved()
+
+    def collect(self) -> list[Any]:
+        """The staged changes' new events, taken from their aggregates, in the order saved."""
+        return [e for a in self.staged.values() if a.pending_events for e in a.collect_events()]
+
+    def saved(self) -> None:
+        """The batch's changes are stored: keep its complaints, start the next batch."""
         self._keep(c for c in self.staged.values() if isinstance(c, Complaint))
         self.staged.clear()
         self.records.clear()
@@ -259,11 +269,15 @@ def apply_in_batches(
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
     cache_size: int = CACHED_COMPLAINTS,
+    deciders: Deciders | None = None,
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
-    not parse) in batches of ``batch_size`` commands; yield each refusal."""
+    not parse) in batches of ``batch_size`` commands; yield each refusal. With ``deciders``
+    (``commands.bulk_workers``), a batch they may decide is decided in their processes."""
     # One command per batch is the normal path: every command reads what the store holds.
-    batch = Batch(ledger, cache_size if batch_size > 1 else 0)
+    # With deciders, this process decides only the batches they may not: it keeps nothing
+    # between them (the workers write meanwhile).
+    batch = Batch(ledger, cache_size if batch_size > 1 and deciders is None else 0)
     pending: list[tuple[int, Envelope]] = []
     outcomes: list[tuple[int, Outcome]] = []
 
@@ -287,7 +301,7 @@ def apply_in_batches(
         pending.clear()
         outcomes.clear()
 
-    for chunk in _chunks(commands, batch_size):
+    def here(chunk: list[tuple[int, Envelope | Exception]]) -> Iterator[Failure]:
         if batch_size > 1:
             batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
         for position, command in chunk:
@@ -304,6 +318,13 @@ def apply_in_batches(
                 outcomes.append((position, outcome))
         yield from flush()
 
+    chunks = _chunks(commands, batch_size)
+    if deciders is not None and batch_size > 1:
+        yield from deciders.apply(ledger, chunks, on_outcome, here)
+        return
+    for chunk in chunks:
+        yield from here(chunk)
+
 
 def _chunks(
     items: Iterable[tuple[int, Envelope | Exception]], size: int
@@ -318,13 +339,21 @@ def _chunks(
         yield chunk
 
 
-def decide_together(ledger: Ledger, commands: Sequence[Envelope]) -> list[Outcome] | Failure:
+def decide_together(
+    ledger: Ledger, commands: Sequence[Envelope], deciders: Deciders | None = None
+) -> list[Outcome] | Failure:
     """Decide ``commands`` in order and save them in one transaction: all of them, with
     their outcomes returned, or none of them, with the first refusal (its index in
     ``commands``) returned. Unlike ``apply_in_batches`` there is no fallback: when another
     writer appended to one of their complaints meanwhile, the library's ``IntegrityError``
     is raised, nothing is saved, and the caller decides them again as it sees fit (an
-    import decides each row again on its own, so that a row is never saved in part)."""
+    import decides each row again on its own, so that a row is never saved in part). With
+    ``deciders``, they decide the commands when they may, this process writes."""
+    if deciders is not None:
+        decided = deciders.together(ledger, commands)
+        if decided is not None:
+            return decided
+        deciders.forget()  # decided here: what the workers keep may change
     batch = Batch(ledger, cache_size=0)
     batch.prefetch(list(commands))
     outcomes: list[Outcome] = []

@@ -11,10 +11,12 @@ from commands.bulk import apply_in_batches
 from commands.cli.base import cli
 from commands.cli.output import (
     db_option,
+    deciders,
     evidence_dir_option,
     format_option,
     printable,
     to_json,
+    workers_option,
 )
 from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
@@ -35,17 +37,25 @@ from ledger.store.root import open_ledger
 @click.option(
     "--batch-size", default=500, show_default=True, help="Commands per transaction with --bulk."
 )
+@workers_option
 @evidence_dir_option
 @db_option
 @format_option("table", "json")
 def apply(
-    file: IO[bytes], bulk: bool, batch_size: int, evidence_dir: str | None, db: str, fmt: str
+    file: IO[bytes],
+    bulk: bool,
+    batch_size: int,
+    workers: int,
+    evidence_dir: str | None,
+    db: str,
+    fmt: str,
 ) -> None:
     """Apply JSON Lines of commands, each line atomic.
 
     A bad line is reported with its number and the rest go on; the exit code is 1 if any line
     failed. FILE may be - for standard input. With --bulk, lines are decided in memory and saved
     a batch at a time; a batch that meets a concurrent writer is applied again line by line.
+    --workers decides a bulk batch's lines in that many processes, split by complaint.
     On a terminal, the number of lines done so far is shown on standard error. An erase
     deletes the complaint's files from the evidence folder, as erase does.
 
@@ -66,9 +76,13 @@ def apply(
             erased.append(outcome.ref)
         progress.advance()
 
-    with open_ledger(db) as ledger, progress:
+    with open_ledger(db) as ledger, deciders(db, workers if bulk else 1) as pool, progress:
         failures = apply_in_batches(
-            ledger, read_commands(file), batch_size=batch_size if bulk else 1, on_outcome=count
+            ledger,
+            read_commands(file),
+            batch_size=batch_size if bulk else 1,
+            on_outcome=count,
+            deciders=pool,
         )
         for failure in failures:
             e = failure.error

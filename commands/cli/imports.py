@@ -9,7 +9,14 @@ from typing import IO, Any
 import click
 
 from commands.cli.base import cli
-from commands.cli.output import db_option, format_option, render_table, to_json
+from commands.cli.output import (
+    db_option,
+    deciders,
+    format_option,
+    render_table,
+    to_json,
+    workers_option,
+)
 from commands.cli.progress import Progress
 from commands.importers.cfpb import COLUMNS, FilteredOut, read_rows
 from commands.importers.records import Rejection, Row, find_header
@@ -48,10 +55,16 @@ def import_group() -> None:
     type=click.IntRange(min=1),
     help="About this many commands per transaction (always whole rows).",
 )
+@workers_option
 @db_option
 @format_option("table", "json")
 def cfpb(
-    files: tuple[Path, ...], products: tuple[str, ...], batch_size: int, db: str, fmt: str
+    files: tuple[Path, ...],
+    products: tuple[str, ...],
+    batch_size: int,
+    workers: int,
+    db: str,
+    fmt: str,
 ) -> None:
     """Import CSV exports of the US CFPB Consumer Complaint Database.
 
@@ -68,14 +81,14 @@ def cfpb(
             find_header(iter(file), COLUMNS[0], COLUMNS, str(path))
     tallies: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    with open_ledger(db) as ledger:
+    with open_ledger(db) as ledger, deciders(db, workers) as pool:
         for path in files:
             tally: dict[str, Any] = {"file": str(path), **dict.fromkeys(COUNTS, 0)}
             tallies.append(tally)
             refused: list[dict[str, Any]] = []
             with _open(path) as file, Progress(str(path), "rows") as progress:
                 rows = _unfiltered(read_rows(file, str(path), products), tally)
-                for result in import_rows(ledger, rows, batch_size):
+                for result in import_rows(ledger, rows, batch_size, pool):
                     progress.advance()
                     tally[result.status] += 1
                     tally["events"] += result.events

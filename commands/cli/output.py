@@ -6,6 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -68,6 +69,29 @@ def evidence_dir_option(fn: F) -> F:
         help="The evidence folder (env LEDGER_EVIDENCE_DIR; default: evidence/ beside a "
         "SQLite ledger's file, ./evidence for PostgreSQL).",
     )(fn)
+
+
+def workers_option(fn: F) -> F:
+    """``--workers``: processes deciding a bulk write's commands (``commands.bulk_workers``)."""
+    return click.option(
+        "--workers",
+        # The writing process needs a core of its own (docs/performance.md, "The import writer
+        # with worker processes"): on two cores one process alone was as fast or faster.
+        default=max(1, (os.cpu_count() or 1) - 1),
+        show_default="the number of cores less one",
+        type=click.IntRange(min=1),
+        help="Processes that decide the commands of a bulk write, split by complaint "
+        "(1: all in this process); this process alone writes.",
+    )(fn)
+
+
+def deciders(db: str, workers: int) -> AbstractContextManager[Any]:
+    """The worker processes of ``--workers`` (none for 1), ended when the command ends."""
+    if workers <= 1:
+        return nullcontext(None)
+    from commands.bulk_workers import Deciders  # only the bulk writes start processes
+
+    return Deciders(db, workers)
 
 
 def to_json(data: Any) -> str:

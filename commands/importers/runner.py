@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from eventsourcing.persistence import IntegrityError
 
@@ -34,6 +34,9 @@ from commands.bulk import Failure, decide_together
 from commands.handlers import key_of
 from commands.importers.records import Rejection, Row
 from ledger.store.root import Ledger
+
+if TYPE_CHECKING:
+    from commands.bulk_workers import Deciders
 
 Status = Literal["imported", "skipped", "rejected"]
 # A row decided on its own that keeps meeting other writers is rejected after this many tries
@@ -52,9 +55,13 @@ class RowResult:
 
 
 def import_rows(
-    ledger: Ledger, rows: Iterable[Row | Rejection], batch_size: int = 500
+    ledger: Ledger,
+    rows: Iterable[Row | Rejection],
+    batch_size: int = 500,
+    deciders: Deciders | None = None,
 ) -> Iterator[RowResult]:
-    """Apply ``rows``; yield what became of each (rows of one chunk once it is saved)."""
+    """Apply ``rows``; yield what became of each (rows of one chunk once it is saved), the
+    chunks decided by ``deciders`` (``commands.bulk_workers``) when given."""
     chunk: list[Row] = []
     size = 0
     for item in rows:
@@ -64,12 +71,12 @@ def import_rows(
         chunk.append(item)
         size += len(item.commands)
         if size >= batch_size:
-            yield from _save(ledger, chunk)
+            yield from _save(ledger, chunk, deciders)
             chunk, size = [], 0
-    yield from _save(ledger, chunk)
+    yield from _save(ledger, chunk, deciders)
 
 
-def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
+def _save(ledger: Ledger, rows: list[Row], deciders: Deciders | None) -> Iterator[RowResult]:
     chunk: list[Row] = []
     for row in _unrecorded(ledger, rows):
         if isinstance(row, RowResult):
@@ -78,7 +85,7 @@ def _save(ledger: Ledger, rows: list[Row]) -> Iterator[RowResult]:
             chunk.append(row)
     while chunk:
         try:
-            refused = _attempt(ledger, chunk)
+            refused = _attempt(ledger, chunk, deciders)
         except IntegrityError:
             yield from (_alone(ledger, row) for row in chunk)
             return
@@ -124,12 +131,14 @@ def _unrecorded(ledger: Ledger, rows: list[Row]) -> Iterator[Row | RowResult]:
             yield Row(row.line, row.ref, tuple(fresh))
 
 
-def _attempt(ledger: Ledger, chunk: list[Row]) -> list[RowResult] | tuple[int, str]:
+def _attempt(
+    ledger: Ledger, chunk: list[Row], deciders: Deciders | None
+) -> list[RowResult] | tuple[int, str]:
     """Save the chunk in one transaction and say what became of each row, or say which row
     the ledger refused (nothing saved). Raises ``IntegrityError`` (nothing saved) when
     another writer appended to one of the chunk's complaints meanwhile."""
     owner = [i for i, row in enumerate(chunk) for _ in row.commands]
-    decided = decide_together(ledger, [c for row in chunk for c in row.commands])
+    decided = decide_together(ledger, [c for row in chunk for c in row.commands], deciders)
     if isinstance(decided, Failure):
         index = owner[decided.position]
         return index, _reason(chunk[index], decided.error)
@@ -148,7 +157,7 @@ def _alone(ledger: Ledger, row: Row) -> RowResult:
     again while other writers keep appending to its complaint."""
     for attempt in range(ROW_ATTEMPTS):
         try:
-            decided = _attempt(ledger, [row])
+            decided = _attempt(ledger, [row], None)
         except IntegrityError:
             # A short random pause, so that two importers do not keep colliding in step.
             time.sleep(random.uniform(0, 0.004 * 2**attempt))

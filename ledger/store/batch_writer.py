@@ -44,7 +44,16 @@ def write_events(
     key changes, atomically; the number of events written."""
     if not events:
         return 0
-    stored = EventRows(ledger.mapper).stored(events)
+    return write_rows(ledger, EventRows(ledger.mapper).stored(events), commands, keys)
+
+
+def write_rows(
+    ledger: Ledger, stored: Sequence[StoredEvent], commands: Sequence[CommandRecord],
+    keys: KeyChanges | None,
+) -> int:  # fmt: skip
+    """``write_events`` of events already encoded (by a worker process of the bulk path)."""
+    if not stored:
+        return 0
     recorder = ledger.ledger_recorder
     if isinstance(recorder, PostgresLedgerRecorder):
         copy_batch(recorder, stored, commands, keys)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 import commands.bulk
+import ledger.store.batch_writer
+from commands.bulk_workers import Deciders
 from commands.handlers import handle
 from commands.importers.runner import ROW_ATTEMPTS
 from commands.models import parse_command
@@ -140,3 +142,39 @@ def test_a_row_other_writers_keep_changing_is_rejected_whole_and_the_next_import
     assert again[0] == 0
     assert (again[1]["imported"], again[1]["events"]) == (1, 6)
     assert recorded(ledger_url, ids) == ids
+
+
+def test_with_two_workers_a_row_refused_after_another_writer_meets_its_chunk_saves_none(
+    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same race when the workers decide the chunk: the main process's write meets the
+    other writer, the rows are decided again one at a time, and the refused row leaves none
+    of its commands behind."""
+    assert import_json(ledger_url, str(NEW))[0] == 0
+    interlopers = [assign("2020-04-01T10:00:00-04:00")]
+    sent: list[int] = []
+    send, write = Deciders._send, ledger.store.batch_writer.write_rows
+    with open_ledger(ledger_url) as other:
+
+        def first_the_other_writer(*args: Any) -> Any:
+            if interlopers:
+                handle(other, parse_command(interlopers.pop(0)))
+            return write(*args)
+
+        def counted(self: Deciders, parts: list[list[Any]]) -> None:
+            sent.append(sum(len(p) for p in parts))
+            send(self, parts)
+
+        monkeypatch.setattr(ledger.store.batch_writer, "write_rows", first_the_other_writer)
+        monkeypatch.setattr(Deciders, "_send", counted)
+        result = run(ledger_url, "import", "cfpb", newer_export(tmp_path), "--workers", "2",
+                     "--format", "json")  # fmt: skip
+
+    summary = json.loads(result.stdout)
+    assert (result.exit_code, interlopers) == (1, [])
+    assert sent  # the workers decided the chunk
+    [rejected] = summary["rejected"]
+    assert "is before the assignment at 2020-04-01T10:00:00-04:00" in rejected["reason"]
+    assert (summary["imported"], summary["skipped"], summary["events"]) == (0, 6, 0)
+    ids = [f"cfpb-9100004-{s}" for s in COMPLETION]
+    assert recorded(ledger_url, [*ids, "other-writer"]) == ["other-writer"]

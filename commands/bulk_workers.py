@@ -1,0 +1,331 @@
+"""The bulk path's deciders: worker processes that decide a batch's commands, one share each.
+
+A batch of commands that each act on one complaint is split by a stable hash of the
+complaint's reference, so a complaint always goes to the same worker and stays in that
+worker's cache (``commands.bulk.Batch``) from batch to batch. Each worker reads the ledger
+through its own connection, decides its share with ``handle`` as the one-process path does,
+encodes the new events to stored rows, and sends back rows, command-log entries, key
+changes, outcomes and refusals. The main process stays the ONE writer: it merges the shares
+(streams in the order of their first command, entries and key changes in input order) and
+writes them in one transaction (``ledger.store.batch_writer``), then tells the workers
+whether the batch was stored (they keep their complaints) or not (they forget them).
+
+What one worker decides must not depend on what another decides in the same batch, so a
+batch goes to the workers only when every command acts on one complaint alone: no
+publication, staff or readiness command (they change books every command reads), no link
+(it reads a second complaint), no receipt without a reference (it picks the next free one),
+and no command id used on complaints of two workers, in the batch or in the command log
+(answering it reads the other complaint). Any other batch is decided in the main process, as
+with one worker; the workers then forget their complaints, which that batch may have changed.
+
+The workers decide batch k+1 while the main process writes batch k (``commands.bulk_worker``
+says how a worker tells its own unwritten changes from another writer's). If batch k's write
+fails, the decisions of k+1 are thrown away with it and k+1 is sent again after k has been
+applied one by one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from commands.bulk import CACHED_COMPLAINTS, Failure
+from commands.bulk_worker import Share, serve
+from commands.handlers import HANDLERS, Outcome, handle
+from commands.models import Command, Envelope, LinkComplaints
+from commands.readiness_handlers import READINESS_HANDLERS
+from commands.staff_handlers import STAFF_HANDLERS
+from ledger.domain.errors import LedgerError
+from ledger.domain.sealed import KeyChanges
+from ledger.store import batch_writer
+from ledger.store.recorders import CommandRecord
+from ledger.store.root import Ledger
+
+# The commands a worker may decide: those on one complaint, which read only it and the books.
+ONE_COMPLAINT = frozenset(
+    t
+    for t in HANDLERS
+    if issubclass(t, Command)
+    and t is not LinkComplaints
+    and t not in STAFF_HANDLERS
+    and t not in READINESS_HANDLERS
+)
+
+
+def partition(command: Envelope, workers: int) -> int | None:
+    """The worker that decides ``command``, or None when only the main process may."""
+    ref = getattr(command, "ref", None)
+    if type(command) not in ONE_COMPLAINT or ref is None:
+        return None
+    return zlib.crc32(ref.encode()) % workers
+
+
+class Deciders:
+    """``workers`` processes deciding for the bulk path on the ledger at ``url``; close them
+    (or use ``with``) when done. They also end when this process does: each exits as soon
+    as its pipe to this process closes."""
+
+    def __init__(self, url: str, workers: int, cache_size: int | None = None) -> None:
+        context = get_context("spawn")  # not fork: a forked psycopg connection is shared
+        self.workers = workers
+        self.cache_size = CACHED_COMPLAINTS if cache_size is None else cache_size
+        self.pipes: list[Connection] = []
+        self.processes: list[Any] = []
+        self.sent: deque[list[int]] = deque()  # the workers of each batch not answered yet
+        self.answered: list[int] = []  # the workers of the batch being written
+        # Seconds of CPU: the workers' (pickling their answers included), their pickling,
+        # and this process's unpickling; seconds of wall time: the workers' deciding, and this
+        # process's waiting for their answers.
+        self.cpu = self.pickling = self.unpickling = self.deciding = self.waiting = 0.0
+        for _ in range(workers):
+            mine, theirs = context.Pipe()
+            process = context.Process(
+                target=serve, args=(theirs, url, cache_size), daemon=True, name="bulk-decider"
+            )
+            process.start()
+            theirs.close()
+            self.pipes.append(mine)
+            self.processes.append(process)
+
+    def shares(
+        self, ledger: Ledger, chunk: list[tuple[int, Envelope | Exception]]
+    ) -> list[list[tuple[int, Envelope]]] | None:
+        """The batch split by worker, or None when it must be decided in the main process."""
+        parts: list[list[tuple[int, Envelope]]] = [[] for _ in range(self.workers)]
+        owner: dict[str, int] = {}
+        for position, command in chunk:
+            if isinstance(command, Exception):
+                continue
+            worker = partition(command, self.workers)
+            if worker is None or owner.setdefault(command.command_id, worker) != worker:
+                return None
+            parts[worker].append((position, command))
+        known = ledger.ledger_recorder.select_commands(list(owner))
+        for command_id, record in known.items():
+            if zlib.crc32(record.ref.encode()) % self.workers != owner[command_id]:
+                return None
+        return parts
+
+    def apply(
+        self,
+        ledger: Ledger,
+        chunks: Iterator[list[tuple[int, Envelope | Exception]]],
+        on_outcome: Callable[[int, Outcome], None] | None,
+        here: Callable[[list[tuple[int, Envelope | Exception]]], Iterator[Failure]],
+    ) -> Iterator[Failure]:
+        """Apply the batches, each decided by the workers if it may be, else by ``here`` (the
+        main process's path), each written in one transaction in turn, refusals yielded in
+        input order while nothing of their batch is stored (closing the generator then drops
+        it). The workers decide the next batch while this process writes the one before it;
+        they do not when the two share a command id (the answer to a repeat reads what was
+        stored), nor when their caches could not hold both."""
+        # Made before the workers may need it: two of them making it at once would collide.
+        ledger.index_secret()
+        try:
+            chunk = next(chunks, None)
+            while chunk is not None:
+                parts = self.shares(ledger, chunk)
+                if parts is None:
+                    self._forget()  # this process writes: what the workers keep may change
+                    yield from here(chunk)
+                    chunk = next(chunks, None)
+                    continue
+                self._send(parts)
+                following = next(chunks, None)  # read while the workers decide
+                while chunk is not None:
+                    shares = self._answers()
+                    ahead = None
+                    if following is not None and 2 * len(following) <= self.cache_size:
+                        ids = {c.command_id for _, c in chunk if isinstance(c, Envelope)}
+                        if not any(
+                            c.command_id in ids for _, c in following if isinstance(c, Envelope)
+                        ):
+                            ahead = self.shares(ledger, following)
+                    if ahead is not None:
+                        self._send(ahead)
+                    stored = yield from self._write(ledger, chunk, shares, on_outcome)
+                    chunk = following
+                    if ahead is None:
+                        break
+                    if not stored:  # decided on what the failed batch would have stored
+                        self._discard()
+                        self._send(ahead)
+                    following = next(chunks, None)
+        finally:
+            if self.sent:  # given up (an error, or the generator closed): keep nothing
+                self._discard()
+                self._forget()
+
+    def together(
+        self, ledger: Ledger, commands: Sequence[Envelope]
+    ) -> list[Outcome] | Failure | None:
+        """``commands.bulk.decide_together`` in the workers: all of ``commands`` saved in one
+        transaction with their outcomes returned, or nothing saved and the first refusal
+        returned (each worker decides its complaints in input order, so the first refusal
+        by position is the one deciding them in turn meets first); ``IntegrityError`` when
+        another writer got there first. None when the workers may not decide them."""
+        assert not self.sent, "not while batches of apply are in flight"
+        ledger.index_secret()  # made before the workers may need it (see ``apply``)
+        parts = self.shares(ledger, list(enumerate(commands)))
+        if parts is None:
+            return None
+        self._send(parts)
+        shares = self._answers()
+        refusals = sorted((r for share in shares for r in share.refusals), key=lambda r: r[0])
+        if refusals:
+            self._forget()
+            return Failure(*refusals[0])
+        rows, records, keys = merged(shares)
+        try:
+            if rows:
+                batch_writer.write_rows(ledger, rows, records, keys)
+                if keys.destroyed:
+                    ledger.ledger_recorder.purge_destroyed()
+        except BaseException:
+            self._forget()
+            raise
+        for w in self.answered:
+            self.pipes[w].send(("saved",))
+        outcomes = sorted((o for share in shares for o in share.outcomes), key=lambda o: o[0])
+        return [outcome for _, outcome in outcomes]
+
+    def _write(
+        self,
+        ledger: Ledger,
+        chunk: list[tuple[int, Envelope | Exception]],
+        shares: list[Share],
+        on_outcome: Callable[[int, Outcome], None] | None,
+    ) -> Generator[Failure, None, bool]:
+        """Write one decided batch; whether its shares were stored as decided."""
+        refusals = [Failure(p, c) for p, c in chunk if isinstance(c, Exception)]
+        refusals += [Failure(p, e) for share in shares for p, e in share.refusals]
+        refusals.sort(key=lambda f: f.position)
+        stored = False
+        try:
+            yield from refusals
+            rows, records, keys = merged(shares)
+            try:
+                if rows:
+                    batch_writer.write_rows(ledger, rows, records, keys)
+                    if keys.destroyed:
+                        ledger.ledger_recorder.purge_destroyed()
+                stored = True
+            except IntegrityError:
+                pass
+        finally:
+            if stored:
+                for w in self.answered:
+                    self.pipes[w].send(("saved",))
+            else:
+                self._forget()
+        outcomes = sorted((o for share in shares for o in share.outcomes), key=lambda o: o[0])
+        if not stored:
+            # Somebody else wrote to these complaints: decide each command again, one by one.
+            refused = {f.position for f in refusals}
+            outcomes = []
+            for position, command in chunk:
+                if isinstance(command, Exception) or position in refused:
+                    continue
+                try:
+                    outcome = handle(ledger, command)
+                except LedgerError as e:
+                    yield Failure(position, e)
+                else:
+                    outcomes.append((position, outcome))
+        for position, outcome in outcomes:
+            if on_outcome is not None:
+                on_outcome(position, outcome)
+        return stored
+
+    def _send(self, parts: list[list[tuple[int, Envelope]]]) -> None:
+        busy = [w for w, part in enumerate(parts) if part]
+        for w in busy:
+            self.pipes[w].send(("decide", parts[w]))
+        self.sent.append(busy)
+
+    def _answers(self) -> list[Share]:
+        """The shares of the oldest batch sent, in worker order."""
+        self.answered = self.sent.popleft()
+        shares = []
+        failed: Exception | None = None
+        for w in self.answered:
+            waited = time.perf_counter()
+            cpu, pickling, deciding = self.pipes[w].recv()
+            self.waiting += time.perf_counter() - waited
+            self.deciding += deciding
+            data = self.pipes[w].recv_bytes()
+            started = time.process_time()
+            answer: Share | Exception = pickle.loads(data)
+            self.unpickling += time.process_time() - started
+            self.cpu += cpu
+            self.pickling += pickling
+            if isinstance(answer, Exception):
+                failed = failed or answer
+            else:
+                shares.append(answer)
+        if failed is not None:  # what the worker met (the store gone, say), as if met here
+            raise failed
+        return shares
+
+    def _discard(self) -> None:
+        """Read and drop the answers to every batch sent."""
+        while self.sent:
+            self._answers()
+
+    def forget(self) -> None:
+        """Every worker forgets what it keeps: this process is about to write itself."""
+        self._forget()
+
+    def _forget(self) -> None:
+        """Every worker forgets what it keeps (it is sent again whatever it must decide)."""
+        for pipe in self.pipes:
+            pipe.send(("forget",))
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):  # the worker is gone already
+                pipe.send(None)
+            pipe.close()
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __enter__(self) -> Deciders:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def merged(shares: list[Share]) -> tuple[list[StoredEvent], list[CommandRecord], KeyChanges]:
+    """The rows, command-log entries and key changes of every share, as one batch saves them:
+    each stream's events together, streams in the order their first commands came."""
+    streams = sorted((s for share in shares for s in share.streams), key=lambda s: s[0])
+    rows = []
+    for _, stream, events in streams:
+        originator_id = UUID(bytes=stream)
+        rows += [StoredEvent(originator_id, v, topic, state) for v, topic, state in events]
+    records = sorted((r for share in shares for r in share.records), key=lambda r: r[0])
+    keys = KeyChanges()
+    for _, _, changes in records:
+        if changes:
+            keys.extend(changes)
+    return rows, [CommandRecord(*r) for _, r, _ in records], keys
