@@ -287,14 +287,7 @@ def apply_in_batches(
         except IntegrityError:
             batch.forget()
             outcomes.clear()
-            # Somebody else wrote to these complaints: decide each command again, one by one.
-            for position, command in pending:
-                try:
-                    outcome = handle(ledger, command)
-                except LedgerError as e:
-                    yield Failure(position, e)
-                else:
-                    outcomes.append((position, outcome))
+            yield from one_by_one(ledger, pending, outcomes)
         for position, outcome in outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
@@ -324,6 +317,20 @@ def apply_in_batches(
         return
     for chunk in chunks:
         yield from here(chunk)
+
+
+def one_by_one(
+    ledger: Ledger, commands: Iterable[tuple[int, Envelope]], outcomes: list[tuple[int, Outcome]]
+) -> Iterator[Failure]:
+    """Decide each command again through the normal path, in a transaction of its own, after
+    a batch's write met another writer: add each outcome to ``outcomes``, yield each refusal."""
+    for position, command in commands:
+        try:
+            outcome = handle(ledger, command)
+        except LedgerError as e:
+            yield Failure(position, e)
+        else:
+            outcomes.append((position, outcome))
 
 
 def _chunks(

@@ -40,13 +40,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from commands.bulk import CACHED_COMPLAINTS, Failure
+from commands.bulk import CACHED_COMPLAINTS, Failure, one_by_one
 from commands.bulk_worker import Share, serve
-from commands.handlers import HANDLERS, Outcome, handle
+from commands.handlers import HANDLERS, Outcome
 from commands.models import Command, Envelope, LinkComplaints
 from commands.readiness_handlers import READINESS_HANDLERS
 from commands.staff_handlers import STAFF_HANDLERS
-from ledger.domain.errors import LedgerError
 from ledger.domain.sealed import KeyChanges
 from ledger.store import batch_writer
 from ledger.store.recorders import CommandRecord
@@ -186,12 +185,8 @@ class Deciders:
         if refusals:
             self._forget()
             return Failure(*refusals[0])
-        rows, records, keys = merged(shares)
         try:
-            if rows:
-                batch_writer.write_rows(ledger, rows, records, keys)
-                if keys.destroyed:
-                    ledger.ledger_recorder.purge_destroyed()
+            store(ledger, shares)
         except BaseException:
             self._forget()
             raise
@@ -214,12 +209,8 @@ class Deciders:
         stored = False
         try:
             yield from refusals
-            rows, records, keys = merged(shares)
             try:
-                if rows:
-                    batch_writer.write_rows(ledger, rows, records, keys)
-                    if keys.destroyed:
-                        ledger.ledger_recorder.purge_destroyed()
+                store(ledger, shares)
                 stored = True
             except IntegrityError:
                 pass
@@ -234,15 +225,8 @@ class Deciders:
             # Somebody else wrote to these complaints: decide each command again, one by one.
             refused = {f.position for f in refusals}
             outcomes = []
-            for position, command in chunk:
-                if isinstance(command, Exception) or position in refused:
-                    continue
-                try:
-                    outcome = handle(ledger, command)
-                except LedgerError as e:
-                    yield Failure(position, e)
-                else:
-                    outcomes.append((position, outcome))
+            again = [(p, c) for p, c in chunk if isinstance(c, Envelope) and p not in refused]
+            yield from one_by_one(ledger, again, outcomes)
         for position, outcome in outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
@@ -313,6 +297,16 @@ class Deciders:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def store(ledger: Ledger, shares: list[Share]) -> None:
+    """Write the workers' answers for one batch in one transaction (``IntegrityError`` when
+    another writer got there first), then purge the keys an erasure destroyed."""
+    rows, records, keys = merged(shares)
+    if rows:
+        batch_writer.write_rows(ledger, rows, records, keys)
+        if keys.destroyed:
+            ledger.ledger_recorder.purge_destroyed()
 
 
 def merged(shares: list[Share]) -> tuple[list[StoredEvent], list[CommandRecord], KeyChanges]:

@@ -13,7 +13,7 @@ import pytest
 import commands.bulk_workers
 import ledger.store.batch_writer
 from bench.common import synthetic_lines
-from commands.bulk import apply_in_batches
+from commands.bulk import apply_in_batches, one_by_one
 from commands.bulk_workers import Deciders
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
@@ -127,11 +127,11 @@ def decided_again(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The commands a failed write of the workers' batch made this process decide again."""
     again: list[str] = []
 
-    def counted(ledger: Any, command: Envelope) -> Any:
-        again.append(command.command_id)
-        return handle(ledger, command)
+    def counted(ledger: Any, batch: list[tuple[int, Envelope]], outcomes: Any) -> Any:
+        again.extend(c.command_id for _, c in batch)
+        return one_by_one(ledger, batch, outcomes)
 
-    monkeypatch.setattr(commands.bulk_workers, "handle", counted)
+    monkeypatch.setattr(commands.bulk_workers, "one_by_one", counted)
     return again
 
 

@@ -28,7 +28,7 @@ from ledger.integrity import sealbook  # noqa: F401  (registers the seal stream'
 from ledger.store import books  # noqa: F401  (registers the publication books' events)
 from ledger.store.root import Ledger, open_ledger
 from projections.audit import SUMMARIES, summarise
-from projections.casefold import fold_case, new_state
+from projections.casefold import State, fold_case, new_state
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "stored-events"
 RECORDS = [
@@ -178,10 +178,8 @@ def test_the_v1_publications_seal_and_directory_decode_with_their_fields(ledger:
     assert erased.reason == "retention period ended"
 
 
-@pytest.mark.parametrize("release", ["v1", "v2", "v3"])
-def test_a_triage_and_closure_stored_before_business_codes_decode_without_them(
-    ledger: Ledger, release: str
-) -> None:
+def _triage_and_closure(ledger: Ledger, release: str) -> tuple[list[Any], State]:
+    """The stored triage and closure of ``release``, decoded, and the fold of the two."""
     coded = [
         decode(ledger, r)
         for v, r in RECORDS
@@ -190,6 +188,14 @@ def test_a_triage_and_closure_stored_before_business_codes_decode_without_them(
     state = new_state()
     for event in coded:
         fold_case(state, event)
+    return coded, state
+
+
+@pytest.mark.parametrize("release", ["v1", "v2", "v3"])
+def test_a_triage_and_closure_stored_before_business_codes_decode_without_them(
+    ledger: Ledger, release: str
+) -> None:
+    coded, state = _triage_and_closure(ledger, release)
 
     assert len(coded) == 2
     assert [(e.business_type, e.business_channel) for e in coded] == [(None, None)] * 2
@@ -199,14 +205,7 @@ def test_a_triage_and_closure_stored_before_business_codes_decode_without_them(
 def test_a_v4_triage_and_closure_carry_the_regulators_business_type_and_channel(
     ledger: Ledger,
 ) -> None:
-    fourth = [
-        decode(ledger, r)
-        for v, r in RECORDS
-        if v == "v4" and r["topic"].endswith(("Complaint.Triaged", "Complaint.Closed"))
-    ]
-    state = new_state()
-    for event in fourth:
-        fold_case(state, event)
+    fourth, state = _triage_and_closure(ledger, "v4")
 
     assert [(e.business_type, e.business_channel) for e in fourth] == [
         ("03", None),
@@ -221,14 +220,7 @@ def test_a_v4_triage_and_closure_carry_the_regulators_business_type_and_channel(
 def test_a_triage_and_closure_stored_before_cause_codes_decode_without_one(
     ledger: Ledger, release: str
 ) -> None:
-    coded = [
-        decode(ledger, r)
-        for v, r in RECORDS
-        if v == release and r["topic"].endswith(("Complaint.Triaged", "Complaint.Closed"))
-    ]
-    state = new_state()
-    for event in coded:
-        fold_case(state, event)
+    coded, state = _triage_and_closure(ledger, release)
 
     assert len(coded) == 2
     assert [(e.cause, e.codes_version) for e in coded] == [(None, None), (None, None)]
