@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import signal
+import threading
 import time
 import zlib
 from collections import deque
@@ -46,6 +48,7 @@ from commands.handlers import HANDLERS, Outcome
 from commands.models import Command, Envelope, LinkComplaints
 from commands.readiness_handlers import READINESS_HANDLERS
 from commands.staff_handlers import STAFF_HANDLERS
+from ledger.domain.errors import LedgerError
 from ledger.domain.sealed import KeyChanges
 from ledger.store import batch_writer
 from ledger.store.recorders import CommandRecord
@@ -70,6 +73,22 @@ def partition(command: Envelope, workers: int) -> int | None:
     return zlib.crc32(ref.encode()) % workers
 
 
+class DecidersLost(LedgerError):
+    """A worker process deciding a bulk write ended unexpectedly (killed, or out of memory)."""
+
+
+@contextlib.contextmanager
+def _to_workers() -> Iterator[None]:
+    """Speaking to the workers: a pipe that broke is one of them gone, said in one line."""
+    try:
+        yield
+    except (EOFError, OSError) as e:
+        raise DecidersLost(
+            f"a worker process deciding the bulk write ended unexpectedly ({type(e).__name__}); "
+            "the batches written before it stay written: run the same input again to finish"
+        ) from None
+
+
 class Deciders:
     """``workers`` processes deciding for the bulk path on the ledger at ``url``; close them
     (or use ``with``) when done. They also end when this process does: each exits as soon
@@ -92,7 +111,8 @@ class Deciders:
             process = context.Process(
                 target=serve, args=(theirs, url, cache_size), daemon=True, name="bulk-decider"
             )
-            process.start()
+            with _no_interrupts():  # a Ctrl-C while it imports is the main process's to handle
+                process.start()
             theirs.close()
             self.pipes.append(mine)
             self.processes.append(process)
@@ -163,8 +183,9 @@ class Deciders:
                     following = next(chunks, None)
         finally:
             if self.sent:  # given up (an error, or the generator closed): keep nothing
-                self._discard()
-                self._forget()
+                with contextlib.suppress(DecidersLost):  # not in place of what ended it
+                    self._discard()
+                    self._forget()
 
     def together(
         self, ledger: Ledger, commands: Sequence[Envelope]
@@ -190,8 +211,9 @@ class Deciders:
         except BaseException:
             self._forget()
             raise
-        for w in self.answered:
-            self.pipes[w].send(("saved",))
+        with _to_workers():
+            for w in self.answered:
+                self.pipes[w].send(("saved",))
         outcomes = sorted((o for share in shares for o in share.outcomes), key=lambda o: o[0])
         return [outcome for _, outcome in outcomes]
 
@@ -216,8 +238,9 @@ class Deciders:
                 pass
         finally:
             if stored:
-                for w in self.answered:
-                    self.pipes[w].send(("saved",))
+                with _to_workers():
+                    for w in self.answered:
+                        self.pipes[w].send(("saved",))
             else:
                 self._forget()
         outcomes = sorted((o for share in shares for o in share.outcomes), key=lambda o: o[0])
@@ -234,8 +257,9 @@ class Deciders:
 
     def _send(self, parts: list[list[tuple[int, Envelope]]]) -> None:
         busy = [w for w, part in enumerate(parts) if part]
-        for w in busy:
-            self.pipes[w].send(("decide", parts[w]))
+        with _to_workers():
+            for w in busy:
+                self.pipes[w].send(("decide", parts[w]))
         self.sent.append(busy)
 
     def _answers(self) -> list[Share]:
@@ -245,10 +269,11 @@ class Deciders:
         failed: Exception | None = None
         for w in self.answered:
             waited = time.perf_counter()
-            cpu, pickling, deciding = self.pipes[w].recv()
+            with _to_workers():
+                cpu, pickling, deciding = self.pipes[w].recv()
+                data = self.pipes[w].recv_bytes()
             self.waiting += time.perf_counter() - waited
             self.deciding += deciding
-            data = self.pipes[w].recv_bytes()
             started = time.process_time()
             answer: Share | Exception = pickle.loads(data)
             self.unpickling += time.process_time() - started
@@ -273,8 +298,9 @@ class Deciders:
 
     def _forget(self) -> None:
         """Every worker forgets what it keeps (it is sent again whatever it must decide)."""
-        for pipe in self.pipes:
-            pipe.send(("forget",))
+        with _to_workers():
+            for pipe in self.pipes:
+                pipe.send(("forget",))
 
     def close(self) -> None:
         for pipe in self.pipes:
@@ -297,6 +323,20 @@ class Deciders:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """SIGINT ignored meanwhile (in the main thread), so that a process started now inherits
+    that and ignores it while it starts (``serve`` then ignores it for good)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def store(ledger: Ledger, shares: list[Share]) -> None:

@@ -77,7 +77,7 @@ def workers_option(fn: F) -> F:
         "--workers",
         # The writing process needs a core of its own (docs/performance.md, "The import writer
         # with worker processes"): on two cores one process alone was as fast or faster.
-        default=max(1, (os.cpu_count() or 1) - 1),
+        default=max(1, len(os.sched_getaffinity(0)) - 1),  # the cores this process may use
         show_default="the number of cores less one",
         type=click.IntRange(min=1),
         help="Processes that decide the commands of a bulk write, split by complaint "

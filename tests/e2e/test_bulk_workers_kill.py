@@ -83,3 +83,27 @@ def test_the_workers_end_when_the_bulk_apply_is_killed_or_interrupted(
 
     assert ended(workers), [p for p in workers if alive(p)]
     assert b"Traceback" not in stderr, stderr.decode()
+
+
+def test_a_worker_killed_midway_ends_the_bulk_apply_with_one_error_line(tmp_path: Path) -> None:
+    """A worker that dies (kill -9, out of memory) is one ``Error:`` line and exit 1; the
+    batches written before stay written whole, and the ledger's chain still verifies."""
+    main, workers = start_bulk_apply(tmp_path)
+    deciders = [p for p in workers if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(deciders) == 2
+
+    os.kill(deciders[0], signal.SIGKILL)
+    _, stderr = main.communicate(timeout=60)
+
+    lines = stderr.decode().splitlines()
+    assert main.returncode == 1, lines
+    assert b"Traceback" not in stderr, stderr.decode()
+    assert lines[-1].startswith("Error: a worker process deciding the bulk write ended"), lines
+    assert [line for line in lines if line.startswith("Error:")] == [lines[-1]]
+    assert ended(workers), [p for p in workers if alive(p)]
+    verified = subprocess.run(
+        [str(Path(sys.executable).parent / "complaint-ledger"), "verify", "--no-anchor",
+         "--db", f"sqlite:///{tmp_path / 'ledger.db'}"],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr.decode()
