@@ -181,6 +181,11 @@ class Deciders:
                         self._discard()
                         self._send(ahead)
                     following = next(chunks, None)
+        except (KeyboardInterrupt, SystemExit):
+            # It may have come in the middle of an answer, leaving a pipe out of step: ask
+            # the workers nothing more; ``close`` ends them.
+            self.sent.clear()
+            raise
         finally:
             if self.sent:  # given up (an error, or the generator closed): keep nothing
                 with contextlib.suppress(DecidersLost):  # not in place of what ended it

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.integrity.chain import Appended
+from projections.cores import usable_cores
 from projections.db import Cursor, quoted
 from projections.decoding import Decoder
 from projections.scratch import rebuild_scratch
@@ -57,11 +58,6 @@ WRITTEN = {  # the tables a worker fills, by unit (the parent writes the rest)
     "cases": ("case_folds", "case_state", "sla_clocks"),
     "audit_trail": ("audit_trail", "audit_streams"),
 }
-
-
-def default_workers() -> int:
-    """The number of cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def shard_of(stream: UUID, workers: int) -> int:
@@ -210,7 +206,7 @@ def _merge_scratch(
         # merge a read of the file for most rows. Its pages are taken only as they are used.
         conn.execute(f"PRAGMA cache_size = -{MERGE_CACHE_KB}")
         # CREATE INDEX sorts its table; with helper threads the sort uses the other cores.
-        conn.execute(f"PRAGMA threads = {default_workers()}")
+        conn.execute(f"PRAGMA threads = {usable_cores()}")
         for shard in shards:  # ATTACH is refused inside a transaction
             conn.execute("ATTACH DATABASE ? AS ?", (shard.scratch, f"shard{shard.index}"))
         conn.execute("BEGIN IMMEDIATE")

@@ -15,6 +15,8 @@ import click
 import orjson
 from click.core import ParameterSource
 
+from projections.cores import usable_cores
+
 DISPLAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # What must not reach a terminal as it is: C0 and C1 control characters (ESC starts the
@@ -77,7 +79,7 @@ def workers_option(fn: F) -> F:
         "--workers",
         # The writing process needs a core of its own (docs/performance.md, "The import writer
         # with worker processes"): on two cores one process alone was as fast or faster.
-        default=max(1, len(os.sched_getaffinity(0)) - 1),  # the cores this process may use
+        default=max(1, usable_cores() - 1),
         show_default="the number of cores less one",
         type=click.IntRange(min=1),
         help="Processes that decide the commands of a bulk write, split by complaint "

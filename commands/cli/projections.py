@@ -149,13 +149,13 @@ def rebuild(name: str | None, workers: int | None, batch_size: int, db: str) -> 
     Example:
       complaint-ledger projections rebuild sla_clocks --workers 2
     """
-    from projections.sharded import default_workers
+    from projections.cores import usable_cores
 
     units = (
         ("cases", "audit_trail", "statistics") if name is None else (READ_MODELS.get(name, name),)
     )
     with open_ledger(db) as ledger, progress_bar("rebuilding") as progress:
         runner = Runner(ledger, batch_size, url=db)
-        applied = runner.rebuild(units, progress, workers=workers or default_workers())
+        applied = runner.rebuild(units, progress, workers=workers or usable_cores())
     models = [m for m, unit in READ_MODELS.items() if unit in units]
     click.echo(f"rebuilt {', '.join(models)} from {applied} event(s)")

@@ -77,7 +77,8 @@ class Feed:
                 looked_again = True
                 self.sink.check()
                 if self.sink.empty or self.sink.last is not None or self.sink.first is not None:
-                    return report  # made anew meanwhile: the next pass starts from its state
+                    # Made anew meanwhile, before anything was sent: begin the pass again.
+                    return self.publish_pending(progress)
             self.sink.publish([to_message(n, self.source, self.prefix) for n in notifications])
             published = self.sink.flush()
             end = notifications[-1].id
