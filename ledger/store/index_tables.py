@@ -75,20 +75,6 @@ class SQLiteIndexTables:
                     found.setdefault(key_id, {})[kind] = digest
         return found
 
-    def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
-        """Which of ``key_ids`` have index rows (by the primary key, 500 at a time)."""
-        found: set[str] = set()
-        with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(key_ids), 500):
-                chunk = list(key_ids[start : start + 500])
-                c.execute(
-                    f"SELECT DISTINCT key_id FROM {COMPLAINANT_INDEX} "
-                    f"WHERE key_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update(r[0] for r in c.fetchall())
-        return found
-
     def unindex(self, key_ids: Sequence[str]) -> None:
         """Delete the index rows of ``key_ids`` (erased complaints)."""
         with self.datastore.transaction(commit=True) as c:
@@ -190,19 +176,6 @@ class PostgresIndexTables:
             for key_id, kind, digest in c.fetchall():
                 found.setdefault(key_id, {})[kind] = digest
         return found
-
-    def indexed_among(self, key_ids: Sequence[str]) -> set[str]:
-        """Which of ``key_ids`` have index rows (one query, by the primary key)."""
-        if not key_ids:
-            return set()
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
-            c.execute(
-                SQL("SELECT DISTINCT key_id FROM {} WHERE key_id = ANY(%s)").format(
-                    self._name(COMPLAINANT_INDEX)
-                ),
-                (list(key_ids),),
-            )
-            return {r[0] for r in c.fetchall()}
 
     def unindex(self, key_ids: Sequence[str]) -> None:
         """Delete the index rows of ``key_ids`` (erased complaints)."""

@@ -350,7 +350,7 @@ class Ledger(Application[UUID]):
             self.ledger_recorder.destroy_keys(back)
             self.ledger_recorder.purge_destroyed()
         # Blind-index rows a restored backup brought back leave the index again.
-        indexed = self.ledger_recorder.indexed_among(erased)
+        indexed = self.ledger_recorder.index_digests(erased)
         if indexed:
             self.ledger_recorder.unindex(sorted(indexed))
         return back
