@@ -24,6 +24,7 @@ from ledger.domain.errors import LedgerError
 from ledger.store.root import Ledger
 from projections.db import Cursor, ReadStore, quoted
 from projections.decoding import decode
+from projections.rebuild_lock import rebuild_lock
 from projections.schema import (
     ADDED_COLUMNS,
     AUDIT_SHAPE,
@@ -189,7 +190,10 @@ class Runner:
         kept without their entries are written in place."""
         shape = self._shape(SHAPE_KEY)
         if shape < CASES_SHAPE:
-            self.rebuild(("cases", "statistics"), progress)
+            with rebuild_lock(self.store):
+                # Another runner may have rebuilt them while this one waited for the lock.
+                if self._shape(SHAPE_KEY) < CASES_SHAPE:
+                    self._rebuild(("cases", "statistics"), progress)
         elif self._entries_missing():
             self._keep_entries()
 
@@ -226,7 +230,9 @@ class Runner:
         """Rebuild an audit trail written before its summaries left sealed text out: its
         rows may hold reasons copied in plain, which an erasure could not reach."""
         if self._shape(AUDIT_SHAPE_KEY) < AUDIT_SHAPE:
-            self.rebuild(("audit_trail",), progress)
+            with rebuild_lock(self.store):
+                if self._shape(AUDIT_SHAPE_KEY) < AUDIT_SHAPE:  # not done while this one waited
+                    self._rebuild(("audit_trail",), progress)
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
         for indexed, spec in INDEXES:
@@ -373,7 +379,17 @@ class Runner:
 
         With ``workers`` (and the ledger's ``url``), a rebuild not yet under way folds the
         log's streams in that many processes first (``projections.sharded``); the pass over
-        the log then only applies what was appended meanwhile."""
+        the log then only applies what was appended meanwhile.
+
+        One rebuild at a time (``projections.rebuild_lock``): a second one waits for the
+        first to swap its tables in, then builds afresh."""
+        with rebuild_lock(self.store):
+            return self._rebuild(names, progress, workers)
+
+    def _rebuild(
+        self, names: tuple[str, ...], progress: Progress | None = None, workers: int | None = None
+    ) -> int:
+        """``rebuild``, with the rebuild lock held."""
         self.ensure()
         self.phases = {}
         units = [UNITS[n] for n in dict.fromkeys(names)]
