@@ -33,6 +33,7 @@ from commands import fingerprints
 from commands.bulk import Failure, decide_together
 from commands.handlers import key_of
 from commands.importers.records import Rejection, Row
+from ledger.domain.values import reference_id
 from ledger.store.root import Ledger
 
 if TYPE_CHECKING:
@@ -154,11 +155,19 @@ def _attempt(
 
 def _alone(ledger: Ledger, row: Row) -> RowResult:
     """Decide ``row`` again from the store and save it in a transaction of its own, trying
-    again while other writers keep appending to its complaint."""
+    again while other writers keep appending to its complaint.
+
+    A write refused while neither the complaint's stream nor the command log moved was not
+    refused because of another writer: the row itself breaks one of the database's
+    constraints, and trying again would meet the same refusal. It is rejected at once with
+    what the database said."""
     for attempt in range(ROW_ATTEMPTS):
+        before = _footprint(ledger, row)
         try:
             decided = _attempt(ledger, [row], None)
-        except IntegrityError:
+        except IntegrityError as e:
+            if _footprint(ledger, row) == before:
+                return RowResult(row.line, "rejected", _refused_by_database(row, e))
             # A short random pause, so that two importers do not keep colliding in step.
             time.sleep(random.uniform(0, 0.004 * 2**attempt))
             continue
@@ -170,6 +179,24 @@ def _alone(ledger: Ledger, row: Row) -> RowResult:
         "rejected",
         f"{row.ref}: other writers kept changing the complaint while it was imported; "
         "nothing of this row was imported (import the file again)",
+    )
+
+
+def _footprint(ledger: Ledger, row: Row) -> tuple[int | None, frozenset[str]]:
+    """What another writer changes when it gets to the row's complaint first: the stream's
+    last version, and which of the row's command ids the command log holds."""
+    recorder = ledger.ledger_recorder
+    stream = reference_id(row.ref)
+    version = recorder.stream_versions([stream]).get(stream)
+    return version, frozenset(recorder.select_commands([c.command_id for c in row.commands]))
+
+
+def _refused_by_database(row: Row, error: IntegrityError) -> str:
+    # The first line only: PostgreSQL's DETAIL and CONTEXT repeat the refused row's values.
+    cause = next(iter(str(error).strip().splitlines()), "") or type(error).__name__
+    return (
+        f"{row.ref}: the database refused the row ({cause}); no other writer had changed "
+        "the complaint, and nothing of this row was imported"
     )
 
 
