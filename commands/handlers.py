@@ -39,6 +39,7 @@ from ledger.domain.errors import (
     CommandIdReused,
     ConcurrentChange,
     LedgerError,
+    WriteRefused,
 )
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import StaffDirectory
@@ -148,11 +149,18 @@ def handle(
         record = CommandRecord(command.command_id, target.ref, fingerprint, target.version)
         try:
             ledger.record(target, record, keys)
-        except IntegrityError:
+        except IntegrityError as e:
             # Another writer appended to this complaint (or used this command id) first.
             stalls = stalls + 1 if seen == last_seen else 0
             last_seen, attempt = seen, attempt + 1
-            if stalls >= MAX_STALLS or time.monotonic() >= deadline:
+            if stalls >= MAX_STALLS:
+                # Refused again and again while the complaint never moved: no other writer
+                # is the cause, the write itself breaks one of the database's constraints.
+                raise WriteRefused(
+                    f"{command.target}: the database refused {command.action} "
+                    f"({first_line(e)}); no other writer had changed it"
+                ) from None
+            if time.monotonic() >= deadline:
                 break
             # A random pause breaks the lock-step in which the same writer keeps winning; a
             # short one, so that the loser stays in the race.
@@ -170,6 +178,12 @@ def handle(
         f"{command.target}: other writers kept changing it; "
         f"{command.action} was not applied, try again"
     )
+
+
+def first_line(error: Exception) -> str:
+    """An error's message as one line: its first (PostgreSQL's DETAIL and CONTEXT lines
+    repeat the refused row's values)."""
+    return next(iter(str(error).strip().splitlines()), "") or type(error).__name__
 
 
 def _fingerprint_key(ledger: LedgerPort, complaint: Complaint) -> bytes | None:

@@ -31,7 +31,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands import fingerprints
 from commands.bulk import Failure, decide_together
-from commands.handlers import key_of
+from commands.handlers import first_line, key_of
 from commands.importers.records import Rejection, Row
 from ledger.domain.values import reference_id
 from ledger.store.root import Ledger
@@ -192,11 +192,9 @@ def _footprint(ledger: Ledger, row: Row) -> tuple[int | None, frozenset[str]]:
 
 
 def _refused_by_database(row: Row, error: IntegrityError) -> str:
-    # The first line only: PostgreSQL's DETAIL and CONTEXT repeat the refused row's values.
-    cause = next(iter(str(error).strip().splitlines()), "") or type(error).__name__
     return (
-        f"{row.ref}: the database refused the row ({cause}); no other writer had changed "
-        "the complaint, and nothing of this row was imported"
+        f"{row.ref}: the database refused the row ({first_line(error)}); no other writer had "
+        "changed the complaint, and nothing of this row was imported"
     )
 
 

@@ -82,6 +82,11 @@ class ConcurrentChange(LedgerError):
     """Another writer kept changing the complaint; the command was not applied."""
 
 
+class WriteRefused(LedgerError):
+    """The database refused a write for a reason of its own (a constraint the write breaks),
+    not because another writer got there first: trying again would meet the same refusal."""
+
+
 class StoreUnavailable(LedgerError):
     """The event store cannot be opened or reached."""
 

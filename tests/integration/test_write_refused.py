@@ -1,19 +1,23 @@
-"""``import cfpb`` when the database refuses a row for a reason of its own (a constraint the
-row breaks, not another writer's append): the row is rejected at once with what the
-database said, not after five tries as if other writers kept changing its complaint."""
+"""A write the database refuses for a reason of its own (a constraint it breaks, not another
+writer's append): ``import cfpb`` rejects the row at once with what the database said, and
+``apply`` refuses the command with it, neither as if other writers kept changing the
+complaint."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from ledger.store.names import COMMAND_LOG
 from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
+from tests.helpers import jsonl, run
 from tests.integration.test_import_races import (
     COMPLETION,
     NEW,
+    assign,
     import_json,
     newer_export,
     recorded,
@@ -65,3 +69,22 @@ def test_a_row_the_database_refuses_is_rejected_with_the_databases_reason(
     assert "other writers kept changing" not in reason
     assert (summary["imported"], summary["skipped"], summary["events"]) == (0, 6, 0)
     assert recorded(ledger_url, [f"cfpb-9100004-{s}" for s in COMPLETION]) == []
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["one_by_one", "bulk"])
+def test_a_command_the_database_refuses_is_one_error_line_not_other_writers(
+    ledger_url: str, bulk: bool
+) -> None:
+    assert import_json(ledger_url, str(NEW))[0] == 0
+    refuse_command(ledger_url, "other-writer")
+
+    result = run(ledger_url, "apply", *(["--bulk"] if bulk else []), "-",
+                 input=jsonl([assign("2020-03-05T12:00:00-05:00")]))  # fmt: skip
+
+    assert result.exit_code == 1
+    assert result.stdout == "applied 0, already applied 0, failed 1\n"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: line 1: CFPB-9100004: the database refused assign (")
+    assert "refuse_one" in line
+    assert line.endswith("); no other writer had changed it")
+    assert recorded(ledger_url, ["other-writer"]) == []
