@@ -47,11 +47,18 @@ class SQLiteIndexTables:
 
     def index_secret(self) -> bytes:
         """The ledger's index secret, made (once, by whichever writer comes first) when
-        first needed."""
-        with self.datastore.transaction(commit=True) as c:
+        first needed.
+
+        Made in a transaction of its own whose first statement writes: one that read the
+        empty table first would, behind another writer making it, wait for the write lock
+        and then fail, since SQLite cannot move a transaction's read forward past another's
+        commit. Writing first, it waits for the lock, and its insert is ignored if the other
+        made the secret meanwhile; both then read the one secret."""
+        with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT secret FROM {INDEX_SECRET} WHERE id = 1")
             row = c.fetchone()
-            if row is None:
+        if row is None:
+            with self.datastore.transaction(commit=True) as c:
                 c.execute(
                     f"INSERT OR IGNORE INTO {INDEX_SECRET} VALUES (1, ?)",
                     (os.urandom(SECRET_BYTES),),
