@@ -85,12 +85,25 @@ class LedgerGroup(click.Group):
         except Exception as e:
             if _persistence_error(e):
                 raise click.ClickException(printable(f"database error: {e}")) from None
+            if _unreadable_event(e):
+                line = next(iter(str(e).strip().splitlines()), type(e).__name__)
+                raise click.ClickException(printable(
+                    f"{line}; the ledger's stored data was changed outside the ledger or is "
+                    "damaged: complaint-ledger verify says where"
+                )) from None  # fmt: skip
             invalid = _validation_error(e)
             if invalid is None:
                 raise
             from commands.errors import describe_validation_error
 
             raise click.ClickException(describe_validation_error(invalid)) from None
+
+
+def _unreadable_event(e: Exception) -> bool:
+    """Whether ``e`` is the library's failure to decode a stored event (bytes that are not
+    what the ledger wrote), met here or in a worker process of the bulk path."""
+    module = sys.modules.get("eventsourcing.persistence")
+    return module is not None and isinstance(e, module.MapperDeserialisationError)
 
 
 def _persistence_error(e: Exception) -> bool:
