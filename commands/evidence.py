@@ -9,8 +9,6 @@ what a complaint holds is read from its events, what other complaints hold from 
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,6 @@ from ledger.store.evidence import (
 from ledger.store.root import Ledger
 
 _BATCH = 1000
-HOLD_DISCARD = "LEDGER_TEST_HOLD_DISCARD"
 
 
 def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path) -> Outcome:
@@ -58,7 +55,6 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
                 outcome = handle(ledger, command)
             except BaseException:
                 if placed and not _held_elsewhere(ledger, None, {sha256}):
-                    _hold()
                     copy.discard()
                 raise
             if not (folder / stored_path(sha256)).is_file():
@@ -68,19 +64,6 @@ def attach_file(ledger: Ledger, data: dict[str, Any], source: Path, folder: Path
                 with staged(source, folder, sha256) as again:
                     again.keep()
     return outcome
-
-
-def _hold() -> None:
-    """A fault point for the test of two writers racing (``HOLD_DISCARD``): with it set to a
-    folder, a failed attach about to delete its file leaves ``discarding`` there and waits
-    for ``go`` (at most a minute), so that another writer can try to slip in."""
-    hold = os.environ.get(HOLD_DISCARD)
-    if not hold:
-        return
-    (Path(hold) / "discarding").touch()
-    deadline = time.monotonic() + 60
-    while not (Path(hold) / "go").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import resource
 import sqlite3
 import time
@@ -50,10 +49,6 @@ if TYPE_CHECKING:
 GC_YOUNG = 50_000  # a worker's threshold for collecting young objects (Python's default: 700)
 STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
 MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files
-# A fault point for the tests that kill a rebuild mid-fold: with this set to a folder, each
-# worker, once its first chunk is committed, leaves a file ``shard-N`` there and waits to be
-# killed, so the kill never races the fold.
-HOLD_AFTER_FIRST_CHUNK = "LEDGER_TEST_HOLD_FOLD"
 WRITTEN = {  # the tables a worker fills, by unit (the parent writes the rest)
     "cases": ("case_folds", "case_state", "sla_clocks"),
     "audit_trail": ("audit_trail", "audit_streams"),
@@ -256,7 +251,7 @@ def fold_shard(shard: Shard) -> Folded:
         low, high = bounds(shard.index, shard.workers)
         appended = ledger.ledger_recorder.range_events(low, high, shard.upto)
         with _sink(ledger, shard) as transaction:
-            for first, chunk in enumerate(_whole_streams(appended, phases)):
+            for chunk in _whole_streams(appended, phases):
                 mark = time.perf_counter()
                 batch = [
                     (a.position, decoder.decode(a.originator_id, a.version, a.topic, a.state))
@@ -273,8 +268,6 @@ def fold_shard(shard: Shard) -> Folded:
                 phases["fold"] += written - folded
                 phases["write"] += done - written
                 events += len(batch)
-                if first == 0 and (hold := os.environ.get(HOLD_AFTER_FIRST_CHUNK)):
-                    _hold(Path(hold), shard.index)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return Folded(events, elapsed, peak, {k: round(v, 3) for k, v in phases.items()})
@@ -300,13 +293,6 @@ def _whole_streams(
     phases["read"] += time.perf_counter() - mark
     if chunk:
         yield chunk
-
-
-def _hold(folder: Path, index: int) -> None:
-    """Say this worker has folded a chunk, then wait for the kill (see HOLD_AFTER_FIRST_CHUNK)."""
-    (folder / f"shard-{index}").touch()
-    while True:
-        time.sleep(0.05)
 
 
 @contextmanager

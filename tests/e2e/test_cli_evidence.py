@@ -20,7 +20,6 @@ import psycopg
 import pytest
 
 import commands.evidence as evidence_commands
-from commands.evidence import HOLD_DISCARD
 from ledger.store.evidence import check_file, stored_path
 from ledger.store.root import open_ledger
 from projections.query import open_query
@@ -28,6 +27,7 @@ from tests.audit_helpers import SEAL_ENV
 from tests.conftest import PG_DSN, pg_url
 from tests.e2e.test_http_serve import SCRIPT
 from tests.helpers import actor, event_count, jsonl, life_cmds, run
+from tests.holds.sitecustomize import HOLD_DISCARD, held_env
 
 CS = ["--actor", "li", "--role", "customer_service"]
 LEAD = ["--actor", "chen", "--role", "leadership"]
@@ -478,7 +478,7 @@ def test_a_failed_attach_never_deletes_the_file_of_a_second_writers_attach(
             env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 
-    failing = attach("TS-NOPE", **{HOLD_DISCARD: str(hold)})
+    failing = attach("TS-NOPE", **held_env(HOLD_DISCARD, hold))
     deadline = time.monotonic() + 60
     while not (hold / "discarding").exists():
         assert failing.poll() is None, failing.communicate()

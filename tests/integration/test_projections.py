@@ -16,8 +16,8 @@ import pytest
 
 from ledger.store.root import open_ledger
 from projections.runner import Runner
-from projections.sharded import HOLD_AFTER_FIRST_CHUNK
 from tests.helpers import jsonl, life_cmds, run
+from tests.holds.sitecustomize import HOLD_FOLD, held_env
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 TABLES = {
@@ -102,7 +102,7 @@ def test_incremental_with_kills_and_a_rebuild_give_identical_read_models(
 def start_held(url: str, hold: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start a sharded rebuild whose workers wait, each after its first chunk, to be killed."""
     hold.mkdir(exist_ok=True)
-    env = {**os.environ, HOLD_AFTER_FIRST_CHUNK: str(hold)}
+    env = {**os.environ, **held_env(HOLD_FOLD, hold)}
     return subprocess.Popen([SCRIPT, "projections", *args, "--db", url], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
