@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate
 
 from commands.bulk import CACHED_COMPLAINTS, Batch
 from commands.handlers import Outcome, handle
+from commands.jsonlines import parse_line
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import LedgerError
@@ -52,7 +53,8 @@ class Share:
         default_factory=list
     )
     outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
-    refusals: list[tuple[int, LedgerError]] = field(default_factory=list)
+    # Refusals, and the errors of lines that did not parse (a ValueError, as in one process).
+    refusals: list[tuple[int, Exception]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,8 +161,19 @@ def _picklable(error: Exception) -> bool:
         return False
 
 
-def _decide(batch: WorkerBatch, rows: EventRows, part: list[tuple[int, Envelope]]) -> Share:
+def _decide(batch: WorkerBatch, rows: EventRows, sent: list[tuple[int, Envelope | bytes]]) -> Share:
     share = Share()
+    part: list[tuple[int, Envelope]] = []
+    for position, item in sent:  # a line sent unparsed is parsed here, as it would be there
+        command = parse_line(item) if isinstance(item, bytes) else item
+        assert command is not None  # a blank line is never sent
+        if isinstance(command, Exception):
+            share.refusals.append((position, command))
+        else:
+            part.append((position, command))
+    if not part:
+        batch.answered({})
+        return share
     batch.tagged = []
     batch.prefetch([c for _, c in part])
     first: dict[UUID, int] = {}
