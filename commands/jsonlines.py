@@ -131,15 +131,15 @@ def read_lines(file: IO[bytes]) -> Iterator[bytes | None]:
 
 
 def _pipe_lines(fd: int) -> Iterator[bytes | None]:
+    # ``None`` again at each ``STALL_SECONDS`` of silence, not only the first: the bulk path
+    # may have taken the lines before a stall as the start of a batch it reads ahead, and
+    # writes it at the next.
     pending = b""
-    stalled = False
     while True:
-        if not stalled and not select.select([fd], [], [], STALL_SECONDS)[0]:
-            stalled = True
+        if not select.select([fd], [], [], STALL_SECONDS)[0]:
             yield None
             continue
-        chunk = os.read(fd, 1 << 16)  # blocks, after a stall, until the writer goes on
-        stalled = False
+        chunk = os.read(fd, 1 << 16)
         if not chunk:
             break
         lines = (pending + chunk).split(b"\n")
