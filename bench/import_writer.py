@@ -43,9 +43,9 @@ from bench.common import EVENTS_PER_COMPLAINT, drop, fresh_url, synthetic_lines
 from bench.suite import LibraryApp, library_env, part_raw
 from commands.bulk import apply_in_batches
 from commands.bulk_workers import Deciders
-from commands.jsonlines import read_commands
+from commands.jsonlines import read_commands, scan_commands
 from ledger.store import batch_writer, event_rows
-from ledger.store.batch_writer import write_events, write_rows
+from ledger.store.batch_writer import copy_encoded, write_events, write_rows
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger, open_ledger
 
@@ -84,6 +84,7 @@ def import_into(
     bulk.handle = clock.wrap("decide", handlers.handle)  # type: ignore[attr-defined]
     bulk.write_events = clock.wrap("write", writer)  # type: ignore[attr-defined]
     batch_writer.write_rows = clock.wrap("write", write_rows)
+    batch_writer.copy_encoded = clock.wrap("write", copy_encoded)
     lines = synthetic_lines(complaints, 1)  # the input, as a file holds it: not timed
     started, cpu = time.perf_counter(), time.process_time()
     deciders = None
@@ -95,7 +96,13 @@ def import_into(
             event_rows.EventRows.stored = clock.wrap("encode", stored)  # type: ignore[method-assign]
             if workers > 1:
                 deciders = Deciders(url, workers)
-            failures = list(apply_in_batches(ledger, read_commands(lines), 2000, deciders=deciders))
+            # As ``apply`` reads them: with workers, their lines left for them to parse.
+            items = (
+                read_commands(lines)
+                if deciders is None
+                else scan_commands(lines, deciders.unparsed)
+            )
+            failures = list(apply_in_batches(ledger, items, 2000, deciders=deciders))
             assert not failures, failures[:3]
             if deciders is not None:
                 deciders.close()
@@ -105,6 +112,7 @@ def import_into(
         bulk.handle = handlers.handle  # type: ignore[attr-defined]
         bulk.write_events = write_events  # type: ignore[attr-defined]
         batch_writer.write_rows = write_rows
+        batch_writer.copy_encoded = copy_encoded
         event_rows.EventRows.stored = stored  # type: ignore[method-assign]
     us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
     us["total"] = round(seconds / events * 1e6, 1)

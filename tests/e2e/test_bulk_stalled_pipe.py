@@ -42,7 +42,8 @@ def test_lines_received_before_the_writer_stalls_are_written_while_it_stalls(
 
         main.stdin.write(b"".join(rest))
         main.stdin.close()
-        assert main.stdout is not None and main.stderr is not None
+        assert main.stdout is not None
+        assert main.stderr is not None
         out, err = main.stdout.read(), main.stderr.read()
         main.wait(timeout=120)
     finally:

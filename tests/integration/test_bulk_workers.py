@@ -193,7 +193,9 @@ def test_a_worker_batch_whose_write_meets_another_writer_is_applied_again_one_by
     spanning = next(r for r in refs[20:30] if r in refs[30:60])  # in batches 1 and 2
     interloper = parse_command(note("other-writer", spanning, "2026-11-30T09:00:00+08:00"))
     assert isinstance(interloper, Envelope)
-    write = ledger.store.batch_writer.write_rows
+    # The workers' batches are written by copy_encoded on PostgreSQL, write_rows on SQLite.
+    name = "copy_encoded" if ledger_url.startswith("postgresql") else "write_rows"
+    write = getattr(ledger.store.batch_writer, name)
     writes: list[int] = []
 
     def other_writer_first(*args: Any) -> int:
@@ -204,7 +206,7 @@ def test_a_worker_batch_whose_write_meets_another_writer_is_applied_again_one_by
         return write(*args)
 
     with open_ledger(ledger_url) as main, Deciders(ledger_url, 2) as deciders:
-        monkeypatch.setattr(ledger.store.batch_writer, "write_rows", other_writer_first)
+        monkeypatch.setattr(ledger.store.batch_writer, name, other_writer_first)
         refused = [f.position for f in apply_in_batches(main, commands_, 30, deciders=deciders)]
         monkeypatch.undo()
     with open_ledger(second_url) as single:
