@@ -14,7 +14,8 @@ Each run, on fresh ledgers of one backend, in this order:
   encoding included) added up separately, and the CPU time of the process;
 - **writer, N workers** (``--workers``, default 2; 0 leaves the row out): the same, the
   commands decided in N worker processes (``commands.bulk_workers``), starting them timed
-  too; the main process's CPU and the workers' (their pickling of the answers apart, and
+  too, the lines read as ``apply`` reads them then (``scan_commands``: left for the workers
+  to parse); the main process's CPU and the workers' (their pickling of the answers apart, and
   this process's unpickling) are given per event;
 - **save**: the same bulk path with each batch saved by the library's ``Ledger.save`` (the
   writer before this change), on a second fresh ledger;
