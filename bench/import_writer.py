@@ -14,7 +14,8 @@ Each run, on fresh ledgers of one backend, in this order:
   encoding included) added up separately, and the CPU time of the process;
 - **writer, N workers** (``--workers``, default 2; 0 leaves the row out): the same, the
   commands decided in N worker processes (``commands.bulk_workers``), starting them timed
-  too; the main process's CPU and the workers' (their pickling of the answers apart, and
+  too, the lines read as ``apply`` reads them then (``scan_commands``: left for the workers
+  to parse); the main process's CPU and the workers' (their pickling of the answers apart, and
   this process's unpickling) are given per event;
 - **save**: the same bulk path with each batch saved by the library's ``Ledger.save`` (the
   writer before this change), on a second fresh ledger;
@@ -43,9 +44,9 @@ from bench.common import EVENTS_PER_COMPLAINT, drop, fresh_url, synthetic_lines
 from bench.suite import LibraryApp, library_env, part_raw
 from commands.bulk import apply_in_batches
 from commands.bulk_workers import Deciders
-from commands.jsonlines import read_commands
+from commands.jsonlines import read_commands, scan_commands
 from ledger.store import batch_writer, event_rows
-from ledger.store.batch_writer import write_events, write_rows
+from ledger.store.batch_writer import copy_encoded, write_events, write_rows
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger, open_ledger
 
@@ -84,6 +85,7 @@ def import_into(
     bulk.handle = clock.wrap("decide", handlers.handle)  # type: ignore[attr-defined]
     bulk.write_events = clock.wrap("write", writer)  # type: ignore[attr-defined]
     batch_writer.write_rows = clock.wrap("write", write_rows)
+    batch_writer.copy_encoded = clock.wrap("write", copy_encoded)
     lines = synthetic_lines(complaints, 1)  # the input, as a file holds it: not timed
     started, cpu = time.perf_counter(), time.process_time()
     deciders = None
@@ -95,7 +97,13 @@ def import_into(
             event_rows.EventRows.stored = clock.wrap("encode", stored)  # type: ignore[method-assign]
             if workers > 1:
                 deciders = Deciders(url, workers)
-            failures = list(apply_in_batches(ledger, read_commands(lines), 2000, deciders=deciders))
+            # As ``apply`` reads them: with workers, their lines left for them to parse.
+            items = (
+                read_commands(lines)
+                if deciders is None
+                else scan_commands(lines, deciders.unparsed)
+            )
+            failures = list(apply_in_batches(ledger, items, 2000, deciders=deciders))
             assert not failures, failures[:3]
             if deciders is not None:
                 deciders.close()
@@ -105,6 +113,7 @@ def import_into(
         bulk.handle = handlers.handle  # type: ignore[attr-defined]
         bulk.write_events = write_events  # type: ignore[attr-defined]
         batch_writer.write_rows = write_rows
+        batch_writer.copy_encoded = copy_encoded
         event_rows.EventRows.stored = stored  # type: ignore[method-assign]
     us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
     us["total"] = round(seconds / events * 1e6, 1)

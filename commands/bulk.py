@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
 from commands.handlers import Outcome, handle
+from commands.jsonlines import Line
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import ComplaintNotFound, LedgerError
@@ -43,6 +44,9 @@ from ledger.store.root import Ledger
 
 if TYPE_CHECKING:
     from commands.bulk_workers import Deciders
+
+# An input item: a command, the error that replaced a line, or a line a worker will parse.
+Item = tuple[int, Envelope | Exception | Line]
 
 BOOKS = (POLICY_BOOK_ID, CALENDAR_BOOK_ID, STAFF_DIRECTORY_ID, READINESS_BOOK_ID)
 CACHED_COMPLAINTS = 10_000  # about 5 KB each in memory: some 50 MB at most
@@ -265,7 +269,7 @@ class Failure:
 
 def apply_in_batches(
     ledger: Ledger,
-    commands: Iterable[tuple[int, Envelope | Exception]],
+    commands: Iterable[Item | None],
     batch_size: int = 500,
     on_outcome: Callable[[int, Outcome], None] | None = None,
     cache_size: int = CACHED_COMPLAINTS,
@@ -273,7 +277,9 @@ def apply_in_batches(
 ) -> Iterator[Failure]:
     """Apply ``(position, command)`` pairs (or the error that replaced a command that did
     not parse) in batches of ``batch_size`` commands; yield each refusal. With ``deciders``
-    (``commands.bulk_workers``), a batch they may decide is decided in their processes."""
+    (``commands.bulk_workers``), a batch they may decide is decided in their processes.
+    ``None`` among the commands (the input stalled) ends a batch early, so that what came
+    before it is written without waiting for more."""
     # One command per batch is the normal path: every command reads what the store holds.
     # With deciders, this process decides only the batches they may not: it keeps nothing
     # between them (the workers write meanwhile).
@@ -294,9 +300,10 @@ def apply_in_batches(
         pending.clear()
         outcomes.clear()
 
-    def here(chunk: list[tuple[int, Envelope | Exception]]) -> Iterator[Failure]:
+    def here(items: list[Item]) -> Iterator[Failure]:
+        chunk = parsed(items)
         if batch_size > 1:
-            batch.prefetch([c for _, c in chunk if not isinstance(c, Exception)])
+            batch.prefetch([c for _, c in chunk if isinstance(c, Envelope)])
         for position, command in chunk:
             if isinstance(command, Exception):
                 yield Failure(position, command)
@@ -316,7 +323,16 @@ def apply_in_batches(
         yield from deciders.apply(ledger, chunks, on_outcome, here)
         return
     for chunk in chunks:
-        yield from here(chunk)
+        if chunk:
+            yield from here(chunk)
+
+
+def parsed(items: Iterable[Item]) -> list[tuple[int, Envelope | Exception]]:
+    """The items with every ``Line`` parsed (blank lines are never left unparsed)."""
+    out: list[tuple[int, Envelope | Exception]] = []
+    for position, item in items:
+        out.append((position, item.parse() if isinstance(item, Line) else item))
+    return out
 
 
 def one_by_one(
@@ -333,11 +349,14 @@ def one_by_one(
             outcomes.append((position, outcome))
 
 
-def _chunks(
-    items: Iterable[tuple[int, Envelope | Exception]], size: int
-) -> Iterator[list[tuple[int, Envelope | Exception]]]:
-    chunk: list[tuple[int, Envelope | Exception]] = []
+def _chunks(items: Iterable[Item | None], size: int) -> Iterator[list[Item]]:
+    """Batches of ``size`` items; at a stall (``None``), the batch so far, empty or not."""
+    chunk: list[Item] = []
     for item in items:
+        if item is None:
+            yield chunk
+            chunk = []
+            continue
         chunk.append(item)
         if len(chunk) >= size:
             yield chunk

@@ -23,16 +23,21 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from commands.bulk import CACHED_COMPLAINTS, Batch
 from commands.handlers import Outcome, handle
+from commands.jsonlines import parse_line
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
 from ledger.domain.errors import LedgerError
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.values import reference_id
+from ledger.integrity.chain import record_hash_raw
+from ledger.store.batch_writer import Encoded
+from ledger.store.copy_text import command_row, event_row
 from ledger.store.event_rows import EventRows
-from ledger.store.recorders import CommandRecord
+from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
 from ledger.store.root import Ledger, open_ledger
 
 NOT_KNOWN = object()
@@ -48,11 +53,16 @@ class Share:
     streams: list[tuple[int, bytes, list[tuple[int, str, bytes]]]] = field(default_factory=list)
     # Each command-log entry: its command's position, (command_id, ref, fingerprint, version),
     # and the key changes it comes with.
-    records: list[tuple[int, tuple[str, str, str, int], KeyChanges | None]] = field(
+    records: list[tuple[int, tuple[str, str, str, int] | None, KeyChanges | None]] = field(
         default_factory=list
     )
+    # On PostgreSQL, the streams and command-log entries as ``COPY`` rows instead (the
+    # ``records`` then only those with key changes): what the writer sends on as it is.
+    encoded: list[Encoded] = field(default_factory=list)
+    command_rows: list[tuple[int, bytes]] = field(default_factory=list)
     outcomes: list[tuple[int, Outcome]] = field(default_factory=list)
-    refusals: list[tuple[int, LedgerError]] = field(default_factory=list)
+    # Refusals, and the errors of lines that did not parse (a ValueError, as in one process).
+    refusals: list[tuple[int, Exception]] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +140,7 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
     with open_ledger(url) as ledger:
         batch = WorkerBatch(ledger, CACHED_COMPLAINTS if cache_size is None else cache_size)
         rows = EventRows(ledger.mapper)
+        copy = isinstance(ledger.ledger_recorder, PostgresLedgerRecorder)  # the writer COPYs
         for message in _messages(pipe):
             if message[0] == "saved":
                 batch.stored()
@@ -138,7 +149,7 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
             else:
                 started, wall = time.process_time(), time.perf_counter()
                 try:
-                    answer: Any = _decide(batch, rows, message[1])
+                    answer: Any = _decide(batch, rows, message[1], copy)
                 except Exception as e:  # raised again in the main process, as it would be there
                     answer = e if _picklable(e) else RuntimeError(f"{type(e).__name__}: {e}")
                     batch.forget()
@@ -159,8 +170,32 @@ def _picklable(error: Exception) -> bool:
         return False
 
 
-def _decide(batch: WorkerBatch, rows: EventRows, part: list[tuple[int, Envelope]]) -> Share:
+def _encoded(at: int, stream: UUID, stored: list[StoredEvent]) -> Encoded:
+    """A stream's new events as ``COPY`` rows, with their record hashes (they cover only
+    what is stored, not where: the writer adds the positions and links)."""
+    first = stored[0].originator_version
+    assert [s.originator_version for s in stored] == list(range(first, first + len(stored)))
+    raw = stream.bytes
+    hashes = b"".join(record_hash_raw(raw, s.originator_version, s.topic, s.state) for s in stored)
+    rows = [event_row(stream, s.originator_version, s.topic, s.state) for s in stored]
+    return at, raw, first, hashes, rows
+
+
+def _decide(
+    batch: WorkerBatch, rows: EventRows, sent: list[tuple[int, Envelope | bytes]], copy: bool
+) -> Share:
     share = Share()
+    part: list[tuple[int, Envelope]] = []
+    for position, item in sent:  # a line sent unparsed is parsed here, as it would be there
+        command = parse_line(item) if isinstance(item, bytes) else item
+        assert command is not None  # a blank line is never sent
+        if isinstance(command, Exception):
+            share.refusals.append((position, command))
+        else:
+            part.append((position, command))
+    if not part:
+        batch.answered({})
+        return share
     batch.tagged = []
     batch.prefetch([c for _, c in part])
     first: dict[UUID, int] = {}
@@ -171,17 +206,29 @@ def _decide(batch: WorkerBatch, rows: EventRows, part: list[tuple[int, Envelope]
             share.outcomes.append((position, handle(batch, command)))
         except LedgerError as e:
             share.refusals.append((position, e))
-    share.records = [
-        (p, (r.command_id, r.ref, r.fingerprint, r.version), keys) for p, r, keys in batch.tagged
-    ]
+    if copy:
+        share.command_rows = [
+            (p, command_row(r.command_id, r.ref, r.fingerprint, r.version))
+            for p, r, _ in batch.tagged
+        ]
+        share.records = [(p, None, keys) for p, _, keys in batch.tagged if keys]
+    else:
+        share.records = [
+            (p, (r.command_id, r.ref, r.fingerprint, r.version), keys)
+            for p, r, keys in batch.tagged
+        ]
     versions: dict[UUID, int | None] = {}
     for aggregate in batch.staged.values():
         if aggregate.pending_events:
             before = aggregate.version - len(aggregate.pending_events)
             versions[aggregate.id] = before or None  # None: not in the store
             events = aggregate.collect_events()
-            stored = [(e.originator_version, e.topic, e.state) for e in rows.stored(events)]
-            share.streams.append((first.get(aggregate.id, part[-1][0]), aggregate.id.bytes, stored))
+            at = first.get(aggregate.id, part[-1][0])
+            if copy:
+                share.encoded.append(_encoded(at, aggregate.id, rows.stored(events)))
+            else:
+                stored = [(e.originator_version, e.topic, e.state) for e in rows.stored(events)]
+                share.streams.append((at, aggregate.id.bytes, stored))
     batch.answered(versions)
     return share
 

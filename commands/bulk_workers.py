@@ -38,20 +38,18 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 
-from commands.bulk import CACHED_COMPLAINTS, Failure, one_by_one
+from commands.bulk import CACHED_COMPLAINTS, Failure, Item, one_by_one, parsed
+from commands.bulk_answers import store
 from commands.bulk_worker import Share, serve
 from commands.handlers import HANDLERS, Outcome
+from commands.jsonlines import Line
 from commands.models import Command, Envelope, LinkComplaints
 from commands.readiness_handlers import READINESS_HANDLERS
 from commands.staff_handlers import STAFF_HANDLERS
 from ledger.domain.errors import LedgerError
-from ledger.domain.sealed import KeyChanges
-from ledger.store import batch_writer
-from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger
 
 # The commands a worker may decide: those on one complaint, which read only it and the books.
@@ -65,12 +63,21 @@ ONE_COMPLAINT = frozenset(
 )
 
 
-def partition(command: Envelope, workers: int) -> int | None:
+# Their names: the kinds of line the main process may leave for a worker to parse.
+ONE_COMPLAINT_KINDS = frozenset(t.model_fields["command"].default for t in ONE_COMPLAINT)
+
+
+def partition(command: Envelope | Line, workers: int) -> int | None:
     """The worker that decides ``command``, or None when only the main process may."""
+    if type(command) is Line:  # only lines of ``ONE_COMPLAINT_KINDS`` are left unparsed
+        return zlib.crc32(command.ref.encode()) % workers
     ref = getattr(command, "ref", None)
     if type(command) not in ONE_COMPLAINT or ref is None:
         return None
     return zlib.crc32(ref.encode()) % workers
+
+
+ToDecide = tuple[int, Envelope | Line]
 
 
 class DecidersLost(LedgerError):
@@ -97,6 +104,8 @@ class Deciders:
     def __init__(self, url: str, workers: int, cache_size: int | None = None) -> None:
         context = get_context("spawn")  # not fork: a forked psycopg connection is shared
         self.workers = workers
+        # The kinds of line the input reader may leave unparsed, for the workers to parse.
+        self.unparsed = ONE_COMPLAINT_KINDS
         self.cache_size = CACHED_COMPLAINTS if cache_size is None else cache_size
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
@@ -117,11 +126,9 @@ class Deciders:
             self.pipes.append(mine)
             self.processes.append(process)
 
-    def shares(
-        self, ledger: Ledger, chunk: list[tuple[int, Envelope | Exception]]
-    ) -> list[list[tuple[int, Envelope]]] | None:
+    def shares(self, ledger: Ledger, chunk: Sequence[Item]) -> list[list[ToDecide]] | None:
         """The batch split by worker, or None when it must be decided in the main process."""
-        parts: list[list[tuple[int, Envelope]]] = [[] for _ in range(self.workers)]
+        parts: list[list[ToDecide]] = [[] for _ in range(self.workers)]
         owner: dict[str, int] = {}
         for position, command in chunk:
             if isinstance(command, Exception):
@@ -139,9 +146,9 @@ class Deciders:
     def apply(
         self,
         ledger: Ledger,
-        chunks: Iterator[list[tuple[int, Envelope | Exception]]],
+        chunks: Iterator[list[Item]],
         on_outcome: Callable[[int, Outcome], None] | None,
-        here: Callable[[list[tuple[int, Envelope | Exception]]], Iterator[Failure]],
+        here: Callable[[list[Item]], Iterator[Failure]],
     ) -> Iterator[Failure]:
         """Apply the batches, each decided by the workers if it may be, else by ``here`` (the
         main process's path), each written in one transaction in turn, refusals yielded in
@@ -154,6 +161,9 @@ class Deciders:
         try:
             chunk = next(chunks, None)
             while chunk is not None:
+                if not chunk:  # the input stalled with nothing new: wait for it
+                    chunk = next(chunks, None)
+                    continue
                 parts = self.shares(ledger, chunk)
                 if parts is None:
                     self._forget()  # this process writes: what the workers keep may change
@@ -161,14 +171,18 @@ class Deciders:
                     chunk = next(chunks, None)
                     continue
                 self._send(parts)
-                following = next(chunks, None)  # read while the workers decide
+                # Read while the workers decide; empty when the input stalled, and then the
+                # batch sent is written before waiting for more.
+                following = next(chunks, None)
                 while chunk is not None:
                     shares = self._answers()
                     ahead = None
-                    if following is not None and 2 * len(following) <= self.cache_size:
-                        ids = {c.command_id for _, c in chunk if isinstance(c, Envelope)}
+                    if following and 2 * len(following) <= self.cache_size:
+                        ids = {c.command_id for _, c in chunk if not isinstance(c, Exception)}
                         if not any(
-                            c.command_id in ids for _, c in following if isinstance(c, Envelope)
+                            c.command_id in ids
+                            for _, c in following
+                            if not isinstance(c, Exception)
                         ):
                             ahead = self.shares(ledger, following)
                     if ahead is not None:
@@ -225,7 +239,7 @@ class Deciders:
     def _write(
         self,
         ledger: Ledger,
-        chunk: list[tuple[int, Envelope | Exception]],
+        chunk: list[Item],
         shares: list[Share],
         on_outcome: Callable[[int, Outcome], None] | None,
     ) -> Generator[Failure, None, bool]:
@@ -253,18 +267,22 @@ class Deciders:
             # Somebody else wrote to these complaints: decide each command again, one by one.
             refused = {f.position for f in refusals}
             outcomes = []
-            again = [(p, c) for p, c in chunk if isinstance(c, Envelope) and p not in refused]
+            again = [
+                (p, c) for p, c in parsed(chunk) if isinstance(c, Envelope) and p not in refused
+            ]
             yield from one_by_one(ledger, again, outcomes)
         for position, outcome in outcomes:
             if on_outcome is not None:
                 on_outcome(position, outcome)
         return stored
 
-    def _send(self, parts: list[list[tuple[int, Envelope]]]) -> None:
+    def _send(self, parts: list[list[ToDecide]]) -> None:
         busy = [w for w, part in enumerate(parts) if part]
         with _to_workers():
             for w in busy:
-                self.pipes[w].send(("decide", parts[w]))
+                # A line goes as its bytes, for the worker to parse (cheaper both ways).
+                part = [(p, c.raw if type(c) is Line else c) for p, c in parts[w]]
+                self.pipes[w].send(("decide", part))
         self.sent.append(busy)
 
     def _answers(self) -> list[Share]:
@@ -342,29 +360,3 @@ def _no_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def store(ledger: Ledger, shares: list[Share]) -> None:
-    """Write the workers' answers for one batch in one transaction (``IntegrityError`` when
-    another writer got there first), then purge the keys an erasure destroyed."""
-    rows, records, keys = merged(shares)
-    if rows:
-        batch_writer.write_rows(ledger, rows, records, keys)
-        if keys.destroyed:
-            ledger.ledger_recorder.purge_destroyed()
-
-
-def merged(shares: list[Share]) -> tuple[list[StoredEvent], list[CommandRecord], KeyChanges]:
-    """The rows, command-log entries and key changes of every share, as one batch saves them:
-    each stream's events together, streams in the order their first commands came."""
-    streams = sorted((s for share in shares for s in share.streams), key=lambda s: s[0])
-    rows = []
-    for _, stream, events in streams:
-        originator_id = UUID(bytes=stream)
-        rows += [StoredEvent(originator_id, v, topic, state) for v, topic, state in events]
-    records = sorted((r for share in shares for r in share.records), key=lambda r: r[0])
-    keys = KeyChanges()
-    for _, _, changes in records:
-        if changes:
-            keys.extend(changes)
-    return rows, [CommandRecord(*r) for _, r, _ in records], keys

@@ -2,31 +2,152 @@
 
 Each line is decoded on its own, so a line that is not UTF-8, not JSON, nested too deeply or
 not a valid command becomes that line's error and the lines after it are read as usual.
+
+For the bulk path's worker processes a line may also be left unparsed (``Line``): this
+process reads only what sharing the work out needs (the command's kind, its id and its
+complaint's reference) and the worker that decides it parses it as ``parse_line`` does here,
+with the same result and the same error. ``read_lines`` reads a pipe so that a producer that
+stalls is noticed (``None`` in the lines), and what arrived before the stall is written then.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+import os
+import re
+import select
+import stat
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import orjson
 
 from commands.models import Envelope, parse_command
 
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors write at the start of a file
+# A reference as ``commands.fields.Ref`` accepts it, with nothing for the model to strip: a
+# line whose reference is not of this form is parsed in this process (which says what is wrong).
+_PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+STALL_SECONDS = 0.05  # how long a pipe may be silent before the lines so far are written
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line left unparsed, with what choosing its worker needs (as the parsed command
+    would have them: a line whose values the model would change is never left unparsed)."""
+
+    raw: bytes
+    command: str
+    command_id: str
+    ref: str
+
+    def parse(self) -> Envelope | Exception:
+        command = parse_line(self.raw)
+        assert command is not None  # a blank line is never left unparsed
+        return command
 
 
 def read_commands(lines: Iterable[bytes]) -> Iterator[tuple[int, Envelope | Exception]]:
     """Each non-blank line as ``(line number, command)``, or the error that replaced it."""
     for number, raw in enumerate(lines, start=1):
-        # A file joined from files that each began with a mark has one at the start of a line.
-        raw = raw.removeprefix(BOM).removesuffix(b"\n").removesuffix(b"\r")
-        try:
-            line = _text(raw)
-            if not line.strip():
+        command = parse_line(_bare(raw))
+        if command is not None:
+            yield number, command
+
+
+def scan_commands(
+    lines: Iterable[bytes | None], unparsed: Collection[str] = ()
+) -> Iterator[tuple[int, Envelope | Exception | Line] | None]:
+    """``read_commands``, but a line of one of the ``unparsed`` kinds comes as a ``Line``
+    when its kind, id and reference are plain strings; ``None`` in ``lines`` (a stall)
+    is passed on."""
+    number = 0
+    for raw in lines:
+        if raw is None:
+            yield None
+            continue
+        number += 1
+        line = _bare(raw)
+        if unparsed:
+            scanned = _scan(line, unparsed)
+            if scanned is not None:
+                yield number, scanned
                 continue
-            yield number, parse_command(_load(line))
-        except ValueError as e:  # pydantic's ValidationError is one
-            yield number, e
+        command = parse_line(line)
+        if command is not None:
+            yield number, command
+
+
+def _scan(line: bytes, kinds: Collection[str]) -> Line | None:
+    try:
+        data = orjson.loads(line)  # stricter than ``json``: what it refuses is parsed here
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict:
+        return None
+    kind, command_id, ref = data.get("command"), data.get("command_id"), data.get("ref")
+    if (
+        type(kind) is str
+        and kind in kinds
+        and type(command_id) is str
+        and command_id
+        and command_id == command_id.strip()
+        and type(ref) is str
+        and _PLAIN_REF.fullmatch(ref)
+    ):
+        return Line(line, kind, command_id, ref)
+    return None
+
+
+def _bare(raw: bytes) -> bytes:
+    # A file joined from files that each began with a mark has one at the start of a line.
+    return raw.removeprefix(BOM).removesuffix(b"\n").removesuffix(b"\r")
+
+
+def parse_line(raw: bytes) -> Envelope | Exception | None:
+    """One line (without its end) as a command, or the error that replaced it; None if blank."""
+    try:
+        line = _text(raw)
+        if not line.strip():
+            return None
+        return parse_command(_load(line))
+    except ValueError as e:  # pydantic's ValidationError is one
+        return e
+
+
+def read_lines(file: IO[bytes]) -> Iterator[bytes | None]:
+    """The lines of ``file``; from a pipe, also ``None`` whenever the writer has sent no
+    whole line for ``STALL_SECONDS`` (so that what came before is written meanwhile)."""
+    try:
+        fd = file.fileno()
+        piped = stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except (AttributeError, OSError, ValueError):  # not a file of the system's (a test's)
+        piped = False
+    if not piped or os.name == "nt":  # Windows's select takes sockets only
+        yield from file
+        return
+    yield from _pipe_lines(fd)
+
+
+def _pipe_lines(fd: int) -> Iterator[bytes | None]:
+    # ``None`` again at each ``STALL_SECONDS`` of silence, not only the first: the bulk path
+    # may have taken the lines before a stall as the start of a batch it reads ahead, and
+    # writes it at the next.
+    pending = b""
+    while True:
+        if not select.select([fd], [], [], STALL_SECONDS)[0]:
+            yield None
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if pending:
+        yield pending
 
 
 def _text(raw: bytes) -> str:

@@ -22,7 +22,7 @@ from commands.cli.progress import Progress
 from commands.errors import describe_validation_error
 from commands.evidence import purge_evidence
 from commands.handlers import Outcome
-from commands.jsonlines import read_commands
+from commands.jsonlines import read_lines, scan_commands
 from ledger.store.evidence import evidence_folder
 from ledger.store.root import open_ledger
 
@@ -79,7 +79,7 @@ def apply(
     with open_ledger(db) as ledger, deciders(db, workers if bulk else 1) as pool, progress:
         failures = apply_in_batches(
             ledger,
-            read_commands(file),
+            scan_commands(read_lines(file), () if pool is None else pool.unparsed),
             batch_size=batch_size if bulk else 1,
             on_outcome=count,
             deciders=pool,

@@ -18,7 +18,7 @@ proof then ties one complaint's events to the seal without the rest of the log.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -117,29 +117,34 @@ def extend_chain(
     """The links of newly appended events, continuing the log chain from ``last``
     (position, link) and each stream from ``stream_heads`` (the link of its previous
     version; missing for a complaint's first event)."""
+    hashed = (
+        (
+            a.position,
+            a.originator_id,
+            a.version,
+            record_hash(a.originator_id, a.version, a.topic, a.state),
+        )
+        for a in sorted(appended, key=lambda a: a.position)
+    )
+    return [Link(*row) for row in link_records(last, stream_heads, hashed)]
+
+
+def link_records(
+    last: tuple[int, bytes] | None,
+    stream_heads: dict[UUID, bytes],
+    hashed: Iterable[tuple[int, UUID, int, bytes]],
+) -> Iterator[tuple[int, int, UUID, int, bytes, bytes, bytes]]:
+    """``extend_chain`` of events whose record hashes are known (computed where the events
+    were encoded), given in position order as (position, originator id, version, record
+    hash): each link's fields, in ``Link``'s order."""
     position, previous = last or (0, GENESIS)
     heads = dict(stream_heads)
-    links = []
-    for event in sorted(appended, key=lambda a: a.position):
-        record = record_hash(event.originator_id, event.version, event.topic, event.state)
-        previous = log_link(previous, event.position, record)
-        head = stream_link(
-            heads.get(event.originator_id, GENESIS), event.position, event.version, record
-        )
-        heads[event.originator_id] = head
-        links.append(
-            Link(
-                event.position,
-                position,
-                event.originator_id,
-                event.version,
-                record,
-                previous,
-                head,
-            )
-        )
-        position = event.position
-    return links
+    for at, originator_id, version, record in hashed:
+        previous = log_link(previous, at, record)
+        head = stream_link(heads.get(originator_id, GENESIS), at, version, record)
+        heads[originator_id] = head
+        yield at, position, originator_id, version, record, previous, head
+        position = at
 
 
 # ---------------------------------------------------------------------- Merkle tree

@@ -24,6 +24,7 @@ import pytest
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import IntegrityError
 
+from commands import bulk_worker
 from commands.bulk import Batch, apply_in_batches
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
@@ -35,8 +36,10 @@ from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Actor, Method, Remedy, RemedyKind, Role
 from ledger.integrity.sealbook import SealBook
 from ledger.integrity.verify import verify_ledger
+from ledger.store.batch_writer import copy_encoded
 from ledger.store.blind_index import COMPLAINANT_INDEX, COMPLAINT_LINKS
 from ledger.store.books import CalendarBook, PolicyBook
+from ledger.store.copy_text import command_row
 from ledger.store.event_rows import EventRows
 from ledger.store.root import Ledger, open_ledger
 from ledger.store.side_queries import COMMAND_LOG
@@ -246,3 +249,44 @@ def test_the_event_rows_are_the_mappers_for_every_event_class(tmp_path: Path) ->
                 assert ours == library, (cls.__qualname__, variant)
                 fast += ours[0] == "stored" and rows._writes_alike(dict(state))
         assert fast > 60  # orjson wrote many of them (not everything fell back)
+
+
+def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
+    ledger_url: str, second_url: str
+) -> None:
+    """The workers' path on PostgreSQL: events and command-log entries made into ``COPY``
+    rows where they are decided (``commands.bulk_worker``), positions and links added by
+    ``copy_encoded``; command ids with a backslash and a tab among them."""
+    if not ledger_url.startswith("postgresql"):
+        pytest.skip("COPY rows are PostgreSQL's")
+    commands = [c for _, c in receipts_first(30) if isinstance(c, Envelope)]
+    odd = [c.model_copy(update={"command_id": f"{c.command_id}\\x\t{n}"}) for n, c in
+           enumerate(commands[:40:3])]  # fmt: skip
+    commands = odd + commands[40:]
+    with open_ledger(ledger_url) as written, open_ledger(second_url) as saved:
+        batch = Batch(written)
+        rows = EventRows(written.mapper)
+        for start in range(0, len(commands), 37):
+            chunk = commands[start : start + 37]
+            batch.prefetch(chunk)
+            for command in chunk:
+                with contextlib.suppress(LedgerError):
+                    handle(batch, command)
+            changed = [a for a in batch.staged.values() if a.pending_events]
+            twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
+            saved.save(*twins[0], commands=twins[1], keys=twins[2])
+            streams = [
+                bulk_worker._encoded(n, a.id, rows.stored(a.collect_events()))
+                for n, a in enumerate(changed)
+            ]
+            entries = [command_row(r.command_id, r.ref, r.fingerprint, r.version)
+                       for r in batch.records.values()]  # fmt: skip
+            copy_encoded(written, streams, entries, batch.keys)
+            batch.saved()
+        ours, library = dump(written), dump(saved)
+        assert verify_ledger(written).events == len(ours["events"])
+
+    assert len(ours["events"]) > 100
+    assert any("\\" in row[0] and "\t" in row[0] for row in ours["command_log"])
+    for name in TABLES:
+        assert ours[name] == library[name], name

@@ -16,6 +16,7 @@ from bench.common import synthetic_lines
 from commands.bulk import apply_in_batches, one_by_one
 from commands.bulk_workers import Deciders
 from commands.handlers import handle
+from commands.jsonlines import BOM
 from commands.models import Envelope, parse_command
 from ledger.domain import errors
 from ledger.domain.sealed import SealedComplainant, SealedText
@@ -192,7 +193,9 @@ def test_a_worker_batch_whose_write_meets_another_writer_is_applied_again_one_by
     spanning = next(r for r in refs[20:30] if r in refs[30:60])  # in batches 1 and 2
     interloper = parse_command(note("other-writer", spanning, "2026-11-30T09:00:00+08:00"))
     assert isinstance(interloper, Envelope)
-    write = ledger.store.batch_writer.write_rows
+    # The workers' batches are written by copy_encoded on PostgreSQL, write_rows on SQLite.
+    name = "copy_encoded" if ledger_url.startswith("postgresql") else "write_rows"
+    write = getattr(ledger.store.batch_writer, name)
     writes: list[int] = []
 
     def other_writer_first(*args: Any) -> int:
@@ -203,7 +206,7 @@ def test_a_worker_batch_whose_write_meets_another_writer_is_applied_again_one_by
         return write(*args)
 
     with open_ledger(ledger_url) as main, Deciders(ledger_url, 2) as deciders:
-        monkeypatch.setattr(ledger.store.batch_writer, "write_rows", other_writer_first)
+        monkeypatch.setattr(ledger.store.batch_writer, name, other_writer_first)
         refused = [f.position for f in apply_in_batches(main, commands_, 30, deciders=deciders)]
         monkeypatch.undo()
     with open_ledger(second_url) as single:
@@ -245,3 +248,46 @@ def test_the_cfpb_import_with_two_workers_imports_what_one_does(
     assert ledger_state(second_url, [], moving) == ledger_state(ledger_url, [], moving)
     assert refs
     assert run(second_url, "verify", "--no-anchor").exit_code == 0
+
+
+def test_lines_that_do_not_parse_are_refused_by_two_workers_as_by_one(
+    ledger_url: str, second_url: str, tmp_path: Path, worker_batches: list[int]
+) -> None:
+    """Lines of every kind of fault, among others the workers parse themselves: the same
+    errors at the same lines, and the same ledger."""
+    lines = synthetic_lines(6, 5)
+    ref = json.loads(lines[0])["ref"]
+
+    def line(command_id: str, **fields: Any) -> bytes:
+        data = {"command": "add_note", "command_id": command_id, "ref": ref, "actor": ACTOR,
+                "text": "x", **fields}  # fmt: skip
+        return json.dumps({k: v for k, v in data.items() if v is not None}).encode()
+
+    odd = [
+        b"\xff\xfe not UTF-8",
+        b"[1, 2]",
+        b"   ",
+        b"[" * 5000,
+        line("o-nan").replace(b'"x"', b"NaN"),
+        line("o-missing", text=None),
+        line("o-extra", x=1),
+        line("o-kind", command="no_such"),
+        line(" o-spaced ", ref=f" {ref} "),  # stripped by the model: parsed in this process
+        line("o-dup").replace(b'"ref"', b'"ref": "NOPE", "ref"'),
+        line("o-time", occurred_at="soon"),
+        BOM + line("o-bom"),
+    ]
+    filled = [o + b"\n" for o in odd]
+    middle = len(lines) // 2
+    path = tmp_path / "commands.jsonl"
+    path.write_bytes(b"".join(lines[:middle] + filled + lines[middle:]))
+
+    one = apply_file(ledger_url, path, 1)
+    two = apply_file(second_url, path, 2)
+
+    assert worker_batches
+    assert two == one
+    assert [e["line"] for e in one[1]["errors"]] == [middle + n for n in (1, 2, 4, 5, 6, 7, 8, 11)]
+    ids = [*command_ids(lines), "o-spaced", "o-dup", "o-bom"]
+    moving = frozenset({("NoteAdded", "occurred_at")})  # now, when given no time
+    assert ledger_state(second_url, ids, moving) == ledger_state(ledger_url, ids, moving)

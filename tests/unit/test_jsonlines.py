@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from commands.jsonlines import read_commands
+from commands.bulk_workers import ONE_COMPLAINT_KINDS
+from commands.jsonlines import Line, read_commands, scan_commands
 from commands.models import Envelope
 from tests.helpers import actor
 
@@ -70,3 +71,74 @@ def test_json_errors_say_where_once(line: bytes, message: str) -> None:
 
 def test_blank_lines_are_skipped_and_still_counted() -> None:
     assert read(b"\n", b"  \r\n", note(3)) == [(3, "n3")]
+
+
+def scanned(*lines: bytes) -> list[tuple[int, Any]]:
+    """``scan_commands`` with every one-complaint kind left unparsed, each ``Line`` parsed as
+    a worker parses it: what must equal ``read``."""
+    out = []
+    for item in scan_commands(lines, ONE_COMPLAINT_KINDS):
+        assert item is not None
+        n, c = item
+        c = c.parse() if isinstance(c, Line) else c
+        out.append((n, c.command_id if isinstance(c, Envelope) else str(c)))
+    return out
+
+
+ODD_LINES = [
+    b"\xff\xfe not UTF-8\n",
+    b"{not json\n",
+    b"[1, 2]\n",
+    b"   \n",
+    b"[" * 100_000 + b"\n",
+    b'{"command": "add_note", "command_id": "n-nan", "ref": "TS-1", "text": NaN}\n',
+    b'{"command": "add_note", "command_id": "n-missing", "ref": "TS-1"}\n',
+    b'{"command": "add_note", "command_id": "n-extra", "ref": "TS-1", "text": "x", "x": 1,'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    b'{"command": "no_such", "command_id": "n-kind", "ref": "TS-1"}\n',
+    b'{"command": "add_note", "command_id": " n-spaced ", "ref": " TS-1 ", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    b'{"command": "add_note", "command_id": "n-dup", "ref": "NOPE", "ref": "TS-2", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    b'{"command": "add_note", "command_id": "n-big", "ref": "TS-1", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}, "occurred_at": 99999999999999999999}\n',
+    b'{"command": "add_note", "command_id": 7, "ref": "TS-1", "text": "x"}\n',
+    b'{"command": "add_note", "command_id": "", "ref": "TS-1", "text": "x"}\n',
+    b'{"command": "add_note", "command_id": "n-lf\\n", "ref": "TS-1\\n", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    b'\xef\xbb\xbf{"command": "add_note", "command_id": "n-bom", "ref": "TS-1", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+]
+
+
+def test_lines_left_for_a_worker_parse_to_what_reading_them_here_gives() -> None:
+    lines = [note(1), *ODD_LINES, note(2)]
+
+    assert scanned(*lines) == read(*lines)
+    assert len(read(*lines)) == len(lines) - 1  # the blank line alone is skipped
+
+
+def test_only_plain_lines_of_the_kinds_asked_for_are_left_unparsed() -> None:
+    lines = [note(1), *ODD_LINES]
+
+    left = [
+        item[0]
+        for item in scan_commands(lines, ONE_COMPLAINT_KINDS)
+        if item is not None and isinstance(item[1], Line)
+    ]
+    parsed_here = [
+        item[0]
+        for item in scan_commands(lines, ())
+        if item is not None and isinstance(item[1], Line)
+    ]
+
+    # The note, the three a worker refuses (missing text, an extra field, an invalid time),
+    # the duplicated reference (orjson and json both keep the last) and the marked one.
+    assert left == [1, 8, 9, 12, 13, 17]
+    assert parsed_here == []
+
+
+def test_a_stall_in_the_lines_is_passed_on_and_numbering_goes_on() -> None:
+    items = list(scan_commands([note(1), None, note(2)], ONE_COMPLAINT_KINDS))
+
+    assert [None if i is None else i[0] for i in items] == [1, None, 2]
