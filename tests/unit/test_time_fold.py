@@ -25,7 +25,8 @@ from tests.unit.test_complaint import RECEIVED, received
 
 ACTOR = Actor("wang", Role.HANDLING_TEAM)
 ITEMS = ("m1", "m2")
-HOURS = st.integers(min_value=-30, max_value=400)  # before the receipt too
+# A narrow range, so that ties (two actions at one time) are common; before the receipt too.
+HOURS = st.integers(min_value=-3, max_value=24)
 
 
 def _apply(c: Complaint, kind: str, hours: int, item: str, other: int) -> None:
@@ -164,3 +165,16 @@ def _triage_args() -> tuple[Any, ...]:
     from ledger.domain.values import Severity
 
     return (Severity.NORMAL, "harassment", "一般")
+
+
+def test_of_bounds_at_the_same_time_the_first_is_named() -> None:
+    """The reopening and a closure at the same hour, both after the new action: the message
+    names the reopening, as the rule always did (the first of equal bounds)."""
+    c = received()
+    for kind in ("triaged", "closed", "reopened", "closed"):
+        _apply(c, kind, 5, "m1", 0)
+    new = Fact("note", c.version + 1, RECEIVED + timedelta(hours=4))
+    expected = _verdict(timerule.check_new, c.received_at, c.timeline, new)
+    assert expected is not None
+    assert "the reopening" in expected
+    assert _verdict(timerule.check_next, c.time_fold, new) == expected
