@@ -10,9 +10,10 @@ checking the rules, so that histories the rules would refuse are covered too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,3 +179,17 @@ def test_of_bounds_at_the_same_time_the_first_is_named() -> None:
     assert expected is not None
     assert "the reopening" in expected
     assert _verdict(timerule.check_next, c.time_fold, new) == expected
+
+
+def test_a_fact_without_a_time_zone_is_refused_with_the_words_it_had() -> None:
+    naive = datetime(2026, 9, 24, 8, 0)
+    aware = RECEIVED
+    cases = [
+        ({"at": naive}, "note time 2026-09-24T08:00:00 has no time zone"),
+        ({"at": aware, "recorded": naive}, "note recording time 2026-09-24T08:00:00 has no"),
+        ({"at": aware, "due": naive}, "note due time 2026-09-24T08:00:00 has no time zone"),
+    ]
+    for fields, words in cases:
+        with pytest.raises(ValueError, match=words):
+            Fact("note", 2, **fields)  # type: ignore[arg-type]
+    Fact("note", 2, aware, aware, due=aware)
