@@ -28,6 +28,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from commands.collection import fewer_collections
 from commands.handlers import Outcome, handle
 from commands.models import Envelope
 from ledger.domain.complaint import Complaint
@@ -312,11 +313,12 @@ def apply_in_batches(
         yield from flush()
 
     chunks = _chunks(commands, batch_size)
-    if deciders is not None and batch_size > 1:
-        yield from deciders.apply(ledger, chunks, on_outcome, here)
-        return
-    for chunk in chunks:
-        yield from here(chunk)
+    with fewer_collections():
+        if deciders is not None and batch_size > 1:
+            yield from deciders.apply(ledger, chunks, on_outcome, here)
+            return
+        for chunk in chunks:
+            yield from here(chunk)
 
 
 def one_by_one(
