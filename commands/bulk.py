@@ -28,6 +28,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from commands.collection import fewer_collections
 from commands.handlers import Outcome, handle
 from commands.jsonlines import Line
 from commands.models import Envelope
@@ -319,12 +320,13 @@ def apply_in_batches(
         yield from flush()
 
     chunks = _chunks(commands, batch_size)
-    if deciders is not None and batch_size > 1:
-        yield from deciders.apply(ledger, chunks, on_outcome, here)
-        return
-    for chunk in chunks:
-        if chunk:
-            yield from here(chunk)
+    with fewer_collections():
+        if deciders is not None and batch_size > 1:
+            yield from deciders.apply(ledger, chunks, on_outcome, here)
+            return
+        for chunk in chunks:
+            if chunk:
+                yield from here(chunk)
 
 
 def parsed(items: Iterable[Item]) -> list[tuple[int, Envelope | Exception]]:

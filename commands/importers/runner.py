@@ -31,6 +31,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands import fingerprints
 from commands.bulk import Failure, decide_together
+from commands.collection import fewer_collections
 from commands.handlers import first_line, key_of
 from commands.importers.records import Rejection, Row
 from ledger.domain.values import reference_id
@@ -65,16 +66,17 @@ def import_rows(
     chunks decided by ``deciders`` (``commands.bulk_workers``) when given."""
     chunk: list[Row] = []
     size = 0
-    for item in rows:
-        if isinstance(item, Rejection):
-            yield RowResult(item.line, "rejected", item.reason)
-            continue
-        chunk.append(item)
-        size += len(item.commands)
-        if size >= batch_size:
-            yield from _save(ledger, chunk, deciders)
-            chunk, size = [], 0
-    yield from _save(ledger, chunk, deciders)
+    with fewer_collections():
+        for item in rows:
+            if isinstance(item, Rejection):
+                yield RowResult(item.line, "rejected", item.reason)
+                continue
+            chunk.append(item)
+            size += len(item.commands)
+            if size >= batch_size:
+                yield from _save(ledger, chunk, deciders)
+                chunk, size = [], 0
+        yield from _save(ledger, chunk, deciders)
 
 
 def _save(ledger: Ledger, rows: list[Row], deciders: Deciders | None) -> Iterator[RowResult]:

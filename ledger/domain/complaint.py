@@ -21,6 +21,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain import timerule
 from ledger.domain.actions import clocks, intake, leadership, records, stages
 from ledger.domain.events import register
 from ledger.domain.facts import CaseFacts, Correction, Fact
@@ -169,6 +170,9 @@ class Complaint(Aggregate):
         # Every action by version and date, for the time rule and the clocks' facts; which
         # event set each of the times above, so that a correction can move it.
         self.timeline: list[Fact] = [Fact("received", 1, occurred_at)]
+        # The time rule's fold of the timeline, kept up to date with it (``_log``) so that a
+        # command is checked in constant time (ledger.domain.timerule.check_next).
+        self.time_fold = timerule.fold(received_at, self.timeline)
         self.corrections: list[Correction] = []
         self.set_by: dict[str, int] = {"intake_recorded_at": 1}
         # Keys to store or destroy with the pending events; never part of an event.
@@ -214,7 +218,9 @@ class Complaint(Aggregate):
 
     def _log(self, kind: str, occurred_at: datetime, **fields: Any) -> None:
         """Note the action being applied (in an ``@event`` body: its version is the next)."""
-        self.timeline.append(Fact(kind, self.version + 1, occurred_at, **fields))
+        fact = Fact(kind, self.version + 1, occurred_at, **fields)
+        self.timeline.append(fact)
+        self.time_fold.add(fact)
         self.last_activity_at = max(self.last_activity_at, occurred_at)
 
     def _set_cause(self, cause: str | None, codes_version: str | None) -> None:
@@ -668,6 +674,7 @@ class Complaint(Aggregate):
         restarted = frozenset(ClockName(c) for c in clocks)
         reopening = self.timeline[-1]
         self.timeline[-1] = replace(reopening, restarts=reopening.restarts | restarted)
+        self.time_fold = timerule.fold(self.received_at, self.timeline)  # holds the fact too
         if ClockName.INTAKE in restarted:
             self._set_time("triaged_at", None)  # the reopened complaint is judged again
 
@@ -820,6 +827,7 @@ class Complaint(Aggregate):
         self.timeline = [
             replace(f, at=corrected_occurred_at) if f.version == event else f for f in self.timeline
         ]
+        self.time_fold = timerule.fold(self.received_at, self.timeline)  # re-dated: fold again
         for name, version in list(self.set_by.items()):
             if version == event:
                 setattr(self, name, corrected_occurred_at)

@@ -103,9 +103,16 @@ class Fact:
     due: datetime | None = None
 
     def __post_init__(self) -> None:
-        _aware(self.at, f"{self.kind} time")
-        _aware(self.recorded, f"{self.kind} recording time")
-        _aware(self.due, f"{self.kind} due time")
+        at, recorded, due = self.at, self.recorded, self.due
+        # Checked first without the messages' words: made for every action the aggregate applies.
+        if (
+            (at is not None and at.tzinfo is None)
+            or (recorded is not None and recorded.tzinfo is None)
+            or (due is not None and due.tzinfo is None)
+        ):
+            _aware(at, f"{self.kind} time")
+            _aware(recorded, f"{self.kind} recording time")
+            _aware(due, f"{self.kind} due time")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 import commands.bulk
 from commands.bulk import apply_in_batches
+from commands.collection import BULK_THRESHOLD
 from commands.handlers import handle
 from commands.models import Envelope, parse_command
 from commands.synthetic import lifecycles
@@ -246,3 +248,27 @@ def note_on(ref: str) -> Envelope:
     })  # fmt: skip
     assert isinstance(command, Envelope)
     return command
+
+
+def test_the_bulk_path_collects_garbage_less_often_and_puts_the_threshold_back(
+    ledger_url: str,
+) -> None:
+    """``commands.collection.fewer_collections`` around the bulk path: raised while it runs
+    (seen from its outcomes' callback), the interpreter's own threshold again once it ends,
+    also when it ends early."""
+    before = gc.get_threshold()
+    seen: list[int] = []
+    commands = receipts_first(3)
+    with open_ledger(ledger_url) as ledger:
+        failures = apply_in_batches(
+            ledger, commands, 5, on_outcome=lambda *_: seen.append(gc.get_threshold()[0])
+        )
+        assert list(failures) == []
+        assert gc.get_threshold() == before
+        assert seen
+        assert set(seen) == {max(BULK_THRESHOLD, before[0])}
+        refused = apply_in_batches(ledger, [(1, ValueError("not a command")), *commands], 1)
+        assert isinstance(next(refused).error, ValueError)
+        assert gc.get_threshold()[0] == max(BULK_THRESHOLD, before[0])
+        refused.close()  # abandoned midway
+    assert gc.get_threshold() == before

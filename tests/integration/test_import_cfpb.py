@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from commands.collection import BULK_THRESHOLD
+from commands.importers.cfpb import read_rows
+from commands.importers.records import Rejection, Row
+from commands.importers.runner import import_rows
 from ledger.domain.values import Channel, RemedyKind, Stage, Status
 from ledger.store.root import open_ledger
 from tests.helpers import actor, event_count, jsonl, receive_cmd, run
@@ -325,3 +330,17 @@ def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == (
         f"Error: Invalid value for 'FILE...': File '{tmp_path / 'nope.csv'}' does not exist."
     )
+
+
+def test_the_import_collects_garbage_less_often_while_it_runs(ledger_url: str) -> None:
+    """``import_rows`` runs under ``commands.collection.fewer_collections``: raised while the
+    rows are imported (seen between the results it yields), put back once it ends."""
+    before = gc.get_threshold()
+    seen: list[int] = []
+    with open_ledger(ledger_url) as ledger, open(NEW, encoding="utf-8") as file:
+        rows = (r for r in read_rows(file, NEW) if isinstance(r, Row | Rejection))
+        for result in import_rows(ledger, rows, 10):
+            seen.append(gc.get_threshold()[0])
+            assert result.status == "imported"
+    assert seen == [max(BULK_THRESHOLD, before[0])] * 7
+    assert gc.get_threshold() == before

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ledger.domain.actions.guards import check_not_future, check_open, check_time, parts
+from ledger.domain.actions.guards import check_not_future, check_open, check_time, record
 from ledger.domain.calendar import WorkCalendar
 from ledger.domain.errors import CorrectionRefused, ExtensionRefused, OutOfOrder, PauseNotAllowed
 from ledger.domain.facts import CLOCK_KINDS, CaseFacts, Fact
@@ -43,8 +43,14 @@ def extend(
     assert window is not None  # every clock runs from receipt
     _check_window(window, stamp.occurred_at, stopped_by_then=False)
     check_extension(policy, clock, days, list(window.previous_days), approved_by)
-    self._deadline_extended(
-        *parts(stamp), clock=clock, days=days, reason=reason, approved_by=approved_by
+    record(
+        self,
+        "DeadlineExtended",
+        stamp,
+        clock=clock,
+        days=days,
+        reason=reason,
+        approved_by=approved_by,
     )
 
 
@@ -57,7 +63,7 @@ def pause(self: Complaint, stamp: Stamp, now: datetime, reason: SealedText, allo
     if self.paused_since is not None:
         raise OutOfOrder(f"{self.ref}: clocks are already paused since {self.paused_since}")
     check_time(self, "paused", stamp)
-    self._clocks_paused(*parts(stamp), reason=reason)
+    record(self, "ClocksPaused", stamp, reason=reason)
 
 
 def resume(self: Complaint, stamp: Stamp, now: datetime, reason: SealedText) -> None:
@@ -65,7 +71,7 @@ def resume(self: Complaint, stamp: Stamp, now: datetime, reason: SealedText) -> 
     if self.paused_since is None:
         raise OutOfOrder(f"{self.ref}: clocks are not paused")
     check_time(self, "resumed", stamp)
-    self._clocks_resumed(*parts(stamp), reason=reason)
+    record(self, "ClocksResumed", stamp, reason=reason)
 
 
 def correct(
@@ -109,8 +115,10 @@ def correct(
         window = extension_window(others, policy, calendar, target.clock, corrected_at)
         if window is not None:
             _check_window(window, corrected_at, stopped_by_then=True)
-    self._occurrence_corrected(
-        *parts(stamp),
+    record(
+        self,
+        "OccurrenceCorrected",
+        stamp,
         event=version,
         corrected_occurred_at=corrected_at,
         previous_occurred_at=target.at,

@@ -13,7 +13,7 @@ from ledger.domain.actions.guards import (
     check_open,
     check_time,
     coded,
-    parts,
+    record,
 )
 from ledger.domain.codes import Business, Cause
 from ledger.domain.errors import OccurredInFuture, OccurredTooEarly
@@ -96,8 +96,10 @@ def triage(
     the handler checked against the code list in force."""
     check_open(self, stamp, now, "triage")
     check_time(self, "triaged", stamp)
-    self._triaged(
-        *parts(stamp),
+    record(
+        self,
+        "Triaged",
+        stamp,
         severity=severity,
         category=category,
         assessment=assessment,
@@ -106,9 +108,9 @@ def triage(
     if public_attention:
         self.raise_escalation(stamp, PUBLIC_ATTENTION, escalate_to or LEADERSHIP_GROUP, True, True)
     elif severity in ESCALATING_SEVERITIES and not self.escalated:
-        self._escalated(*parts(stamp), reason=f"triaged as {severity}", automatic=True)
+        record(self, "Escalated", stamp, reason=f"triaged as {severity}", automatic=True)
         if escalate_to is not None:
-            self._escalation_addressed(*parts(stamp), to=escalate_to, public_attention=False)
+            record(self, "EscalationAddressed", stamp, to=escalate_to, public_attention=False)
     elif escalate_to is not None:
         self.raise_escalation(stamp, f"triaged as {severity}", escalate_to, False, True)
 
@@ -135,18 +137,18 @@ def raise_escalation(
     public_attention: bool,
     automatic: bool,
 ) -> None:
-    self._escalated(*parts(stamp), reason=reason, automatic=automatic)
+    record(self, "Escalated", stamp, reason=reason, automatic=automatic)
     if to is not None:
-        self._escalation_addressed(*parts(stamp), to=to, public_attention=public_attention)
+        record(self, "EscalationAddressed", stamp, to=to, public_attention=public_attention)
 
 
 def name_agency(self: Complaint, stamp: Stamp, agency: str) -> None:
     """The outsourced collection agency the complaint is about (at receipt or triage)."""
     if agency != self.agency:
-        self._agency_named(*parts(stamp), agency=agency)
+        record(self, "AgencyNamed", stamp, agency=agency)
 
 
 def assign(self: Complaint, stamp: Stamp, now: datetime, handler: str, team: str) -> None:
     check_open(self, stamp, now, "assign")
     check_time(self, "assigned", stamp)
-    self._assigned(*parts(stamp), handler=handler, team=team)
+    record(self, "Assigned", stamp, handler=handler, team=team)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ledger.domain.actions.guards import check_open, check_recordable, check_time, parts
+from ledger.domain.actions.guards import check_open, check_recordable, check_time, record
 from ledger.domain.errors import ImprovementRefused, OutOfOrder, RoleNotAllowed
 from ledger.domain.sealed import SealedText
 from ledger.domain.values import Role, Stamp
@@ -23,7 +23,7 @@ def acknowledge(self: Complaint, stamp: Stamp, now: datetime) -> None:
     if self.acknowledged >= self.escalations:
         raise OutOfOrder(f"{self.ref}: every escalation has already been acknowledged")
     check_time(self, "acknowledged", stamp)
-    self._escalation_acknowledged(*parts(stamp))
+    record(self, "EscalationAcknowledged", stamp)
 
 
 def instruct(self: Complaint, stamp: Stamp, now: datetime, text: SealedText) -> None:
@@ -34,7 +34,7 @@ def instruct(self: Complaint, stamp: Stamp, now: datetime, text: SealedText) -> 
             f"{self.ref} has not been escalated; instructions are given on escalated cases"
         )
     check_time(self, "instructed", stamp)
-    self._leadership_instructed(*parts(stamp), text=text)
+    record(self, "LeadershipInstructed", stamp, text=text)
 
 
 def sign_off(self: Complaint, stamp: Stamp, now: datetime, text: SealedText) -> None:
@@ -45,7 +45,7 @@ def sign_off(self: Complaint, stamp: Stamp, now: datetime, text: SealedText) -> 
             f"{self.ref}: the resolution has not been executed; there is no result to sign off"
         )
     check_time(self, "signed_off", stamp)
-    self._signed_off(*parts(stamp), text=text)
+    record(self, "SignedOff", stamp, text=text)
 
 
 def record_accountability(
@@ -55,8 +55,14 @@ def record_accountability(
     """Accountability (责任追究): a finding about a member of staff and the decision."""
     check_recordable(self, stamp, now, "accountability record")
     check_time(self, "accountability", stamp)
-    self._accountability_recorded(
-        *parts(stamp), staff=staff, team=team, finding=finding, decision=decision
+    record(
+        self,
+        "AccountabilityRecorded",
+        stamp,
+        staff=staff,
+        team=team,
+        finding=finding,
+        decision=decision,
     )
 
 
@@ -73,8 +79,8 @@ def add_improvement(
         )
     item = str(len(self.improvements) + 1)
     check_time(self, "improvement", stamp, item=item, due=due)
-    self._improvement_added(
-        *parts(stamp), improvement_id=item, measure=measure, owner=owner, due=due
+    record(
+        self, "ImprovementAdded", stamp, improvement_id=item, measure=measure, owner=owner, due=due
     )
     return item
 
@@ -102,4 +108,4 @@ def complete_improvement(
             f"its owner or the leadership group may mark it done, not {actor.id!r}"
         )
     check_time(self, "improved", stamp, item=improvement_id)
-    self._improvement_completed(*parts(stamp), improvement_id=improvement_id, note=note)
+    record(self, "ImprovementCompleted", stamp, improvement_id=improvement_id, note=note)

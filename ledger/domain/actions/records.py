@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ledger.domain.actions.guards import check_not_future, check_recordable, check_time, parts
+from ledger.domain.actions.guards import check_not_future, check_recordable, check_time, record
 from ledger.domain.alerting import AlertFields
 from ledger.domain.errors import AlreadyErased, LinkRefused, NotAReferral, OccurredTooEarly
 from ledger.domain.sealed import SealedText
@@ -27,13 +27,13 @@ def reply_regulator(self: Complaint, stamp: Stamp, now: datetime, summary: Seale
             "a referral number; there is no regulator to reply to"
         )
     check_time(self, "replied", stamp)
-    self._regulator_replied(*parts(stamp), summary=summary)
+    record(self, "RegulatorReplied", stamp, summary=summary)
 
 
 def add_note(self: Complaint, stamp: Stamp, now: datetime, text: SealedText) -> None:
     check_recordable(self, stamp, now, "add-note")
     check_time(self, "note", stamp)
-    self._note_added(*parts(stamp), text=text)
+    record(self, "NoteAdded", stamp, text=text)
 
 
 def link(
@@ -47,7 +47,7 @@ def link(
     if other in self.links or linked_back:
         raise LinkRefused(f"{self.ref} and {other} are already linked")
     check_time(self, "linked", stamp)
-    self._complaint_linked(*parts(stamp), other=other, reason=reason)
+    record(self, "ComplaintLinked", stamp, other=other, reason=reason)
 
 
 def attach_evidence(
@@ -65,8 +65,7 @@ def attach_evidence(
             "attached to it"
         )
     check_time(self, "evidence", stamp)
-    self._evidence_attached(
-        *parts(stamp), sha256=sha256, size=size, kind=kind, location=location,
+    record(self, "EvidenceAttached", stamp, sha256=sha256, size=size, kind=kind, location=location,
         filename=filename, note=note,
     )  # fmt: skip
 
@@ -81,7 +80,7 @@ def erase_personal_data(self: Complaint, stamp: Stamp, now: datetime, reason: st
         )
     if self.personal_data_erased:
         raise AlreadyErased(f"{self.ref}: the complainant's personal data was already erased")
-    self._personal_data_erased(*parts(stamp), reason=reason, key_id=self.complainant.key_id)
+    record(self, "PersonalDataErased", stamp, reason=reason, key_id=self.complainant.key_id)
     self.key_changes.destroyed.append(self.complainant.key_id)
 
 
@@ -97,6 +96,6 @@ def record_alert(
             f"received ({self.received_at.isoformat()})"
         )
     if sent:
-        self._alert_sent(*parts(stamp), **alert.as_fields())
+        record(self, "AlertSent", stamp, **alert.as_fields())
     else:
-        self._alert_failed(*parts(stamp), **alert.as_fields(), error=error or "")
+        record(self, "AlertFailed", stamp, **alert.as_fields(), error=error or "")

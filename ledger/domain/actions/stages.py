@@ -12,7 +12,7 @@ from ledger.domain.actions.guards import (
     check_recordable,
     check_time,
     coded,
-    parts,
+    record,
 )
 from ledger.domain.codes import Business, Cause
 from ledger.domain.errors import ComplaintNotClosed, OutOfOrder, SignOffRequired
@@ -33,7 +33,7 @@ def contact(
 ) -> None:
     check_open(self, stamp, now, "contact")
     check_time(self, "contact", stamp)
-    self._contacted(*parts(stamp), channel=channel, reached=reached, summary=summary)
+    record(self, "CustomerContacted", stamp, channel=channel, reached=reached, summary=summary)
 
 
 def record_findings(
@@ -48,8 +48,13 @@ def record_findings(
     if self.triaged_at is None:
         raise OutOfOrder(f"{self.ref} has not been triaged; triage it before recording findings")
     check_time(self, "findings", stamp)
-    self._findings_recorded(
-        *parts(stamp), substantiated=substantiated, findings=findings, evidence=list(evidence)
+    record(
+        self,
+        "FindingsRecorded",
+        stamp,
+        substantiated=substantiated,
+        findings=findings,
+        evidence=list(evidence),
     )
 
 
@@ -58,7 +63,7 @@ def plan(self: Complaint, stamp: Stamp, now: datetime, remedies: tuple[Remedy, .
     if self.findings_at is None:
         raise OutOfOrder(f"{self.ref} has no findings yet; record findings before a plan")
     check_time(self, "planned", stamp)
-    self._resolution_planned(*parts(stamp), remedies=list(remedies))
+    record(self, "ResolutionPlanned", stamp, remedies=list(remedies))
 
 
 def execute(self: Complaint, stamp: Stamp, now: datetime, detail: SealedText) -> None:
@@ -68,7 +73,7 @@ def execute(self: Complaint, stamp: Stamp, now: datetime, detail: SealedText) ->
     if self.executed_at is not None:
         raise OutOfOrder(f"{self.ref}: the current plan was already executed")
     check_time(self, "executed", stamp)
-    self._resolution_executed(*parts(stamp), detail=detail)
+    record(self, "ResolutionExecuted", stamp, detail=detail)
 
 
 def notify_outcome(
@@ -80,7 +85,7 @@ def notify_outcome(
             f"{self.ref} has no resolution plan; there is no outcome to communicate yet"
         )
     check_time(self, "outcome", stamp)
-    self._outcome_communicated(*parts(stamp), channel=channel, summary=summary)
+    record(self, "OutcomeCommunicated", stamp, channel=channel, summary=summary)
 
 
 def record_callback(
@@ -92,7 +97,7 @@ def record_callback(
             f"{self.ref}: the outcome has not been communicated; a callback comes after it"
         )
     check_time(self, "callback", stamp)
-    self._callback_recorded(*parts(stamp), satisfaction=satisfaction, comment=comment)
+    record(self, "CallbackRecorded", stamp, satisfaction=satisfaction, comment=comment)
 
 
 def record_unreached_callback(
@@ -106,7 +111,7 @@ def record_unreached_callback(
             f"{self.ref}: the outcome has not been communicated; a callback comes after it"
         )
     check_time(self, "callback", stamp)
-    self._callback_not_reached(*parts(stamp), comment=comment)
+    record(self, "CallbackNotReached", stamp, comment=comment)
 
 
 def close(
@@ -133,8 +138,10 @@ def close(
             "result and sign it off (sign-off) before it can be closed"
         )
     check_time(self, "closed", stamp)
-    self._closed(
-        *parts(stamp),
+    record(
+        self,
+        "Closed",
+        stamp,
         root_cause=root_cause,
         improvement=improvement,
         **coded(cause, business),
@@ -155,12 +162,12 @@ def reopen(
     if self.status is not Status.CLOSED:
         raise ComplaintNotClosed(f"{self.ref} is not closed; only a closed case can be reopened")
     check_time(self, "reopened", stamp)
-    self._reopened(*parts(stamp), reason=reason)
+    record(self, "Reopened", stamp, reason=reason)
     if restarts:
-        self._clocks_restarted(*parts(stamp), clocks=[str(c) for c in restarts])
+        record(self, "ClocksRestarted", stamp, clocks=[str(c) for c in restarts])
 
 
 def withdraw(self: Complaint, stamp: Stamp, now: datetime, reason: SealedText) -> None:
     check_open(self, stamp, now, "withdraw")
     check_time(self, "withdrawn", stamp)
-    self._withdrawn(*parts(stamp), reason=reason)
+    record(self, "Withdrawn", stamp, reason=reason)

@@ -1,0 +1,33 @@
+"""Fewer garbage collections while a bulk path decides and writes (issue 17, item 3).
+
+Deciding a command makes many short-lived objects (the event, its stamp, the fingerprint's
+strings) and almost no reference cycles, while the batch keeps thousands of long-lived ones
+(its cached complaints). With the interpreter's default threshold of 700 new objects, the
+young generation is collected every few commands and its survivors are walked again and again
+on their way to the old generation: a tenth of the CPU of a bulk import on this project's
+machines (docs/performance.md, "Deciding for less"). ``fewer_collections`` raises that
+threshold for as long as the bulk path runs and puts the previous one back after; the objects
+collected, and every decision, stay the same.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# New objects between two collections of the youngest generation while importing: a batch's
+# worth of commands or so (the interpreter's default is 700).
+BULK_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections(threshold: int = BULK_THRESHOLD) -> Iterator[None]:
+    """Collect the youngest generation only every ``threshold`` new objects (never more
+    often than set already) until the block ends."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(threshold, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
