@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
 from commands.bulk import CACHED_COMPLAINTS, Batch
+from commands.collection import fewer_collections
 from commands.handlers import Outcome, handle
 from commands.jsonlines import parse_line
 from commands.models import Envelope
@@ -137,7 +138,7 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
     # Ctrl-C reaches the whole process group: the main process decides what happens, and
     # this worker ends when its pipe closes (quietly, without a traceback of its own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with open_ledger(url) as ledger:
+    with open_ledger(url) as ledger, fewer_collections():
         batch = WorkerBatch(ledger, CACHED_COMPLAINTS if cache_size is None else cache_size)
         rows = EventRows(ledger.mapper)
         copy = isinstance(ledger.ledger_recorder, PostgresLedgerRecorder)  # the writer COPYs
