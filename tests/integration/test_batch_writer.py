@@ -251,14 +251,13 @@ def test_the_event_rows_are_the_mappers_for_every_event_class(tmp_path: Path) ->
         assert fast > 60  # orjson wrote many of them (not everything fell back)
 
 
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)  # COPY is PostgreSQL's
 def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
     ledger_url: str, second_url: str
 ) -> None:
     """The workers' path on PostgreSQL: events and command-log entries made into ``COPY``
     rows where they are decided (``commands.bulk_worker``), positions and links added by
     ``copy_encoded``; command ids with a backslash and a tab among them."""
-    if not ledger_url.startswith("postgresql"):
-        pytest.skip("COPY rows are PostgreSQL's")
     commands = [c for _, c in receipts_first(30) if isinstance(c, Envelope)]
     odd = [c.model_copy(update={"command_id": f"{c.command_id}\\x\t{n}"}) for n, c in
            enumerate(commands[:40:3])]  # fmt: skip
