@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
@@ -123,7 +124,7 @@ def handle(
     handler = HANDLERS[type(command)]
     deadline = time.monotonic() + RETRY_SECONDS
     attempt = stalls = 0
-    last_seen: int | None = None
+    last_seen: tuple[UUID, int] | None = None
     while True:
         previous = ledger.find_command(command.command_id)
         if previous is not None:
@@ -135,7 +136,9 @@ def handle(
             command_id=command.command_id,
         )
         target = handler(ledger, command, stamp, moment)
-        seen = target.version - len(target.pending_events)  # the version it was decided on
+        # What it was decided on: the aggregate and its version. A numbered receive decided
+        # again after another writer took its number is another complaint, not a stall.
+        seen = (target.id, target.version - len(target.pending_events))
         events = tuple(
             type(e).__name__
             for e in target.pending_events

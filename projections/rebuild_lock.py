@@ -18,6 +18,7 @@ read models of the current shape, and rebuilds nothing.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -66,8 +67,10 @@ def _flock(store: ReadStore) -> Iterator[None]:
     if db_name == ":memory:" or db_name.startswith("file:"):  # no file of its own beside it
         yield
         return
+    # Beside the file itself, as SQLite's own -wal: one lock whatever link names the file.
+    path = os.path.realpath(db_name) + LOCK_SUFFIX
     try:
-        held = open(db_name + LOCK_SUFFIX, "ab")  # noqa: SIM115 (closed below)
+        held = open(path, "ab")  # noqa: SIM115 (closed below)
     except OSError:
         # A folder this process may not write: nor may it write the database's read
         # models, and the rebuild fails on its own account, without a lock to take.

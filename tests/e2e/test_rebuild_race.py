@@ -4,9 +4,11 @@ and then finds the work done. Neither fails, and the read models are the rebuilt
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,7 @@ from tests.helpers import event_count, run
 from tests.integration.test_projections import SCRIPT, dump
 
 COMPLAINTS = 300
+APPLICATION = f"rebuild-race-{uuid.uuid4().hex[:8]}"  # the test's processes' sessions
 
 
 def set_shape(url: str, shape: int) -> None:
@@ -69,10 +72,15 @@ def positions_held(url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             # Waiting for the table, or (a rebuild behind another) for the rebuild's lock.
+            # Only this test's processes count: other tests on the server wait for advisory
+            # locks of their own, which would let the two go before they got here. (Within a
+            # transaction pg_stat_activity is read once unless its snapshot is cleared.)
+            pg.execute("SELECT pg_stat_clear_snapshot()")
             waiting = pg.execute(
                 "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND "
-                "(relation = %s::regclass OR locktype = 'advisory')",
-                (table,),
+                "(relation = %s::regclass OR locktype = 'advisory') AND pid IN "
+                "(SELECT pid FROM pg_stat_activity WHERE application_name = %s)",
+                (table, APPLICATION),
             ).fetchone()
             if waiting is not None and waiting[0] >= 2:
                 break
@@ -83,7 +91,9 @@ def positions_held(url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def spawn(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, "PGAPPNAME": APPLICATION}  # libpq names their sessions so
+    return subprocess.Popen([SCRIPT, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
 
 
 def _both_opened(path: str, processes: list[subprocess.Popen[bytes]]) -> None:

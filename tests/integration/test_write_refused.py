@@ -6,14 +6,22 @@ complaint."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import psycopg
 import pytest
+from eventsourcing.domain import Aggregate
 
+from commands.handlers import MAX_STALLS, LedgerPort, handle
+from commands.models import parse_command
+from ledger.domain.complaint import Complaint
+from ledger.domain.sealed import KeyChanges
 from ledger.store.names import COMMAND_LOG
+from ledger.store.recorders import CommandRecord
+from ledger.store.root import Ledger, open_ledger
 from tests.audit_helpers import is_sqlite, pg_schema, sqlite_path
 from tests.conftest import PG_DSN
-from tests.helpers import jsonl, run
+from tests.helpers import jsonl, receive_cmd, run
 from tests.integration.test_import_races import (
     COMPLETION,
     NEW,
@@ -88,3 +96,39 @@ def test_a_command_the_database_refuses_is_one_error_line_not_other_writers(
     assert "refuse_one" in line
     assert line.endswith("); no other writer had changed it")
     assert recorded(ledger_url, ["other-writer"]) == []
+
+
+class OtherWriterFirst:
+    """The ledger as a handler sees it, where another writer (a connection of its own)
+    receives the new complaint under the reference this one is about to write, just before
+    it writes, ``times`` times: each lost race is a real conflict in the real database."""
+
+    def __init__(self, ledger: Ledger, other: Ledger, times: int) -> None:
+        self.ledger, self.other, self.times = ledger, other, times
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ledger, name)
+
+    def record(
+        self, aggregate: Aggregate, command: CommandRecord, keys: KeyChanges | None = None
+    ) -> None:
+        if self.times and isinstance(aggregate, Complaint) and aggregate.ref.startswith("TS-"):
+            self.times -= 1
+            taken = receive_cmd(aggregate.ref, command_id=f"other-{self.times}")
+            handle(self.other, parse_command(taken))
+        self.ledger.record(aggregate, command, keys)
+
+
+def test_a_numbered_receive_that_keeps_losing_its_number_to_other_writers_is_not_refused(
+    ledger_url: str,
+) -> None:
+    # Each lost race is another writer taking the number: the next try is another complaint,
+    # so the writers made progress, however many races it loses in a row.
+    data = receive_cmd("unused", command_id="mine")
+    del data["ref"]
+    with open_ledger(ledger_url) as ledger, open_ledger(ledger_url) as other:
+        racing = OtherWriterFirst(ledger, other, MAX_STALLS + 3)
+        outcome = handle(cast(LedgerPort, racing), parse_command(data))
+
+    assert outcome.ref == f"TS-20260924-{MAX_STALLS + 4:04d}"
+    assert outcome.retries == MAX_STALLS + 3
