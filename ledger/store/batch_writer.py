@@ -72,16 +72,7 @@ def copy_batch(
     """One transaction: the library's lock and notification, then every row by ``COPY``."""
     events_table = recorder.events_table
     with recorder.datastore.transaction(commit=True) as curs:
-        recorder._lock_table(curs)
-        recorder._notify_channel(curs)
-        if keys and keys.new:
-            _copy(curs, recorder.person_keys_table, "key_id, key",
-                  [(k.key_id, k.key) for k in keys.new])  # fmt: skip
-        if keys and keys.destroyed:
-            curs.execute(
-                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(recorder.person_keys_table),
-                (list(keys.destroyed),),
-            )
+        _lock_and_keys(curs, recorder, keys)
         if commands:
             _copy(curs, recorder.command_log, "command_id, ref, fingerprint, version",
                   [(c.command_id, c.ref, c.fingerprint, c.version) for c in commands])  # fmt: skip
@@ -105,6 +96,21 @@ def copy_batch(
                 k.stream_link) for k in links])  # fmt: skip
 
 
+def _lock_and_keys(curs: Any, recorder: PostgresLedgerRecorder, keys: KeyChanges | None) -> None:
+    """A batch's first steps: the library's lock and notification, then the keys made and
+    destroyed."""
+    recorder._lock_table(curs)
+    recorder._notify_channel(curs)
+    if keys and keys.new:
+        _copy(curs, recorder.person_keys_table, "key_id, key",
+              [(k.key_id, k.key) for k in keys.new])  # fmt: skip
+    if keys and keys.destroyed:
+        curs.execute(
+            SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(recorder.person_keys_table),
+            (list(keys.destroyed),),
+        )
+
+
 # A stream's new events as a worker process encoded them (``commands.bulk_worker``): the
 # input position of its first command, its id (16 bytes), its first new version, the record
 # hash of each event (32 bytes each, joined) and each event's ``copy_text.event_row``.
@@ -126,16 +132,7 @@ def copy_encoded(
         return 0
     ids = [UUID(bytes=stream) for _, stream, *_ in streams]
     with recorder.datastore.transaction(commit=True) as curs:
-        recorder._lock_table(curs)
-        recorder._notify_channel(curs)
-        if keys and keys.new:
-            _copy(curs, recorder.person_keys_table, "key_id, key",
-                  [(k.key_id, k.key) for k in keys.new])  # fmt: skip
-        if keys and keys.destroyed:
-            curs.execute(
-                SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(recorder.person_keys_table),
-                (list(keys.destroyed),),
-            )
+        _lock_and_keys(curs, recorder, keys)
         if command_rows:
             _copy_text(curs, recorder.command_log, COMMAND_COLUMNS, b"".join(command_rows))
         recorder.write_index(curs, keys)
