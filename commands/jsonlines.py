@@ -24,11 +24,15 @@ from typing import IO, Any
 import orjson
 
 from commands.models import Envelope, parse_command
+from ledger.domain.text import ONE_LINE_FORBIDS
 
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors write at the start of a file
 # A reference as ``commands.fields.Ref`` accepts it, with nothing for the model to strip: a
 # line whose reference is not of this form is parsed in this process (which says what is wrong).
 _PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# An id as ``commands.fields.CommandId`` accepts it: no longer than this, one line, no control
+# character (a line whose id is not is parsed in this process, which says what is wrong).
+_COMMAND_ID_LENGTH = 128
 STALL_SECONDS = 0.05  # how long a pipe may be silent before the lines so far are written
 
 
@@ -91,8 +95,11 @@ def _scan(line: bytes, kinds: Collection[str]) -> Line | None:
         type(kind) is str
         and kind in kinds
         and type(command_id) is str
-        and command_id
+        and 0 < len(command_id) <= _COMMAND_ID_LENGTH
         and command_id == command_id.strip()
+        # A control character (a NUL above all, which PostgreSQL cannot take even in a
+        # query): the command log must not be asked about an id the model refuses.
+        and not ONE_LINE_FORBIDS.search(command_id)
         and type(ref) is str
         and _PLAIN_REF.fullmatch(ref)
     ):

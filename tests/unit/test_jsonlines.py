@@ -108,6 +108,12 @@ ODD_LINES = [
     b' "actor": {"id": "li", "role": "customer_service"}}\n',
     b'\xef\xbb\xbf{"command": "add_note", "command_id": "n-bom", "ref": "TS-1", "text": "x",'
     b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    # Ids the model refuses that the command log must not be asked about (PostgreSQL takes
+    # no NUL, even in a query).
+    b'{"command": "add_note", "command_id": "n-nul\\u0000", "ref": "TS-1", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
+    b'{"command": "add_note", "command_id": "' + b"n" * 129 + b'", "ref": "TS-1", "text": "x",'
+    b' "actor": {"id": "li", "role": "customer_service"}}\n',
 ]
 
 
