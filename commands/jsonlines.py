@@ -141,7 +141,7 @@ def _pipe_lines(fd: int) -> Iterator[bytes | None]:
     # ``None`` again at each ``STALL_SECONDS`` of silence, not only the first: the bulk path
     # may have taken the lines before a stall as the start of a batch it reads ahead, and
     # writes it at the next.
-    pending = b""
+    pending: list[bytes] = []  # the start of a line still coming, as read (joined once)
     while True:
         if not select.select([fd], [], [], STALL_SECONDS)[0]:
             yield None
@@ -149,12 +149,17 @@ def _pipe_lines(fd: int) -> Iterator[bytes | None]:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             break
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
+        end = chunk.rfind(b"\n") + 1
+        if not end:  # no line ends here: joining now would copy a long line at every read
+            pending.append(chunk)
+            continue
+        pending.append(chunk[:end])
+        lines = b"".join(pending).split(b"\n")
+        pending = [chunk[end:]] if end < len(chunk) else []
+        for line in lines[:-1]:
             yield line + b"\n"
     if pending:
-        yield pending
+        yield b"".join(pending)
 
 
 def _text(raw: bytes) -> str:
