@@ -124,8 +124,9 @@ def parse_line(raw: bytes) -> Envelope | Exception | None:
 
 
 def read_lines(file: IO[bytes]) -> Iterator[bytes | None]:
-    """The lines of ``file``; from a pipe, also ``None`` whenever the writer has sent no
-    whole line for ``STALL_SECONDS`` (so that what came before is written meanwhile)."""
+    """The lines of ``file``; from a pipe, also ``None`` whenever nothing more has come for
+    ``STALL_SECONDS`` (so that the whole lines before are written meanwhile; the start of a
+    line may have come: a stall is silence, not a missing line)."""
     try:
         fd = file.fileno()
         piped = stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode)
