@@ -72,6 +72,7 @@ def copy_batch(
     """One transaction: the library's lock and notification, then every row by ``COPY``."""
     events_table = recorder.events_table
     with recorder.datastore.transaction(commit=True) as curs:
+        _utf8(curs)
         recorder._lock_table(curs)
         recorder._notify_channel(curs)
         if keys and keys.new:
@@ -126,6 +127,7 @@ def copy_encoded(
         return 0
     ids = [UUID(bytes=stream) for _, stream, *_ in streams]
     with recorder.datastore.transaction(commit=True) as curs:
+        _utf8(curs)
         recorder._lock_table(curs)
         recorder._notify_channel(curs)
         if keys and keys.new:
@@ -163,6 +165,13 @@ def copy_encoded(
 LINK_COLUMNS = (
     "position, prev_position, originator_id, originator_version, record_hash, link, stream_link"
 )
+
+
+def _utf8(curs: Any) -> None:
+    """``COPY`` data as UTF-8 in this transaction, whatever the session's client encoding
+    (``PGCLIENTENCODING``): the rows are UTF-8 bytes (``copy_text``), which the server would
+    otherwise take in that encoding and store garbled."""
+    curs.execute("SET LOCAL client_encoding TO 'UTF8'")
 
 
 def _positions(curs: Any, recorder: PostgresLedgerRecorder, count: int) -> list[int]:

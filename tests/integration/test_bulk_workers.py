@@ -324,3 +324,28 @@ def test_a_line_nested_too_deeply_to_send_back_is_refused_by_a_worker_not_its_en
         "text: Input should be a valid string",
         "not valid JSON (nested too deeply)",
     }
+
+
+def test_command_ids_beyond_ascii_are_logged_as_given_whatever_the_client_encoding(
+    ledger_url: str, tmp_path: Path, worker_batches: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' rows go by ``COPY`` as UTF-8: with a session in another client encoding
+    (``PGCLIENTENCODING``), a command id with an accent is logged as it was given, and the
+    same input again is all repeats."""
+    if not ledger_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL session's encoding")
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    lines = [
+        line.replace(b'"command_id": "', '"command_id": "é-'.encode(), 1)
+        for line in synthetic_lines(4, 3)
+    ]
+    path = tmp_path / "commands.jsonl"
+    path.write_bytes(b"".join(lines))
+
+    first = apply_file(ledger_url, path, 2)
+    again = apply_file(ledger_url, path, 2)
+
+    assert worker_batches
+    assert first[1]["applied"] == again[1]["duplicates"] == len(lines)
+    with open_ledger(ledger_url) as ledger:
+        assert len(ledger.ledger_recorder.select_commands(command_ids(lines))) == len(lines)
