@@ -24,9 +24,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
+from pydantic import ValidationError
 
 from commands.bulk import CACHED_COMPLAINTS, Batch
 from commands.collection import fewer_collections
+from commands.errors import describe_validation_error
 from commands.handlers import Outcome, handle
 from commands.jsonlines import parse_line
 from commands.models import Envelope
@@ -164,6 +166,15 @@ def serve(pipe: Connection, url: str, cache_size: int | None) -> None:
                     return
 
 
+def _sendable(error: Exception) -> Exception:
+    """A line's error as the main process may receive it: a ``ValidationError`` holds the
+    line's values, which may be nested too deeply to pickle, so it goes as its message alone,
+    as ``apply`` shows it (the other errors of a line are plain ``ValueError`` instances)."""
+    if isinstance(error, ValidationError):
+        return ValueError(describe_validation_error(error))
+    return error
+
+
 def _picklable(error: Exception) -> bool:
     try:
         return type(pickle.loads(pickle.dumps(error))) is type(error)
@@ -191,7 +202,7 @@ def _decide(
         command = parse_line(item) if isinstance(item, bytes) else item
         assert command is not None  # a blank line is never sent
         if isinstance(command, Exception):
-            share.refusals.append((position, command))
+            share.refusals.append((position, _sendable(command)))
         else:
             part.append((position, command))
     if not part:

@@ -24,11 +24,15 @@ from typing import IO, Any
 import orjson
 
 from commands.models import Envelope, parse_command
+from ledger.domain.text import ONE_LINE_FORBIDS
 
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors write at the start of a file
 # A reference as ``commands.fields.Ref`` accepts it, with nothing for the model to strip: a
 # line whose reference is not of this form is parsed in this process (which says what is wrong).
 _PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# An id as ``commands.fields.CommandId`` accepts it: no longer than this, one line, no control
+# character (a line whose id is not is parsed in this process, which says what is wrong).
+_COMMAND_ID_LENGTH = 128
 STALL_SECONDS = 0.05  # how long a pipe may be silent before the lines so far are written
 
 
@@ -91,8 +95,11 @@ def _scan(line: bytes, kinds: Collection[str]) -> Line | None:
         type(kind) is str
         and kind in kinds
         and type(command_id) is str
-        and command_id
+        and 0 < len(command_id) <= _COMMAND_ID_LENGTH
         and command_id == command_id.strip()
+        # A control character (a NUL above all, which PostgreSQL cannot take even in a
+        # query): the command log must not be asked about an id the model refuses.
+        and not ONE_LINE_FORBIDS.search(command_id)
         and type(ref) is str
         and _PLAIN_REF.fullmatch(ref)
     ):
@@ -117,8 +124,9 @@ def parse_line(raw: bytes) -> Envelope | Exception | None:
 
 
 def read_lines(file: IO[bytes]) -> Iterator[bytes | None]:
-    """The lines of ``file``; from a pipe, also ``None`` whenever the writer has sent no
-    whole line for ``STALL_SECONDS`` (so that what came before is written meanwhile)."""
+    """The lines of ``file``; from a pipe, also ``None`` whenever nothing more has come for
+    ``STALL_SECONDS`` (so that the whole lines before are written meanwhile; the start of a
+    line may have come: a stall is silence, not a missing line)."""
     try:
         fd = file.fileno()
         piped = stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode)
@@ -134,7 +142,7 @@ def _pipe_lines(fd: int) -> Iterator[bytes | None]:
     # ``None`` again at each ``STALL_SECONDS`` of silence, not only the first: the bulk path
     # may have taken the lines before a stall as the start of a batch it reads ahead, and
     # writes it at the next.
-    pending = b""
+    pending: list[bytes] = []  # the start of a line still coming, as read (joined once)
     while True:
         if not select.select([fd], [], [], STALL_SECONDS)[0]:
             yield None
@@ -142,12 +150,17 @@ def _pipe_lines(fd: int) -> Iterator[bytes | None]:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             break
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
+        end = chunk.rfind(b"\n") + 1
+        if not end:  # no line ends here: joining now would copy a long line at every read
+            pending.append(chunk)
+            continue
+        pending.append(chunk[:end])
+        lines = b"".join(pending).split(b"\n")
+        pending = [chunk[end:]] if end < len(chunk) else []
+        for line in lines[:-1]:
             yield line + b"\n"
     if pending:
-        yield pending
+        yield b"".join(pending)
 
 
 def _text(raw: bytes) -> str:

@@ -97,8 +97,9 @@ def copy_batch(
 
 
 def _lock_and_keys(curs: Any, recorder: PostgresLedgerRecorder, keys: KeyChanges | None) -> None:
-    """A batch's first steps: the library's lock and notification, then the keys made and
-    destroyed."""
+    """A batch's first steps: UTF-8 for the ``COPY`` data, the library's lock and
+    notification, then the keys made and destroyed."""
+    _utf8(curs)
     recorder._lock_table(curs)
     recorder._notify_channel(curs)
     if keys and keys.new:
@@ -160,6 +161,13 @@ def copy_encoded(
 LINK_COLUMNS = (
     "position, prev_position, originator_id, originator_version, record_hash, link, stream_link"
 )
+
+
+def _utf8(curs: Any) -> None:
+    """``COPY`` data as UTF-8 in this transaction, whatever the session's client encoding
+    (``PGCLIENTENCODING``): the rows are UTF-8 bytes (``copy_text``), which the server would
+    otherwise take in that encoding and store garbled."""
+    curs.execute("SET LOCAL client_encoding TO 'UTF8'")
 
 
 def _positions(curs: Any, recorder: PostgresLedgerRecorder, count: int) -> list[int]:

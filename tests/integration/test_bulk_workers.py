@@ -276,6 +276,7 @@ def test_lines_that_do_not_parse_are_refused_by_two_workers_as_by_one(
         line("o-dup").replace(b'"ref"', b'"ref": "NOPE", "ref"'),
         line("o-time", occurred_at="soon"),
         BOM + line("o-bom"),
+        line("o-nul\x00"),  # a NUL in an id: refused before the command log is asked about it
     ]
     filled = [o + b"\n" for o in odd]
     middle = len(lines) // 2
@@ -287,7 +288,64 @@ def test_lines_that_do_not_parse_are_refused_by_two_workers_as_by_one(
 
     assert worker_batches
     assert two == one
-    assert [e["line"] for e in one[1]["errors"]] == [middle + n for n in (1, 2, 4, 5, 6, 7, 8, 11)]
+    assert [e["line"] for e in one[1]["errors"]] == [
+        middle + n for n in (1, 2, 4, 5, 6, 7, 8, 11, 13)
+    ]
     ids = [*command_ids(lines), "o-spaced", "o-dup", "o-bom"]
     moving = frozenset({("NoteAdded", "occurred_at")})  # now, when given no time
     assert ledger_state(second_url, ids, moving) == ledger_state(ledger_url, ids, moving)
+
+
+def test_a_line_nested_too_deeply_to_send_back_is_refused_by_a_worker_not_its_end(
+    ledger_url: str, second_url: str, tmp_path: Path, worker_batches: list[int]
+) -> None:
+    """Lines a worker parses whose error holds a value nested nearly as deep as ``json`` takes
+    (too deep to pickle back): refused at their lines, the import goes on."""
+    lines = synthetic_lines(2, 5)
+    ref = json.loads(lines[0])["ref"]
+    deep = [
+        json.dumps({"command": "add_note", "command_id": f"deep-{n}", "ref": ref,
+                    "actor": ACTOR, "text": "x"}).replace('"x"', "[" * n + "]" * n).encode()
+        + b"\n"
+        for n in range(950, 1010)
+    ]  # fmt: skip
+    path = tmp_path / "commands.jsonl"
+    path.write_bytes(b"".join(lines + deep))
+
+    one = apply_file(ledger_url, path, 1)
+    two = apply_file(second_url, path, 2)
+
+    assert worker_batches
+    assert two[1]["applied"] == one[1]["applied"] == len(lines)
+    # The same lines refused; where ``json`` stops (how deep the stack is) may differ.
+    assert [e["line"] for e in two[1]["errors"]] == [e["line"] for e in one[1]["errors"]]
+    assert [e["line"] for e in one[1]["errors"]] == list(range(len(lines) + 1, len(lines) + 61))
+    assert {e["error"] for e in two[1]["errors"]} <= {
+        "text: Input should be a valid string",
+        "not valid JSON (nested too deeply)",
+    }
+
+
+def test_command_ids_beyond_ascii_are_logged_as_given_whatever_the_client_encoding(
+    ledger_url: str, tmp_path: Path, worker_batches: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' rows go by ``COPY`` as UTF-8: with a session in another client encoding
+    (``PGCLIENTENCODING``), a command id with an accent is logged as it was given, and the
+    same input again is all repeats."""
+    if not ledger_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL session's encoding")
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    lines = [
+        line.replace(b'"command_id": "', '"command_id": "é-'.encode(), 1)
+        for line in synthetic_lines(4, 3)
+    ]
+    path = tmp_path / "commands.jsonl"
+    path.write_bytes(b"".join(lines))
+
+    first = apply_file(ledger_url, path, 2)
+    again = apply_file(ledger_url, path, 2)
+
+    assert worker_batches
+    assert first[1]["applied"] == again[1]["duplicates"] == len(lines)
+    with open_ledger(ledger_url) as ledger:
+        assert len(ledger.ledger_recorder.select_commands(command_ids(lines))) == len(lines)
