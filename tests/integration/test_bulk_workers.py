@@ -326,14 +326,13 @@ def test_a_line_nested_too_deeply_to_send_back_is_refused_by_a_worker_not_its_en
     }
 
 
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)  # a PostgreSQL session's
 def test_command_ids_beyond_ascii_are_logged_as_given_whatever_the_client_encoding(
     ledger_url: str, tmp_path: Path, worker_batches: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workers' rows go by ``COPY`` as UTF-8: with a session in another client encoding
     (``PGCLIENTENCODING``), a command id with an accent is logged as it was given, and the
     same input again is all repeats."""
-    if not ledger_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL session's encoding")
     monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
     lines = [
         line.replace(b'"command_id": "', '"command_id": "é-'.encode(), 1)
