@@ -200,3 +200,19 @@ def test_a_fact_without_a_time_zone_is_refused_with_the_words_it_had() -> None:
         with pytest.raises(ValueError, match=words):
             Fact("note", 2, **fields)  # type: ignore[arg-type]
     Fact("note", 2, aware, aware, due=aware)
+
+
+def test_a_replay_does_not_fold_the_timeline_until_a_command_is_checked() -> None:
+    """Reading a complaint (a replay) does not pay for the fold; the first command checked
+    makes it, and from then on each action applied extends it."""
+    c = received()
+    c.triage(Stamp(ACTOR, RECEIVED + timedelta(hours=5), "t"), RECEIVED + timedelta(days=30),
+             *_triage_args())  # fmt: skip
+    replayed: Any = None
+    for event in c.collect_events():
+        replayed = event.mutate(replayed)
+    assert replayed._time_fold is None
+    stamp = Stamp(ACTOR, RECEIVED + timedelta(hours=6), "a")
+    replayed.assign(stamp, RECEIVED + timedelta(days=30), "li", "t")
+    assert replayed._time_fold == timerule.fold(replayed.received_at, replayed.timeline)
+    assert replayed._time_fold.count == len(replayed.timeline) == 3
