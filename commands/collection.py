@@ -13,6 +13,7 @@ collected, and every decision, stay the same.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,13 +22,40 @@ from contextlib import contextmanager
 BULK_THRESHOLD = 50_000
 
 
+class _Raised:
+    """The threshold is one setting of the whole process: the first user raises it, the last
+    one to end (in whatever order they end: two generators consumed in turn, two threads) puts
+    back what the first found."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.found: tuple[int, int, int] = gc.get_threshold()
+
+    def enter(self, threshold: int) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.found = gc.get_threshold()
+                gc.set_threshold(max(threshold, self.found[0]), *self.found[1:])
+            self.users += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                gc.set_threshold(*self.found)
+
+
+_RAISED = _Raised()
+
+
 @contextmanager
 def fewer_collections(threshold: int = BULK_THRESHOLD) -> Iterator[None]:
     """Collect the youngest generation only every ``threshold`` new objects (never more
-    often than set already) until the block ends."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(threshold, before[0]), *before[1:])
+    often than set already) until the block ends, or the last such block still running does
+    (the threshold the first found comes back then)."""
+    _RAISED.enter(threshold)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        _RAISED.leave()

@@ -170,9 +170,12 @@ class Complaint(Aggregate):
         # Every action by version and date, for the time rule and the clocks' facts; which
         # event set each of the times above, so that a correction can move it.
         self.timeline: list[Fact] = [Fact("received", 1, occurred_at)]
-        # The time rule's fold of the timeline, kept up to date with it (``_log``) so that a
-        # command is checked in constant time (ledger.domain.timerule.check_next).
-        self.time_fold = timerule.fold(received_at, self.timeline)
+        # The time rule's fold of the timeline (``time_fold``): made when a command is first
+        # checked, then kept up to date with the timeline (``_log``) so that each command is
+        # checked in constant time (ledger.domain.timerule.check_next). None until then, and
+        # after a correction or a restart changes facts already folded: a replay for reading
+        # does not pay for it.
+        self._time_fold: timerule.Fold | None = None
         self.corrections: list[Correction] = []
         self.set_by: dict[str, int] = {"intake_recorded_at": 1}
         # Keys to store or destroy with the pending events; never part of an event.
@@ -209,6 +212,13 @@ class Complaint(Aggregate):
         )
 
     @property
+    def time_fold(self) -> timerule.Fold:
+        """The time rule's fold of the timeline, as ``timerule.fold`` makes it."""
+        if self._time_fold is None:
+            self._time_fold = timerule.fold(self.received_at, self.timeline)
+        return self._time_fold
+
+    @property
     def facts(self) -> CaseFacts:
         """The facts the clocks are judged on, by date (the recording times are not known
         here: the rules the aggregate enforces depend on dates alone)."""
@@ -220,7 +230,8 @@ class Complaint(Aggregate):
         """Note the action being applied (in an ``@event`` body: its version is the next)."""
         fact = Fact(kind, self.version + 1, occurred_at, **fields)
         self.timeline.append(fact)
-        self.time_fold.add(fact)
+        if self._time_fold is not None:
+            self._time_fold.add(fact)
         self.last_activity_at = max(self.last_activity_at, occurred_at)
 
     def _set_cause(self, cause: str | None, codes_version: str | None) -> None:
@@ -674,7 +685,7 @@ class Complaint(Aggregate):
         restarted = frozenset(ClockName(c) for c in clocks)
         reopening = self.timeline[-1]
         self.timeline[-1] = replace(reopening, restarts=reopening.restarts | restarted)
-        self.time_fold = timerule.fold(self.received_at, self.timeline)  # holds the fact too
+        self._time_fold = None  # it holds the reopening's fact: made again when next needed
         if ClockName.INTAKE in restarted:
             self._set_time("triaged_at", None)  # the reopened complaint is judged again
 
@@ -827,7 +838,7 @@ class Complaint(Aggregate):
         self.timeline = [
             replace(f, at=corrected_occurred_at) if f.version == event else f for f in self.timeline
         ]
-        self.time_fold = timerule.fold(self.received_at, self.timeline)  # re-dated: fold again
+        self._time_fold = None  # an action re-dated: folded again when next needed
         for name, version in list(self.set_by.items()):
             if version == event:
                 setattr(self, name, corrected_occurred_at)

@@ -10,7 +10,7 @@ checking the rules, so that histories the rules would refuse are covered too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -28,11 +28,18 @@ ACTOR = Actor("wang", Role.HANDLING_TEAM)
 ITEMS = ("m1", "m2")
 # A narrow range, so that ties (two actions at one time) are common; before the receipt too.
 HOURS = st.integers(min_value=-3, max_value=24)
+# Times are written with different offsets: the rule compares instants, never wall times (one
+# instant in two zones is a tie, as common as ties are).
+ZONES = st.sampled_from(
+    [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)),
+     timezone(timedelta(hours=5, minutes=45))]
+)  # fmt: skip
 
 
-def _apply(c: Complaint, kind: str, hours: int, item: str, other: int) -> None:
-    """Record one action of ``kind`` on ``c`` through its @event method, unchecked."""
-    when = RECEIVED + timedelta(hours=hours)
+def _apply(c: Complaint, kind: str, hours: int, item: str, other: int, zone: tzinfo = UTC) -> None:
+    """Record one action of ``kind`` on ``c`` through its @event method, unchecked, dated
+    ``hours`` after the receipt and written with ``zone``'s offset."""
+    when = (RECEIVED + timedelta(hours=hours)).astimezone(zone)
     head = (ACTOR, when, f"c{c.version + 1}")
     text = "x"
     actions: dict[str, Callable[[], Any]] = {
@@ -93,11 +100,11 @@ def _apply(c: Complaint, kind: str, hours: int, item: str, other: int) -> None:
 
 KINDS = [*(k for k in timerule.WORDS if k != "received"), "restarted", "corrected"]
 ACTIONS = st.lists(
-    st.tuples(st.sampled_from(KINDS), HOURS, st.sampled_from(ITEMS), st.integers(0, 50)),
+    st.tuples(st.sampled_from(KINDS), HOURS, st.sampled_from(ITEMS), st.integers(0, 50), ZONES),
     max_size=40,
 )
 CANDIDATES = st.lists(
-    st.tuples(st.sampled_from(list(timerule.WORDS)), HOURS, st.sampled_from(ITEMS)),
+    st.tuples(st.sampled_from(list(timerule.WORDS)), HOURS, st.sampled_from(ITEMS), ZONES),
     min_size=1,
     max_size=8,
 )
@@ -114,18 +121,18 @@ def _verdict(check: Callable[..., None], *args: Any) -> str | None:
 @settings(max_examples=300, deadline=None)
 @given(history=ACTIONS, candidates=CANDIDATES)
 def test_the_kept_fold_gives_the_verdicts_of_folding_the_timeline_again(
-    history: list[tuple[str, int, str, int]], candidates: list[tuple[str, int, str]]
+    history: list[tuple[str, int, str, int, tzinfo]],
+    candidates: list[tuple[str, int, str, tzinfo]],
 ) -> None:
     c = received()
-    steps = [(None, 0, "", 0), *history]
-    for kind, hours, item, other in steps:
+    steps = [(None, 0, "", 0, UTC), *history]
+    for kind, hours, item, other, zone in steps:
         if kind is not None:
-            _apply(c, kind, hours, item, other)
+            _apply(c, kind, hours, item, other, zone)
         assert c.time_fold == timerule.fold(c.received_at, c.timeline)
-        for new_kind, new_hours, new_item in candidates:
-            new = Fact(
-                new_kind, c.version + 1, RECEIVED + timedelta(hours=new_hours), item=new_item
-            )
+        for new_kind, new_hours, new_item, new_zone in candidates:
+            new_at = (RECEIVED + timedelta(hours=new_hours)).astimezone(new_zone)
+            new = Fact(new_kind, c.version + 1, new_at, item=new_item)
             before = _verdict(timerule.check_new, c.received_at, c.timeline, new)
             after = _verdict(timerule.check_next, c.time_fold, new)
             assert after == before
@@ -134,11 +141,11 @@ def test_the_kept_fold_gives_the_verdicts_of_folding_the_timeline_again(
 @settings(max_examples=100, deadline=None)
 @given(history=ACTIONS)
 def test_a_complaint_replayed_from_its_events_has_the_same_fold(
-    history: list[tuple[str, int, str, int]],
+    history: list[tuple[str, int, str, int, tzinfo]],
 ) -> None:
     c = received()
-    for kind, hours, item, other in history:
-        _apply(c, kind, hours, item, other)
+    for kind, hours, item, other, zone in history:
+        _apply(c, kind, hours, item, other, zone)
     replayed: Any = None
     for event in c.collect_events():
         replayed = event.mutate(replayed)
@@ -193,3 +200,19 @@ def test_a_fact_without_a_time_zone_is_refused_with_the_words_it_had() -> None:
         with pytest.raises(ValueError, match=words):
             Fact("note", 2, **fields)  # type: ignore[arg-type]
     Fact("note", 2, aware, aware, due=aware)
+
+
+def test_a_replay_does_not_fold_the_timeline_until_a_command_is_checked() -> None:
+    """Reading a complaint (a replay) does not pay for the fold; the first command checked
+    makes it, and from then on each action applied extends it."""
+    c = received()
+    c.triage(Stamp(ACTOR, RECEIVED + timedelta(hours=5), "t"), RECEIVED + timedelta(days=30),
+             *_triage_args())  # fmt: skip
+    replayed: Any = None
+    for event in c.collect_events():
+        replayed = event.mutate(replayed)
+    assert replayed._time_fold is None
+    stamp = Stamp(ACTOR, RECEIVED + timedelta(hours=6), "a")
+    replayed.assign(stamp, RECEIVED + timedelta(days=30), "li", "t")
+    assert replayed._time_fold == timerule.fold(replayed.received_at, replayed.timeline)
+    assert replayed._time_fold.count == len(replayed.timeline) == 3
