@@ -41,6 +41,7 @@ from ledger.domain.errors import (
     ConcurrentChange,
     LedgerError,
     WriteRefused,
+    first_line,
 )
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.staff import StaffDirectory
@@ -181,12 +182,6 @@ def handle(
         f"{command.target}: other writers kept changing it; "
         f"{command.action} was not applied, try again"
     )
-
-
-def first_line(error: Exception) -> str:
-    """An error's message as one line: its first (PostgreSQL's DETAIL and CONTEXT lines
-    repeat the refused row's values)."""
-    return next(iter(str(error).strip().splitlines()), "") or type(error).__name__
 
 
 def _fingerprint_key(ledger: LedgerPort, complaint: Complaint) -> bytes | None:

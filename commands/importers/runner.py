@@ -32,8 +32,9 @@ from eventsourcing.persistence import IntegrityError
 from commands import fingerprints
 from commands.bulk import Failure, decide_together
 from commands.collection import fewer_collections
-from commands.handlers import first_line, key_of
+from commands.handlers import key_of
 from commands.importers.records import Rejection, Row
+from ledger.domain.errors import first_line
 from ledger.domain.values import reference_id
 from ledger.store.root import Ledger
 

@@ -207,3 +207,9 @@ class LinkRefused(RuleViolation):
 class ReadinessRefused(RuleViolation):
     """A training record or a drill the readiness book refuses (an attendee named twice, a
     drill id never recorded, a scenario that cannot be run)."""
+
+
+def first_line(error: Exception) -> str:
+    """An error's message as one line: its first (PostgreSQL's DETAIL and CONTEXT lines
+    repeat the refused row's values)."""
+    return next(iter(str(error).strip().splitlines()), "") or type(error).__name__
