@@ -10,6 +10,12 @@ file beside the database (``<file>-rebuild.lock``): SQLite's own write lock cann
 that long, since commands append beside a rebuild and its worker processes write too. The
 kernel frees an ``flock`` when its holder dies, whatever the death.
 
+A rebuild that cannot take its lock does not start: one that went on without it could
+collide with another as above. On SQLite the lock file cannot be made where the folder may
+not be written, and a rebuild could not write the database there either (SQLite makes its
+journal beside it), so the rebuild is refused with what the system said. A read that only
+reads never gets here (it rebuilds nothing), so it never makes the lock file.
+
 A rebuild that had to wait asks again, once it holds the lock, whether the work is still to
 be done (``Runner._upgrade``): a read catching up behind a ``projections run`` then finds the
 read models of the current shape, and rebuilds nothing.
@@ -23,6 +29,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ledger.domain.errors import StoreUnavailable
+from ledger.store.location import CONNECT_TIMEOUT_SECONDS, libpq_reason
+
 if TYPE_CHECKING:
     from projections.db import ReadStore
 
@@ -31,7 +40,8 @@ LOCK_SUFFIX = "-rebuild.lock"
 
 @contextmanager
 def rebuild_lock(store: ReadStore) -> Iterator[None]:
-    """Hold the ledger's rebuild lock for the block, waiting for another holder to finish."""
+    """Hold the ledger's rebuild lock for the block, waiting for another holder to finish;
+    ``StoreUnavailable`` if the lock cannot be taken (nothing is rebuilt then)."""
     if store.postgres:
         with _advisory(store):
             yield
@@ -51,7 +61,17 @@ def _advisory(store: ReadStore) -> Iterator[None]:
     pool = store.datastore.pool  # the ledger's own connection settings
     conninfo = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
     kwargs = pool.kwargs if isinstance(pool.kwargs, dict) or pool.kwargs is None else pool.kwargs()
-    with psycopg.connect(conninfo, **(kwargs or {}), autocommit=True) as conn:
+    # The pool's own timeout bounds its wait for a connection, not libpq's: without
+    # ``connect_timeout`` a server that accepts and never answers held the rebuild forever.
+    settings = {**(kwargs or {}), "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    try:
+        conn = psycopg.connect(conninfo, **settings, autocommit=True)
+    except psycopg.OperationalError as e:
+        raise StoreUnavailable(
+            f"cannot take the rebuild lock: cannot reach PostgreSQL: {libpq_reason(e)}; "
+            "nothing was rebuilt"
+        ) from None
+    with conn:
         # Another rebuild may hold the lock for minutes: wait for it however long it takes
         # (the ledger's connections give up on a lock after 30 s).
         conn.execute("SET lock_timeout = 0")
@@ -70,12 +90,15 @@ def _flock(store: ReadStore) -> Iterator[None]:
     # Beside the file itself, as SQLite's own -wal: one lock whatever link names the file.
     path = os.path.realpath(db_name) + LOCK_SUFFIX
     try:
-        held = open(path, "ab")  # noqa: SIM115 (closed below)
-    except OSError:
-        # A folder this process may not write: nor may it write the database's read
-        # models, and the rebuild fails on its own account, without a lock to take.
-        yield
-        return
-    with held:
+        # Read-only is enough to ``flock``: a lock file another user made can be shared.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        # Not a rebuild without its lock: where this file cannot be made, SQLite could not
+        # make its journal either, and a rebuild that went on could meet another.
+        raise StoreUnavailable(
+            f"cannot take the rebuild lock {path}: {e.strerror or e}; a rebuild must be "
+            "able to write the folder of the ledger's file. Nothing was rebuilt"
+        ) from None
+    with open(fd, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         yield  # closing the file frees the lock

@@ -1,15 +1,27 @@
-"""The SQLite rebuild lock is one per database file, however the file is named."""
+"""The SQLite rebuild lock is one per database file, however the file is named; a rebuild
+that cannot take it is refused, and a plain read never makes it."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
+from ledger.domain.errors import StoreUnavailable
 from ledger.store.root import open_ledger
 from projections.db import ReadStore
 from projections.rebuild_lock import LOCK_SUFFIX, rebuild_lock
+from tests.conftest import PG_DSN
+from tests.helpers import jsonl, receive_cmd, run
 
 
 def test_a_rebuild_through_a_link_to_the_file_holds_the_files_lock(tmp_path: Path) -> None:
@@ -29,3 +41,128 @@ def test_a_rebuild_through_a_link_to_the_file_holds_the_files_lock(tmp_path: Pat
         pytest.raises(BlockingIOError),
     ):
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_rebuild_that_cannot_make_its_lock_file_is_refused(tmp_path: Path) -> None:
+    # A folder this process may read but not write (for root, only the immutable attribute
+    # says so): the rebuild stops before anything is rebuilt instead of going on unlocked.
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    db = folder / "ledger.db"
+    assert run(f"sqlite:///{db}", "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    with open_ledger(f"sqlite:///{db}") as ledger:
+        store = ReadStore(ledger)
+        with (
+            unwritable_folder(folder),
+            pytest.raises(StoreUnavailable) as refused,
+            rebuild_lock(store),
+        ):
+            pass
+    message = str(refused.value)
+    assert message.startswith(f"cannot take the rebuild lock {db}{LOCK_SUFFIX}: ")
+    assert message.endswith("Nothing was rebuilt")
+    assert "\n" not in message
+    assert not Path(f"{db}{LOCK_SUFFIX}").exists()
+
+
+def test_projections_rebuild_in_a_folder_it_may_not_write_is_one_error_line(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'ledger.db'}"
+    assert run(url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    with unwritable_folder(folder):
+        result = run(url, "projections", "rebuild")
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: "), line
+    assert "Traceback" not in result.output
+
+
+def test_a_plain_read_makes_no_lock_file(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    url = f"sqlite:///{db}"
+    assert run(url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    assert run(url, "list").exit_code == 0
+    assert run(url, "show", "TS-1").exit_code == 0
+    assert not Path(f"{db}{LOCK_SUFFIX}").exists()
+
+
+@contextmanager
+def unwritable_folder(folder: Path) -> Iterator[None]:
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+        if done.returncode != 0:
+            folder.chmod(0o755)
+            reason = f"cannot make a folder unwritable for root here: {done.stderr.strip()}"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=False)
+        folder.chmod(0o755)
+
+
+class Relay:
+    """A TCP relay to the test server that, once ``silent``, accepts new connections and
+    never answers them: a PostgreSQL server that has stopped answering, met by a connection
+    opened after the ledger's own."""
+
+    def __init__(self) -> None:
+        target = conninfo_to_dict(PG_DSN)
+        self.upstream = (str(target.get("host") or "127.0.0.1"), int(target.get("port") or 5432))
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.server.getsockname()[1]
+        self.silent = False
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            self.sockets.append(conn)
+            if self.silent:
+                continue
+            upstream = socket.create_connection(self.upstream)
+            self.sockets.append(upstream)
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.sockets:
+            conn.close()
+
+
+@pytest.mark.timeout(120)  # without a connect_timeout it waited for as long as it was let
+def test_the_advisory_lock_gives_up_on_a_server_that_does_not_answer(postgres_schema: str) -> None:
+    relay = Relay()
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{relay.port}/test?schema={postgres_schema}"
+        with open_ledger(url) as ledger:
+            store = ReadStore(ledger)
+            relay.silent = True
+            with pytest.raises(StoreUnavailable) as refused, rebuild_lock(store):
+                pass
+    finally:
+        relay.close()
+    message = str(refused.value)
+    assert message.startswith("cannot take the rebuild lock: cannot reach PostgreSQL: "), message
+    assert "timeout expired" in message
+    assert message.endswith("nothing was rebuilt")
