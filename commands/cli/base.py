@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 import click
 
 from commands.cli.output import printable
-from ledger.domain.errors import LedgerError, first_line
+from ledger.domain.errors import LedgerError, unreadable_event
 
 if TYPE_CHECKING:
     from pydantic_core import ValidationError
@@ -86,10 +86,7 @@ class LedgerGroup(click.Group):
             if _persistence_error(e):
                 raise click.ClickException(printable(f"database error: {e}")) from None
             if _unreadable_event(e):
-                raise click.ClickException(printable(
-                    f"{first_line(e)}; the ledger's stored data was changed outside the "
-                    "ledger or is damaged: complaint-ledger verify says where"
-                )) from None  # fmt: skip
+                raise click.ClickException(printable(unreadable_event(e))) from None
             invalid = _validation_error(e)
             if invalid is None:
                 raise

@@ -2,7 +2,9 @@
 
 Every expected failure has its status (400 malformed, 401 no or bad token, 403 role, 404
 unknown complaint, 409 conflict after retries, 422 a rule refused the command, 503 the
-database is unreachable); anything else is a 500 whose body says nothing of the code.
+database is unreachable); a stored event that cannot be decoded is a 500 that says so and
+points to ``complaint-ledger verify``; anything else is a 500 whose body says nothing of the
+code.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,6 +29,7 @@ from ledger.domain.errors import (
     RoleNotAllowed,
     StoreUnavailable,
     TokenRefused,
+    unreadable_event,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -106,6 +109,15 @@ def install(app: FastAPI) -> None:
     def _database(request: Request, error: PersistenceError) -> JSONResponse:
         log.warning("database error on %s %s: %s", request.method, request.url.path, error)
         return problem(503, "the database could not be reached or refused the operation")
+
+    @app.exception_handler(MapperDeserialisationError)
+    def _unreadable(request: Request, error: MapperDeserialisationError) -> JSONResponse:
+        # A stored event changed outside the ledger: no fault of the code, so no traceback;
+        # the operator and the caller are both told where to look.
+        detail = unreadable_event(error)
+        log.warning("unreadable stored event on %s %s: %s", request.method, request.url.path,
+                    detail)  # fmt: skip
+        return problem(500, detail)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -213,3 +213,12 @@ def first_line(error: Exception) -> str:
     """An error's message as one line: its first (PostgreSQL's DETAIL and CONTEXT lines
     repeat the refused row's values)."""
     return next(iter(str(error).strip().splitlines()), "") or type(error).__name__
+
+
+def unreadable_event(error: Exception) -> str:
+    """What to say of a stored event the library cannot decode (its bytes are not what the
+    ledger wrote): the library's first line, and where to look."""
+    return (
+        f"{first_line(error)}; the ledger's stored data was changed outside the ledger or "
+        "is damaged: complaint-ledger verify says where"
+    )
