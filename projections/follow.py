@@ -10,9 +10,10 @@ import logging
 import time
 from collections.abc import Iterator
 
+from eventsourcing.persistence import MapperDeserialisationError
 from psycopg.sql import SQL, Identifier
 
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import LedgerError, unreadable_event
 from ledger.store.root import Ledger
 from projections.runner import Runner
 
@@ -39,16 +40,24 @@ def wakeups(ledger: Ledger, interval: float) -> Iterator[None]:
 
 def follow_quietly(url: str, interval: float) -> None:
     """Keep the read models of the ledger at ``url`` fresh for ever, logging failures and
-    carrying on (another runner holding a position is doing the work meanwhile)."""
+    carrying on (another runner holding a position is doing the work meanwhile). A stored
+    event that cannot be decoded is said once, in one line pointing to ``verify``."""
     from ledger.store.root import open_ledger
 
     with open_ledger(url) as ledger:
         runner = Runner(ledger)
+        unreadable = ""  # said once, not on every wakeup while it stands in the way
         for _ in wakeups(ledger, interval):
             try:
                 runner.catch_up_all()
             except LedgerError as e:
                 log.info("projection follower: %s", e)
+            except MapperDeserialisationError as e:
+                # Not the code's fault but the stored data's: no traceback, where to look.
+                if unreadable_event(e) != unreadable:
+                    unreadable = unreadable_event(e)
+                    log.warning("projection follower stopped at a stored event: %s", unreadable)
+                time.sleep(interval)
             except Exception:
                 log.exception("projection follower failed; trying again")
                 time.sleep(interval)

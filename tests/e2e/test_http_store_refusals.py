@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,24 +19,23 @@ from tests.audit_helpers import superuser
 from tests.e2e.http_server import staff_directory
 from tests.e2e.test_http_commands import PROBLEM, body
 from tests.e2e.test_http_serve import SCRIPT, free_port
-from tests.helpers import event_count, receive_cmd
+from tests.helpers import event_count, jsonl, receive_cmd, run
 from tests.integration.test_write_refused import refuse_command
 
 NOTE = {"command": "add_note", "ref": "TS-1", "text": "回访预约"}
 
 
 @contextmanager
-def served(url: str) -> Iterator[tuple[httpx.Client, list[str]]]:
-    """A client of ``serve`` over the ledger at ``url``; the list holds the server's log once
-    the block has ended (the server is stopped as an operator would, with SIGINT)."""
+def served(url: str, log: Path) -> Iterator[httpx.Client]:
+    """A client of ``serve`` over the ledger at ``url``, whose log (stderr) goes to ``log``;
+    the server is stopped as an operator would, with SIGINT, when the block ends."""
     port = free_port()
-    server = subprocess.Popen(
-        [SCRIPT, "serve", "--port", str(port), "--db", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    log: list[str] = []
+    with open(log, "w", encoding="utf-8") as stderr:
+        server = subprocess.Popen(
+            [SCRIPT, "serve", "--port", str(port), "--db", url],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             deadline = time.monotonic() + 30
@@ -45,11 +45,16 @@ def served(url: str) -> Iterator[tuple[httpx.Client, list[str]]]:
                     break
                 except httpx.TransportError:
                     time.sleep(0.05)
-            yield client, log
+            yield client
     finally:
         server.send_signal(signal.SIGINT)
-        _, stderr = server.communicate(timeout=30)
-        log.append(stderr)
+        server.wait(timeout=30)
+
+
+def change_outside_the_ledger(url: str, ref: str) -> None:
+    with superuser(url) as su:
+        su.sql(f"UPDATE {su.events} SET state = ? WHERE originator_id = ?",
+               b"\x00not an event", su.oid(ref))  # fmt: skip
 
 
 def post(client: httpx.Client, token: str, command: dict[str, Any], key: str) -> httpx.Response:
@@ -65,9 +70,10 @@ def caught_up(client: httpx.Client) -> None:
         time.sleep(0.05)
 
 
-def test_a_write_the_database_refuses_is_a_422_problem(ledger_url: str) -> None:
+def test_a_write_the_database_refuses_is_a_422_problem(ledger_url: str, tmp_path: Path) -> None:
     token = staff_directory(ledger_url)["li"]
-    with served(ledger_url) as (client, log):
+    log = tmp_path / "server.log"
+    with served(ledger_url, log) as client:
         assert post(client, token, body(receive_cmd("TS-1")), "TS-1-receive").status_code == 201
         refuse_command(ledger_url, "refused-note")
         before = event_count(ledger_url)
@@ -82,19 +88,18 @@ def test_a_write_the_database_refuses_is_a_422_problem(ledger_url: str) -> None:
     assert "refuse_one" in problem["detail"]
     assert problem["detail"].endswith("); no other writer had changed it")
     assert event_count(ledger_url) == before
-    assert "Traceback" not in log[0], log[0]
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 def test_an_event_changed_outside_the_ledger_is_a_problem_pointing_to_verify(
-    ledger_url: str,
+    ledger_url: str, tmp_path: Path
 ) -> None:
     token = staff_directory(ledger_url)["li"]
-    with served(ledger_url) as (client, log):
+    log = tmp_path / "server.log"
+    with served(ledger_url, log) as client:
         assert post(client, token, body(receive_cmd("TS-1")), "TS-1-receive").status_code == 201
         caught_up(client)
-        with superuser(ledger_url) as su:
-            su.sql(f"UPDATE {su.events} SET state = ? WHERE originator_id = ?",
-                   b"\x00not an event", su.oid("TS-1"))  # fmt: skip
+        change_outside_the_ledger(ledger_url, "TS-1")
         before = event_count(ledger_url)
 
         answer = post(client, token, NOTE, "after-the-change")
@@ -109,5 +114,25 @@ def test_an_event_changed_outside_the_ledger_is_a_problem_pointing_to_verify(
     )
     assert "\n" not in detail
     assert event_count(ledger_url) == before
-    assert "Traceback" not in log[0], log[0]
-    assert "complaint-ledger verify says where" in log[0]  # the operator is told too
+    assert "Traceback" not in log.read_text(), log.read_text()
+    assert "complaint-ledger verify says where" in log.read_text()  # the operator is told too
+
+
+def test_the_servers_follower_meeting_a_changed_event_logs_one_line(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    assert run(ledger_url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    change_outside_the_ledger(ledger_url, "TS-1")
+    log = tmp_path / "server.log"
+
+    with served(ledger_url, log) as client:
+        deadline = time.monotonic() + 30
+        while "projection follower" not in log.read_text():  # it has met the event
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        lag = client.get("/healthz").json()["lag"]
+
+    said = log.read_text()
+    assert "Traceback" not in said, said
+    assert "complaint-ledger verify says where" in said
+    assert lag == 1  # the read models stay where they were
