@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -94,6 +94,18 @@ def is_unit(audience: str) -> bool:
     return audience in {u.value for u in Unit}
 
 
+class AlertEventFields(TypedDict):
+    """``AlertFields`` as the fields of its event (``guards.record`` checks them by these
+    names: tests/unit/test_record_calls.py)."""
+
+    rule: str
+    clock: str
+    recipient: str
+    address: str
+    channel: str
+    attempts: int
+
+
 @dataclass(frozen=True)
 class AlertFields:
     """What an ``AlertSent`` or ``AlertFailed`` event says of the alert: the rule, the clock
@@ -108,7 +120,7 @@ class AlertFields:
     channel: str
     attempts: int
 
-    def as_fields(self) -> dict[str, Any]:
+    def as_fields(self) -> AlertEventFields:
         return {
             "rule": self.rule,
             "clock": self.clock,

@@ -27,7 +27,9 @@ def record(complaint: Complaint, name: str, stamp: Stamp, /, **fields: Any) -> N
 
     The same event, applied by the same ``@event`` body, as calling that body's method; without
     the method's mapping of its arguments to the event's fields on every call (a third of the
-    library's cost of an event, docs/performance.md, "Deciding for less")."""
+    library's cost of an event, docs/performance.md, "Deciding for less"). Mypy cannot check
+    the name or the fields against the event, as it checked the method's arguments:
+    tests/unit/test_record_calls.py reads every call site and does."""
     complaint.trigger_event(
         getattr(type(complaint), name),
         actor=stamp.actor,
