@@ -259,3 +259,20 @@ def test_an_improvement_measure_is_added_and_marked_done_through_the_forms(still
     assert done.status_code == 303
     assert 'data-event="ImprovementAdded"' in page
     assert 'data-event="ImprovementCompleted"' in page
+
+
+def test_a_case_page_over_an_event_changed_outside_the_ledger_is_an_error_page(
+    still: Api,
+) -> None:
+    # As every other refusal: a page with the status and the command line's message, not the
+    # API's problem+json (the console's browser would show the JSON as text).
+    from tests.e2e.test_http_store_refusals import change_outside_the_ledger
+
+    change_outside_the_ledger(still.url, "TS-R2")
+    with still.client("chen") as client:
+        answer = client.get("/console/cases/TS-R2")
+
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("text/html"), answer.text
+    [said] = re.findall(r'id="error">(Error: [^<]*)', answer.text)
+    assert said.endswith("complaint-ledger verify says where"), said

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -54,6 +54,7 @@ def install(app: FastAPI) -> None:
         RequestValidationError,
         HTTPException,
         PersistenceError,
+        MapperDeserialisationError,
     ):
         original = app.exception_handlers[kind]
         app.exception_handlers[kind] = _as_page(original)
