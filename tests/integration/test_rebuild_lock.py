@@ -80,6 +80,25 @@ def test_projections_rebuild_in_a_folder_it_may_not_write_is_one_error_line(
     assert "Traceback" not in result.output
 
 
+def test_projections_rebuild_that_cannot_open_its_lock_file_is_one_error_line(
+    tmp_path: Path,
+) -> None:
+    # The test above never reaches the lock: in a folder it may not write, the ledger cannot
+    # even be opened. Here it opens, and only the lock file cannot be (a folder stands in its
+    # way): the rebuild is refused in one line and rebuilds nothing (before, it went on).
+    db = tmp_path / "ledger.db"
+    url = f"sqlite:///{db}"
+    assert run(url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    Path(f"{db}{LOCK_SUFFIX}").mkdir()
+    result = run(url, "projections", "rebuild")
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: cannot take the rebuild lock {db}{LOCK_SUFFIX}: "), line
+    assert line.endswith("Nothing was rebuilt"), line
+    status = run(url, "projections", "status").stdout.splitlines()
+    assert [row.split()[:2] for row in status if row.startswith("cases")] == [["cases", "0"]]
+
+
 def test_a_plain_read_makes_no_lock_file(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     url = f"sqlite:///{db}"
