@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import os
 import socket
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -106,6 +107,40 @@ def test_a_plain_read_makes_no_lock_file(tmp_path: Path) -> None:
     assert run(url, "list").exit_code == 0
     assert run(url, "show", "TS-1").exit_code == 0
     assert not Path(f"{db}{LOCK_SUFFIX}").exists()
+
+
+def test_a_read_that_may_not_write_makes_no_lock_file_where_a_rebuild_is_due(
+    tmp_path: Path,
+) -> None:
+    # Read models of an earlier shape: a read that may write them rebuilds them (so takes the
+    # lock, and makes its file); one on a file it may not write only reads, and says so.
+    db = tmp_path / "ledger.db"
+    url = f"sqlite:///{db}"
+    assert run(url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    assert run(url, "projections", "run").exit_code == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE projection_positions SET position = 1 WHERE name = 'shape:cases'")
+    with unwritable_file(db):
+        refused = run(url, "list")
+        assert run(url, "show", "TS-1").exit_code == 0
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Error: the case read models were built by an earlier ")
+    assert not Path(f"{db}{LOCK_SUFFIX}").exists()
+    assert run(url, "list").exit_code == 0  # this one may write: it rebuilds them, locked
+    assert Path(f"{db}{LOCK_SUFFIX}").exists()
+
+
+@contextmanager
+def unwritable_file(file: Path) -> Iterator[None]:
+    file.chmod(0o444)
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(file)], check=True)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(file)], check=False)
+        file.chmod(0o644)
 
 
 @contextmanager
