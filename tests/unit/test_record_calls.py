@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ def call_sites() -> list[Site]:
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            names, modules = _record_names(tree)
+            names, modules = _record_names(tree, module)
             if not names and not modules:
                 continue
             for function, call in _calls(tree):
@@ -58,15 +59,18 @@ def call_sites() -> list[Site]:
     return sites
 
 
-def _record_names(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """The names ``guards.record`` goes by in a module, and the names of ``guards`` itself."""
+def _record_names(tree: ast.Module, module: str) -> tuple[set[str], set[str]]:
+    """The names ``guards.record`` goes by in ``module``, and the names of ``guards`` itself
+    (imported by its full name or relative to ``module``)."""
     names, modules = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0:
+        if isinstance(node, ast.ImportFrom):
+            package = module.rpartition(".")[0]  # of ``a/b/__init__.py`` too: ``a.b``
+            source = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
             for alias in node.names:
-                if node.module == GUARDS and alias.name == "record":
+                if source == GUARDS and alias.name == "record":
                     names.add(alias.asname or alias.name)
-                if f"{node.module}.{alias.name}" == GUARDS:
+                if f"{source}.{alias.name}" == GUARDS:
                     modules.add(alias.asname or alias.name)
         if isinstance(node, ast.Import):
             modules.update(a.asname for a in node.names if a.name == GUARDS and a.asname)
@@ -170,3 +174,11 @@ def test_the_call_sites_are_found() -> None:
 def test_every_record_call_gives_its_event_exactly_its_fields() -> None:
     wrong = {s.where: p for s in call_sites() if (p := problems_of(s))}
     assert wrong == {}
+
+
+def test_a_relative_import_of_record_is_found() -> None:
+    # A module of the actions importing it as ``from .guards import record`` (or ``from .
+    # import guards``) has its calls checked too, not skipped unseen.
+    for source in ("from .guards import record as put\n", "from . import guards as put\n"):
+        names, modules = _record_names(ast.parse(source), "ledger.domain.actions.extra")
+        assert "put" in names | modules, source
