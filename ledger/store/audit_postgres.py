@@ -268,6 +268,10 @@ class PostgresAuditTables(PostgresApplicationRecorder):
             self.datastore.transaction(commit=False) as curs,
             curs.connection.cursor(name="range_events", row_factory=tuple_row) as server,
         ):
+            # The worker folds and writes each chunk between two fetches: on a loaded machine
+            # that may outlast the library's idle-in-transaction limit (5 s), which would end
+            # the session. This transaction only reads, and holds no lock a writer waits for.
+            curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             server.itersize = size
             server.execute(query, params)
             # The id as text, made a UUID once per stream (not once per event).

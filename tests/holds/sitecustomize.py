@@ -8,6 +8,8 @@ one (a rebuild's spawned workers) inherit the environment, and the hold with it.
 committed, leaves ``shard-N`` in FOLDER and waits to be killed, so the kill never races the
 fold. ``LEDGER_HOLD_DISCARD=FOLDER``: an attach that failed, about to delete the file it put
 in the evidence folder, leaves ``discarding`` there and waits for ``go`` (at most a minute).
+``LEDGER_HOLD_SLOW_FOLD=SECONDS``: each worker of a sharded rebuild, once its first chunk is
+committed, sleeps SECONDS and goes on, as a worker starved of CPU on a loaded machine does.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from typing import Any
 
 HOLD_FOLD = "LEDGER_HOLD_FOLD"
 HOLD_DISCARD = "LEDGER_HOLD_DISCARD"
+HOLD_SLOW_FOLD = "LEDGER_HOLD_SLOW_FOLD"
 
 
-def _hold_fold(folder: Path) -> None:
+def _after_first_chunk(then: Any) -> None:
+    """Call ``then(shard)`` in each worker of a sharded rebuild once its first chunk is
+    committed."""
     from projections import sharded
 
     sink = sharded._sink
@@ -39,14 +44,25 @@ def _hold_fold(folder: Path) -> None:
                 with transaction() as cur:
                     yield cur
                 chunks += 1
-                if chunks == 1:  # committed: say so, and wait for the kill
-                    (folder / f"shard-{shard.index}").touch()
-                    while True:
-                        time.sleep(0.05)
+                if chunks == 1:
+                    then(shard)
 
             yield held
 
     sharded._sink = held_sink  # type: ignore[assignment]
+
+
+def _hold_fold(folder: Path) -> None:
+    def wait_for_the_kill(shard: Any) -> None:  # committed: say so, and wait
+        (folder / f"shard-{shard.index}").touch()
+        while True:
+            time.sleep(0.05)
+
+    _after_first_chunk(wait_for_the_kill)
+
+
+def _hold_slow_fold(seconds: float) -> None:
+    _after_first_chunk(lambda shard: time.sleep(seconds))
 
 
 def _hold_discard(folder: Path) -> None:
@@ -70,10 +86,12 @@ if fold := os.environ.get(HOLD_FOLD):
     _hold_fold(Path(fold))
 if discard := os.environ.get(HOLD_DISCARD):
     _hold_discard(Path(discard))
+if slow := os.environ.get(HOLD_SLOW_FOLD):
+    _hold_slow_fold(float(slow))
 
 
-def held_env(name: str, folder: Path) -> dict[str, str]:
+def held_env(name: str, folder: Path | str) -> dict[str, str]:
     """What to add to a process's environment to hold it at ``name``'s point, ``folder``
-    where it signals."""
+    where it signals (for ``HOLD_SLOW_FOLD``, the seconds it sleeps)."""
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
     return {"PYTHONPATH": path, name: str(folder)}

@@ -17,7 +17,7 @@ import pytest
 from ledger.store.root import open_ledger
 from projections.runner import Runner
 from tests.helpers import jsonl, life_cmds, run
-from tests.holds.sitecustomize import HOLD_FOLD, held_env
+from tests.holds.sitecustomize import HOLD_FOLD, HOLD_SLOW_FOLD, held_env
 
 SCRIPT = str(Path(sys.executable).with_name("complaint-ledger"))
 TABLES = {
@@ -346,3 +346,22 @@ def test_a_group_marked_by_another_runner_during_a_refresh_keeps_its_mark(
 
     assert [m["month"] for m in marked] == ["2026-10"]
     assert [(m["month"], m["received"]) for m in months] == [("2026-09", 1), ("2026-10", 1)]
+
+
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
+def test_a_rebuild_worker_that_waits_between_chunks_keeps_its_read_open(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    # A worker reads its streams through one server-side cursor; starved of CPU (here: made
+    # to sleep) between two chunks for longer than the library's idle-in-transaction limit
+    # (5 s), it must not lose the connection it reads from.
+    fill(ledger_url, tmp_path, 520, seed=12)  # more streams than one chunk takes (500)
+    assert run(ledger_url, "projections", "run").exit_code == 0
+    before = dump(ledger_url)
+    env = {**os.environ, **held_env(HOLD_SLOW_FOLD, "6")}
+
+    command = [SCRIPT, "projections", "rebuild", "case_state", "--workers", "1", "--db", ledger_url]
+    rebuilt = subprocess.run(command, env=env, capture_output=True, text=True)
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert dump(ledger_url) == before
