@@ -36,7 +36,7 @@ from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Actor, Method, Remedy, RemedyKind, Role
 from ledger.integrity.sealbook import SealBook
 from ledger.integrity.verify import verify_ledger
-from ledger.store.batch_writer import copy_encoded
+from ledger.store.batch_writer import copy_encoded, insert_encoded
 from ledger.store.blind_index import COMPLAINANT_INDEX, COMPLAINT_LINKS
 from ledger.store.books import CalendarBook, PolicyBook
 from ledger.store.copy_text import command_row
@@ -287,5 +287,43 @@ def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
 
     assert len(ours["events"]) > 100
     assert any("\\" in row[0] and "\t" in row[0] for row in ours["command_log"])
+    for name in TABLES:
+        assert ours[name] == library[name], name
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_rows_a_worker_prepares_for_sqlite_store_what_the_librarys_save_stores(
+    ledger_url: str, second_url: str
+) -> None:
+    """The workers' path on SQLite: events made into the recorder's parameters with their
+    record hashes where they are decided (``commands.bulk_worker``), positions and links
+    added by ``insert_encoded``; batches that make, erase and continue complaints."""
+    commands = [c for _, c in receipts_first(30) if isinstance(c, Envelope)]
+    with open_ledger(ledger_url) as written, open_ledger(second_url) as saved:
+        batch = Batch(written)
+        rows = EventRows(written.mapper)
+        for start in range(0, len(commands), 37):
+            chunk = commands[start : start + 37]
+            batch.prefetch(chunk)
+            for command in chunk:
+                with contextlib.suppress(LedgerError):
+                    handle(batch, command)
+            changed = [a for a in batch.staged.values() if a.pending_events]
+            twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
+            saved.save(*twins[0], commands=twins[1], keys=twins[2])
+            streams = [
+                bulk_worker._hashed(n, a.id, rows.stored(a.collect_events()))
+                for n, a in enumerate(changed)
+            ]
+            entries = [(r.command_id, r.ref, r.fingerprint, r.version)
+                       for r in batch.records.values()]  # fmt: skip
+            insert_encoded(written, streams, entries, batch.keys)
+            batch.saved()
+        ours, library = dump(written), dump(saved)
+        assert verify_ledger(written).events == len(ours["events"])
+
+    assert len(ours["events"]) > 100
+    assert ours["person_keys"]
+    assert ours["index"]
     for name in TABLES:
         assert ours[name] == library[name], name
