@@ -174,9 +174,9 @@ def insert_encoded(
 ) -> int:  # fmt: skip
     """The recorder's insert of rows prepared by the workers, streams in the order given:
     this process adds each event's position and chain links, nothing else. One transaction,
-    the recorder's steps in its order (keys, events, links, command log, index); the events
-    go first of the tables the chain depends on, so the write lock is held from then on and
-    no other writer appends until this commits. The number of events written."""
+    the recorder's steps in its order (keys, events, links, command log, index); its first
+    write takes SQLite's write lock, held until it commits, so no other writer appends or
+    extends the chain meanwhile. The number of events written."""
     recorder = ledger.ledger_recorder
     assert isinstance(recorder, SQLiteLedgerRecorder)
     events = [row for *_, rows in streams for row in rows]
@@ -185,10 +185,7 @@ def insert_encoded(
     with recorder.datastore.transaction(commit=True) as c:
         recorder.write_keys(c, keys)
         c.executemany(recorder.insert_events_statement, events)
-        # The library's insert leaves each row the rowid one past the largest (no event is
-        # ever deleted): the batch holds the last ``len(events)`` positions, in its order.
-        c.execute(f"SELECT MAX(rowid) FROM {recorder.events_table_name}")
-        position = c.fetchone()[0] - len(events)
+        position = _inserted_after(c, recorder.events_table_name, len(events))
         hashed: list[tuple[int, str, int, bytes]] = []
         for _, stream, first, hashes, rows in streams:
             for n in range(len(rows)):
@@ -201,6 +198,19 @@ def insert_encoded(
         recorder.write_index(c, keys)
     ledger.appended += len(events)
     return len(events)
+
+
+def _inserted_after(c: Any, table: str, count: int) -> int:
+    """The position before the ``count`` events just inserted. SQLite gives a row without a
+    rowid the one past the largest (as it did the library's insert, row by row), so under
+    the write lock they hold the last ``count`` positions, in their order; checked (the
+    positions next to the largest are all taken), since a gap would mislink the chain."""
+    c.execute(f"SELECT MAX(rowid) FROM {table}")
+    before = int(c.fetchone()[0]) - count
+    c.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid > ?", (before,))
+    if c.fetchone()[0] != count:
+        raise OperationalError(f"{table}: the {count} rows inserted did not get the last rowids")
+    return before
 
 
 LINK_COLUMNS = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import enum
+import sqlite3
 import types
 import typing
 import uuid
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
 from commands import bulk_worker
 from commands.bulk import Batch, apply_in_batches
@@ -327,3 +328,39 @@ def test_rows_a_worker_prepares_for_sqlite_store_what_the_librarys_save_stores(
     assert ours["index"]
     for name in TABLES:
         assert ours[name] == library[name], name
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_events_sqlite_would_not_give_the_last_rowids_are_not_linked(ledger_url: str) -> None:
+    """SQLite gives a new row the rowid past the largest, unless the largest is the last
+    there is: then it picks free ones at random, and the writer, which takes the batch's
+    positions to be the last ones, refuses the batch rather than link it wrongly."""
+    commands = [c for _, c in receipts_first(3) if isinstance(c, Envelope)]
+    with open_ledger(ledger_url) as ledger:
+        batch = Batch(ledger)
+        batch.prefetch(commands)
+        for command in commands:
+            with contextlib.suppress(LedgerError):
+                handle(batch, command)
+        changed = [a for a in batch.staged.values() if a.pending_events]
+        rows = EventRows(ledger.mapper)
+        streams = [bulk_worker._hashed(n, a.id, rows.stored(a.collect_events()))
+                   for n, a in enumerate(changed)]  # fmt: skip
+        entries = [(r.command_id, r.ref, r.fingerprint, r.version)
+                   for r in batch.records.values()]  # fmt: skip
+        before = dump(ledger)
+        path = ledger_url.removeprefix("sqlite:///")
+        last = 2**63 - 1  # an event at the last rowid there is
+        with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+            raw.execute(
+                "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+                "state) VALUES (?, 'x', 1, 't', x'00')",
+                (last,),
+            )
+        with pytest.raises(OperationalError, match="did not get the last rowids"):
+            insert_encoded(ledger, streams, entries, batch.keys)
+        after = dump(ledger)
+    assert len(after["events"]) == len(before["events"]) + 1  # the forged row alone
+    assert {k: v for k, v in after.items() if k != "events"} == {
+        k: v for k, v in before.items() if k != "events"
+    }
