@@ -46,7 +46,7 @@ from commands.bulk import apply_in_batches
 from commands.bulk_workers import Deciders
 from commands.jsonlines import read_commands, scan_commands
 from ledger.store import batch_writer, event_rows
-from ledger.store.batch_writer import copy_encoded, write_events, write_rows
+from ledger.store.batch_writer import copy_encoded, insert_encoded, write_events, write_rows
 from ledger.store.recorders import CommandRecord
 from ledger.store.root import Ledger, open_ledger
 
@@ -86,6 +86,7 @@ def import_into(
     bulk.write_events = clock.wrap("write", writer)  # type: ignore[attr-defined]
     batch_writer.write_rows = clock.wrap("write", write_rows)
     batch_writer.copy_encoded = clock.wrap("write", copy_encoded)
+    batch_writer.insert_encoded = clock.wrap("write", insert_encoded)
     lines = synthetic_lines(complaints, 1)  # the input, as a file holds it: not timed
     started, cpu = time.perf_counter(), time.process_time()
     deciders = None
@@ -114,6 +115,7 @@ def import_into(
         bulk.write_events = write_events  # type: ignore[attr-defined]
         batch_writer.write_rows = write_rows
         batch_writer.copy_encoded = copy_encoded
+        batch_writer.insert_encoded = insert_encoded
         event_rows.EventRows.stored = stored  # type: ignore[method-assign]
     us = {k: round(v / events * 1e6, 1) for k, v in clock.spent.items()}
     us["total"] = round(seconds / events * 1e6, 1)

@@ -37,7 +37,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.sealed import KeyChanges, PersonKey
 from ledger.domain.values import reference_id
 from ledger.integrity.chain import record_hash_raw
-from ledger.store.batch_writer import Encoded
+from ledger.store.batch_writer import Encoded, Hashed
 from ledger.store.copy_text import command_row, event_row
 from ledger.store.event_rows import EventRows
 from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
@@ -51,9 +51,9 @@ class Share:
     """What a worker decided of one batch: everything the writer needs, by input position."""
 
     # Plain tuples cross the pipe, not dataclasses or UUIDs: unpickling those cost the main
-    # process (the writer) twice as much. Each stream: the position of its first command,
-    # its id (16 bytes), and (version, topic, state) of each new event.
-    streams: list[tuple[int, bytes, list[tuple[int, str, bytes]]]] = field(default_factory=list)
+    # process (the writer) twice as much. On SQLite, each stream's new events as the recorder
+    # inserts them, with their record hashes (``batch_writer.Hashed``).
+    streams: list[Hashed] = field(default_factory=list)
     # Each command-log entry: its command's position, (command_id, ref, fingerprint, version),
     # and the key changes it comes with.
     records: list[tuple[int, tuple[str, str, str, int] | None, KeyChanges | None]] = field(
@@ -193,6 +193,16 @@ def _encoded(at: int, stream: UUID, stored: list[StoredEvent]) -> Encoded:
     return at, raw, first, hashes, rows
 
 
+def _hashed(at: int, stream: UUID, stored: list[StoredEvent]) -> Hashed:
+    """A stream's new events as the SQLite recorder's parameters, with their record hashes
+    (they cover only what is stored, not where: the writer adds the positions and links)."""
+    first = stored[0].originator_version
+    assert [s.originator_version for s in stored] == list(range(first, first + len(stored)))
+    raw, text = stream.bytes, stream.hex
+    hashes = b"".join(record_hash_raw(raw, s.originator_version, s.topic, s.state) for s in stored)
+    return at, text, first, hashes, [(text, s.originator_version, s.topic, s.state) for s in stored]
+
+
 def _decide(
     batch: WorkerBatch, rows: EventRows, sent: list[tuple[int, Envelope | bytes]], copy: bool
 ) -> Share:
@@ -239,8 +249,7 @@ def _decide(
             if copy:
                 share.encoded.append(_encoded(at, aggregate.id, rows.stored(events)))
             else:
-                stored = [(e.originator_version, e.topic, e.state) for e in rows.stored(events)]
-                share.streams.append((at, aggregate.id.bytes, stored))
+                share.streams.append(_hashed(at, aggregate.id, rows.stored(events)))
     batch.answered(versions)
     return share
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
 GENESIS = bytes(32)
@@ -30,6 +31,8 @@ _LEAF = b"\x00"
 _NODE = b"\x01"
 _sha256 = hashlib.sha256
 _TOPICS: dict[str, bytes] = {}  # a topic, framed with its length (topics repeat endlessly)
+# A stream's id as the caller keeps it (a UUID, or SQLite's hex text): only compared.
+Stream = TypeVar("Stream")
 
 
 def record_hash(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
@@ -131,12 +134,13 @@ def extend_chain(
 
 def link_records(
     last: tuple[int, bytes] | None,
-    stream_heads: dict[UUID, bytes],
-    hashed: Iterable[tuple[int, UUID, int, bytes]],
-) -> Iterator[tuple[int, int, UUID, int, bytes, bytes, bytes]]:
+    stream_heads: dict[Stream, bytes],
+    hashed: Iterable[tuple[int, Stream, int, bytes]],
+) -> Iterator[tuple[int, int, Stream, int, bytes, bytes, bytes]]:
     """``extend_chain`` of events whose record hashes are known (computed where the events
     were encoded), given in position order as (position, originator id, version, record
-    hash): each link's fields, in ``Link``'s order."""
+    hash): each link's fields, in ``Link``'s order. The originator id is only compared, so
+    it may be kept in any one form (the heads keyed by the same)."""
     position, previous = last or (0, GENESIS)
     heads = dict(stream_heads)
     for at, originator_id, version, record in hashed:

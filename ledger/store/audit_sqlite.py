@@ -10,7 +10,7 @@ seals are what catch a deliberate change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -73,17 +73,7 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # Freed space is zeroed, so a destroyed key leaves no copy in the file's free pages.
-        c.execute("PRAGMA secure_delete=ON")
-        changes: KeyChanges | None = kwargs.get("keys")
-        if changes:
-            c.executemany(
-                f"INSERT INTO {PERSON_KEYS} VALUES (?, ?)",
-                [(k.key_id, k.key) for k in changes.new],
-            )
-            c.executemany(
-                f"DELETE FROM {PERSON_KEYS} WHERE key_id = ?", [(k,) for k in changes.destroyed]
-            )
+        self.write_keys(c, kwargs.get("keys"))
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
             appended = [
@@ -93,23 +83,49 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
             self._write_links(c, appended)
         return ids
 
-    def _write_links(self, c: SQLiteCursor, appended: list[Appended]) -> None:
+    def write_keys(self, c: SQLiteCursor, changes: KeyChanges | None) -> None:
+        """A write's first step: the keys it makes and destroys."""
+        # Freed space is zeroed, so a destroyed key leaves no copy in the file's free pages.
+        c.execute("PRAGMA secure_delete=ON")
+        if changes:
+            c.executemany(
+                f"INSERT INTO {PERSON_KEYS} VALUES (?, ?)",
+                [(k.key_id, k.key) for k in changes.new],
+            )
+            c.executemany(
+                f"DELETE FROM {PERSON_KEYS} WHERE key_id = ?", [(k,) for k in changes.destroyed]
+            )
+
+    def chain_ends(
+        self, c: SQLiteCursor, streams: Sequence[str]
+    ) -> tuple[tuple[int, bytes] | None, dict[str, bytes]]:
+        """The log chain's last link and the last stream link of each of ``streams`` (ids as
+        stored: hex text), by stream (one query per 500 streams; the bulk writer asks it too)."""
         c.execute(f"SELECT position, link FROM {CHAIN_LINKS} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         last = None if row is None else (row[0], bytes(row[1]))
-        heads = {}
-        for stream in {a.originator_id for a in appended}:
+        heads: dict[str, bytes] = {}
+        for start in range(0, len(streams), 500):
+            chunk = list(streams[start : start + 500])
+            # SQLite takes a bare column of a ``MAX`` aggregate from the row holding the maximum.
             c.execute(
-                f"SELECT stream_link FROM {CHAIN_LINKS} WHERE originator_id = ? "
-                "ORDER BY originator_version DESC LIMIT 1",
-                (stream.hex,),
+                f"SELECT originator_id, stream_link, MAX(originator_version) FROM {CHAIN_LINKS} "
+                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) GROUP BY originator_id",
+                chunk,
             )
-            head = c.fetchone()
-            if head is not None:
-                heads[stream] = bytes(head[0])
-        links = extend_chain(last, heads, appended)
-        c.executemany(
-            f"INSERT INTO {CHAIN_LINKS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            heads.update((r[0], bytes(r[1])) for r in c.fetchall())
+        return last, heads
+
+    def insert_links(self, c: SQLiteCursor, links: Iterable[tuple[Any, ...]]) -> None:
+        """Chain links as rows: (position, previous position, originator id as hex text,
+        version, record hash, link, stream link)."""
+        c.executemany(f"INSERT INTO {CHAIN_LINKS} VALUES (?, ?, ?, ?, ?, ?, ?)", links)
+
+    def _write_links(self, c: SQLiteCursor, appended: list[Appended]) -> None:
+        last, heads = self.chain_ends(c, list({a.originator_id.hex for a in appended}))
+        links = extend_chain(last, {UUID(i): h for i, h in heads.items()}, appended)
+        self.insert_links(
+            c,
             [
                 (
                     k.position,

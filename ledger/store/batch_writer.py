@@ -15,8 +15,10 @@ orjson where that gives the same bytes: ``ledger.store.event_rows``); a duplicat
 (stream, version) or command id fails the transaction with the library's
 ``IntegrityError``, as ``save`` does, and the bulk path then decides again one by one.
 
-On SQLite the library's insert already runs in one transaction with ``executemany``; the
-writer calls the recorder's insert directly, skipping ``save``'s bookkeeping per event.
+On SQLite the library's insert already runs in one transaction; the writer calls the
+recorder's insert directly, skipping ``save``'s bookkeeping per event. The workers' batches
+(``insert_encoded``) come as the recorder's own parameters with each event's record hash, and
+go in by ``executemany`` in the steps and order of the recorder's insert.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, extend_chain, link_records
 from ledger.store.copy_text import COMMAND_COLUMNS, EVENT_COLUMNS, binary
 from ledger.store.event_rows import EventRows
-from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder
+from ledger.store.names import COMMAND_LOG
+from ledger.store.recorders import CommandRecord, PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store.root import Ledger
 
 
@@ -156,6 +159,58 @@ def copy_encoded(
         _copy_text(curs, recorder.chain_links, LINK_COLUMNS, links)
     ledger.appended += count
     return count
+
+
+# A stream's new events as a worker process prepared them for SQLite: the input position of
+# its first command, its id as stored (hex text), its first new version, the record hash of
+# each event (32 bytes each, joined) and each event's row as the library inserts it
+# (originator id, version, topic, state).
+Hashed = tuple[int, str, int, bytes, list[tuple[str, int, str, bytes]]]
+
+
+def insert_encoded(
+    ledger: Ledger, streams: Sequence[Hashed], commands: Sequence[tuple[str, str, str, int]],
+    keys: KeyChanges | None,
+) -> int:  # fmt: skip
+    """The recorder's insert of rows prepared by the workers, streams in the order given:
+    this process adds each event's position and chain links, nothing else. One transaction,
+    the recorder's steps in its order (keys, events, links, command log, index); its first
+    write takes SQLite's write lock, held until it commits, so no other writer appends or
+    extends the chain meanwhile. The number of events written."""
+    recorder = ledger.ledger_recorder
+    assert isinstance(recorder, SQLiteLedgerRecorder)
+    events = [row for *_, rows in streams for row in rows]
+    if not events:
+        return 0
+    with recorder.datastore.transaction(commit=True) as c:
+        recorder.write_keys(c, keys)
+        c.executemany(recorder.insert_events_statement, events)
+        position = _inserted_after(c, recorder.events_table_name, len(events))
+        hashed: list[tuple[int, str, int, bytes]] = []
+        for _, stream, first, hashes, rows in streams:
+            for n in range(len(rows)):
+                position += 1
+                hashed.append((position, stream, first + n, hashes[32 * n : 32 * n + 32]))
+        last, heads = recorder.chain_ends(c, [stream for _, stream, *_ in streams])
+        recorder.insert_links(c, link_records(last, heads, hashed))
+        if commands:
+            c.executemany(f"INSERT INTO {COMMAND_LOG} VALUES (?, ?, ?, ?)", commands)
+        recorder.write_index(c, keys)
+    ledger.appended += len(events)
+    return len(events)
+
+
+def _inserted_after(c: Any, table: str, count: int) -> int:
+    """The position before the ``count`` events just inserted. SQLite gives a row without a
+    rowid the one past the largest (as it did the library's insert, row by row), so under
+    the write lock they hold the last ``count`` positions, in their order; checked (the
+    positions next to the largest are all taken), since a gap would mislink the chain."""
+    c.execute(f"SELECT MAX(rowid) FROM {table}")
+    before = int(c.fetchone()[0]) - count
+    c.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid > ?", (before,))
+    if c.fetchone()[0] != count:
+        raise OperationalError(f"{table}: the {count} rows inserted did not get the last rowids")
+    return before
 
 
 LINK_COLUMNS = (

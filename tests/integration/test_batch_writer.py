@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import enum
+import sqlite3
 import types
 import typing
 import uuid
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
 from commands import bulk_worker
 from commands.bulk import Batch, apply_in_batches
@@ -36,7 +37,7 @@ from ledger.domain.staff import StaffDirectory
 from ledger.domain.values import Actor, Method, Remedy, RemedyKind, Role
 from ledger.integrity.sealbook import SealBook
 from ledger.integrity.verify import verify_ledger
-from ledger.store.batch_writer import copy_encoded
+from ledger.store.batch_writer import copy_encoded, insert_encoded
 from ledger.store.blind_index import COMPLAINANT_INDEX, COMPLAINT_LINKS
 from ledger.store.books import CalendarBook, PolicyBook
 from ledger.store.copy_text import command_row
@@ -289,3 +290,77 @@ def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
     assert any("\\" in row[0] and "\t" in row[0] for row in ours["command_log"])
     for name in TABLES:
         assert ours[name] == library[name], name
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_rows_a_worker_prepares_for_sqlite_store_what_the_librarys_save_stores(
+    ledger_url: str, second_url: str
+) -> None:
+    """The workers' path on SQLite: events made into the recorder's parameters with their
+    record hashes where they are decided (``commands.bulk_worker``), positions and links
+    added by ``insert_encoded``; batches that make, erase and continue complaints."""
+    commands = [c for _, c in receipts_first(30) if isinstance(c, Envelope)]
+    with open_ledger(ledger_url) as written, open_ledger(second_url) as saved:
+        batch = Batch(written)
+        rows = EventRows(written.mapper)
+        for start in range(0, len(commands), 37):
+            chunk = commands[start : start + 37]
+            batch.prefetch(chunk)
+            for command in chunk:
+                with contextlib.suppress(LedgerError):
+                    handle(batch, command)
+            changed = [a for a in batch.staged.values() if a.pending_events]
+            twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
+            saved.save(*twins[0], commands=twins[1], keys=twins[2])
+            streams = [
+                bulk_worker._hashed(n, a.id, rows.stored(a.collect_events()))
+                for n, a in enumerate(changed)
+            ]
+            entries = [(r.command_id, r.ref, r.fingerprint, r.version)
+                       for r in batch.records.values()]  # fmt: skip
+            insert_encoded(written, streams, entries, batch.keys)
+            batch.saved()
+        ours, library = dump(written), dump(saved)
+        assert verify_ledger(written).events == len(ours["events"])
+
+    assert len(ours["events"]) > 100
+    assert ours["person_keys"]
+    assert ours["index"]
+    for name in TABLES:
+        assert ours[name] == library[name], name
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_events_sqlite_would_not_give_the_last_rowids_are_not_linked(ledger_url: str) -> None:
+    """SQLite gives a new row the rowid past the largest, unless the largest is the last
+    there is: then it picks free ones at random, and the writer, which takes the batch's
+    positions to be the last ones, refuses the batch rather than link it wrongly."""
+    commands = [c for _, c in receipts_first(3) if isinstance(c, Envelope)]
+    with open_ledger(ledger_url) as ledger:
+        batch = Batch(ledger)
+        batch.prefetch(commands)
+        for command in commands:
+            with contextlib.suppress(LedgerError):
+                handle(batch, command)
+        changed = [a for a in batch.staged.values() if a.pending_events]
+        rows = EventRows(ledger.mapper)
+        streams = [bulk_worker._hashed(n, a.id, rows.stored(a.collect_events()))
+                   for n, a in enumerate(changed)]  # fmt: skip
+        entries = [(r.command_id, r.ref, r.fingerprint, r.version)
+                   for r in batch.records.values()]  # fmt: skip
+        before = dump(ledger)
+        path = ledger_url.removeprefix("sqlite:///")
+        last = 2**63 - 1  # an event at the last rowid there is
+        with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+            raw.execute(
+                "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+                "state) VALUES (?, 'x', 1, 't', x'00')",
+                (last,),
+            )
+        with pytest.raises(OperationalError, match="did not get the last rowids"):
+            insert_encoded(ledger, streams, entries, batch.keys)
+        after = dump(ledger)
+    assert len(after["events"]) == len(before["events"]) + 1  # the forged row alone
+    assert {k: v for k, v in after.items() if k != "events"} == {
+        k: v for k, v in before.items() if k != "events"
+    }

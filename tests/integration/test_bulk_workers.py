@@ -193,8 +193,8 @@ def test_a_worker_batch_whose_write_meets_another_writer_is_applied_again_one_by
     spanning = next(r for r in refs[20:30] if r in refs[30:60])  # in batches 1 and 2
     interloper = parse_command(note("other-writer", spanning, "2026-11-30T09:00:00+08:00"))
     assert isinstance(interloper, Envelope)
-    # The workers' batches are written by copy_encoded on PostgreSQL, write_rows on SQLite.
-    name = "copy_encoded" if ledger_url.startswith("postgresql") else "write_rows"
+    # The workers' batches are written by copy_encoded on PostgreSQL, insert_encoded on SQLite.
+    name = "copy_encoded" if ledger_url.startswith("postgresql") else "insert_encoded"
     write = getattr(ledger.store.batch_writer, name)
     writes: list[int] = []
 

@@ -153,8 +153,8 @@ def test_with_two_workers_a_row_refused_after_another_writer_meets_its_chunk_sav
     assert import_json(ledger_url, str(NEW))[0] == 0
     interlopers = [assign("2020-04-01T10:00:00-04:00")]
     sent: list[int] = []
-    # The workers' chunks are written by copy_encoded on PostgreSQL, write_rows on SQLite.
-    name = "copy_encoded" if ledger_url.startswith("postgresql") else "write_rows"
+    # The workers' chunks are written by copy_encoded on PostgreSQL, insert_encoded on SQLite.
+    name = "copy_encoded" if ledger_url.startswith("postgresql") else "insert_encoded"
     send, write = Deciders._send, getattr(ledger.store.batch_writer, name)
     with open_ledger(ledger_url) as other:
 
