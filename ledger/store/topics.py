@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -41,16 +40,19 @@ def load_classes_of(topic: str) -> None:
     _loaded.add(module)
 
 
-@cache
+_REQUIRED: dict[type, frozenset[str]] = {}
+
+
 def required_fields(cls: type) -> frozenset[str]:
     """The fields of an event class that have no default: a stored state must hold each."""
-    if not dataclasses.is_dataclass(cls):
-        return frozenset()
-    return frozenset(
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    )
+    found = _REQUIRED.get(cls)
+    if found is None:
+        found = _REQUIRED[cls] = frozenset(
+            f.name
+            for f in (dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ())
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
+    return found
 
 
 class LedgerMapper(Mapper[Any]):
@@ -66,9 +68,10 @@ class LedgerMapper(Mapper[Any]):
             raise unreadable(stored_event, f"topic {stored_event.topic!r} names no event") from e
         except (AttributeError, TypeError, KeyError) as e:  # not an object; an upcaster's field
             raise unreadable(stored_event, f"state not of its event: {first_line(e)}") from e
-        missing = required_fields(type(event)) - event.__dict__.keys()
-        if missing:
-            raise unreadable(stored_event, f"state lacks {', '.join(sorted(missing))}")
+        required = _REQUIRED.get(type(event)) or required_fields(type(event))
+        if not event.__dict__.keys() >= required:  # no set made when all are there
+            missing = ", ".join(sorted(required - event.__dict__.keys()))
+            raise unreadable(stored_event, f"state lacks {missing}")
         return event
 
 
