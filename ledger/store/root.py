@@ -68,6 +68,7 @@ from ledger.store.recorders import (
     PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
+from ledger.store.shape import fits_its_class
 from ledger.store.topics import LedgerMapper
 
 if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
@@ -184,8 +185,11 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
         try:
             aggregate = event.mutate(aggregate)
         except (AttributeError, TypeError) as e:
-            # Only stored events come here: one whose state holds a field of another type
-            # (changed outside the ledger, or written by a newer release) fails to apply.
+            # A stored event whose state holds a field of another type (changed outside the
+            # ledger, or written by a newer release) fails to apply; one of its class's shape
+            # that fails shows a bug in the code applying it, raised as itself.
+            if fits_its_class(event):
+                raise
             raise StoredEventUnreadable(
                 event.originator_id,
                 event.originator_version,
