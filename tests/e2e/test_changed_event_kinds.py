@@ -125,3 +125,30 @@ def test_a_changed_event_is_a_500_problem_and_no_traceback(
     assert event_count(ledger_url) == before
     assert "Traceback" not in log.read_text(), log.read_text()
     assert ADVICE in log.read_text()  # the operator is told too
+
+
+@pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.parametrize(
+    "read",
+    [
+        ["show", "TS-1", "--as-of", "2027-01-01T00:00:00+00:00"],
+        ["show", "TS-1", "--known-at", "2027-01-01T00:00:00+00:00"],
+        ["history", "TS-1", "--as-of", "2027-01-01T00:00:00+00:00"],
+        ["history", "TS-1", "--known-at", "2027-01-01T00:00:00+00:00"],
+        ["history", "TS-1", "--version", "1"],
+    ],
+    ids=["show_as_of", "show_known_at", "history_as_of", "history_known_at", "history_version"],
+)
+def test_a_changed_event_is_one_error_line_for_reads_at_a_moment(
+    ledger_url: str, change: str, read: list[str]
+) -> None:
+    # Reading as of a moment sorts the events by their dates before replaying them: a date of
+    # another type is still the one error, not a traceback of the comparison.
+    assert run(ledger_url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    change_received(ledger_url, change)
+
+    result = run(ledger_url, *read)
+
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: "), result.output
+    said_of_ts1(result.output.removeprefix("Error: ").removesuffix("\n"))
