@@ -68,7 +68,7 @@ from ledger.store.recorders import (
     PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
-from ledger.store.shape import fits_its_class
+from ledger.store.shape import fits_its_class, misfit
 from ledger.store.topics import LedgerMapper
 
 if TYPE_CHECKING:  # imported when first needed: read commands that decode no event skip it
@@ -184,7 +184,7 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     for event in events:
         try:
             aggregate = event.mutate(aggregate)
-        except (AttributeError, TypeError) as e:
+        except (AttributeError, TypeError, ValueError) as e:
             # A stored event whose state holds a field of another type (changed outside the
             # ledger, or written by a newer release) fails to apply; one of its class's shape
             # that fails shows a bug in the code applying it, raised as itself.
@@ -287,6 +287,13 @@ class Ledger(Application[UUID]):
             ]
         except StoredEventUnreadable as e:
             raise e.of(f"complaint {ref}") from e.__cause__
+        for event in events:  # the readers of these read fields that replaying need not
+            field = misfit(event)
+            if field is not None:
+                what = f"its {field} is not of its type"
+                raise StoredEventUnreadable(
+                    event.originator_id, event.originator_version, what, f"complaint {ref}"
+                )
         if not events:
             raise ComplaintNotFound(f"no complaint has reference {ref!r}")
         return events

@@ -1,10 +1,12 @@
 """Whether a decoded event holds each of its fields as the type its class declares.
 
-``replay`` asks this only when applying an event raised ``AttributeError`` or ``TypeError``:
-an event of its class's shape that fails to apply shows a bug in the code applying it (raised
-as itself), one of another shape a stored event this version cannot read. Nothing is asked
-on the hot path. What cannot be told (a declaration that does not resolve, a construct not
-known here) counts as fitting, so a doubt leaves the original error to be seen."""
+``replay`` asks this only when applying an event raised ``AttributeError``, ``TypeError``
+or ``ValueError``: an event of its class's shape that fails to apply shows a bug in the code
+applying it (raised as itself), one of another shape a stored event this version cannot
+read. Nothing is asked on the hot path; ``Ledger.complaint_events`` (one complaint's events,
+for ``show``, ``history`` and the like, which read fields that applying them need not) asks
+of each. What cannot be told (a declaration that does not resolve, a construct not known
+here) counts as fitting, so a doubt leaves the original error to be seen."""
 
 from __future__ import annotations
 
@@ -17,17 +19,26 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+_HINTS: dict[type, list[tuple[str, Any]]] = {}
+
 
 def fits_its_class(event: Any) -> bool:
     """Whether every field of ``event`` holds a value of its declared type."""
+    return misfit(event) is None
+
+
+def misfit(event: Any) -> str | None:
+    """The first field of ``event`` holding a value not of its declared type, or None."""
     cls = type(event)
-    if not dataclasses.is_dataclass(cls):
-        return True
+    hints = _HINTS.get(cls)
+    if hints is None:
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+        hints = _HINTS[cls] = [(f.name, _declared(cls, f)) for f in fields]
     values = vars(event)
-    for field in dataclasses.fields(cls):
-        if field.name in values and not _fits(values[field.name], _declared(cls, field)):
-            return False
-    return True
+    for name, hint in hints:
+        if name in values and not _fits(values[name], hint):
+            return name
+    return None
 
 
 def _declared(cls: type, field: dataclasses.Field[Any]) -> Any:

@@ -152,3 +152,31 @@ def test_a_changed_event_is_one_error_line_for_reads_at_a_moment(
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: "), result.output
     said_of_ts1(result.output.removeprefix("Error: ").removesuffix("\n"))
+
+
+@pytest.mark.parametrize("field", ["received_at", "timestamp", "channel"])
+@pytest.mark.parametrize(
+    "read",
+    [["show", "TS-1"], ["history", "TS-1"], ["history", "TS-1", "--as-of", "2027-01-01T00:00:00Z"]],
+    ids=["show", "history", "history_as_of"],
+)
+def test_one_field_of_another_type_is_one_error_line_for_reads(
+    ledger_url: str, field: str, read: list[str]
+) -> None:
+    # One field alone, that applying the event does not trip on (a date, the library's
+    # timestamp) or trips on with a ValueError (an enum): the reads still say the one error.
+    assert run(ledger_url, "apply", "-", input=jsonl([receive_cmd("TS-1")])).exit_code == 0
+    with superuser(ledger_url) as su:
+        position = su.position_of("TS-1", 1)
+        state = {**json.loads(su.state_at(position)), field: 5}
+        su.sql(
+            f"UPDATE {su.events} SET state = ? WHERE {su.pos} = ?",
+            json.dumps(state).encode(),
+            position,
+        )
+
+    result = run(ledger_url, *read)
+
+    assert result.exit_code == 1, result.output
+    said_of_ts1(result.output.removeprefix("Error: ").removesuffix("\n"))
+    assert f"(its {field} is not of its type)" in result.output
