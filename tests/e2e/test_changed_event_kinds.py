@@ -180,3 +180,22 @@ def test_one_field_of_another_type_is_one_error_line_for_reads(
     assert result.exit_code == 1, result.output
     said_of_ts1(result.output.removeprefix("Error: ").removesuffix("\n"))
     assert f"(its {field} is not of its type)" in result.output
+
+
+@pytest.mark.parametrize("change", ["topic_of_no_class", "state_of_wrong_types"])
+@pytest.mark.parametrize("how", [[], ["--bulk"]], ids=["one_by_one", "bulk"])
+def test_a_command_applied_again_over_a_changed_event_is_the_one_error(
+    ledger_url: str, change: str, how: list[str]
+) -> None:
+    # Its command_id is known: telling whether it is the same command reads the complaint's
+    # key (``key_of``), whose failure must not pass for "personal data erased".
+    receive = jsonl([receive_cmd("TS-1")])
+    assert run(ledger_url, "apply", "-", input=receive).exit_code == 0
+    change_received(ledger_url, change)
+
+    again = run(ledger_url, "apply", "-", *how, input=receive)
+
+    assert again.exit_code == 1, again.output
+    refused = again.output.splitlines()[0]
+    assert "erased" not in again.output, again.output
+    said_of_ts1(refused.removeprefix("Error: ").removeprefix("line 1: "))
