@@ -40,6 +40,7 @@ from ledger.domain.errors import (
     CommandIdReused,
     ConcurrentChange,
     LedgerError,
+    StoredEventUnreadable,
     WriteRefused,
     first_line,
 )
@@ -199,6 +200,8 @@ def key_of(ledger: LedgerPort, ref: str) -> bytes | None:
     """The key of complaint ``ref`` now (None once erased, or when ``ref`` is no complaint)."""
     try:
         complaint = ledger.get_complaint(ref)
+    except StoredEventUnreadable:
+        raise  # not "no complaint": its stored events cannot be read
     except LedgerError:
         return None
     key = ledger.complaint_key(complaint, current=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from eventsourcing.persistence import MapperDeserialisationError
 from psycopg.sql import SQL, Identifier
 
-from ledger.domain.errors import LedgerError, unreadable_event
+from ledger.domain.errors import LedgerError, StoredEventUnreadable, unreadable_event
 from ledger.store.root import Ledger
 from projections.runner import Runner
 
@@ -50,14 +50,15 @@ def follow_quietly(url: str, interval: float) -> None:
         for _ in wakeups(ledger, interval):
             try:
                 runner.catch_up_all()
-            except LedgerError as e:
-                log.info("projection follower: %s", e)
-            except MapperDeserialisationError as e:
+            except (MapperDeserialisationError, StoredEventUnreadable) as e:
                 # Not the code's fault but the stored data's: no traceback, where to look.
-                if unreadable_event(e) != unreadable:
-                    unreadable = unreadable_event(e)
+                said = str(e) if isinstance(e, StoredEventUnreadable) else unreadable_event(e)
+                if said != unreadable:
+                    unreadable = said
                     log.warning("projection follower stopped at a stored event: %s", unreadable)
                 time.sleep(interval)
+            except LedgerError as e:
+                log.info("projection follower: %s", e)
             except Exception:
                 log.exception("projection follower failed; trying again")
                 time.sleep(interval)

@@ -27,6 +27,7 @@ from ledger.domain.errors import (
     IdentityNotProven,
     LedgerError,
     RoleNotAllowed,
+    StoredEventUnreadable,
     StoreUnavailable,
     TokenRefused,
     unreadable_event,
@@ -43,6 +44,7 @@ STATUSES: list[tuple[type[LedgerError], int]] = [
     (ComplaintNotFound, 404),
     (ConcurrentChange, 409),
     (StoreUnavailable, 503),
+    (StoredEventUnreadable, 500),
 ]
 
 
@@ -86,6 +88,9 @@ def install(app: FastAPI) -> None:
     def _refused(request: Request, error: LedgerError) -> JSONResponse:
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 500:  # the stored data's fault, not the code's: the operator is told
+            log.warning("unreadable stored event on %s %s: %s", request.method,
+                        request.url.path, error)  # fmt: skip
         return problem(status, str(error), headers)
 
     @app.exception_handler(ValidationError)

@@ -19,6 +19,7 @@ is raised.
     ├── CalendarUnavailable
     ├── ImportFileInvalid
     ├── EvidenceUnreadable
+    ├── StoredEventUnreadable
     └── RuleViolation
         ├── ComplaintWithdrawn
         ├── ComplaintClosed
@@ -222,3 +223,25 @@ def unreadable_event(error: Exception) -> str:
         f"{first_line(error)}; the ledger's stored data was changed outside the ledger or "
         "is damaged: complaint-ledger verify says where"
     )
+
+
+class StoredEventUnreadable(LedgerError):
+    """A stored event this version cannot make into its event or apply: its topic names no
+    class here, or its state lacks a field or holds one of another type. Changed outside the
+    ledger, or written by a newer release; ``verify`` tells which."""
+
+    def __init__(self, stream: object, position: int, what: str, of: str = "") -> None:
+        self.stream, self.position, self.what, self.named = stream, position, what, of
+        super().__init__(
+            f"the stored event at position {position} of {of or f'stream {stream}'} cannot "
+            f"be read by this version ({what}): run complaint-ledger verify; if it passes, "
+            "upgrade complaint-ledger"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[object, int, str, str]]:
+        # Pickled whole: a bulk worker sends it to the main process.
+        return StoredEventUnreadable, (self.stream, self.position, self.what, self.named)
+
+    def of(self, name: str) -> StoredEventUnreadable:
+        """The same error, naming the stream (``complaint TS-1``) rather than its id."""
+        return StoredEventUnreadable(self.stream, self.position, self.what, name)

@@ -107,6 +107,9 @@ def complaint_view(
     the events recorded by ``known_at`` (all of them without either), with its personal data
     (as it can be read now) and one row per event."""
     events = ledger.complaint_events(ref)
+    # Replayed whole first: a stored event of another shape is the one error, before the
+    # dates of the events are compared below.
+    current = ledger.get_complaint(ref)
     if known_at is not None:
         events = [e for e in events if e.timestamp <= known_at]
         if not events:
@@ -115,7 +118,6 @@ def complaint_view(
         events = happened_by(events, as_of)
         if not events:
             raise ComplaintNotFound(f"{ref} had not been received by {as_of.isoformat()}")
-    current = ledger.get_complaint(ref)
     person = ledger.reveal(current, current=True)
     text = ledger.text_reader(current, current=True)
     view: dict[str, Any] = case_view(replay_some(events), person, text)
