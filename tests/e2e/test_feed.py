@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,28 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """The process stopped (SIGSTOP, and seen stopped) until the block ends, then continued.
+
+    A change made in two steps (a stream deleted, then made again) is not one to a following
+    feed: a pass between the two finds the stream missing and makes it again, as it should,
+    and the second step fails ('subjects overlap with an existing stream', 'stream name
+    already in use') or the feed's own making fails instead ('refused to make stream').
+    Paused, the feed sees the change whole, as if it were made between two passes."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: process_state(process.pid) == "T")
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def process_state(pid: int) -> str:
+    """The state letter of ``/proc/PID/stat`` (``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def feed_position(url: str, stream: Stream) -> int:
@@ -454,7 +476,8 @@ def test_follow_ends_with_one_error_line_when_the_stream_is_changed_into_one_it_
     feed = start_feed(ledger_url, stream, "--interval", "0.2")
     try:
         wait_for(lambda: message_count(stream) == head)
-        expected = change(stream)
+        with paused(feed):
+            expected = change(stream)
         note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
                 "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
         assert run(ledger_url, "apply", "-", input=jsonl([note])).exit_code == 0
