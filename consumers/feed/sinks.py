@@ -241,6 +241,7 @@ class NatsSink:
         self._run(self._publish(messages))
 
     async def _publish(self, messages: Sequence[Message]) -> None:
+        from nats.errors import ConnectionClosedError
         from nats.errors import Error as NatsError
 
         js = self._js
@@ -250,6 +251,10 @@ class NatsSink:
                     await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.id})
                 )
         except NatsError as e:
+            # The connection closed under the batch (the server gone): nats-py marks it
+            # closed before it calls ``closed``, so ``_lost`` may not be set yet.
+            if isinstance(e, ConnectionClosedError) or (self._lost and self._lost.is_set()):
+                raise FeedError(f"lost the connection to NATS at {self.url}") from None
             raise FeedError(f"NATS at {self.url} refused a message: {e}") from None
 
     def flush(self) -> Published:

@@ -356,6 +356,34 @@ def test_once_with_the_server_killed_midway_is_one_error_line_at_once(
     assert 0 < feed_position(ledger_url, stream) < head
 
 
+def test_a_batch_sent_after_the_connection_was_lost_says_the_connection_was_lost(
+    own_server: OwnServer,
+) -> None:
+    """The server gone before a batch is sent (nats-py has closed the connection, not yet
+    told the sink): the feed says it lost the connection, as when the acknowledgements are
+    lost, not that the server refused a message (seen in a run of the file as
+    test_once_with_the_server_killed_midway's 'refused a message: nats: connection closed')."""
+    from consumers.feed.messages import Message
+    from consumers.feed.sinks import FeedError, NatsSink
+
+    sink = NatsSink(own_server.url, "T_LOST", "tlost.>")
+    try:
+        own_server.kill()
+
+        # The sink's loop runs only inside its calls: let it see the connection go.
+        async def closed() -> None:
+            while not sink._nc.is_closed:
+                await asyncio.sleep(0.01)
+
+        sink._run(asyncio.wait_for(closed(), 30))
+        with pytest.raises(FeedError) as lost:
+            sink.publish([Message("tlost.x", "x-1", 1, b"{}")])
+    finally:
+        sink.close()
+
+    assert str(lost.value) == f"lost the connection to NATS at {own_server.url}"
+
+
 def test_follow_stops_on_sigterm_while_the_server_is_away(
     ledger_url: str, tmp_path: Path, own_server: OwnServer
 ) -> None:
