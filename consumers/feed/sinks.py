@@ -215,6 +215,8 @@ class NatsSink:
             whole = info.state.messages and info.state.first_seq == 1
             self.first = await self._first_message() if whole else None
         except NatsError as e:
+            if self._closed_under(e):
+                raise FeedError(f"lost the connection to NATS at {self.url}") from None
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
 
     async def _last_message(self) -> tuple[int, str] | None:
@@ -240,8 +242,14 @@ class NatsSink:
     def publish(self, messages: Sequence[Message]) -> None:
         self._run(self._publish(messages))
 
-    async def _publish(self, messages: Sequence[Message]) -> None:
+    def _closed_under(self, e: Exception) -> bool:
+        """Whether ``e`` is the connection closed under a call (the server gone): nats-py
+        marks it closed before it calls ``closed``, so ``_lost`` may not be set yet."""
         from nats.errors import ConnectionClosedError
+
+        return isinstance(e, ConnectionClosedError) or bool(self._lost and self._lost.is_set())
+
+    async def _publish(self, messages: Sequence[Message]) -> None:
         from nats.errors import Error as NatsError
 
         js = self._js
@@ -251,9 +259,7 @@ class NatsSink:
                     await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.id})
                 )
         except NatsError as e:
-            # The connection closed under the batch (the server gone): nats-py marks it
-            # closed before it calls ``closed``, so ``_lost`` may not be set yet.
-            if isinstance(e, ConnectionClosedError) or (self._lost and self._lost.is_set()):
+            if self._closed_under(e):
                 raise FeedError(f"lost the connection to NATS at {self.url}") from None
             raise FeedError(f"NATS at {self.url} refused a message: {e}") from None
 

@@ -368,6 +368,7 @@ def test_a_batch_sent_after_the_connection_was_lost_says_the_connection_was_lost
 
     sink = NatsSink(own_server.url, "T_LOST", "tlost.>")
     try:
+        sink.check()  # the first after connecting: the stream was looked at already
         own_server.kill()
 
         # The sink's loop runs only inside its calls: let it see the connection go.
@@ -378,10 +379,13 @@ def test_a_batch_sent_after_the_connection_was_lost_says_the_connection_was_lost
         sink._run(asyncio.wait_for(closed(), 30))
         with pytest.raises(FeedError) as lost:
             sink.publish([Message("tlost.x", "x-1", 1, b"{}")])
+        with pytest.raises(FeedError) as looking:  # a pass's look at the stream
+            sink.check()
     finally:
         sink.close()
 
     assert str(lost.value) == f"lost the connection to NATS at {own_server.url}"
+    assert str(looking.value) == f"lost the connection to NATS at {own_server.url}"
 
 
 def test_follow_stops_on_sigterm_while_the_server_is_away(
