@@ -314,4 +314,24 @@ class NatsSink:
             if self._nc is not None and not self._nc.is_closed:
                 self._run(self._nc.close())
         finally:
-            self._loop.close()
+            try:
+                self._run(_settled())
+            finally:
+                self._loop.close()
+
+
+async def _settled() -> None:
+    """The loop's other tasks ended: nats-py marks a lost connection closed before its read
+    loop has ended, and a task still pending when the loop is closed is reported on standard
+    error ('Task was destroyed but it is pending!'). They are cancelled (the sink is done
+    with them: a call a signal interrupted is not waited for) and their exceptions taken, so
+    that none is reported as never retrieved either."""
+    tasks = asyncio.all_tasks() - {asyncio.current_task()}
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    done, _ = await asyncio.wait(tasks, timeout=5)
+    for task in done:
+        if not task.cancelled():
+            task.exception()
