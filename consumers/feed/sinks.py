@@ -215,6 +215,8 @@ class NatsSink:
             whole = info.state.messages and info.state.first_seq == 1
             self.first = await self._first_message() if whole else None
         except NatsError as e:
+            if self._closed_under(e):
+                raise FeedError(f"lost the connection to NATS at {self.url}") from None
             raise FeedError(f"JetStream at {self.url} refused stream {self.stream}: {e}") from None
 
     async def _last_message(self) -> tuple[int, str] | None:
@@ -240,6 +242,13 @@ class NatsSink:
     def publish(self, messages: Sequence[Message]) -> None:
         self._run(self._publish(messages))
 
+    def _closed_under(self, e: Exception) -> bool:
+        """Whether ``e`` is the connection closed under a call (the server gone): nats-py
+        marks it closed before it calls ``closed``, so ``_lost`` may not be set yet."""
+        from nats.errors import ConnectionClosedError
+
+        return isinstance(e, ConnectionClosedError) or bool(self._lost and self._lost.is_set())
+
     async def _publish(self, messages: Sequence[Message]) -> None:
         from nats.errors import Error as NatsError
 
@@ -250,6 +259,8 @@ class NatsSink:
                     await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.id})
                 )
         except NatsError as e:
+            if self._closed_under(e):
+                raise FeedError(f"lost the connection to NATS at {self.url}") from None
             raise FeedError(f"NATS at {self.url} refused a message: {e}") from None
 
     def flush(self) -> Published:
@@ -303,4 +314,24 @@ class NatsSink:
             if self._nc is not None and not self._nc.is_closed:
                 self._run(self._nc.close())
         finally:
-            self._loop.close()
+            try:
+                self._run(_settled())
+            finally:
+                self._loop.close()
+
+
+async def _settled() -> None:
+    """The loop's other tasks ended: nats-py marks a lost connection closed before its read
+    loop has ended, and a task still pending when the loop is closed is reported on standard
+    error ('Task was destroyed but it is pending!'). They are cancelled (the sink is done
+    with them: a call a signal interrupted is not waited for) and their exceptions taken, so
+    that none is reported as never retrieved either."""
+    tasks = asyncio.all_tasks() - {asyncio.current_task()}
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    done, _ = await asyncio.wait(tasks, timeout=5)
+    for task in done:
+        if not task.cancelled():
+            task.exception()

@@ -10,6 +10,7 @@ what ``sql/roles.sql`` keeps the application's own roles from being.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ from ledger.store.names import CHAIN_LINKS, DB_FUNCTIONS, PERSON_KEYS, STORED_EV
 from ledger.store.topics import ERASURE_TOPIC
 
 REFUSE_FUNCTION = "complaint_ledger_refuse_change"
+MAX_IDENTIFIER = 63  # bytes of a name PostgreSQL keeps (NAMEDATALEN - 1)
 # The library's switch to insert events through a database function (DB_FUNCTIONS). That
 # path returns before the recorder's own statements, so the events it appends would have no
 # chain link, no command-log entry and no personal-data key: a ledger never takes it.
@@ -34,6 +36,18 @@ DB_FUNCTIONS_REFUSED = (
     "the ledger refuses the library's database-function insert path, which skips its hash "
     "chain, command log and personal-data keys"
 )
+
+
+def ledger_channel(schema: str, table_channel: str) -> str:
+    """The ledger's LISTEN/NOTIFY channel: the library's, named after the event table, with
+    the schema. Channels belong to the database, so with the table's name alone an append to
+    any ledger of the database woke the followers of all the others (a pass each). A name
+    longer than PostgreSQL keeps (63 bytes) ends in a digest of the schema instead."""
+    name = f"{schema}_{table_channel}"
+    if len(name.encode()) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(schema.encode()).hexdigest()[:16]
+    return f"{table_channel.encode()[: MAX_IDENTIFIER - 17].decode(errors='ignore')}_{digest}"
 
 
 def _uuid(value: UUID | str) -> UUID:
@@ -53,6 +67,7 @@ class PostgresAuditTables(PostgresApplicationRecorder):
         if datastore.enable_db_functions:  # however it was switched on (see open_ledger)
             raise StoreUnavailable(f"{DB_FUNCTIONS}: {DB_FUNCTIONS_REFUSED}")
         super().__init__(datastore, events_table_name=events_table_name, **kwargs)
+        self.channel_name = ledger_channel(self.datastore.schema, self.channel_name)
         schema = Identifier(self.datastore.schema)
         self.events_table = SQL("{}.{}").format(schema, Identifier(events_table_name))
         self.chain_links = SQL("{}.{}").format(schema, Identifier(CHAIN_LINKS))

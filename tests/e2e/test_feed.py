@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,29 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """The process stopped (SIGSTOP, and seen stopped) until the block ends, then continued.
+
+    A change made in two steps (a stream deleted, then made again) is not one to a following
+    feed: a pass between the two finds the stream missing and makes it again, as it should,
+    and the second step fails ('subjects overlap with an existing stream', 'stream name
+    already in use') or the feed's own making fails instead ('refused to make stream').
+    Paused, the feed sees the change whole, as if it were made between two passes."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        # (one that ended already is let through: the test's assertions say how it ended)
+        wait_for(lambda: process.poll() is not None or process_state(process.pid) == "T")
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def process_state(pid: int) -> str:
+    """The state letter of ``/proc/PID/stat`` (``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def feed_position(url: str, stream: Stream) -> int:
@@ -333,6 +357,64 @@ def test_once_with_the_server_killed_midway_is_one_error_line_at_once(
     assert 0 < feed_position(ledger_url, stream) < head
 
 
+def test_a_batch_sent_after_the_connection_was_lost_says_the_connection_was_lost(
+    own_server: OwnServer,
+) -> None:
+    """The server gone before a batch is sent (nats-py has closed the connection, not yet
+    told the sink): the feed says it lost the connection, as when the acknowledgements are
+    lost, not that the server refused a message (seen in a run of the file as
+    test_once_with_the_server_killed_midway's 'refused a message: nats: connection closed')."""
+    from consumers.feed.messages import Message
+    from consumers.feed.sinks import FeedError, NatsSink
+
+    sink = NatsSink(own_server.url, "T_LOST", "tlost.>")
+    try:
+        sink.check()  # the first after connecting: the stream was looked at already
+        own_server.kill()
+
+        # The sink's loop runs only inside its calls: let it see the connection go.
+        async def closed() -> None:
+            while not sink._nc.is_closed:
+                await asyncio.sleep(0.01)
+
+        sink._run(asyncio.wait_for(closed(), 30))
+        with pytest.raises(FeedError) as lost:
+            sink.publish([Message("tlost.x", "x-1", 1, b"{}")])
+        with pytest.raises(FeedError) as looking:  # a pass's look at the stream
+            sink.check()
+    finally:
+        sink.close()
+
+    assert str(lost.value) == f"lost the connection to NATS at {own_server.url}"
+    assert str(looking.value) == f"lost the connection to NATS at {own_server.url}"
+
+
+def test_a_sink_closed_just_after_the_connection_was_lost_leaves_no_task_behind(
+    own_server: OwnServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """nats-py marks the connection closed before its read loop has ended: a sink closed
+    then closed its event loop with that task pending, and Python said so on standard error
+    ('Task was destroyed but it is pending!'), after the feed's one Error line (seen in a
+    run of the file, under test_once_with_the_server_killed_midway's error line)."""
+    from consumers.feed.sinks import NatsSink
+
+    sink = NatsSink(own_server.url, "T_GONE", "tgone.>")
+    try:
+        own_server.kill()
+
+        async def closed(client: Any) -> None:  # not a turn of the loop longer
+            while not client.is_closed:
+                await asyncio.sleep(0)
+
+        sink._run(closed(sink._nc))
+    finally:
+        sink.close()
+    del sink
+    gc.collect()
+
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+
 def test_follow_stops_on_sigterm_while_the_server_is_away(
     ledger_url: str, tmp_path: Path, own_server: OwnServer
 ) -> None:
@@ -454,7 +536,8 @@ def test_follow_ends_with_one_error_line_when_the_stream_is_changed_into_one_it_
     feed = start_feed(ledger_url, stream, "--interval", "0.2")
     try:
         wait_for(lambda: message_count(stream) == head)
-        expected = change(stream)
+        with paused(feed):
+            expected = change(stream)
         note = {"command": "add_note", "ref": "TS-FEED-1", "text": "跟进", "command_id": "n-1",
                 "actor": {"id": "wang", "role": "handling_team"}}  # fmt: skip
         assert run(ledger_url, "apply", "-", input=jsonl([note])).exit_code == 0
