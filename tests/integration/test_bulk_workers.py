@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pickle
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +173,15 @@ def test_every_refusal_crosses_processes_with_its_kind_and_message() -> None:
     for kind in kinds:
         kinds.extend(kind.__subclasses__())
 
+    # Kinds made from more than a message, each with an instance of its own.
+    made = {
+        errors.StoredEventUnreadable: lambda: errors.StoredEventUnreadable(
+            uuid.UUID(int=7), 3, "topic 'x' names no event", "complaint CFPB-1"
+        ),
+    }
+
     for kind in kinds:
-        error = kind("CFPB-1: refused, for a reason")
+        error = made[kind]() if kind in made else kind("CFPB-1: refused, for a reason")
         back = pickle.loads(pickle.dumps(error))
 
         assert type(back) is kind
