@@ -75,9 +75,9 @@ def jobs(
 
 
 def run_jobs(runner: Runner, names: dict[str, str], todo: list[Job]) -> dict[str, float]:
-    """Run the jobs on as many connections as this process has cores, each in a
-    transaction of its own; the seconds each took. The first failure stops the others at
-    their next job and is raised."""
+    """Run the jobs on as many connections as this process has cores (at most as many as
+    the ledger's pool holds), each in a transaction of its own; the seconds each took. The
+    first failure stops the others at their next job and is raised."""
     pending, lock = list(todo), threading.Lock()
     failures: list[BaseException] = []
     seconds: dict[str, float] = {}
@@ -98,7 +98,12 @@ def run_jobs(runner: Runner, names: dict[str, str], todo: list[Job]) -> dict[str
                 return
             seconds[label] = time.perf_counter() - started
 
-    threads = [threading.Thread(target=work) for _ in range(min(usable_cores(), len(todo)))]
+    # No more threads than the ledger's pool has connections: one waiting for a connection
+    # longer than the pool's timeout (5 s) would fail the rebuild.
+    connections = usable_cores()
+    if runner.store.postgres:
+        connections = min(connections, runner.store.datastore.pool.max_size)  # type: ignore[union-attr]
+    threads = [threading.Thread(target=work) for _ in range(min(connections, len(todo)))]
     for thread in threads:
         thread.start()
     for thread in threads:

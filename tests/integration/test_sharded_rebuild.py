@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid5
 
+import psycopg
 import pytest
 
 from ledger.store.root import Ledger, open_ledger
+from projections import merge
+from projections.merge import WRITTEN
 from projections.runner import UNITS, Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
 from projections.sharded import _fresh_tables, shard_of
@@ -241,3 +245,39 @@ def test_statistics_a_killed_fold_worked_out_are_not_swapped_in_by_the_next_rebu
 
     assert canonical(generated) == whole
     assert b"1999-01" not in whole
+
+
+class StagedTablesHeld(Runner):
+    """A runner whose staged tables another session holds locked for 7 s as the jobs that
+    complete them begin: every job waits, holding its connection all that time."""
+
+    def __init__(self, ledger: Ledger, url: str) -> None:
+        super().__init__(ledger, url=url)
+        self.held = False
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        if name == "indexes" and self.store.postgres and not self.held:
+            self.held = True
+            pool = self.store.datastore.pool  # the ledger's own connection settings
+            holder = psycopg.connect(pool.conninfo, **pool.kwargs)  # type: ignore[union-attr]
+            staged = ", ".join(self.store.name(t + "__rebuild") for t in WRITTEN["cases"])
+            holder.execute(f"LOCK TABLE {staged} IN ACCESS EXCLUSIVE MODE")
+            threading.Timer(7, holder.close).start()  # closing ends its transaction
+        with super().phase(name):
+            yield
+
+
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
+def test_more_cores_than_the_pool_has_connections_wait_for_one_without_failing(
+    generated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine of 64 cores: more jobs at once than the ledger's pool has connections.
+    monkeypatch.setattr(merge, "usable_cores", lambda: 64)
+    with open_ledger(generated) as ledger:
+        StagedTablesHeld(ledger, generated).rebuild(ALL, workers=2)
+    sharded = canonical(generated)
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+
+    assert sharded == canonical(generated)
