@@ -235,17 +235,8 @@ class Runner:
                     self._rebuild(("audit_trail",), progress)
 
     def _index(self, cur: Cursor, table: str, placeholder: str) -> None:
-        for indexed, spec in INDEXES:
-            if indexed == table:
-                # ``columns [WHERE condition]``: a partial index; ``{C}``, text by code point.
-                columns, _, where = spec.replace("{C}", cur.binary_order).partition(" WHERE ")
-                key = re.sub(r"\W+", "_", spec.partition(" WHERE ")[0].replace("{C}", ""))
-                # A fresh name each time: a rebuilt table keeps its indexes when renamed.
-                name = f"ix_{table}_{key.strip('_')[:32]}_{uuid.uuid4().hex[:8]}"
-                cur.execute(
-                    f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({columns})"
-                    + (f" WHERE {where}" if where else "")
-                )
+        for statement in index_statements(cur, table, placeholder):
+            cur.execute(statement)
 
     # ------------------------------------------------------------------ positions
 
@@ -397,11 +388,14 @@ class Runner:
         sharded = [u for u in units if u.apply is not None]
         under_way = any(self.position(u.name + REBUILD) > 0 for u in sharded)
         fold_now = workers is not None and self.url is not None and bool(sharded) and not under_way
+        # A fold of the cases works the statistics out beside the staged tables' indexes,
+        # on a core that would otherwise wait: kept if nothing is applied after the fold.
+        staged_statistics = fold_now and {"cases", "statistics"} <= set(names)
         if fold_now:
             from projections import sharded as shards
 
             assert workers is not None
-            self.folded = shards.fold(self, sharded, workers)
+            self.folded = shards.fold(self, sharded, workers, staged_statistics)
             folded = sum(f.events for f in self.folded)
         with (
             self.phase("tables"),
@@ -415,6 +409,11 @@ class Runner:
                         # (rows of some streams, and no indexes but the keys) goes.
                         cur.execute(f"DROP TABLE {self.store.name(table + REBUILD)}")
                         exists = False
+                    if exists and unit.apply is None and not staged_statistics:
+                        # Statistics a killed fold worked out: the refresh after the swap
+                        # writes only the groups the cases have, so none may be left over.
+                        cur.execute(f"DROP TABLE {self.store.name(table + REBUILD)}")
+                        exists = False
                     if not exists:
                         cur.execute(DDL[table])
                         self._index(cur, table, table)
@@ -424,6 +423,9 @@ class Runner:
                 applied = self._run_in_parallel([u.name for u, _ in from_log], progress)
             else:
                 applied = folded + self._run(from_log, rebuild=True, progress=progress)
+        # Staged statistics hold if the pass above applied nothing after the fold; else
+        # they go, and every group is worked out after the swap, as without a fold.
+        keep_statistics = staged_statistics and applied == folded
         # An audit trail of an older shape may hold reasons copied in plain: its pages are
         # zeroed as it is dropped (``secure_delete``), as the ledger's own are (erase's promise
         # holds for the file, not only the table); read models of the current shape hold no
@@ -440,8 +442,10 @@ class Runner:
                 self._set_shape(cur)
             if any(u.name == "audit_trail" for u in units):
                 self._set_shape(cur, AUDIT_SHAPE_KEY, AUDIT_SHAPE)
-            if any(u.name in ("cases", "statistics") for u in units):
-                live = Cursor(cur.raw, cur.postgres, self.names())  # the swapped-in tables
+            live = Cursor(cur.raw, cur.postgres, self.names())  # the swapped-in tables
+            if staged_statistics and not keep_statistics:
+                live.execute("DELETE FROM {statistics}")
+            if any(u.name in ("cases", "statistics") for u in units) and not keep_statistics:
                 live.execute("INSERT INTO {statistics_dirty} SELECT DISTINCT month, channel, "
                             "category, COALESCE(severity, 'untriaged') FROM {case_state} "
                             "WHERE true ON CONFLICT DO NOTHING")  # fmt: skip
@@ -477,6 +481,24 @@ class Runner:
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 (unit.name, position),
             )
+
+
+def index_statements(cur: Cursor, table: str, placeholder: str) -> list[str]:
+    """The ``CREATE INDEX`` statements of ``table``'s indexes (other than its key), on the
+    table ``{placeholder}`` names."""
+    statements = []
+    for indexed, spec in INDEXES:
+        if indexed == table:
+            # ``columns [WHERE condition]``: a partial index; ``{C}``, text by code point.
+            columns, _, where = spec.replace("{C}", cur.binary_order).partition(" WHERE ")
+            key = re.sub(r"\W+", "_", spec.partition(" WHERE ")[0].replace("{C}", ""))
+            # A fresh name each time: a rebuilt table keeps its indexes when renamed.
+            name = f"ix_{table}_{key.strip('_')[:32]}_{uuid.uuid4().hex[:8]}"
+            statements.append(
+                f"CREATE INDEX {quoted(name)} ON {{{placeholder}}} ({columns})"
+                + (f" WHERE {where}" if where else "")
+            )
+    return statements
 
 
 class ProjectionBusy(LedgerError):

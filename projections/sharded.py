@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.integrity.chain import Appended
-from projections.cores import usable_cores
 from projections.db import Cursor, quoted
 from projections.decoding import Decoder
+from projections.merge import WRITTEN
 from projections.scratch import rebuild_scratch
 
 if TYPE_CHECKING:
@@ -48,11 +48,6 @@ if TYPE_CHECKING:
 
 GC_YOUNG = 50_000  # a worker's threshold for collecting young objects (Python's default: 700)
 STREAMS_PER_CHUNK = 500  # streams read, folded and written together by a worker
-MERGE_CACHE_KB = 262_144  # SQLite's page cache while the parent merges the scratch files
-WRITTEN = {  # the tables a worker fills, by unit (the parent writes the rest)
-    "cases": ("case_folds", "case_state", "sla_clocks"),
-    "audit_trail": ("audit_trail", "audit_streams"),
-}
 
 
 def shard_of(stream: UUID, workers: int) -> int:
@@ -93,20 +88,23 @@ class Folded:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
+def fold(runner: Runner, units: list[Unit], workers: int, statistics: bool = False) -> list[Folded]:
     """Fold every stream up to the head into the units' fresh ``__rebuild`` tables with
     ``workers`` processes, and move the units' rebuild positions to the head; one entry per
-    worker (none when the log is empty)."""
+    worker (none when the log is empty). With ``statistics`` (and the cases among the
+    units), the staged statistics are worked out from the folded tables too."""
+    from projections import merge
     from projections.parallel import fold_in_processes
-    from projections.runner import REBUILD, current_rules
+    from projections.runner import REBUILD, UNITS, current_rules
 
     assert runner.url is not None
     upto = runner.head()
     if upto == 0:
         return []
     names = [u.name for u in units]
+    statistics = statistics and "cases" in names
     with runner.phase("fresh_tables"):
-        _fresh_tables(runner, units)
+        _fresh_tables(runner, [*units, UNITS["statistics"]] if statistics else units)
     with rebuild_scratch() as scratch_dir:
         shards = [
             Shard(
@@ -125,14 +123,10 @@ def fold(runner: Runner, units: list[Unit], workers: int) -> list[Folded]:
         keys = [n + REBUILD for n in names]
         with runner.phase("merge"):
             if runner.store.postgres:
-                with runner.store.transaction(_staging(runner, units)) as cur:
-                    with runner.phase("indexes"):
-                        for unit in units:
-                            for table in WRITTEN[unit.name]:
-                                runner._index(cur, table, table)
-                    _finish(cur, units, rules, keys, upto)
+                merge.finish_postgres(runner, units, rules, keys, upto, statistics)
             else:
-                _merge_scratch(runner, units, shards, rules, keys, upto)
+                files = [s.scratch for s in shards if s.scratch is not None]
+                merge.merge_scratch(runner, units, files, rules, keys, upto, statistics)
     return folded
 
 
@@ -142,11 +136,12 @@ def _fresh_tables(runner: Runner, units: list[Unit]) -> None:
     the transaction that completes the fold: an index built from the whole table costs less
     than one kept up row by row in the workers' order, which is no order of its own (and on
     PostgreSQL that upkeep is the server's work, on the cores the workers need)."""
+    from projections.merge import staging
     from projections.runner import REBUILD
     from projections.schema import DDL
 
     with (
-        runner.store.transaction(_staging(runner, units)) as cur,
+        runner.store.transaction(staging(runner, units)) as cur,
         runner.store.fast_drops(cur),
     ):
         for unit in units:
@@ -155,78 +150,6 @@ def _fresh_tables(runner: Runner, units: list[Unit]) -> None:
                 cur.execute(DDL[table])
                 if table not in WRITTEN.get(unit.name, ()):
                     runner._index(cur, table, table)
-
-
-def _staging(runner: Runner, units: list[Unit], qualified: bool = True) -> dict[str, str]:
-    """Table names for SQL: the units' own tables as their ``__rebuild`` ones."""
-    names = runner._names([(u, "") for u in units], True)
-    if not qualified:  # a connection of its own, with scratch files attached: say ``main``
-        names = {t: f"main.{n}" for t, n in names.items()}
-    return names
-
-
-def _finish(cur: Cursor, units: list[Unit], rules: Rules, keys: list[str], upto: int) -> None:
-    """In the transaction that completes the fold: the publications, and the positions."""
-    from projections import tally
-    from projections.publications import keep_publications
-
-    if any(u.name == "cases" for u in units):
-        keep_publications(cur, rules)
-        tally.refresh(cur)  # the workers wrote sla_clocks alone: count the breaches from it
-    for key in keys:
-        cur.execute(
-            "INSERT INTO {positions} VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-            (key, upto),
-        )
-
-
-def _merge_scratch(
-    runner: Runner,
-    units: list[Unit],
-    shards: list[Shard],
-    rules: Rules,
-    keys: list[str],
-    upto: int,
-) -> None:
-    """Copy the workers' files into the ``__rebuild`` tables, in one transaction."""
-    from projections.runner import REBUILD
-
-    db_name = runner.store.datastore.pool.db_name  # type: ignore[union-attr]
-    conn = sqlite3.connect(db_name, uri=True, timeout=60, isolation_level=None)
-    try:
-        conn.row_factory = sqlite3.Row
-        # The staged tables' keys take rows in the workers' order, which is not theirs: a
-        # cache that holds those indexes whole (some 60 MB at a million events) spares the
-        # merge a read of the file for most rows. Its pages are taken only as they are used.
-        conn.execute(f"PRAGMA cache_size = -{MERGE_CACHE_KB}")
-        # CREATE INDEX sorts its table; with helper threads the sort uses the other cores.
-        conn.execute(f"PRAGMA threads = {usable_cores()}")
-        for shard in shards:  # ATTACH is refused inside a transaction
-            conn.execute("ATTACH DATABASE ? AS ?", (shard.scratch, f"shard{shard.index}"))
-        conn.execute("BEGIN IMMEDIATE")
-        for unit in units:
-            for table in WRITTEN[unit.name]:
-                columns = ", ".join(
-                    r[1] for r in conn.execute(f"PRAGMA main.table_info({quoted(table + REBUILD)})")
-                )
-                for shard in shards:
-                    conn.execute(
-                        f"INSERT INTO main.{quoted(table + REBUILD)} ({columns}) "
-                        f"SELECT {columns} FROM shard{shard.index}.{quoted(table)}"
-                    )
-        with runner.phase("indexes"):
-            # CREATE INDEX names its table unqualified (the scratch files' have no suffix).
-            unqualified = {t: quoted(t + REBUILD) for u in units for t in WRITTEN[u.name]}
-            indexing = Cursor(conn.cursor(), False, unqualified)
-            for table in unqualified:
-                runner._index(indexing, table, table)
-        cur = Cursor(conn.cursor(), False, _staging(runner, units, qualified=False))
-        _finish(cur, units, rules, keys, upto)
-        with runner.phase("merge_commit"):
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 # ---------------------------------------------------------------------- in a worker process

@@ -67,16 +67,12 @@ def refresh(cur: Cursor) -> int:
     keys = ", ".join(GROUP)
     if cur.postgres:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('{statistics}'))")
-        cur.execute(PG_ROUND3)
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS statistics_marked (month TEXT, channel "
-                    "TEXT, category TEXT, severity TEXT) ON COMMIT DELETE ROWS")  # fmt: skip
-        cur.execute(f"WITH taken AS (DELETE FROM {{statistics_dirty}} RETURNING {keys}) "
-                    f"INSERT INTO {MARKED} SELECT {keys} FROM taken")  # fmt: skip
-        cur.execute(f"ANALYZE {MARKED}")  # how many: the planner's guess of a temp table is blind
-        marked, round3 = MARKED, "pg_temp.ledger_round3"
+        marked, round3 = _pg_marked(
+            cur, f"WITH taken AS (DELETE FROM {{statistics_dirty}} RETURNING {keys}) "
+            f"INSERT INTO {MARKED} SELECT {keys} FROM taken"
+        )  # fmt: skip
     else:  # the write lock is held from the transaction's start: nobody marks meanwhile
-        sqlite = cur.raw.sqlite_cursor.connection
-        sqlite.create_function("ledger_round3", 1, _round3, deterministic=True)
+        _sqlite_round3(cur)
         marked, round3 = "{statistics_dirty}", "ledger_round3"
     count = cur.execute(f"SELECT COUNT(*) AS n FROM {marked}").fetchone()
     groups = 0 if count is None else int(count["n"])
@@ -85,6 +81,39 @@ def refresh(cur: Cursor) -> int:
     if not cur.postgres:
         cur.execute("DELETE FROM {statistics_dirty}")
     return groups
+
+
+def work_out_all(cur: Cursor) -> None:
+    """Every group's figures, from the cases as they stand, into an empty ``{statistics}``
+    (a rebuild's staged one), without marks: what refreshing every group after the swap
+    would write, worked out before it instead."""
+    groups = "SELECT DISTINCT month, channel, category, COALESCE(severity, 'untriaged') " \
+             "FROM {case_state}"  # fmt: skip
+    if cur.postgres:
+        marked, round3 = _pg_marked(cur, f"INSERT INTO {MARKED} {groups}")
+    else:
+        _sqlite_round3(cur)
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS statistics_groups (month TEXT, "
+                    "channel TEXT, category TEXT, severity TEXT)")  # fmt: skip
+        cur.execute("DELETE FROM temp.statistics_groups")
+        cur.execute(f"INSERT INTO temp.statistics_groups {groups}")
+        marked, round3 = "temp.statistics_groups", "ledger_round3"
+    _work_out(cur, marked, round3)
+
+
+def _pg_marked(cur: Cursor, mark: str) -> tuple[str, str]:
+    """PostgreSQL: the groups ``mark`` puts in this transaction's table of marks; that
+    table's name and the rounding function's."""
+    cur.execute(PG_ROUND3)
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS statistics_marked (month TEXT, channel "
+                "TEXT, category TEXT, severity TEXT) ON COMMIT DELETE ROWS")  # fmt: skip
+    cur.execute(mark)
+    cur.execute(f"ANALYZE {MARKED}")  # how many: the planner's guess of a temp table is blind
+    return MARKED, "pg_temp.ledger_round3"
+
+
+def _sqlite_round3(cur: Cursor) -> None:
+    cur._sqlite.connection.create_function("ledger_round3", 1, _round3, deterministic=True)
 
 
 def _work_out(cur: Cursor, marked: str, round3: str) -> None:

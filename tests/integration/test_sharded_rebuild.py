@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid5
 
+import psycopg
 import pytest
 
-from ledger.store.root import open_ledger
+from ledger.store.root import Ledger, open_ledger
+from projections import merge
+from projections.merge import WRITTEN
 from projections.runner import UNITS, Runner
 from projections.schema import CASES_SHAPE, SHAPE_KEY
 from projections.sharded import _fresh_tables, shard_of
@@ -175,3 +181,103 @@ def test_a_log_order_rebuild_after_a_fold_killed_early_keeps_every_index(generat
 
     assert index_counts(generated) == whole
     assert whole["sla_clocks"] > 1
+
+
+class AppendingAfterTheFold(Runner):
+    """A runner through whose sharded rebuild complaints are appended once the workers'
+    fold is done (the pass over the log then catches the staged tables up), and a runner
+    beside it catches the live read models up just before the swap (refreshing the
+    statistics groups the appended events marked)."""
+
+    def __init__(self, ledger: Ledger, url: str, commands: Path) -> None:
+        super().__init__(ledger, url=url)
+        self.commands, self.done = commands, []
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        assert self.url is not None
+        if name == "tables" and not self.done:
+            applied = run(self.url, "apply", "--bulk", str(self.commands))
+            assert applied.exit_code == 0, applied.stderr
+            self.done.append(name)
+        if name == "swap" and self.done == ["tables"]:
+            assert run(self.url, "projections", "run").exit_code == 0
+            self.done.append(name)
+        with super().phase(name):
+            yield
+
+
+def test_complaints_appended_after_the_fold_are_counted_in_the_statistics(
+    generated: str, tmp_path: Path
+) -> None:
+    more = run(generated, "generate", "--complaints", "20", "--seed", "3", "--prefix", "MORE")
+    path = tmp_path / "more.jsonl"
+    path.write_text(more.stdout, encoding="utf-8")
+
+    with open_ledger(generated) as ledger:
+        runner = AppendingAfterTheFold(ledger, generated, path)
+        applied = runner.rebuild(ALL, workers=2)
+    sharded = canonical(generated)
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+
+    assert runner.done == ["tables", "swap"]
+    assert applied == event_count(generated)
+    assert sharded == canonical(generated)
+
+
+def test_statistics_a_killed_fold_worked_out_are_not_swapped_in_by_the_next_rebuild(
+    generated: str,
+) -> None:
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+    whole = canonical(generated)
+    with open_ledger(generated) as ledger:  # killed after its statistics, before its positions
+        runner = Runner(ledger, url=generated)
+        _fresh_tables(runner, [UNITS["cases"], UNITS["audit_trail"], UNITS["statistics"]])
+        staged = runner.store.name("statistics__rebuild")
+        with runner.transaction() as cur:
+            cur.execute(f"INSERT INTO {staged} SELECT * FROM {{statistics}} LIMIT 1")
+            cur.execute(f"UPDATE {staged} SET month = '1999-01'")
+
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+
+    assert canonical(generated) == whole
+    assert b"1999-01" not in whole
+
+
+class StagedTablesHeld(Runner):
+    """A runner whose staged tables another session holds locked for 7 s as the jobs that
+    complete them begin: every job waits, holding its connection all that time."""
+
+    def __init__(self, ledger: Ledger, url: str) -> None:
+        super().__init__(ledger, url=url)
+        self.held = False
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        if name == "indexes" and self.store.postgres and not self.held:
+            self.held = True
+            pool = self.store.datastore.pool  # the ledger's own connection settings
+            holder = psycopg.connect(pool.conninfo, **pool.kwargs)  # type: ignore[union-attr]
+            staged = ", ".join(self.store.name(t + "__rebuild") for t in WRITTEN["cases"])
+            holder.execute(f"LOCK TABLE {staged} IN ACCESS EXCLUSIVE MODE")
+            threading.Timer(7, holder.close).start()  # closing ends its transaction
+        with super().phase(name):
+            yield
+
+
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
+def test_more_cores_than_the_pool_has_connections_wait_for_one_without_failing(
+    generated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine of 64 cores: more jobs at once than the ledger's pool has connections.
+    monkeypatch.setattr(merge, "usable_cores", lambda: 64)
+    with open_ledger(generated) as ledger:
+        StagedTablesHeld(ledger, generated).rebuild(ALL, workers=2)
+    sharded = canonical(generated)
+    with open_ledger(generated) as ledger:
+        Runner(ledger, url=generated).rebuild(ALL)
+
+    assert sharded == canonical(generated)
