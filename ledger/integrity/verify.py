@@ -35,6 +35,7 @@ from ledger.integrity.logcheck import SideTables
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.integrity.sealing import event_name, stored_seals, stream_namer
 from ledger.integrity.seals import Digest, check_seal_signatures
+from ledger.integrity.stored_types import event_mistyped, link_mistyped
 from ledger.store.books import stream_id
 
 if TYPE_CHECKING:
@@ -121,6 +122,10 @@ def verify_ledger(
     with ThreadPoolExecutor(3) as pool:
         side = SideTables(ledger.ledger_recorder, name, pool)
         for position, event, link in _merged(ledger, pool):
+            if event is not None and (problem := event_mistyped(event[1:])) is not None:
+                fail(position, None, None, problem)
+            if link is not None and (problem := link_mistyped(link[1:])) is not None:
+                fail(position, None, None, problem)
             if link is None:
                 assert event is not None
                 fail(position, event[1], event[2],
