@@ -8,6 +8,9 @@ one (a rebuild's spawned workers) inherit the environment, and the hold with it.
 committed, leaves ``shard-N`` in FOLDER and waits to be killed, so the kill never races the
 fold. ``LEDGER_HOLD_DISCARD=FOLDER``: an attach that failed, about to delete the file it put
 in the evidence folder, leaves ``discarding`` there and waits for ``go`` (at most a minute).
+``LEDGER_HOLD_VERIFY=FOLDER``: ``verify``, every event read and checked, about to check the
+command log and the keys against them, leaves ``verifying`` there and waits for ``go`` (at
+most a minute).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 HOLD_FOLD = "LEDGER_HOLD_FOLD"
 HOLD_DISCARD = "LEDGER_HOLD_DISCARD"
+HOLD_VERIFY = "LEDGER_HOLD_VERIFY"
 
 
 def _hold_fold(folder: Path) -> None:
@@ -66,10 +70,27 @@ def _hold_discard(folder: Path) -> None:
     evidence._held_elsewhere = held  # type: ignore[assignment]
 
 
+def _hold_verify(folder: Path) -> None:
+    from ledger.integrity import logcheck
+
+    finish = logcheck.SideTables.finish
+
+    def held(self: Any) -> None:
+        (folder / "verifying").touch()
+        deadline = time.monotonic() + 60
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        finish(self)
+
+    logcheck.SideTables.finish = held  # type: ignore[method-assign]
+
+
 if fold := os.environ.get(HOLD_FOLD):
     _hold_fold(Path(fold))
 if discard := os.environ.get(HOLD_DISCARD):
     _hold_discard(Path(discard))
+if verifying := os.environ.get(HOLD_VERIFY):
+    _hold_verify(Path(verifying))
 
 
 def held_env(name: str, folder: Path) -> dict[str, str]:
