@@ -35,7 +35,9 @@ from ledger.integrity.logcheck import SideTables
 from ledger.integrity.sealbook import SEAL_BOOK_ID, SEAL_BOOK_REF
 from ledger.integrity.sealing import event_name, stored_seals, stream_namer
 from ledger.integrity.seals import Digest, check_seal_signatures
+from ledger.integrity.stored_types import event_mistyped, link_mistyped
 from ledger.store.books import stream_id
+from ledger.store.snapshot import read_snapshot
 
 if TYPE_CHECKING:
     from ledger.integrity.anchors import Anchor
@@ -100,7 +102,15 @@ def verify_ledger(
 ) -> Report:
     """Check every event against its link, the links against each other and every seal
     (and ``digest``) against the recomputed chain. ``anchor``: the key the seals must be
-    signed with (default: the digest's, else the first seal's)."""
+    signed with (default: the digest's, else the first seal's). Every table is read in one
+    snapshot, so a ledger being written meanwhile is checked as it was on entry."""
+    with read_snapshot(ledger.ledger_recorder):
+        return _verify_ledger(ledger, digest, anchor, progress)
+
+
+def _verify_ledger(
+    ledger: Ledger, digest: Digest | None, anchor: Anchor | None, progress: Progress | None
+) -> Report:
     name = stream_namer(ledger)
     seals = stored_seals(ledger)
     check_seal_signatures(seals, digest, anchor)
@@ -121,6 +131,10 @@ def verify_ledger(
     with ThreadPoolExecutor(3) as pool:
         side = SideTables(ledger.ledger_recorder, name, pool)
         for position, event, link in _merged(ledger, pool):
+            if event is not None and (problem := event_mistyped(event[1:])) is not None:
+                fail(position, None, None, problem)
+            if link is not None and (problem := link_mistyped(link[1:])) is not None:
+                fail(position, None, None, problem)
             if link is None:
                 assert event is not None
                 fail(position, event[1], event[2],
@@ -205,7 +219,14 @@ def verify_complaint(
 ) -> Report:
     """Check one complaint's events against their links and its head against the seal
     (``digest``, else the last in the ledger). ``sealed_position`` is 0 in the report when
-    no seal covers any of its events."""
+    no seal covers any of its events. Read in one snapshot, as ``verify_ledger``."""
+    with read_snapshot(ledger.ledger_recorder):
+        return _verify_complaint(ledger, ref, digest, anchor)
+
+
+def _verify_complaint(
+    ledger: Ledger, ref: str, digest: Digest | None, anchor: Anchor | None
+) -> Report:
     oid = SEAL_BOOK_ID if ref == SEAL_BOOK_REF else stream_id(ref) or reference_id(ref)
     recorder = ledger.ledger_recorder
     stored = recorder.stream_events(oid)

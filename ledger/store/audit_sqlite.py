@@ -19,6 +19,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, StreamIds, extend_chain
+from ledger.integrity.stored_types import checked_event, checked_link, id_bytes
 from ledger.store.names import APPLICATION_ID, CHAIN_LINKS, PERSON_KEYS
 from ledger.store.topics import ERASURE_TOPIC
 
@@ -170,7 +171,8 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
                 f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 (after, limit),
             )
-            return [(r[0], bytes.fromhex(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+            # A value of another type is passed on as it is, for the verifier to name.
+            return [(r[0], id_bytes(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
     def scan_link_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
         """(position, previous position, originator id bytes, version, record hash, link,
@@ -180,16 +182,21 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
                 f"SELECT * FROM {CHAIN_LINKS} WHERE position > ? ORDER BY position LIMIT ?",
                 (after, limit),
             )
-            return [(r[0], r[1], bytes.fromhex(r[2]), *r[3:]) for r in c.fetchall()]
+            return [(r[0], r[1], id_bytes(r[2]), *r[3:]) for r in c.fetchall()]
 
     def stream_events(self, originator_id: UUID) -> list[Appended]:
+        """One complaint's events (what verify and the seals read): an event stored with a
+        value of another type is an ``IntegrityViolation`` naming its position."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {self.events_table_name} WHERE originator_id = ? ORDER BY rowid",
                 (originator_id.hex,),
             )
-            return [Appended(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            rows = c.fetchall()
+        for r in rows:
+            checked_event(r[0], (id_bytes(r[1]), *r[2:]))
+        return [Appended(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def range_events(
         self, low: UUID | None, high: UUID | None, upto: int, size: int = 2000
@@ -227,10 +234,10 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
     def _links(self, where: str, params: tuple[Any, ...]) -> list[Link]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {CHAIN_LINKS} {where}", params)
-            return [
-                Link(r[0], r[1], UUID(r[2]), r[3], bytes(r[4]), bytes(r[5]), bytes(r[6]))
-                for r in c.fetchall()
-            ]
+            rows = c.fetchall()
+        for r in rows:
+            checked_link(r[0], (r[1], id_bytes(r[2]), *r[3:]))
+        return [Link(r[0], r[1], UUID(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def scan_links(self, after: int, limit: int) -> list[Link]:
         return self._links("WHERE position > ? ORDER BY position LIMIT ?", (after, limit))

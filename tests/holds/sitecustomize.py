@@ -10,6 +10,9 @@ fold. ``LEDGER_HOLD_DISCARD=FOLDER``: an attach that failed, about to delete the
 in the evidence folder, leaves ``discarding`` there and waits for ``go`` (at most a minute).
 ``LEDGER_HOLD_SLOW_FOLD=SECONDS``: each worker of a sharded rebuild, once its first chunk is
 committed, sleeps SECONDS and goes on, as a worker starved of CPU on a loaded machine does.
+``LEDGER_HOLD_VERIFY=FOLDER``: ``verify``, every event read and checked, about to check the
+command log and the keys against them, leaves ``verifying`` there and waits for ``go`` (at
+most a minute).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 HOLD_FOLD = "LEDGER_HOLD_FOLD"
 HOLD_DISCARD = "LEDGER_HOLD_DISCARD"
 HOLD_SLOW_FOLD = "LEDGER_HOLD_SLOW_FOLD"
+HOLD_VERIFY = "LEDGER_HOLD_VERIFY"
 
 
 def _after_first_chunk(then: Any) -> None:
@@ -82,12 +86,29 @@ def _hold_discard(folder: Path) -> None:
     evidence._held_elsewhere = held  # type: ignore[assignment]
 
 
+def _hold_verify(folder: Path) -> None:
+    from ledger.integrity import logcheck
+
+    finish = logcheck.SideTables.finish
+
+    def held(self: Any) -> None:
+        (folder / "verifying").touch()
+        deadline = time.monotonic() + 60
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        finish(self)
+
+    logcheck.SideTables.finish = held  # type: ignore[method-assign]
+
+
 if fold := os.environ.get(HOLD_FOLD):
     _hold_fold(Path(fold))
 if discard := os.environ.get(HOLD_DISCARD):
     _hold_discard(Path(discard))
 if slow := os.environ.get(HOLD_SLOW_FOLD):
     _hold_slow_fold(float(slow))
+if verifying := os.environ.get(HOLD_VERIFY):
+    _hold_verify(Path(verifying))
 
 
 def held_env(name: str, folder: Path | str) -> dict[str, str]:

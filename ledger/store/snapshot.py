@@ -1,0 +1,93 @@
+"""One read snapshot for a reader that makes many queries, from several threads.
+
+``verify`` reads the events, the chain links, the command log, the personal-data keys and
+the seals, batch by batch, some of it in a thread pool. Read at different moments, a
+ledger being written looks tampered with: an import that commits between the read of the
+events and the count of the command log leaves entries that no event read bears out.
+``read_snapshot`` pins one connection with one read-only transaction open for the whole
+of it (SQLite in WAL mode: one ``BEGIN`` and a first read; PostgreSQL: ``REPEATABLE READ
+READ ONLY``) and hands that connection to every query of the recorder meanwhile, one at a
+time. Writers are not blocked; nothing is written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from eventsourcing.sqlite import SQLiteDatastore
+
+
+class _Pinned:
+    """Stands in for a recorder's datastore: every read goes to the one connection."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self._lock = threading.Lock()
+        self._sqlite = isinstance(real, SQLiteDatastore)
+        self._held: AbstractContextManager[Any] = (
+            real.get_connection(commit=False) if self._sqlite else real.get_connection()
+        )
+        self.conn = self._held.__enter__()
+        try:
+            if self._sqlite:
+                cursor = self.conn.cursor()
+                cursor.execute("BEGIN")
+                cursor.execute("SELECT COUNT(*) FROM sqlite_master")  # the snapshot starts here
+                cursor.fetchall()
+                cursor.sqlite_cursor.close()
+            else:
+                self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                self.conn.execute("SELECT 1")  # the snapshot is taken by the first query
+        except BaseException:
+            self._held.__exit__(None, None, None)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    @contextmanager
+    def transaction(self, *, commit: bool = False) -> Iterator[Any]:
+        if commit:
+            raise RuntimeError("a read snapshot writes nothing")
+        with self._lock:
+            cursor = self.conn.cursor()
+            try:
+                yield cursor
+            finally:
+                (cursor.sqlite_cursor if self._sqlite else cursor).close()
+
+    @contextmanager
+    def get_connection(self, *, commit: bool = False) -> Iterator[Any]:
+        if commit:
+            raise RuntimeError("a read snapshot writes nothing")
+        with self._lock:
+            yield self.conn
+
+    def close(self) -> None:
+        try:
+            if self._sqlite:
+                self.conn.rollback()
+            else:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._held.__exit__(None, None, None)
+
+
+@contextmanager
+def read_snapshot(recorder: Any) -> Iterator[None]:
+    """Every query ``recorder`` makes meanwhile sees the ledger as it was on entry (nested
+    uses share the outer snapshot)."""
+    real = recorder.datastore
+    if isinstance(real, _Pinned):
+        yield
+        return
+    pinned = _Pinned(real)
+    recorder.datastore = pinned
+    try:
+        yield
+    finally:
+        recorder.datastore = real
+        pinned.close()
