@@ -68,3 +68,27 @@ def test_one_complaint_or_the_seal_stream_with_text_state_is_named(ledger: str, 
         assert out.startswith(f"Error: position {position}"), out
         assert "stored as" in out
         assert "changed outside the ledger" in out
+
+
+SIDE_TABLE_CHANGES = {
+    "a personal-data key as text": ("UPDATE person_keys SET key = hex(key)", "key"),
+}
+
+
+@pytest.mark.parametrize("change", SIDE_TABLE_CHANGES.values(), ids=SIDE_TABLE_CHANGES.keys())
+@pytest.mark.parametrize("args", [["--no-anchor"], ["TS-2", "--no-anchor"]], ids=["all", "one"])
+def test_a_side_table_value_stored_as_another_type_is_named_as_tampered(
+    ledger: str, change: tuple[str, str], args: list[str]
+) -> None:
+    statement, names = change
+    with superuser(ledger) as db:
+        db.sql(statement)
+
+    code, out = verify(ledger, *args, env={})
+
+    assert code == 1, out
+    assert len(out.splitlines()) == 1, out
+    assert out.startswith("Error: "), out
+    assert names in out, out
+    assert "stored as" in out, out
+    assert "outside the ledger" in out, out
