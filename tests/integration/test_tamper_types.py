@@ -72,6 +72,10 @@ def test_one_complaint_or_the_seal_stream_with_text_state_is_named(ledger: str, 
 
 SIDE_TABLE_CHANGES = {
     "a personal-data key as text": ("UPDATE person_keys SET key = hex(key)", "key"),
+    "a command-log reference as bytes": (
+        "UPDATE command_log SET ref = CAST(ref AS BLOB) WHERE ref = 'TS-2'",
+        "command log",
+    ),
 }
 
 
