@@ -5,11 +5,13 @@ refuse such values, so these cases are SQLite's alone."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.audit_helpers import SEAL_ENV, superuser
+from tests.audit_helpers import SEAL_ENV, sqlite_path, superuser
 from tests.helpers import jsonl, life_cmds, run
 from tests.integration.test_tamper import verify
 
@@ -96,3 +98,19 @@ def test_a_side_table_value_stored_as_another_type_is_named_as_tampered(
     assert names in out, out
     assert "stored as" in out, out
     assert "outside the ledger" in out, out
+
+
+@pytest.mark.parametrize("table", ["chain_links", "command_log", "person_keys"])
+@pytest.mark.parametrize("args", [["--no-anchor"], ["TS-2", "--no-anchor"]], ids=["all", "one"])
+def test_a_table_dropped_is_a_database_error_in_one_line(
+    ledger: str, table: str, args: list[str]
+) -> None:
+    """Read in one snapshot, the driver's errors are still the library's: one line."""
+    with closing(sqlite3.connect(sqlite_path(ledger))) as db, db:
+        db.execute(f"DROP TABLE {table}")
+
+    code, out = verify(ledger, *args, env={})
+
+    assert code == 1, out
+    assert out.startswith("Error: database error: no such table: "), out
+    assert out.endswith(table), out
