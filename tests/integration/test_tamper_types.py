@@ -35,6 +35,8 @@ TYPE_CHANGES = {
     "CAST(originator_id AS BLOB) WHERE rowid = ?",
     "record hash as text": "UPDATE chain_links SET record_hash = hex(record_hash) "
     "WHERE position = ?",
+    "originator id in capitals": "UPDATE stored_events SET originator_id = "
+    "upper(originator_id) WHERE rowid = ?",
 }
 
 
