@@ -69,6 +69,12 @@ class _Command:
 
 @lru_cache(maxsize=4096)
 def _stream(ref: str) -> bytes:
+    if not isinstance(ref, str):  # SQLite keeps the type a value was written with
+        kind = "bytes" if isinstance(ref, bytes) else type(ref).__name__
+        raise IntegrityViolation(
+            f"the command log names the reference {ref!r}, stored as {kind}, not as the "
+            "ledger writes it: the entry was altered outside the ledger"
+        )
     return (stream_id(ref) or reference_id(ref)).bytes
 
 

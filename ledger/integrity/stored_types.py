@@ -38,19 +38,23 @@ _KINDS: dict[type, str] = {
 
 
 def id_bytes(value: Any) -> Any:
-    """An originator id stored as 32 hex digits, as its 16 bytes; any other value as it is
-    (``mistyped`` names it)."""
+    """An originator id stored as 32 lower-case hex digits, as its 16 bytes; any other value
+    as it is (``mistyped`` names it). Capitals would pass ``fromhex`` but not the ledger's
+    look-ups by id: the event would drop out of its complaint unseen."""
     if isinstance(value, str) and len(value) == 32:
         try:
-            return bytes.fromhex(value)
+            found = bytes.fromhex(value)
         except ValueError:
             return value
+        return found if found.hex() == value else value
     return value
 
 
 def mistyped(values: Sequence[Any], columns: Columns) -> str | None:
     """What is stored as another type than the ledger writes, if anything."""
     for value, (column, kind) in zip(values, columns, strict=True):
+        if column == "originator id" and isinstance(value, str):  # not 32 lower-case hex
+            return f"its {column} is stored as {value!r}"
         if type(value) is not kind:
             return f"its {column} is stored as {_KINDS.get(type(value), type(value).__name__)}"
         if column == "originator id" and isinstance(value, bytes) and len(value) != 16:

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from ledger.domain.errors import IntegrityViolation
 from ledger.domain.sealed import KeyChanges
 from ledger.integrity.chain import Appended, Link, StreamIds, extend_chain
 from ledger.integrity.stored_types import checked_event, checked_link, id_bytes
@@ -282,7 +283,15 @@ class SQLiteAuditTables(SQLiteApplicationRecorder):
                 f"WHERE key_id IN ({','.join('?' * len(key_ids))})",
                 list(key_ids),
             )
-            return {r[0]: bytes(r[1]) for r in c.fetchall()}
+            rows = c.fetchall()
+        for key_id, key in rows:
+            if type(key) is not bytes:  # SQLite keeps the type it was written with
+                kind = "text" if isinstance(key, str) else type(key).__name__
+                raise IntegrityViolation(
+                    f"the key of the complainant's personal data ({key_id}) is stored as "
+                    f"{kind}, not as the ledger writes it: it was changed outside the ledger"
+                )
+        return {r[0]: r[1] for r in rows}
 
     def erasure_states(self) -> list[bytes]:
         """The stored state of every erasure event (through the partial index)."""

@@ -12,12 +12,33 @@ time. Writers are not blocked; nothing is written.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
+import psycopg
+from eventsourcing import persistence
 from eventsourcing.sqlite import SQLiteDatastore
+
+
+def _library_error(e: sqlite3.Error | psycopg.Error) -> persistence.PersistenceError:
+    """The driver's error as the library's own datastores raise it (the CLI says those in
+    one ``Error:`` line): the class of the same name, the nearest in ``e``'s ancestry."""
+    for cls in type(e).__mro__:
+        found = getattr(persistence, cls.__name__, None)
+        if isinstance(found, type) and issubclass(found, persistence.PersistenceError):
+            return found(str(e))
+    return persistence.PersistenceError(str(e))
+
+
+@contextmanager
+def _as_library_errors() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, psycopg.Error) as e:
+        raise _library_error(e) from e
 
 
 class _Pinned:
@@ -52,7 +73,7 @@ class _Pinned:
     def transaction(self, *, commit: bool = False) -> Iterator[Any]:
         if commit:
             raise RuntimeError("a read snapshot writes nothing")
-        with self._lock:
+        with self._lock, _as_library_errors():
             cursor = self.conn.cursor()
             try:
                 yield cursor
@@ -63,15 +84,18 @@ class _Pinned:
     def get_connection(self, *, commit: bool = False) -> Iterator[Any]:
         if commit:
             raise RuntimeError("a read snapshot writes nothing")
-        with self._lock:
+        with self._lock, _as_library_errors():
             yield self.conn
 
     def close(self) -> None:
+        """End the snapshot and give the connection back; a connection that broke meanwhile
+        (its error is already on its way) cannot roll back, and the pool discards it."""
         try:
-            if self._sqlite:
-                self.conn.rollback()
-            else:
-                self.conn.execute("ROLLBACK")
+            with suppress(sqlite3.Error, psycopg.Error):
+                if self._sqlite:
+                    self.conn.rollback()
+                else:
+                    self.conn.execute("ROLLBACK")
         finally:
             self._held.__exit__(None, None, None)
 

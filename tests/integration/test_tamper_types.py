@@ -5,11 +5,13 @@ refuse such values, so these cases are SQLite's alone."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.audit_helpers import SEAL_ENV, superuser
+from tests.audit_helpers import SEAL_ENV, sqlite_path, superuser
 from tests.helpers import jsonl, life_cmds, run
 from tests.integration.test_tamper import verify
 
@@ -33,6 +35,8 @@ TYPE_CHANGES = {
     "CAST(originator_id AS BLOB) WHERE rowid = ?",
     "record hash as text": "UPDATE chain_links SET record_hash = hex(record_hash) "
     "WHERE position = ?",
+    "originator id in capitals": "UPDATE stored_events SET originator_id = "
+    "upper(originator_id) WHERE rowid = ?",
 }
 
 
@@ -68,3 +72,47 @@ def test_one_complaint_or_the_seal_stream_with_text_state_is_named(ledger: str, 
         assert out.startswith(f"Error: position {position}"), out
         assert "stored as" in out
         assert "changed outside the ledger" in out
+
+
+SIDE_TABLE_CHANGES = {
+    "a personal-data key as text": ("UPDATE person_keys SET key = hex(key)", "key"),
+    "a command-log reference as bytes": (
+        "UPDATE command_log SET ref = CAST(ref AS BLOB) WHERE ref = 'TS-2'",
+        "command log",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", SIDE_TABLE_CHANGES.values(), ids=SIDE_TABLE_CHANGES.keys())
+@pytest.mark.parametrize("args", [["--no-anchor"], ["TS-2", "--no-anchor"]], ids=["all", "one"])
+def test_a_side_table_value_stored_as_another_type_is_named_as_tampered(
+    ledger: str, change: tuple[str, str], args: list[str]
+) -> None:
+    statement, names = change
+    with superuser(ledger) as db:
+        db.sql(statement)
+
+    code, out = verify(ledger, *args, env={})
+
+    assert code == 1, out
+    assert len(out.splitlines()) == 1, out
+    assert out.startswith("Error: "), out
+    assert names in out, out
+    assert "stored as" in out, out
+    assert "outside the ledger" in out, out
+
+
+@pytest.mark.parametrize("table", ["chain_links", "command_log", "person_keys"])
+@pytest.mark.parametrize("args", [["--no-anchor"], ["TS-2", "--no-anchor"]], ids=["all", "one"])
+def test_a_table_dropped_is_a_database_error_in_one_line(
+    ledger: str, table: str, args: list[str]
+) -> None:
+    """Read in one snapshot, the driver's errors are still the library's: one line."""
+    with closing(sqlite3.connect(sqlite_path(ledger))) as db, db:
+        db.execute(f"DROP TABLE {table}")
+
+    code, out = verify(ledger, *args, env={})
+
+    assert code == 1, out
+    assert out.startswith("Error: database error: no such table: "), out
+    assert out.endswith(table), out
