@@ -252,6 +252,32 @@ def test_the_event_rows_are_the_mappers_for_every_event_class(tmp_path: Path) ->
         assert fast > 60  # orjson wrote many of them (not everything fell back)
 
 
+def decide_and_write_both_ways(
+    written: Ledger, saved: Ledger, commands: list[Envelope], encode: Any, entry: Any,
+    write: Any,
+) -> None:  # fmt: skip
+    """Decide ``commands`` in batches of 37, as a bulk worker does; save each batch's events
+    to ``saved`` with the library's ``save``, and write them to ``written`` as the workers'
+    path does: each stream made by ``encode``, each command-log entry by ``entry``, the
+    batch written by ``write``."""
+    batch = Batch(written)
+    rows = EventRows(written.mapper)
+    for start in range(0, len(commands), 37):
+        chunk = commands[start : start + 37]
+        batch.prefetch(chunk)
+        for command in chunk:
+            with contextlib.suppress(LedgerError):
+                handle(batch, command)
+        changed = [a for a in batch.staged.values() if a.pending_events]
+        twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
+        saved.save(*twins[0], commands=twins[1], keys=twins[2])
+        streams = [encode(n, a.id, rows.stored(a.collect_events())) for n, a in enumerate(changed)]
+        entries = [entry(r.command_id, r.ref, r.fingerprint, r.version)
+                   for r in batch.records.values()]  # fmt: skip
+        write(written, streams, entries, batch.keys)
+        batch.saved()
+
+
 @pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)  # COPY is PostgreSQL's
 def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
     ledger_url: str, second_url: str
@@ -264,25 +290,8 @@ def test_rows_a_worker_encodes_for_copy_store_what_the_librarys_save_stores(
            enumerate(commands[:40:3])]  # fmt: skip
     commands = odd + commands[40:]
     with open_ledger(ledger_url) as written, open_ledger(second_url) as saved:
-        batch = Batch(written)
-        rows = EventRows(written.mapper)
-        for start in range(0, len(commands), 37):
-            chunk = commands[start : start + 37]
-            batch.prefetch(chunk)
-            for command in chunk:
-                with contextlib.suppress(LedgerError):
-                    handle(batch, command)
-            changed = [a for a in batch.staged.values() if a.pending_events]
-            twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
-            saved.save(*twins[0], commands=twins[1], keys=twins[2])
-            streams = [
-                bulk_worker._encoded(n, a.id, rows.stored(a.collect_events()))
-                for n, a in enumerate(changed)
-            ]
-            entries = [command_row(r.command_id, r.ref, r.fingerprint, r.version)
-                       for r in batch.records.values()]  # fmt: skip
-            copy_encoded(written, streams, entries, batch.keys)
-            batch.saved()
+        decide_and_write_both_ways(written, saved, commands, bulk_worker._encoded, command_row,
+                                   copy_encoded)  # fmt: skip
         ours, library = dump(written), dump(saved)
         assert verify_ledger(written).events == len(ours["events"])
 
@@ -301,25 +310,8 @@ def test_rows_a_worker_prepares_for_sqlite_store_what_the_librarys_save_stores(
     added by ``insert_encoded``; batches that make, erase and continue complaints."""
     commands = [c for _, c in receipts_first(30) if isinstance(c, Envelope)]
     with open_ledger(ledger_url) as written, open_ledger(second_url) as saved:
-        batch = Batch(written)
-        rows = EventRows(written.mapper)
-        for start in range(0, len(commands), 37):
-            chunk = commands[start : start + 37]
-            batch.prefetch(chunk)
-            for command in chunk:
-                with contextlib.suppress(LedgerError):
-                    handle(batch, command)
-            changed = [a for a in batch.staged.values() if a.pending_events]
-            twins = copy.deepcopy((changed, list(batch.records.values()), batch.keys))
-            saved.save(*twins[0], commands=twins[1], keys=twins[2])
-            streams = [
-                bulk_worker._hashed(n, a.id, rows.stored(a.collect_events()))
-                for n, a in enumerate(changed)
-            ]
-            entries = [(r.command_id, r.ref, r.fingerprint, r.version)
-                       for r in batch.records.values()]  # fmt: skip
-            insert_encoded(written, streams, entries, batch.keys)
-            batch.saved()
+        decide_and_write_both_ways(written, saved, commands, bulk_worker._hashed,
+                                   lambda *entry: entry, insert_encoded)  # fmt: skip
         ours, library = dump(written), dump(saved)
         assert verify_ledger(written).events == len(ours["events"])
 
