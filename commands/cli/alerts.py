@@ -131,6 +131,10 @@ def run(as_of: str | None, db: str, fmt: str, **o: Any) -> None:
     with open_ledger(db) as ledger:
         report = Alerter(ledger, settings).run_pass(moment)
     _show(report, fmt)
+    if report.unreadable:  # the others' alerts went; these complaints were not judged
+        more = len(report.unreadable) - 1
+        also = f" (and {more} more complaint(s) like it)" if more else ""
+        raise click.ClickException(f"not judged: {report.unreadable[0]}{also}")
 
 
 @alerts.command("follow")
@@ -171,4 +175,5 @@ def _show(report: PassReport, fmt: str) -> None:
 
 def _line(report: PassReport) -> str:
     counts = report.as_dict()
-    return f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}"
+    line = f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}"
+    return line + (f", unreadable {counts['unreadable']}" if counts["unreadable"] else "")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eventsourcing.persistence import MapperDeserialisationError
+
 from commands.handlers import handle
 from commands.models import ActorIn, RecordAlert
 from consumers.alerts import messages
@@ -24,7 +26,12 @@ from consumers.alerts.due import DEFAULT_HORIZON, Channels, Due, due_alerts
 from consumers.alerts.messages import WebhookFormat
 from consumers.alerts.watch import Watch
 from ledger.domain.complaint import Complaint
-from ledger.domain.errors import CommandIdReused, LedgerError
+from ledger.domain.errors import (
+    CommandIdReused,
+    LedgerError,
+    StoredEventUnreadable,
+    unreadable_said,
+)
 from ledger.domain.values import Role
 from ledger.store.books import load_rulebook
 from ledger.store.root import Ledger
@@ -59,9 +66,15 @@ class PassReport:
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # recorded meanwhile by another runner
+    unreadable: list[str] = field(default_factory=list)  # complaints not judged: what is wrong
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": len(self.sent), "failed": len(self.failed), "skipped": len(self.skipped)}
+        return {
+            "sent": len(self.sent),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "unreadable": len(self.unreadable),
+        }
 
 
 class Alerter:
@@ -84,7 +97,8 @@ class Alerter:
         report = PassReport()
         book = load_rulebook(self.ledger)
         directory = self.ledger.staff_directory()
-        batches = self._complaints() if self.watch is None else self.watch.complaints()
+        told = report.unreadable.append
+        batches = self._complaints(told) if self.watch is None else self.watch.complaints(told)
         for complaints in batches:
             found = due_alerts(
                 complaints, book, directory, self.settings.channels, moment,
@@ -96,10 +110,26 @@ class Alerter:
                 self.watch.keep(complaints, moment)
         return report
 
-    def _complaints(self) -> Iterator[list[Complaint]]:
+    def _complaints(self, unreadable: Callable[[str], None]) -> Iterator[list[Complaint]]:
         refs = list(self.ledger.iter_refs())
         for start in range(0, len(refs), CHUNK):
-            yield list(self.ledger.load_complaints(refs[start : start + CHUNK]).values())
+            chunk = refs[start : start + CHUNK]
+            try:
+                loaded = list(self.ledger.load_complaints(chunk).values())
+            except (MapperDeserialisationError, StoredEventUnreadable):
+                loaded = self._one_by_one(chunk, unreadable)
+            yield loaded
+
+    def _one_by_one(self, refs: list[str], unreadable: Callable[[str], None]) -> list[Complaint]:
+        """The complaints of ``refs`` that can be read; what is wrong with each other one is
+        told to ``unreadable``, so that one complaint does not stop every other's alerts."""
+        loaded: list[Complaint] = []
+        for ref in refs:
+            try:
+                loaded.extend(self.ledger.load_complaints([ref]).values())
+            except (MapperDeserialisationError, StoredEventUnreadable) as e:
+                unreadable(unreadable_said(e, f"complaint {ref}"))
+        return loaded
 
     # ------------------------------------------------------------------ one alert
 
@@ -180,10 +210,14 @@ def follow(
     alerter = Alerter(ledger, settings, watch=True)
     for _ in wakeups:
         try:
-            yield alerter.run_pass()
+            report = alerter.run_pass()
         except LedgerError as e:
             log.warning("alerts pass refused: %s", e)
             time.sleep(interval)
+            continue
+        for said in report.unreadable:  # said once: the watch leaves such a complaint out
+            log.warning("alerts: a complaint was not judged: %s", said)
+        yield report
 
 
 def _printable(error: str) -> str:

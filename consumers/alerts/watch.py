@@ -11,12 +11,15 @@ stores commit notification ids in order, so none is skipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from eventsourcing.persistence import MapperDeserialisationError
+
 from ledger.domain import events as registry
 from ledger.domain.complaint import Complaint
+from ledger.domain.errors import StoredEventUnreadable, unreadable_said
 from ledger.domain.values import Channel, Status
 from ledger.store.root import Ledger, replay
 
@@ -30,15 +33,23 @@ class Watch:
         self.kept: set[UUID] = set()
         self.topics = [e.topic for e in registry.registered() if e.aggregate is Complaint]
 
-    def complaints(self) -> Iterator[list[Complaint]]:
-        """The complaints to judge now, a batch at a time."""
+    def complaints(self, unreadable: Callable[[str], None]) -> Iterator[list[Complaint]]:
+        """The complaints to judge now, a batch at a time. One whose stored events cannot be
+        read is told to ``unreadable`` and left out (until an event is appended to it), so
+        that it does not stop the alerts of every other complaint."""
         self.kept |= self._changed()  # kept until judged: a pass that fails loses none
         ids = sorted(self.kept)
         for start in range(0, len(ids), BATCH):
             streams = self.ledger.ledger_recorder.select_streams(ids[start : start + BATCH])
             batch = []
-            for stored in streams.values():
-                complaint = replay(None, [self.ledger.mapper.to_domain_event(s) for s in stored])
+            for stream, stored in streams.items():
+                try:
+                    events = [self.ledger.mapper.to_domain_event(s) for s in stored]
+                    complaint = replay(None, events)
+                except (MapperDeserialisationError, StoredEventUnreadable) as e:
+                    unreadable(unreadable_said(e, f"complaint stream {stream}"))
+                    self.kept.discard(stream)
+                    continue
                 if isinstance(complaint, Complaint):
                     batch.append(complaint)
             yield batch

@@ -225,6 +225,14 @@ def unreadable_event(error: Exception) -> str:
     )
 
 
+def unreadable_said(error: Exception, of: str) -> str:
+    """One line for a stored event that cannot be read (``StoredEventUnreadable``, or the
+    library's ``MapperDeserialisationError`` whose message names no complaint: ``of`` does)."""
+    if isinstance(error, StoredEventUnreadable):
+        return str(error)
+    return f"{of}: {unreadable_event(error)}"
+
+
 class StoredEventUnreadable(LedgerError):
     """A stored event this version cannot make into its event or apply: its topic names no
     class here, or its state lacks a field or holds one of another type. Changed outside the

@@ -275,12 +275,14 @@ def test_a_following_alerter_judges_again_only_open_complaints_and_those_with_ne
         after_first = set(alerter.watch.kept)
         noted = run(staffed, "add-note", "TS-W2", "--text", "归档", "--actor", "li",
                     "--role", "customer_service")  # fmt: skip
-        judged = [c.ref for batch in alerter.watch.complaints() for c in batch]
+        unread: list[str] = []
+        judged = [c.ref for batch in alerter.watch.complaints(unread.append) for c in batch]
 
     assert noted.exit_code == 0, noted.output
     assert after_first == {complaint_id("TS-A1")}  # open; TS-W2 is closed and quiet
     assert sorted(judged) == ["TS-A1", "TS-W2"]  # TS-W2 has a new event
     assert closed in alerter.watch.kept  # until a pass has judged it
+    assert unread == []
 
 
 def complaint_id(ref: str) -> Any:
@@ -302,3 +304,53 @@ def test_a_group_robot_refusing_with_an_errcode_is_a_failed_try(staffed: str) ->
             e for e in ledger.complaint_events("TS-A1") if type(e).__name__ == "AlertFailed"
         ]
     assert failed.error.startswith("webhook answered errcode 93000: ")  # type: ignore[attr-defined]
+
+
+def change_second_event(url: str, ref: str) -> None:
+    """The complaint's second stored event (its assignment) made one this version cannot
+    read: its state lacks every field."""
+    from tests.audit_helpers import superuser
+
+    with superuser(url) as su:
+        position = su.position_of(ref, 2)
+        su.sql(f"UPDATE {su.events} SET state = ? WHERE {su.pos} = ?", b'{"x": 1}', position)
+
+
+def test_a_complaint_that_cannot_be_read_does_not_stop_the_others_alerts(staffed: str) -> None:
+    apply(staffed, complaint_cmds("TS-A0", RECEIVED))  # judged before TS-A1, in its chunk
+    change_second_event(staffed, "TS-A0")
+
+    with webhook_server() as hook:
+        result = run(staffed, "alerts", "run", "--format", "json", "--backoff", "0",
+                     "--as-of", AT_RISK, "--webhook", hook.url)  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (report["sent"], report["unreadable"]) == (1, 1)
+    assert [post.body["ref"] for post in hook.posts] == ["TS-A1"]
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: not judged: the stored event at position 2 of complaint "
+                           "TS-A0 cannot be read by this version (state lacks "), line  # fmt: skip
+    assert "Traceback" not in result.output
+    assert [e["event"] for e in alert_events(staffed, "TS-A1")] == ["AlertSent"]
+
+
+def test_a_following_alerter_says_once_that_a_complaint_cannot_be_read_and_judges_the_rest(
+    staffed: str,
+) -> None:
+    from consumers.alerts.alerter import Alerter, AlertSettings
+
+    apply(staffed, complaint_cmds("TS-A0", RECEIVED))
+    change_second_event(staffed, "TS-A0")
+
+    with webhook_server() as hook, open_ledger(staffed) as ledger:
+        alerter = Alerter(ledger, AlertSettings(webhook=hook.url, backoff=0), watch=True)
+        first = alerter.run_pass(datetime.fromisoformat(AT_RISK))
+        second = alerter.run_pass(datetime.fromisoformat(AT_RISK))
+
+    assert len(first.sent) == 1
+    [said] = first.unreadable
+    assert said.startswith("the stored event at position 2 of stream "), said
+    assert "cannot be read by this version (state lacks " in said
+    assert second.unreadable == []  # left out until an event is appended to it
+    assert [post.body["ref"] for post in hook.posts] == ["TS-A1"]
