@@ -179,9 +179,16 @@ class PostgresLedgerRecorder(PostgresIndexTables, PostgresSideQueries, PostgresA
         super()._insert_events(curs, stored_events, **kwargs)
         records = command_records(kwargs)
         if records:
-            curs.executemany(
-                SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log), records
-            )
+            # The library runs this insert in a pipeline. Synced here (an inner pipeline
+            # block syncs as it ends), a row the database refuses raises its own error at
+            # once (a command id another writer took, a constraint of the log): not, at
+            # a later statement of the pipeline, only "pipeline aborted", which the ledger
+            # would take for a database out of reach.
+            with curs.connection.pipeline():
+                curs.executemany(
+                    SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.command_log),
+                    records,
+                )
         self.write_index(curs, kwargs.get("keys"))
 
     def session_login(self) -> str:
